@@ -1,0 +1,150 @@
+"""The speaker-audio error tree: every failure a user can meet derives from :class:`SpeakerAudioError`.
+
+No message, ``repr`` or attribute of these errors carries the API key: responses are
+attached only after the key header of their request has been redacted.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import httpx
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AudioDecodeError",
+    "AuthenticationError",
+    "InternalServerError",
+    "InvalidIdError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseTooLargeError",
+    "ResponseValidationError",
+    "SeparationFailedError",
+    "SeparationTimeoutError",
+    "SpeakerAudioError",
+    "UnprocessableEntityError",
+    "ValidationErrorDetail",
+]
+
+
+class SpeakerAudioError(Exception):
+    """Base class of every error raised by speaker-audio."""
+
+
+class InvalidIdError(SpeakerAudioError, ValueError):
+    """An id that cannot be sent as exactly one URL path segment (empty, ``.``, ``..``, control characters)."""
+
+
+class APIConnectionError(SpeakerAudioError):
+    """The server could not be reached, or the connection broke before a full response arrived."""
+
+
+class APITimeoutError(APIConnectionError):
+    """Connecting, sending or receiving took longer than the configured timeout."""
+
+
+class ValidationErrorDetail(NamedTuple):
+    """One item of a 422 body's ``detail`` list."""
+
+    loc: tuple[str | int, ...]
+    msg: str
+    type: str
+
+
+class APIStatusError(SpeakerAudioError):
+    """The server answered with a non-2xx status.
+
+    Attributes:
+        status_code: the HTTP status.
+        body: the parsed JSON body, or the raw text when the body is not JSON (``None`` when empty).
+        request_id: the ``request-id`` / ``x-request-id`` response header, if any.
+        response: the ``httpx.Response`` (its request's key header is redacted).
+    """
+
+    status_code: int
+    body: Any
+    request_id: str | None
+    response: httpx.Response
+
+    def __init__(self, message: str, *, response: httpx.Response, body: Any, request_id: str | None = None) -> None:
+        super().__init__(message)
+        self.status_code = response.status_code
+        self.body = body
+        self.request_id = request_id
+        self.response = response
+
+
+class AuthenticationError(APIStatusError):
+    """401: the API key is missing or wrong."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403: the key may not use this resource."""
+
+
+class NotFoundError(APIStatusError):
+    """404: no such voice, sample or speaker."""
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: the server rejected the request's parameters; ``errors`` holds the parsed ``detail`` items."""
+
+    errors: list[ValidationErrorDetail]
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response,
+        body: Any,
+        request_id: str | None = None,
+        errors: list[ValidationErrorDetail] | None = None,
+    ) -> None:
+        super().__init__(message, response=response, body=body, request_id=request_id)
+        self.errors = errors or []
+
+
+class RateLimitError(APIStatusError):
+    """429: too many requests; ``retry_after`` is the server's requested wait in seconds, if it gave one."""
+
+    retry_after: float | None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response,
+        body: Any,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, response=response, body=body, request_id=request_id)
+        self.retry_after = retry_after
+
+
+class InternalServerError(APIStatusError):
+    """5xx: the server failed."""
+
+
+class ResponseValidationError(SpeakerAudioError):
+    """A 2xx response whose body is not the JSON shape the API promises."""
+
+
+class AudioDecodeError(ResponseValidationError):
+    """``audio_base_64`` is not valid standard base64."""
+
+
+class ResponseTooLargeError(ResponseValidationError):
+    """The response body exceeded the client's ``max_response_bytes`` limit."""
+
+
+class SeparationFailedError(SpeakerAudioError):
+    """Speaker separation finished with status ``failed``."""
+
+
+class SeparationTimeoutError(SpeakerAudioError):
+    """Speaker separation did not complete within the allowed time."""
