@@ -41,7 +41,7 @@ pytest: install
 test: install check-generated lint typecheck pytest
 
 demo: install
-	$(PY) -m speaker_audio.demo
+	$(PY) -m speaker_audio._demo
 
 bench: install
 	$(PY) scripts/bench.py

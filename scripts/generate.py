@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from build_spec import OverlayError, build_spec  # noqa: E402
+from build_spec import OverlayError, build_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_PATH = ROOT / "openapi" / "generator-config.yaml"

@@ -32,7 +32,7 @@ JSON = Any
 def read_source(source: str) -> bytes:
     """Return the bytes of a local path or an http(s) URL."""
     if source.startswith(("http://", "https://")):
-        with urllib.request.urlopen(source, timeout=60) as response:  # noqa: S310 - explicit user input
+        with urllib.request.urlopen(source, timeout=60) as response:
             data: bytes = response.read()
             return data
     return Path(source).read_bytes()
@@ -130,7 +130,9 @@ def summarize_changes(old: JSON | None, new: JSON) -> list[str]:
         lines.append(f"operation removed: {key}")
     for key in sorted(old_ops.keys() & new_ops.keys()):
         if old_ops[key] != new_ops[key]:
-            changed = sorted(k for k in old_ops[key].keys() | new_ops[key].keys() if old_ops[key].get(k) != new_ops[key].get(k))
+            changed = sorted(
+                k for k in old_ops[key].keys() | new_ops[key].keys() if old_ops[key].get(k) != new_ops[key].get(k)
+            )
             lines.append(f"operation changed: {key} ({', '.join(changed)})")
     old_schemas = old.get("components", {}).get("schemas", {})
     new_schemas = new.get("components", {}).get("schemas", {})

@@ -1,1 +1,67 @@
-"""speaker-audio."""
+"""speaker-audio: a safe, fast, memory-lean client for ElevenLabs' separated speaker audio.
+
+Example::
+
+    from speaker_audio import SpeakerAudioClient
+
+    with SpeakerAudioClient() as client:          # key from ELEVENLABS_API_KEY
+        path = client.download_speaker_audio("VOICE", "SAMPLE", "SPEAKER", "speaker.mp3")
+
+Everything public is importable from here; modules with a leading underscore are private.
+"""
+
+from speaker_audio._async_client import AsyncSpeakerAudioClient
+from speaker_audio._client import SpeakerAudioClient, get_speaker_audio
+from speaker_audio._decode import decode_audio_base64, extension_for_media_type, sniff_media_type
+from speaker_audio._models import SeparationStatus, Speaker, SpeakerAudio, Utterance
+from speaker_audio._version import __version__
+from speaker_audio.errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AudioDecodeError,
+    AuthenticationError,
+    InternalServerError,
+    InvalidIdError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseTooLargeError,
+    ResponseValidationError,
+    SeparationFailedError,
+    SeparationTimeoutError,
+    SpeakerAudioError,
+    UnprocessableEntityError,
+    ValidationErrorDetail,
+)
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncSpeakerAudioClient",
+    "AudioDecodeError",
+    "AuthenticationError",
+    "InternalServerError",
+    "InvalidIdError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseTooLargeError",
+    "ResponseValidationError",
+    "SeparationFailedError",
+    "SeparationStatus",
+    "SeparationTimeoutError",
+    "Speaker",
+    "SpeakerAudio",
+    "SpeakerAudioClient",
+    "SpeakerAudioError",
+    "UnprocessableEntityError",
+    "Utterance",
+    "ValidationErrorDetail",
+    "__version__",
+    "decode_audio_base64",
+    "extension_for_media_type",
+    "get_speaker_audio",
+    "sniff_media_type",
+]

@@ -1,0 +1,182 @@
+"""The asynchronous client: the same operations as :class:`SpeakerAudioClient`, as coroutines."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Self, TypeVar
+
+import httpx
+
+from speaker_audio import _core
+from speaker_audio._body import AudioFileSink, AudioMemorySink, BodySink, JsonSink
+from speaker_audio._models import SeparationStatus, SpeakerAudio
+from speaker_audio._version import USER_AGENT
+from speaker_audio._workflow import SeparationPoller, resolve_download_target
+from speaker_audio.errors import SpeakerAudioError
+
+T = TypeVar("T")
+logger = logging.getLogger("speaker_audio")
+
+__all__ = ["AsyncSpeakerAudioClient"]
+
+
+class AsyncSpeakerAudioClient:
+    """Async client for ElevenLabs' PVC speaker-separation endpoints.
+
+    Takes the same arguments as :class:`SpeakerAudioClient` (``http_client`` is an
+    ``httpx.AsyncClient``, used as is and never closed by us) and has the same methods, as coroutines.
+
+    Example::
+
+        async with AsyncSpeakerAudioClient() as client:
+            audio = await client.get_speaker_audio("voice", "sample", "speaker")
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout = _core.DEFAULT_TIMEOUT,
+        max_retries: int = _core.DEFAULT_MAX_RETRIES,
+        http_client: httpx.AsyncClient | None = None,
+        max_response_bytes: int = _core.DEFAULT_MAX_RESPONSE_BYTES,
+    ) -> None:
+        self._api_key = _core.resolve_api_key(api_key)
+        self.base_url = _core.resolve_base_url(base_url)
+        self.timeout = _core.resolve_timeout(timeout)
+        self.retry_policy = _core.RetryPolicy(max_retries=max_retries)
+        self.max_response_bytes = max_response_bytes
+        self._owns_http_client = http_client is None
+        self._http = http_client or httpx.AsyncClient(
+            timeout=self.timeout, follow_redirects=False, headers={"user-agent": USER_AGENT}
+        )
+        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+    @property
+    def max_retries(self) -> int:
+        """Retries after the first try."""
+        return self.retry_policy.max_retries
+
+    def __repr__(self) -> str:
+        key = "set" if self._api_key is not None else "none"
+        return f"AsyncSpeakerAudioClient(base_url={self.base_url!r}, api_key={key}, max_retries={self.max_retries})"
+
+    # -- lifecycle --
+
+    async def aclose(self) -> None:
+        """Close the connection pool (not a client passed in as ``http_client``)."""
+        if self._owns_http_client:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    # -- operations --
+
+    async def get_speaker_audio(self, voice_id: str, sample_id: str, speaker_id: str) -> SpeakerAudio:
+        """Fetch one speaker's separated audio, decoded and validated (see the sync client)."""
+        spec = _core.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
+        return await self._execute(spec, lambda: AudioMemorySink(self.max_response_bytes))
+
+    async def download_speaker_audio(
+        self,
+        voice_id: str,
+        sample_id: str,
+        speaker_id: str,
+        dest: str | os.PathLike[str],
+        *,
+        overwrite: bool = False,
+    ) -> Path:
+        """Stream one speaker's audio to ``dest`` in bounded memory, atomically (see the sync client)."""
+        spec = _core.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
+        target, stem = resolve_download_target(dest, speaker_id, overwrite=overwrite)
+        return await self._execute(
+            spec, lambda: AudioFileSink(target, overwrite=overwrite, max_bytes=self.max_response_bytes, stem=stem)
+        )
+
+    async def get_separation_status(self, voice_id: str, sample_id: str) -> SeparationStatus:
+        """The speaker-separation state of a sample, with its speakers once completed."""
+        spec = _core.build_get_separation_status(voice_id, sample_id, self._api_key)
+        return await self._execute(spec, self._json_sink(_core.separation_status_from_json, spec))
+
+    async def start_speaker_separation(self, voice_id: str, sample_id: str) -> None:
+        """Start speaker separation for a sample (retried only when the request surely never left)."""
+        spec = _core.build_start_speaker_separation(voice_id, sample_id, self._api_key)
+        await self._execute(spec, self._json_sink(_core.start_separation_from_json, spec))
+
+    async def wait_for_separation(
+        self, voice_id: str, sample_id: str, *, timeout: float = 600.0, poll_interval: float = 2.0
+    ) -> SeparationStatus:
+        """Poll until separation is ``completed`` (returned) or ``failed`` (``SeparationFailedError``).
+
+        Raises ``SeparationTimeoutError`` when ``timeout`` seconds pass first.
+        """
+        poller = SeparationPoller(voice_id, sample_id, timeout=timeout, poll_interval=poll_interval)
+        while True:
+            status = await self.get_separation_status(voice_id, sample_id)
+            wait = poller.next_wait(status)
+            if wait is None:
+                return status
+            await self._sleep(wait)
+
+    # -- the I/O loop --
+
+    def _json_sink(self, parse: Callable[[object], T], spec: _core.RequestSpec) -> Callable[[], BodySink[T]]:
+        return lambda: JsonSink(parse, f"{spec.operation} response", self.max_response_bytes)
+
+    async def _execute(self, spec: _core.RequestSpec, make_sink: Callable[[], BodySink[T]]) -> T:
+        retries = 0
+        while True:
+            try:
+                return await self._attempt(spec, make_sink)
+            except SpeakerAudioError as error:
+                delay = self.retry_policy.next_delay(spec, error, retries)
+                if delay is None:
+                    raise
+                logger.info(_core.describe_retry(spec, retries + 1, delay, error))
+                retries += 1
+                await self._sleep(delay)
+
+    async def _attempt(self, spec: _core.RequestSpec, make_sink: Callable[[], BodySink[T]]) -> T:
+        request = self._http.build_request(spec.method, self.base_url + spec.path, headers=spec.headers)
+        sink: BodySink[T] | None = None
+        try:
+            response = await self._http.send(request, stream=True, follow_redirects=False)
+            try:
+                if not response.is_success:
+                    body = await _read_bounded(response, _core.MAX_ERROR_BODY_BYTES)
+                    raise _core.status_error(response, body)
+                sink = make_sink()
+                async for chunk in response.aiter_bytes():
+                    sink.feed(chunk)
+                result = sink.finish()
+                sink = None
+                return result
+            finally:
+                await response.aclose()
+        except httpx.HTTPError as exc:
+            raise _core.transport_error(exc, spec) from exc
+        finally:
+            if sink is not None:
+                sink.abort()
+            _core.redact_request(request)
+
+
+async def _read_bounded(response: httpx.Response, limit: int) -> bytes:
+    body = bytearray()
+    async for chunk in response.aiter_bytes():
+        body += chunk[: limit - len(body)]
+        if len(body) >= limit:
+            break
+    return bytes(body)

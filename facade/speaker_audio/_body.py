@@ -1,0 +1,123 @@
+"""Response-body consumers (sans-I/O): the shells feed them chunks, they build the result.
+
+Each sink counts what it receives against ``max_bytes`` so that an oversized response is an
+error, not an out-of-memory kill.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from pathlib import Path
+from typing import Generic, TypeVar
+
+from speaker_audio._core import parse_json_body, speaker_audio_from_parts
+from speaker_audio._files import AtomicFile
+from speaker_audio._models import SpeakerAudio
+from speaker_audio._streaming import StreamingAudioDecoder
+from speaker_audio.errors import ResponseTooLargeError
+
+T = TypeVar("T")
+
+__all__ = ["AudioFileSink", "AudioMemorySink", "BodySink", "JsonSink"]
+
+
+class BodySink(Generic[T]):
+    """Base of the body consumers: ``feed`` chunks, then ``finish`` (or ``abort`` on error)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.received = 0
+
+    def feed(self, chunk: bytes) -> None:
+        """Consume one chunk of the body."""
+        self.received += len(chunk)
+        if self.received > self.max_bytes:
+            raise ResponseTooLargeError(f"response body exceeds max_response_bytes ({self.max_bytes} bytes)")
+        self._consume(chunk)
+
+    def _consume(self, chunk: bytes) -> None:
+        raise NotImplementedError
+
+    def finish(self) -> T:
+        """The result, once the whole body was fed."""
+        raise NotImplementedError
+
+    def abort(self) -> None:
+        """Discard everything (called on any error); idempotent."""
+
+
+class JsonSink(BodySink[T]):
+    """Buffers a small JSON body and parses it with ``parse`` at the end."""
+
+    def __init__(self, parse: Callable[[object], T], where: str, max_bytes: int) -> None:
+        super().__init__(max_bytes)
+        self._parse = parse
+        self._where = where
+        self._buffer = bytearray()
+
+    def _consume(self, chunk: bytes) -> None:
+        self._buffer += chunk
+
+    def finish(self) -> T:
+        return self._parse(parse_json_body(bytes(self._buffer), self._where))
+
+
+class AudioMemorySink(BodySink[SpeakerAudio]):
+    """Decodes the audio while it streams in, holding only the decoded bytes (no body/str copies)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(max_bytes)
+        self._decoder = StreamingAudioDecoder()
+        # BytesIO.getvalue() hands over its buffer without a copy when nothing else shares it
+        self._audio = io.BytesIO()
+
+    def _consume(self, chunk: bytes) -> None:
+        decoded = self._decoder.feed(chunk)
+        if decoded:
+            self._audio.write(decoded)
+
+    def finish(self) -> SpeakerAudio:
+        fields = self._decoder.finish()
+        data = self._audio.getvalue()
+        self._audio = io.BytesIO()
+        return speaker_audio_from_parts(data, fields)
+
+    def abort(self) -> None:
+        self._audio = io.BytesIO()
+
+
+class AudioFileSink(BodySink[Path]):
+    """Decodes the audio straight into a temporary file beside ``dest``; renames it on success.
+
+    With ``stem`` set, ``dest`` is a directory and the file is ``<stem><extension>``, the
+    extension coming from the response's media type.
+    """
+
+    def __init__(self, dest: Path, *, overwrite: bool, max_bytes: int, stem: str | None = None) -> None:
+        super().__init__(max_bytes)
+        self._decoder = StreamingAudioDecoder()
+        self._stem = stem
+        provisional = dest / f"{stem}.part" if stem is not None else dest
+        self._dest = dest
+        self._file = AtomicFile(provisional, overwrite=overwrite or stem is not None)
+        self._file.overwrite = overwrite
+
+    def _consume(self, chunk: bytes) -> None:
+        decoded = self._decoder.feed(chunk)
+        if decoded:
+            self._file.write(decoded)
+
+    def finish(self) -> Path:
+        try:
+            fields = self._decoder.finish()
+            audio = speaker_audio_from_parts(b"", fields)  # validates media_type and duration_secs
+            if self._stem is not None:
+                return self._file.commit(self._dest / f"{self._stem}{audio.extension}")
+            return self._file.commit()
+        except BaseException:
+            self._file.abort()
+            raise
+
+    def abort(self) -> None:
+        self._file.abort()

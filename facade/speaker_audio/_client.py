@@ -1,0 +1,208 @@
+"""The synchronous client: a thin I/O shell around the sans-I/O core."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+from typing import Self, TypeVar
+
+import httpx
+
+from speaker_audio import _core
+from speaker_audio._body import AudioFileSink, AudioMemorySink, BodySink, JsonSink
+from speaker_audio._models import SeparationStatus, SpeakerAudio
+from speaker_audio._version import USER_AGENT
+from speaker_audio._workflow import SeparationPoller, resolve_download_target
+from speaker_audio.errors import SpeakerAudioError
+
+T = TypeVar("T")
+logger = logging.getLogger("speaker_audio")
+
+__all__ = ["SpeakerAudioClient", "get_speaker_audio"]
+
+
+class SpeakerAudioClient:
+    """Client for ElevenLabs' PVC speaker-separation endpoints.
+
+    Args:
+        api_key: the ``xi-api-key``; defaults to ``ELEVENLABS_API_KEY``. With neither, no key header is sent.
+        base_url: defaults to ``ELEVENLABS_BASE_URL``, else ``https://api.elevenlabs.io``.
+        timeout: seconds (or an ``httpx.Timeout``) for connecting and for each read/write.
+        max_retries: retries after the first try (0 disables); see the README's "Errors and retries".
+        http_client: your own ``httpx.Client`` (proxies, mounts); it is used as is and never closed by us.
+        max_response_bytes: a response body larger than this raises ``ResponseTooLargeError``.
+
+    Example::
+
+        with SpeakerAudioClient() as client:
+            audio = client.get_speaker_audio("voice", "sample", "speaker")
+            audio.save("speaker.mp3")
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout = _core.DEFAULT_TIMEOUT,
+        max_retries: int = _core.DEFAULT_MAX_RETRIES,
+        http_client: httpx.Client | None = None,
+        max_response_bytes: int = _core.DEFAULT_MAX_RESPONSE_BYTES,
+    ) -> None:
+        self._api_key = _core.resolve_api_key(api_key)
+        self.base_url = _core.resolve_base_url(base_url)
+        self.timeout = _core.resolve_timeout(timeout)
+        self.retry_policy = _core.RetryPolicy(max_retries=max_retries)
+        self.max_response_bytes = max_response_bytes
+        self._owns_http_client = http_client is None
+        self._http = http_client or httpx.Client(
+            timeout=self.timeout, follow_redirects=False, headers={"user-agent": USER_AGENT}
+        )
+        self._sleep: Callable[[float], None] = time.sleep
+
+    @property
+    def max_retries(self) -> int:
+        """Retries after the first try."""
+        return self.retry_policy.max_retries
+
+    def __repr__(self) -> str:
+        key = "set" if self._api_key is not None else "none"
+        return f"SpeakerAudioClient(base_url={self.base_url!r}, api_key={key}, max_retries={self.max_retries})"
+
+    # -- lifecycle --
+
+    def close(self) -> None:
+        """Close the connection pool (not a client passed in as ``http_client``)."""
+        if self._owns_http_client:
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- operations --
+
+    def get_speaker_audio(self, voice_id: str, sample_id: str, speaker_id: str) -> SpeakerAudio:
+        """Fetch one speaker's separated audio, decoded and validated.
+
+        Raises ``InvalidIdError`` before any I/O for an unusable id; ``APIStatusError`` subclasses for
+        error statuses; ``ResponseValidationError``/``AudioDecodeError`` for a malformed 2xx body;
+        ``APIConnectionError``/``APITimeoutError`` when the network fails after all retries.
+        """
+        spec = _core.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
+        return self._execute(spec, lambda: AudioMemorySink(self.max_response_bytes))
+
+    def download_speaker_audio(
+        self,
+        voice_id: str,
+        sample_id: str,
+        speaker_id: str,
+        dest: str | os.PathLike[str],
+        *,
+        overwrite: bool = False,
+    ) -> Path:
+        """Stream one speaker's audio to ``dest`` in bounded memory; returns the path written.
+
+        ``dest`` is a file path, or an existing directory (the file is then ``<speaker_id><ext>``
+        inside it, the id made safe as a file name). The file appears atomically and only once
+        the whole response was received and decoded; on any error nothing is left behind.
+        Raises ``FileExistsError`` (before any request) if ``dest`` exists and ``overwrite`` is false,
+        and the errors of :meth:`get_speaker_audio`.
+        """
+        spec = _core.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
+        target, stem = resolve_download_target(dest, speaker_id, overwrite=overwrite)
+        return self._execute(
+            spec, lambda: AudioFileSink(target, overwrite=overwrite, max_bytes=self.max_response_bytes, stem=stem)
+        )
+
+    def get_separation_status(self, voice_id: str, sample_id: str) -> SeparationStatus:
+        """The speaker-separation state of a sample, with its speakers once completed."""
+        spec = _core.build_get_separation_status(voice_id, sample_id, self._api_key)
+        return self._execute(spec, self._json_sink(_core.separation_status_from_json, spec))
+
+    def start_speaker_separation(self, voice_id: str, sample_id: str) -> None:
+        """Start speaker separation for a sample (retried only when the request surely never left)."""
+        spec = _core.build_start_speaker_separation(voice_id, sample_id, self._api_key)
+        self._execute(spec, self._json_sink(_core.start_separation_from_json, spec))
+
+    def wait_for_separation(
+        self, voice_id: str, sample_id: str, *, timeout: float = 600.0, poll_interval: float = 2.0
+    ) -> SeparationStatus:
+        """Poll until separation is ``completed`` (returned) or ``failed`` (``SeparationFailedError``).
+
+        Raises ``SeparationTimeoutError`` when ``timeout`` seconds pass first.
+        """
+        poller = SeparationPoller(voice_id, sample_id, timeout=timeout, poll_interval=poll_interval)
+        while True:
+            status = self.get_separation_status(voice_id, sample_id)
+            wait = poller.next_wait(status)
+            if wait is None:
+                return status
+            self._sleep(wait)
+
+    # -- the I/O loop --
+
+    def _json_sink(self, parse: Callable[[object], T], spec: _core.RequestSpec) -> Callable[[], BodySink[T]]:
+        return lambda: JsonSink(parse, f"{spec.operation} response", self.max_response_bytes)
+
+    def _execute(self, spec: _core.RequestSpec, make_sink: Callable[[], BodySink[T]]) -> T:
+        retries = 0
+        while True:
+            try:
+                return self._attempt(spec, make_sink)
+            except SpeakerAudioError as error:
+                delay = self.retry_policy.next_delay(spec, error, retries)
+                if delay is None:
+                    raise
+                logger.info(_core.describe_retry(spec, retries + 1, delay, error))
+                retries += 1
+                self._sleep(delay)
+
+    def _attempt(self, spec: _core.RequestSpec, make_sink: Callable[[], BodySink[T]]) -> T:
+        request = self._http.build_request(spec.method, self.base_url + spec.path, headers=spec.headers)
+        sink: BodySink[T] | None = None
+        try:
+            response = self._http.send(request, stream=True, follow_redirects=False)
+            try:
+                if not response.is_success:
+                    body = _read_bounded(response, _core.MAX_ERROR_BODY_BYTES)
+                    raise _core.status_error(response, body)
+                sink = make_sink()
+                for chunk in response.iter_bytes():
+                    sink.feed(chunk)
+                result = sink.finish()
+                sink = None
+                return result
+            finally:
+                response.close()
+        except httpx.HTTPError as exc:
+            raise _core.transport_error(exc, spec) from exc
+        finally:
+            if sink is not None:
+                sink.abort()
+            _core.redact_request(request)
+
+
+def _read_bounded(response: httpx.Response, limit: int) -> bytes:
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk[: limit - len(body)]
+        if len(body) >= limit:
+            break
+    return bytes(body)
+
+
+def get_speaker_audio(
+    voice_id: str, sample_id: str, speaker_id: str, *, api_key: str | None = None, base_url: str | None = None
+) -> SpeakerAudio:
+    """One-shot: fetch one speaker's audio with a short-lived :class:`SpeakerAudioClient`."""
+    with SpeakerAudioClient(api_key, base_url=base_url) as client:
+        return client.get_speaker_audio(voice_id, sample_id, speaker_id)

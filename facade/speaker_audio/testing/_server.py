@@ -1,0 +1,488 @@
+"""A fake ElevenLabs API on 127.0.0.1 for tests and demos.
+
+A real HTTP/1.1 server (keep-alive, Content-Length) in a background thread. It holds voices,
+samples and their speaker separations in memory, follows the pinned spec for every pinned
+operation, serves real audio bytes, checks ``xi-api-key`` when configured, and can be
+scripted to misbehave (status, headers, delay, dropped connections, truncated bodies).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import http.server
+import json
+import re
+import socket
+import socketserver
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator, Mapping, Sequence
+from importlib import resources
+from typing import Any, Literal
+
+import attrs
+
+__all__ = ["FakeElevenLabs", "FakeSample", "FakeSpeaker", "Fault", "RecordedRequest", "demo_clips"]
+
+_PVC = "/v1/voices/pvc/"
+_SEGMENT = r"([^/?#]+)"
+_ROUTES: list[tuple[str, re.Pattern[str], str]] = [
+    ("GET", re.compile(rf"^{_PVC}{_SEGMENT}/samples/{_SEGMENT}/speakers/{_SEGMENT}/audio$"), "speaker_audio"),
+    ("GET", re.compile(rf"^{_PVC}{_SEGMENT}/samples/{_SEGMENT}/speakers$"), "separation_status"),
+    ("POST", re.compile(rf"^{_PVC}{_SEGMENT}/samples/{_SEGMENT}/separate-speakers$"), "start_separation"),
+    ("GET", re.compile(rf"^{_PVC}{_SEGMENT}/samples/{_SEGMENT}/audio$"), "sample_audio"),
+]
+_STREAM_QUANTUM = 3 * 65536  # decoded bytes per base64 write: a multiple of 3 keeps chunks independent
+_MAX_ID_LENGTH = 256
+
+
+def demo_clips() -> dict[str, tuple[bytes, str, float]]:
+    """The shipped synthetic clips: ``{name: (bytes, media_type, duration_secs)}``."""
+    data = resources.files("speaker_audio.testing") / "data"
+    return {
+        "speaker-1": ((data / "speaker-1.mp3").read_bytes(), "audio/mpeg", 1.5),
+        "speaker-2": ((data / "speaker-2.wav").read_bytes(), "audio/wav", 1.5),
+    }
+
+
+@attrs.define
+class FakeSpeaker:
+    """One separated speaker: its audio and timing."""
+
+    audio: bytes
+    media_type: str = "audio/mpeg"
+    duration_secs: float = 1.5
+    utterances: list[tuple[float, float]] = attrs.field(factory=lambda: [(0.0, 0.7), (0.9, 1.5)])
+
+
+@attrs.define
+class FakeSample:
+    """A voice sample and the state of its speaker separation.
+
+    ``status`` moves ``not_started`` → ``pending`` (on start) → ``completed`` after
+    ``polls_until_complete`` status reads (or ``failed`` when ``fail_separation``).
+    """
+
+    speakers: dict[str, FakeSpeaker] = attrs.field(factory=dict)
+    status: str = "not_started"
+    polls_until_complete: int = 1
+    fail_separation: bool = False
+    audio: bytes = b""
+    media_type: str = "audio/mpeg"
+    polls_seen: int = 0
+
+
+@attrs.frozen
+class Fault:
+    """A scripted misbehaviour, applied to the next ``times`` matching requests.
+
+    Attributes:
+        status: answer with this status (and ``body``/``headers``) instead of the real response.
+        headers: extra response headers (e.g. ``{"Retry-After": "1"}``).
+        body: the body to send with ``status`` (default: a small JSON error body).
+        delay: seconds to wait before answering (a stall longer than the client's read timeout).
+        drop: ``"before_headers"`` closes the connection without answering; ``"mid_body"`` sends
+            the headers and half the (real or scripted) body, then closes; ``"short_body"`` promises
+            a longer Content-Length than it sends; ``"chunked_cut"`` sends a chunked body and stops
+            before its last chunk.
+        method / path_contains: which requests it applies to (default: all).
+        times: how many matching requests it applies to.
+    """
+
+    status: int | None = None
+    headers: Mapping[str, str] = attrs.field(factory=dict)
+    body: bytes | None = None
+    delay: float = 0.0
+    drop: Literal["before_headers", "mid_body", "short_body", "chunked_cut"] | None = None
+    method: str | None = None
+    path_contains: str | None = None
+    times: int = 1
+
+
+@attrs.frozen
+class RecordedRequest:
+    """A request the fake server received, exactly as it arrived."""
+
+    method: str
+    raw_path: str
+    headers: Mapping[str, str]
+    body: bytes
+
+
+@attrs.define
+class _ScriptedFault:
+    fault: Fault
+    remaining: int
+
+
+class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    fake: FakeElevenLabs
+
+
+class FakeElevenLabs:
+    """A fake ElevenLabs PVC API, served on 127.0.0.1 from a background thread.
+
+    Example::
+
+        with FakeElevenLabs() as fake:
+            client = SpeakerAudioClient("key", base_url=fake.base_url)
+            audio = client.get_speaker_audio(*fake.demo_ids, "speaker-1")
+
+    Args:
+        api_key: when set, requests without this ``xi-api-key`` get 401.
+        port: 0 picks a free port.
+        with_demo_data: create ``voice-demo`` / ``sample-demo`` with two speakers (an MP3 and a WAV).
+    """
+
+    demo_ids = ("voice-demo", "sample-demo")
+
+    def __init__(self, *, api_key: str | None = None, port: int = 0, with_demo_data: bool = True) -> None:
+        self.api_key = api_key
+        self._port = port
+        self._lock = threading.Lock()
+        self.voices: dict[str, dict[str, FakeSample]] = {}
+        self.requests: list[RecordedRequest] = []
+        self._faults: list[_ScriptedFault] = []
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._connections: set[socket.socket] = set()
+        if with_demo_data:
+            clips = demo_clips()
+            self.add_sample(
+                *self.demo_ids,
+                speakers={
+                    name: FakeSpeaker(audio=audio, media_type=media_type, duration_secs=secs)
+                    for name, (audio, media_type, secs) in clips.items()
+                },
+                audio=clips["speaker-1"][0],
+            )
+
+    # -- data --
+
+    def add_sample(
+        self,
+        voice_id: str,
+        sample_id: str,
+        *,
+        speakers: Mapping[str, FakeSpeaker] | None = None,
+        status: str = "not_started",
+        polls_until_complete: int = 1,
+        fail_separation: bool = False,
+        audio: bytes = b"",
+    ) -> FakeSample:
+        """Create (or replace) a sample; its speakers become visible once separation completes."""
+        sample = FakeSample(
+            speakers=dict(speakers or {}),
+            status=status,
+            polls_until_complete=polls_until_complete,
+            fail_separation=fail_separation,
+            audio=audio,
+        )
+        with self._lock:
+            self.voices.setdefault(voice_id, {})[sample_id] = sample
+        return sample
+
+    def script(self, fault: Fault) -> None:
+        """Queue a fault; faults apply in the order they were scripted."""
+        with self._lock:
+            self._faults.append(_ScriptedFault(fault, fault.times))
+
+    def clear_faults(self) -> None:
+        """Forget all scripted faults."""
+        with self._lock:
+            self._faults.clear()
+
+    def requests_to(self, path_contains: str, method: str | None = None) -> list[RecordedRequest]:
+        """The recorded requests whose raw path contains ``path_contains``."""
+        with self._lock:
+            return [r for r in self.requests if path_contains in r.raw_path and (method is None or r.method == method)]
+
+    # -- lifecycle --
+
+    @property
+    def port(self) -> int:
+        """The port the server listens on (after ``start``)."""
+        if self._server is None:
+            raise RuntimeError("the fake server is not running")
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:PORT``, to pass as a client's ``base_url``."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> FakeElevenLabs:
+        """Start serving in a background thread."""
+        if self._server is not None:
+            return self
+        server = _Server(("127.0.0.1", self._port), _Handler)
+        server.fake = self
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, name="fake-elevenlabs", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close every open connection."""
+        server, self._server = self._server, None
+        if server is None:
+            return
+        server.shutdown()
+        server.server_close()
+        with self._lock:
+            connections = list(self._connections)
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> FakeElevenLabs:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # -- used by the handler --
+
+    def _take_fault(self, method: str, path: str) -> Fault | None:
+        with self._lock:
+            for scripted in self._faults:
+                f = scripted.fault
+                if scripted.remaining <= 0:
+                    continue
+                if f.method is not None and f.method.upper() != method:
+                    continue
+                if f.path_contains is not None and f.path_contains not in path:
+                    continue
+                scripted.remaining -= 1
+                return f
+        return None
+
+    def _record(self, request: RecordedRequest) -> None:
+        with self._lock:
+            self.requests.append(request)
+
+    def _track(self, conn: socket.socket, alive: bool) -> None:
+        with self._lock:
+            if alive:
+                self._connections.add(conn)
+            else:
+                self._connections.discard(conn)
+
+
+def _error_body(status: str, message: str) -> dict[str, Any]:
+    return {"detail": {"status": status, "message": message}}
+
+
+def _validation_body(loc: Sequence[str | int], msg: str, kind: str) -> dict[str, Any]:
+    return {"detail": [{"loc": list(loc), "msg": msg, "type": kind}]}
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "FakeElevenLabs/1.0"
+    timeout = 30  # idle keep-alive connections close after this
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.fake._track(self.connection, True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.fake._track(self.connection, False)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return  # quiet: tests read fake.requests instead
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def do_PUT(self) -> None:
+        self._handle()
+
+    def do_DELETE(self) -> None:
+        self._handle()
+
+    # -- plumbing --
+
+    def _handle(self) -> None:
+        fake = self.server.fake
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        raw_path = self.path
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        fake._record(RecordedRequest(self.command, raw_path, headers, body))
+        fault = fake._take_fault(self.command, raw_path)
+        if fault is not None and fault.delay:
+            time.sleep(fault.delay)
+        if fault is not None and fault.drop == "before_headers":
+            self._drop()
+            return
+        if fault is not None and fault.status is not None:
+            payload = fault.body
+            if payload is None:
+                payload = json.dumps(_error_body("fault", f"scripted {fault.status}")).encode()
+            self._send(fault.status, [payload], len(payload), dict(fault.headers), fault)
+            return
+        status, chunks, size, content_type = self._route(raw_path, headers)
+        extra = dict(fault.headers) if fault is not None else {}
+        extra.setdefault("Content-Type", content_type)
+        self._send(status, chunks, size, extra, fault)
+
+    def _drop(self) -> None:
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def _send(
+        self,
+        status: int,
+        chunks: Iterator[bytes] | list[bytes],
+        size: int,
+        headers: dict[str, str],
+        fault: Fault | None,
+    ) -> None:
+        drop = fault.drop if fault is not None else None
+        self.send_response(status)
+        headers.setdefault("Content-Type", "application/json")
+        headers.setdefault("request-id", f"req-{len(self.server.fake.requests)}")
+        for name, value in headers.items():
+            self.send_header(name, value)
+        if drop == "chunked_cut":
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            data = b"".join(chunks)
+            half = data[: len(data) // 2]
+            self.wfile.write(f"{len(half):x}\r\n".encode() + half + b"\r\n")
+            self.wfile.flush()
+            self._drop()
+            return
+        promised = size * 2 + 10 if drop == "short_body" else size
+        self.send_header("Content-Length", str(promised))
+        self.end_headers()
+        if drop in ("mid_body", "short_body"):
+            data = b"".join(chunks)
+            self.wfile.write(data[: max(1, len(data) // 2)] if drop == "mid_body" else data)
+            self.wfile.flush()
+            self._drop()
+            return
+        try:
+            for chunk in chunks:
+                self.wfile.write(chunk)
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def _json(self, status: int, payload: Any) -> tuple[int, list[bytes], int, str]:
+        data = json.dumps(payload).encode()
+        return status, [data], len(data), "application/json"
+
+    def _route(self, raw_path: str, headers: Mapping[str, str]) -> tuple[int, Iterator[bytes] | list[bytes], int, str]:
+        fake = self.server.fake
+        path = raw_path.split("?", 1)[0]
+        for method, pattern, name in _ROUTES:
+            match = pattern.match(path)
+            if match is None:
+                continue
+            if method != self.command:
+                return self._json(405, {"detail": "Method Not Allowed"})
+            ids = [urllib.parse.unquote(part) for part in match.groups()]
+            if fake.api_key is not None and headers.get("xi-api-key") != fake.api_key:
+                return self._json(401, _error_body("invalid_api_key", "Invalid API key"))
+            for position, value in enumerate(ids):
+                if not value.strip() or len(value) > _MAX_ID_LENGTH:
+                    loc = ["path", ("voice_id", "sample_id", "speaker_id")[position]]
+                    return self._json(422, _validation_body(loc, "Invalid id", "value_error"))
+            return getattr(self, f"_op_{name}")(*ids)  # type: ignore[no-any-return]
+        return self._json(404, {"detail": "Not Found"})
+
+    def _sample(self, voice_id: str, sample_id: str) -> FakeSample | None:
+        return self.server.fake.voices.get(voice_id, {}).get(sample_id)
+
+    def _op_separation_status(self, voice_id: str, sample_id: str) -> tuple[int, list[bytes], int, str]:
+        fake = self.server.fake
+        with fake._lock:
+            sample = self._sample(voice_id, sample_id)
+            if sample is None:
+                return self._json(404, _error_body("sample_not_found", f"Sample {sample_id} was not found"))
+            if sample.status == "pending":
+                sample.polls_seen += 1
+                if sample.polls_seen >= sample.polls_until_complete:
+                    sample.status = "failed" if sample.fail_separation else "completed"
+            payload: dict[str, Any] = {"voice_id": voice_id, "sample_id": sample_id, "status": sample.status}
+            if sample.status == "completed":
+                payload["speakers"] = {
+                    sid: {
+                        "speaker_id": sid,
+                        "duration_secs": sp.duration_secs,
+                        "utterances": [{"start": a, "end": b} for a, b in sp.utterances],
+                    }
+                    for sid, sp in sample.speakers.items()
+                }
+                payload["selected_speaker_ids"] = list(sample.speakers)
+            else:
+                payload["speakers"] = None
+                payload["selected_speaker_ids"] = None
+        return self._json(200, payload)
+
+    def _op_start_separation(self, voice_id: str, sample_id: str) -> tuple[int, list[bytes], int, str]:
+        fake = self.server.fake
+        with fake._lock:
+            sample = self._sample(voice_id, sample_id)
+            if sample is None:
+                return self._json(404, _error_body("sample_not_found", f"Sample {sample_id} was not found"))
+            if sample.status in ("not_started", "failed"):
+                sample.status = "pending"
+                sample.polls_seen = 0
+        return self._json(200, {"status": "ok"})
+
+    def _op_speaker_audio(
+        self, voice_id: str, sample_id: str, speaker_id: str
+    ) -> tuple[int, Iterator[bytes] | list[bytes], int, str]:
+        fake = self.server.fake
+        with fake._lock:
+            sample = self._sample(voice_id, sample_id)
+            if sample is None:
+                return self._json(404, _error_body("sample_not_found", f"Sample {sample_id} was not found"))
+            if sample.status != "completed":
+                return self._json(400, _error_body("separation_not_completed", "Speaker separation is not completed"))
+            speaker = sample.speakers.get(speaker_id)
+            if speaker is None:
+                return self._json(404, _error_body("speaker_not_found", f"Speaker {speaker_id} was not found"))
+        tail = {"media_type": speaker.media_type, "duration_secs": speaker.duration_secs}
+        return _audio_response(speaker.audio, tail)
+
+    def _op_sample_audio(self, voice_id: str, sample_id: str) -> tuple[int, Iterator[bytes] | list[bytes], int, str]:
+        sample = self._sample(voice_id, sample_id)
+        if sample is None:
+            return self._json(404, _error_body("sample_not_found", f"Sample {sample_id} was not found"))
+        tail = {"voice_id": voice_id, "sample_id": sample_id, "media_type": sample.media_type, "duration_secs": None}
+        return _audio_response(sample.audio, tail)
+
+
+def _audio_response(audio: bytes, tail: Mapping[str, Any]) -> tuple[int, Iterator[bytes], int, str]:
+    """Stream ``{"audio_base_64": ..., **tail}`` without building the whole base64 string."""
+    head = b'{"audio_base_64": "'
+    rest = b'", ' + json.dumps(tail).encode()[1:]
+    size = len(head) + 4 * ((len(audio) + 2) // 3) + len(rest)
+
+    def chunks() -> Iterator[bytes]:
+        yield head
+        view = memoryview(audio)
+        for start in range(0, len(audio), _STREAM_QUANTUM):
+            yield base64.b64encode(view[start : start + _STREAM_QUANTUM])
+        yield rest
+
+    return 200, chunks(), size, "application/json"
