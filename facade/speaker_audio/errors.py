@@ -6,6 +6,8 @@ attached only after the key header of their request has been redacted.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import httpx
@@ -24,8 +26,10 @@ __all__ = [
     "ResponseTooLargeError",
     "ResponseValidationError",
     "SeparationFailedError",
+    "SeparationNotCompletedError",
     "SeparationTimeoutError",
     "SpeakerAudioError",
+    "SpeakerDownloadError",
     "UnprocessableEntityError",
     "ValidationErrorDetail",
 ]
@@ -148,3 +152,35 @@ class SeparationFailedError(SpeakerAudioError):
 
 class SeparationTimeoutError(SpeakerAudioError):
     """Speaker separation did not complete within the allowed time."""
+
+
+class SeparationNotCompletedError(SpeakerAudioError):
+    """Speaker separation has not completed yet (``status`` is ``"not_started"`` or ``"pending"``)."""
+
+    status: str
+
+    def __init__(self, message: str, *, status: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class SpeakerDownloadError(SpeakerAudioError):
+    """One speaker of ``download_all_speakers`` could not be downloaded; the reason is ``__cause__``.
+
+    Attributes:
+        speaker_id: the speaker that failed.
+        completed: ``{speaker_id: path}`` of the files written before the run stopped; they stay on disk.
+        not_downloaded: every speaker id without a file: the failed one and any not attempted.
+    """
+
+    speaker_id: str
+    completed: dict[str, Path]
+    not_downloaded: list[str]
+
+    def __init__(
+        self, message: str, *, speaker_id: str, completed: Mapping[str, Path], not_downloaded: Sequence[str]
+    ) -> None:
+        super().__init__(message)
+        self.speaker_id = speaker_id
+        self.completed = dict(completed)
+        self.not_downloaded = list(not_downloaded)

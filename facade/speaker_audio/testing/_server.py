@@ -15,6 +15,7 @@ import json
 import re
 import socket
 import socketserver
+import sys
 import threading
 import time
 import urllib.parse
@@ -109,6 +110,8 @@ class RecordedRequest:
     raw_path: str
     headers: Mapping[str, str]
     body: bytes
+    client_port: int = 0
+    """The client's source port: requests sharing a port shared a keep-alive connection."""
 
 
 @attrs.define
@@ -121,6 +124,12 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     fake: FakeElevenLabs
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients that hang up (timeouts, retries) are normal here: stay quiet about them."""
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
 
 
 class FakeElevenLabs:
@@ -222,7 +231,7 @@ class FakeElevenLabs:
         server = _Server(("127.0.0.1", self._port), _Handler)
         server.fake = self
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="fake-elevenlabs", daemon=True)
+        self._thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="fake-elevenlabs", daemon=True)
         self._thread.start()
         return self
 
@@ -323,7 +332,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         raw_path = self.path
         headers = {k.lower(): v for k, v in self.headers.items()}
-        fake._record(RecordedRequest(self.command, raw_path, headers, body))
+        fake._record(RecordedRequest(self.command, raw_path, headers, body, int(self.client_address[1])))
         fault = fake._take_fault(self.command, raw_path)
         if fault is not None and fault.delay:
             time.sleep(fault.delay)

@@ -1,0 +1,881 @@
+"""Benchmark speaker-audio against a raw httpx floor and the official ElevenLabs SDK (``make bench``).
+
+A loopback server (a separate process) serves precomputed speaker-audio bodies; every measurement
+runs in a fresh process and reports wall time and peak RSS. The official SDK lives only in a
+bench venv (``.bench/venv``), never in the package's dependencies.
+
+    python scripts/bench.py                    # full run, a few minutes; writes docs/benchmarks.md
+    python scripts/bench.py --quick            # smoke run (1 KB and 10 MB, one run); .bench/benchmarks-quick.md
+    python scripts/bench.py --setup            # only create the bench venv
+    python scripts/bench.py --no-sdk           # skip the official SDK (and the bench venv)
+    python scripts/bench.py --profile get:100mb  # cProfile of one speaker-audio call (get, download or calls)
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = Path(__file__).resolve()
+BENCH_DIR = ROOT / ".bench"
+VENV = BENCH_DIR / "venv"
+VENV_PYTHON = VENV / "bin" / "python"
+VENV_STAMP = VENV / ".bench-installed"
+SDK_REQUIREMENT = "elevenlabs==2.78.0"
+DEFAULT_OUT = ROOT / "docs" / "benchmarks.md"
+QUICK_OUT = BENCH_DIR / "benchmarks-quick.md"
+
+API_KEY = "bench-key"
+VOICE_ID = "bench-voice"
+SAMPLE_ID = "bench-sample"
+SEED = 20_250_601
+MEDIA_TYPE = "audio/mpeg"
+BYTES_PER_SECOND = 16_000  # 128 kbit/s MP3, for a plausible duration_secs
+
+SIZES: dict[str, int] = {"1kb": 1024, "10mb": 10 * 2**20, "100mb": 100 * 2**20}
+LABELS = {"1kb": "1 KB", "10mb": "10 MB", "100mb": "100 MB"}
+FULL_RUNS = {"1kb": 5, "10mb": 5, "100mb": 3}
+QUICK_SIZES = ("1kb", "10mb")
+IMPORT_RUNS = 7
+CALLS = 200
+CALL_RUNS = 5
+CHILD_TIMEOUT = 600.0
+SERVER_LIFETIME = 3600.0  # the server stops by itself after this, whatever happens to its parent
+
+IMPLS = ("floor", "ours", "sdk")
+IMPL_NAMES = {"floor": "floor (httpx)", "ours": "speaker-audio", "sdk": "official SDK"}
+OPS = ("get", "download")
+IMPORTS = {
+    "floor": "import httpx",
+    "ours": "import speaker_audio",
+    "sdk": "from elevenlabs.client import ElevenLabs",
+}
+MIB = 1024  # ru_maxrss is in KiB on Linux
+
+
+# ------------------------------------------------------------------------------------------------
+# Bodies: random audio with a fixed seed, precomputed once as JSON files under .bench/bodies/
+# ------------------------------------------------------------------------------------------------
+
+
+class Body(NamedTuple):
+    """A precomputed response body on disk and the digest of the audio it holds."""
+
+    path: Path
+    audio_bytes: int
+    sha256: str
+
+
+def prepare_bodies(names: tuple[str, ...]) -> dict[str, Body]:
+    """Write (or reuse) one JSON body per size; each speaker id is the size's name."""
+    folder = BENCH_DIR / "bodies"
+    folder.mkdir(parents=True, exist_ok=True)
+    bodies: dict[str, Body] = {}
+    for name in names:
+        size = SIZES[name]
+        path = folder / f"{name}-{SEED}.json"
+        meta_path = path.with_suffix(".meta.json")
+        if path.exists() and meta_path.exists():
+            meta = json.loads(meta_path.read_text())
+            if meta.get("size") == size and meta.get("body_bytes") == path.stat().st_size:
+                bodies[name] = Body(path, size, str(meta["sha256"]))
+                continue
+        bodies[name] = _write_body(path, size)
+        meta = {"size": size, "body_bytes": path.stat().st_size, "sha256": bodies[name].sha256}
+        meta_path.write_text(json.dumps(meta))
+    return bodies
+
+
+def _write_body(path: Path, size: int) -> Body:
+    rng = random.Random(SEED + size)
+    digest = hashlib.sha256()
+    step = 3 * 2**20  # a multiple of 3, so the base64 pieces join without padding
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("wb") as out:
+        out.write(b'{"audio_base_64": "')
+        left = size
+        while left:
+            chunk = rng.randbytes(min(step, left))
+            left -= len(chunk)
+            digest.update(chunk)
+            out.write(base64.b64encode(chunk))
+        duration = round(size / BYTES_PER_SECOND, 3)
+        out.write(f'", "media_type": "{MEDIA_TYPE}", "duration_secs": {duration}}}'.encode())
+    tmp.replace(path)
+    return Body(path, size, digest.hexdigest())
+
+
+# ------------------------------------------------------------------------------------------------
+# The loopback server (run as `bench.py --serve MAPPING`)
+# ------------------------------------------------------------------------------------------------
+
+
+def serve(mapping: dict[str, str]) -> None:
+    """Serve the bodies on 127.0.0.1 (free port, printed as ``port N``) until stdin closes."""
+    import http
+    import http.server
+    import re
+    import threading
+
+    pattern = re.compile(r"/v1/voices/pvc/[^/]+/samples/[^/]+/speakers/([^/?]+)/audio")
+    small: dict[str, bytes] = {}
+    large: dict[str, tuple[str, int]] = {}
+    for speaker, path in mapping.items():
+        size = os.path.getsize(path)
+        if size <= 1 << 20:
+            small[speaker] = Path(path).read_bytes()
+        else:
+            large[speaker] = (path, size)
+
+    def head(status: int, length: int) -> bytes:
+        phrase = http.HTTPStatus(status).phrase
+        return (
+            f"HTTP/1.1 {status} {phrase}\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+        ).encode("ascii")
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive
+        disable_nagle_algorithm = True
+
+        def do_GET(self) -> None:
+            match = pattern.fullmatch(self.path)
+            speaker = match.group(1) if match else ""
+            if not self.headers.get("xi-api-key"):
+                self.reply(401, b'{"detail": "missing xi-api-key"}')
+            elif speaker in small:
+                self.reply(200, small[speaker])
+            elif speaker in large:
+                path, size = large[speaker]
+                self.wfile.write(head(200, size))
+                with open(path, "rb") as body:
+                    self.connection.sendfile(body)
+            else:
+                self.reply(404, b'{"detail": "no such speaker"}')
+
+        def reply(self, status: int, body: bytes) -> None:
+            self.wfile.write(head(status, len(body)) + body)  # one write: no Nagle/delayed-ACK stall
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+
+    def stop_when_parent_goes() -> None:
+        sys.stdin.read()  # EOF when the parent closes the pipe or dies
+        server.shutdown()
+
+    threading.Thread(target=stop_when_parent_goes, daemon=True).start()
+    timer = threading.Timer(SERVER_LIFETIME, server.shutdown)
+    timer.daemon = True
+    timer.start()
+    print(f"port {server.server_address[1]}", flush=True)
+    server.serve_forever()
+    server.server_close()
+
+
+class Server:
+    """The server subprocess, as a context manager yielding its base URL."""
+
+    def __init__(self, bodies: dict[str, Body]) -> None:
+        self.mapping = {name: str(body.path) for name, body in bodies.items()}
+        self.proc: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> str:
+        command = [sys.executable, "-I", str(SCRIPT), "--serve", json.dumps(self.mapping)]
+        self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().split()
+        if len(line) != 2 or line[0] != "port":
+            self.__exit__()
+            raise SystemExit("the bench server did not start")
+        return f"http://127.0.0.1:{line[1]}"
+
+    def __exit__(self, *exc_info: object) -> None:
+        proc = self.proc
+        if proc is None:
+            return
+        self.proc = None
+        assert proc.stdin is not None
+        proc.stdin.close()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# ------------------------------------------------------------------------------------------------
+# The measured child (run as `bench.py --child SPEC`): setup, baseline RSS, one timed operation
+# ------------------------------------------------------------------------------------------------
+
+
+class Ops(NamedTuple):
+    """What a child measures: fetch decoded audio, or download it to a file."""
+
+    get: Callable[[str], bytes]
+    download: Callable[[str, Path], None]
+
+
+def audio_url(base_url: str, speaker: str) -> str:
+    """The endpoint URL for one speaker of the bench voice and sample."""
+    return f"{base_url}/v1/voices/pvc/{VOICE_ID}/samples/{SAMPLE_ID}/speakers/{speaker}/audio"
+
+
+def floor_ops(base_url: str) -> Ops:
+    """The floor: raw httpx, ``json.loads``, ``base64.b64decode`` (and a plain file write)."""
+    import httpx
+
+    client = httpx.Client(timeout=120.0)
+    headers = {"xi-api-key": API_KEY}
+
+    def get(speaker: str) -> bytes:
+        response = client.get(audio_url(base_url, speaker), headers=headers)
+        response.raise_for_status()
+        return base64.b64decode(json.loads(response.content)["audio_base_64"])
+
+    def download(speaker: str, dest: Path) -> None:
+        data = get(speaker)
+        with dest.open("wb") as out:
+            out.write(data)
+
+    return Ops(get, download)
+
+
+def ours_ops(base_url: str) -> Ops:
+    """speaker-audio: one ``SpeakerAudioClient``."""
+    from speaker_audio import SpeakerAudioClient
+
+    client = SpeakerAudioClient(API_KEY, base_url=base_url, timeout=120.0)
+
+    def get(speaker: str) -> bytes:
+        return client.get_speaker_audio(VOICE_ID, SAMPLE_ID, speaker).data
+
+    def download(speaker: str, dest: Path) -> None:
+        client.download_speaker_audio(VOICE_ID, SAMPLE_ID, speaker, dest, overwrite=True)
+
+    return Ops(get, download)
+
+
+def sdk_ops(base_url: str) -> Ops:
+    """The official SDK: ``ElevenLabs(...).voices.pvc.samples.speakers.audio.get`` plus the base64 decode."""
+    import importlib
+
+    module: Any = importlib.import_module("elevenlabs.client")
+    client = module.ElevenLabs(api_key=API_KEY, base_url=base_url, timeout=120.0)
+    audio = client.voices.pvc.samples.speakers.audio  # lazy sub-clients resolved here, before the baseline
+
+    def get(speaker: str) -> bytes:
+        model = audio.get(voice_id=VOICE_ID, sample_id=SAMPLE_ID, speaker_id=speaker)
+        return base64.b64decode(model.audio_base_64)
+
+    def download(speaker: str, dest: Path) -> None:
+        data = get(speaker)
+        with dest.open("wb") as out:
+            out.write(data)
+
+    return Ops(get, download)
+
+
+OPS_FACTORIES: dict[str, Callable[[str], Ops]] = {"floor": floor_ops, "ours": ours_ops, "sdk": sdk_ops}
+
+
+def max_rss_kib() -> int:
+    """``ru_maxrss`` in KiB: on Linux it is never below the spawning parent's peak (it survives exec)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def proc_status_kib(*keys: str) -> tuple[int, ...]:
+    """Fields of ``/proc/self/status`` in KiB: ``VmRSS`` (now) and ``VmHWM`` (this process's own peak)."""
+    values: dict[str, int] = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            key, _, rest = line.partition(":")
+            if key in keys:
+                values[key] = int(rest.split()[0])
+    return tuple(values[k] for k in keys)
+
+
+def reset_peak_rss() -> int:
+    """Reset ``VmHWM`` to the current RSS (Linux ``clear_refs``); return the current RSS in KiB."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass  # the peak then includes any transient of the imports; the baseline is still the current RSS
+    return proc_status_kib("VmRSS")[0]
+
+
+def child(spec: dict[str, Any]) -> dict[str, Any]:
+    """Set up one implementation, take the baseline RSS, run one timed operation, verify its output."""
+    ops = OPS_FACTORIES[spec["impl"]](spec["base_url"])
+    speaker: str = spec["speaker"]
+    op: str = spec["op"]
+    profiler: Any = None
+    if spec.get("profile"):
+        import cProfile
+
+        profiler = cProfile.Profile()
+    if op == "calls":
+        ops.get(speaker)  # connect and warm up outside the timing
+        baseline = reset_peak_rss()
+        start = time.perf_counter()
+        if profiler is not None:
+            profiler.enable()
+        for _ in range(int(spec["calls"])):
+            ops.get(speaker)
+        if profiler is not None:
+            profiler.disable()
+        wall = time.perf_counter() - start
+        peak, maxrss = proc_status_kib("VmHWM")[0], max_rss_kib()
+        digest, size = "", 0
+    elif op in OPS:
+        dest = Path(spec["dest"])
+        dest.unlink(missing_ok=True)
+        baseline = reset_peak_rss()
+        start = time.perf_counter()
+        if profiler is not None:
+            profiler.enable()
+        if op == "get":
+            data = ops.get(speaker)
+        else:
+            ops.download(speaker, dest)
+        if profiler is not None:
+            profiler.disable()
+        wall = time.perf_counter() - start
+        peak, maxrss = proc_status_kib("VmHWM")[0], max_rss_kib()
+        if op == "get":
+            digest, size = hashlib.sha256(data).hexdigest(), len(data)
+        else:
+            digest, size = _file_digest(dest), dest.stat().st_size
+            dest.unlink()
+    else:
+        raise SystemExit(f"unknown op {op!r}")
+    if op != "calls" and (digest != spec["sha256"] or size != spec["size"]):
+        raise SystemExit(f"{spec['impl']} {op} {speaker}: wrong audio ({size} bytes, sha256 {digest[:12]})")
+    if profiler is not None:
+        import pstats
+
+        stats = pstats.Stats(profiler, stream=sys.stderr)
+        stats.sort_stats("tottime").print_stats(25)
+        stats.sort_stats("cumulative").print_stats(25)
+    return {"wall_s": wall, "baseline_kib": baseline, "peak_kib": peak, "ru_maxrss_kib": maxrss}
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# ------------------------------------------------------------------------------------------------
+# The bench venv: the official SDK and our package, installed only there
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Interpreter:
+    """The Python that runs the measured children, and what it has installed."""
+
+    python: Path
+    sdk: bool
+    note: str
+    versions: dict[str, str] = field(default_factory=dict)
+
+
+_VERSIONS_CODE = """
+import importlib.metadata as m, json, sys
+out = {"python": sys.version.split()[0]}
+for name in ("speaker-audio", "httpx", "elevenlabs", "pydantic"):
+    try:
+        out[name] = m.version(name)
+    except m.PackageNotFoundError:
+        pass
+print(json.dumps(out))
+"""
+
+
+def _versions(python: Path, check_imports: str) -> dict[str, str] | None:
+    code = check_imports + "\n" + _VERSIONS_CODE
+    result = subprocess.run([str(python), "-I", "-c", code], capture_output=True, text=True, cwd=ROOT, check=False)
+    if result.returncode != 0:
+        return None
+    versions: dict[str, str] = json.loads(result.stdout.strip().splitlines()[-1])
+    return versions
+
+
+def _venv_wanted() -> str:
+    pyproject = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    return f"{SDK_REQUIREMENT} -e {ROOT} pyproject:{pyproject}\n"
+
+
+def setup_venv() -> tuple[bool, str]:
+    """Create or refresh ``.bench/venv`` with the official SDK and our package; (ok, note)."""
+    wanted = _venv_wanted()
+    if VENV_PYTHON.exists() and VENV_STAMP.exists() and VENV_STAMP.read_text() == wanted:
+        return True, "up to date"
+    log = BENCH_DIR / "venv-setup.log"
+    BENCH_DIR.mkdir(exist_ok=True)
+    commands = [
+        [sys.executable, "-m", "venv", str(VENV)],
+        [str(VENV_PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--upgrade", "pip"],
+        [str(VENV_PYTHON), "-m", "pip", "install", "--disable-pip-version-check", SDK_REQUIREMENT, "-e", str(ROOT)],
+    ]
+    print(f"bench: setting up {VENV.relative_to(ROOT)} ({SDK_REQUIREMENT} and this package); log in {log}")
+    with log.open("w") as out:
+        for command in commands:
+            if command[1:3] == ["-m", "venv"] and VENV_PYTHON.exists():
+                continue
+            try:
+                subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, timeout=900, check=True)
+            except (OSError, subprocess.SubprocessError) as exc:
+                return False, f"could not set up {VENV.relative_to(ROOT)}: {exc} (see {log.relative_to(ROOT)})"
+    VENV_STAMP.write_text(wanted)
+    return True, "created"
+
+
+def choose_interpreter(use_sdk: bool) -> Interpreter:
+    """The bench venv when it works (all three implementations on one Python and one httpx), else this one."""
+    note = "skipped (--no-sdk)"
+    if use_sdk:
+        ok, note = setup_venv()
+        if ok:
+            versions = _versions(VENV_PYTHON, "import elevenlabs.client, speaker_audio, httpx")
+            if versions is not None:
+                return Interpreter(VENV_PYTHON, True, f"{SDK_REQUIREMENT} in {VENV.relative_to(ROOT)}", versions)
+            note = f"{VENV.relative_to(ROOT)} exists but `import elevenlabs.client, speaker_audio` fails there"
+    python = Path(sys.executable)
+    versions = _versions(python, "import speaker_audio, httpx") or {}
+    return Interpreter(python, False, f"official SDK not measured: {note}", versions)
+
+
+# ------------------------------------------------------------------------------------------------
+# Running the measurements
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Sample:
+    """One child's numbers."""
+
+    wall_s: float
+    baseline_kib: int
+    peak_kib: int
+
+
+@dataclass
+class Results:
+    """Everything measured, keyed by (op, size, impl); ``calls`` and ``imports`` by impl."""
+
+    cases: dict[tuple[str, str, str], list[Sample]] = field(default_factory=dict)
+    calls: dict[str, list[Sample]] = field(default_factory=dict)
+    imports: dict[str, list[float]] = field(default_factory=dict)
+
+
+def child_env() -> dict[str, str]:
+    """The environment of the measured processes: no proxies, no ElevenLabs settings."""
+    drop = ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "elevenlabs_api_key", "elevenlabs_base_url")
+    env = {k: v for k, v in os.environ.items() if k.lower() not in drop}
+    env["NO_PROXY"] = "127.0.0.1,localhost"
+    return env
+
+
+def run_child(python: Path, spec: dict[str, Any]) -> Sample:
+    """Run one measurement in a fresh process."""
+    command = [str(python), "-I", str(SCRIPT), "--child", json.dumps(spec)]
+    result = subprocess.run(
+        command, capture_output=True, text=True, cwd=ROOT, env=child_env(), timeout=CHILD_TIMEOUT, check=False
+    )
+    if result.returncode != 0:
+        what = f"{spec['impl']} {spec['op']} {spec['speaker']}"
+        raise SystemExit(f"bench child failed ({what}):\n{result.stdout}\n{result.stderr}")
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    return Sample(float(out["wall_s"]), int(out["baseline_kib"]), int(out["peak_kib"]))
+
+
+def measure_import(python: Path, statement: str) -> float:
+    """Seconds that ``statement`` takes in a fresh interpreter."""
+    code = f"import time\nt = time.perf_counter()\n{statement}\nprint(time.perf_counter() - t)"
+    result = subprocess.run(
+        [str(python), "-I", "-c", code], capture_output=True, text=True, cwd=ROOT, env=child_env(), check=True
+    )
+    return float(result.stdout.strip())
+
+
+def measure(interp: Interpreter, bodies: dict[str, Body], base_url: str, quick: bool) -> Results:
+    """All measurements, interleaved run by run so that drift hits every implementation alike."""
+    impls = IMPLS if interp.sdk else ("floor", "ours")
+    results = Results()
+    out_dir = BENCH_DIR / "out"
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    import_runs = 1 if quick else IMPORT_RUNS
+    for impl in impls:
+        measure_import(interp.python, IMPORTS[impl])  # warm the bytecode caches
+    for _ in range(import_runs):
+        for impl in impls:
+            results.imports.setdefault(impl, []).append(measure_import(interp.python, IMPORTS[impl]))
+    print(_progress("imports", {impl: statistics.median(v) for impl, v in results.imports.items()}))
+
+    for name, body in bodies.items():
+        runs = 1 if quick else FULL_RUNS[name]
+        for _ in range(runs):
+            for op in OPS:
+                for impl in impls:
+                    spec = {
+                        "impl": impl,
+                        "op": op,
+                        "base_url": base_url,
+                        "speaker": name,
+                        "size": body.audio_bytes,
+                        "sha256": body.sha256,
+                        "dest": str(out_dir / f"{impl}-{name}.mp3"),
+                    }
+                    results.cases.setdefault((op, name, impl), []).append(run_child(interp.python, spec))
+        for op in OPS:
+            walls = {impl: statistics.median(s.wall_s for s in results.cases[(op, name, impl)]) for impl in impls}
+            print(_progress(f"{op} {LABELS[name]}", walls))
+
+    call_runs = 1 if quick else CALL_RUNS
+    for _ in range(call_runs):
+        for impl in impls:
+            spec = {"impl": impl, "op": "calls", "base_url": base_url, "speaker": "1kb", "calls": CALLS}
+            results.calls.setdefault(impl, []).append(run_child(interp.python, spec))
+    print(_progress(f"{CALLS} calls", {i: statistics.median(s.wall_s for s in v) for i, v in results.calls.items()}))
+    return results
+
+
+def _progress(what: str, seconds: dict[str, float]) -> str:
+    return f"bench: {what:>15}: " + ", ".join(f"{impl} {s * 1000:.1f} ms" for impl, s in seconds.items())
+
+
+# ------------------------------------------------------------------------------------------------
+# The report
+# ------------------------------------------------------------------------------------------------
+
+
+def _med(values: Iterator[float] | list[float]) -> float:
+    return float(statistics.median(list(values)))
+
+
+def wall(samples: list[Sample]) -> float:
+    """Median wall time in seconds."""
+    return _med(s.wall_s for s in samples)
+
+
+def peak(samples: list[Sample]) -> float:
+    """Median peak RSS in MiB."""
+    return _med(s.peak_kib / MIB for s in samples)
+
+
+def baseline(samples: list[Sample]) -> float:
+    """Median baseline RSS (after imports and client setup, before the call) in MiB."""
+    return _med(s.baseline_kib / MIB for s in samples)
+
+
+def growth(samples: list[Sample]) -> float:
+    """Median of peak minus baseline RSS, in MiB."""
+    return _med((s.peak_kib - s.baseline_kib) / MIB for s in samples)
+
+
+def ratio(a: float, b: float) -> str:
+    """``a`` as a multiple of ``b``."""
+    return f"{a / b:.2f}x" if b > 0 else "n/a"
+
+
+def verdict(ok: bool) -> str:
+    """PASS or MISS."""
+    return "PASS" if ok else "MISS"
+
+
+def machine_info(interp: Interpreter) -> list[str]:
+    """Lines describing the machine, the software and the tree that was measured."""
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem_kib = 0
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                mem_kib = int(line.split()[1])
+    import platform
+
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT, check=False
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", "facade", "generated"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    ).stdout.strip()
+    tree = f"{commit or 'unknown'}{' + uncommitted changes in facade/ or generated/' if dirty else ''}"
+    versions = ", ".join(f"{k} {v}" for k, v in interp.versions.items() if k != "python")
+    return [
+        f"- date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
+        f"- CPU: {cpu}, {os.cpu_count()} cores; memory: {mem_kib / 2**20:.1f} GiB; {platform.platform()}",
+        f"- Python {interp.versions.get('python', platform.python_version())} ({interp.python.relative_to(ROOT)})"
+        if interp.python.is_relative_to(ROOT)
+        else f"- Python {interp.versions.get('python', platform.python_version())} ({interp.python})",
+        f"- packages: {versions}",
+        f"- official SDK: {interp.note}",
+        f"- tree: {tree}",
+    ]
+
+
+def render(interp: Interpreter, bodies: dict[str, Body], results: Results, quick: bool) -> str:
+    """The Markdown report: machine, results with ratios, targets, raw numbers."""
+    impls = IMPLS if interp.sdk else ("floor", "ours")
+    lines = ["# Benchmarks", ""]
+    lines += [
+        f"Generated by `make bench` (`scripts/bench.py`{' --quick' if quick else ''}); do not edit by hand.",
+        "",
+        "What runs: a loopback `http.server` subprocess (HTTP/1.1 keep-alive, Content-Length, bodies streamed from",
+        f"disk) serves `{{audio_base_64, media_type, duration_secs}}` bodies of random audio (seed {SEED}); every",
+        "measurement is a fresh process. **floor** = one `httpx.Client` + `json.loads` + `base64.b64decode` (+ a plain",
+        "file write, no fsync, for download); **speaker-audio** = `SpeakerAudioClient.get_speaker_audio` /",
+        "`download_speaker_audio(..., overwrite=True)` (atomic: temp file, fsync, rename); **official SDK** =",
+        "`ElevenLabs(api_key=..., base_url=...).voices.pvc.samples.speakers.audio.get(...)` + `base64.b64decode`",
+        "(+ the same plain file write). All three run on the same interpreter and httpx. Wall = the call alone",
+        "(imports, client construction and the SDK's lazy sub-client imports are done before it). Baseline RSS =",
+        "`ru_maxrss` after imports and setup, just before the call; peak = `ru_maxrss` after it. Medians of the",
+        "runs; sizes are of the decoded audio (1 KB = 1024 B, 10 MB = 10 MiB, 100 MB = 100 MiB).",
+        "",
+        "## Machine",
+        "",
+        *machine_info(interp),
+        "",
+        "## Single calls",
+        "",
+    ]
+    header = "| case | metric | " + " | ".join(IMPL_NAMES[i] for i in impls) + " | ours ÷ floor |"
+    header += " ours ÷ SDK |" if interp.sdk else ""
+    lines += [header, "|" + "---|" * (header.count("|") - 1)]
+    metrics: list[tuple[str, Callable[[list[Sample]], float], str]] = [
+        ("wall ms", lambda s: wall(s) * 1000, "{:.1f}"),
+        ("peak RSS MiB", peak, "{:.1f}"),
+        ("baseline RSS MiB", baseline, "{:.1f}"),
+        ("peak - baseline MiB", growth, "{:.1f}"),
+    ]
+    for name in bodies:
+        for op in OPS:
+            for index, (metric, fn, fmt) in enumerate(metrics):
+                values = {impl: fn(results.cases[(op, name, impl)]) for impl in impls}
+                runs = len(results.cases[(op, name, "ours")])
+                case = f"{op} {LABELS[name]} ({runs} run{'s' if runs > 1 else ''})" if index == 0 else ""
+                row = f"| {case} | {metric} | " + " | ".join(fmt.format(values[i]) for i in impls)
+                row += f" | {ratio(values['ours'], values['floor'])} |"
+                row += f" {ratio(values['ours'], values['sdk'])} |" if interp.sdk else ""
+                lines.append(row)
+
+    lines += ["", f"## {CALLS} sequential 1 KB calls, one client reused", ""]
+    header = "| implementation | total ms | per call µs | ÷ floor |" + (" ÷ SDK |" if interp.sdk else "")
+    lines += [header, "|" + "---|" * (header.count("|") - 1)]
+    call_walls = {impl: wall(results.calls[impl]) for impl in impls}
+    for impl in impls:
+        t = call_walls[impl]
+        row = f"| {IMPL_NAMES[impl]} | {t * 1000:.1f} | {t / CALLS * 1e6:.0f} | {ratio(t, call_walls['floor'])} |"
+        row += f" {ratio(t, call_walls['sdk'])} |" if interp.sdk else ""
+        lines.append(row)
+
+    lines += ["", "## Import time, fresh interpreter", ""]
+    header = "| statement | median ms | ÷ `import httpx` |" + (" ÷ SDK |" if interp.sdk else "")
+    lines += [header, "|" + "---|" * (header.count("|") - 1)]
+    import_ms = {impl: _med(results.imports[impl]) * 1000 for impl in impls}
+    for impl in impls:
+        t = import_ms[impl]
+        row = f"| `{IMPORTS[impl]}` | {t:.1f} | {ratio(t, import_ms['floor'])} |"
+        row += f" {ratio(t, import_ms['sdk'])} |" if interp.sdk else ""
+        lines.append(row)
+
+    lines += ["", "## Targets", "", "| target | measured | limit | result |", "|---|---|---|---|"]
+    lines += _target_rows(bodies, results, call_walls, import_ms)
+    if interp.sdk:
+        lines += ["", "## Against the official SDK (same runs)", ""]
+        lines += ["| case | time: ours vs SDK | peak RSS: ours vs SDK | result |", "|---|---|---|---|"]
+        lines += _sdk_rows(bodies, results, call_walls, import_ms)
+    else:
+        lines += ["", f"Official SDK: {interp.note}."]
+
+    lines += ["", "## Raw numbers", "", "Each run: wall ms / baseline RSS MiB / peak RSS MiB.", ""]
+    lines += ["| case | implementation | runs |", "|---|---|---|"]
+    for name in bodies:
+        for op in OPS:
+            for impl in impls:
+                runs_text = "; ".join(
+                    f"{s.wall_s * 1000:.1f} / {s.baseline_kib / MIB:.1f} / {s.peak_kib / MIB:.1f}"
+                    for s in results.cases[(op, name, impl)]
+                )
+                lines.append(f"| {op} {LABELS[name]} | {IMPL_NAMES[impl]} | {runs_text} |")
+    for impl in impls:
+        runs_text = "; ".join(f"{s.wall_s * 1000:.1f}" for s in results.calls[impl])
+        lines.append(f"| {CALLS} calls (total ms) | {IMPL_NAMES[impl]} | {runs_text} |")
+    for impl in impls:
+        runs_text = "; ".join(f"{t * 1000:.1f}" for t in results.imports[impl])
+        lines.append(f"| import (ms) | {IMPL_NAMES[impl]} | {runs_text} |")
+    sizes = ", ".join(f"{LABELS[n]}: {b.path.stat().st_size:,} B body" for n, b in bodies.items())
+    lines += ["", f"Response bodies: {sizes}.", ""]
+    return "\n".join(lines)
+
+
+def _target_rows(
+    bodies: dict[str, Body], results: Results, call_walls: dict[str, float], import_ms: dict[str, float]
+) -> list[str]:
+    rows: list[str] = []
+    big = "100mb"
+    if big in bodies:
+        ours_dl, floor_dl = results.cases[("download", big, "ours")], results.cases[("download", big, "floor")]
+        ours_get, floor_get = results.cases[("get", big, "ours")], results.cases[("get", big, "floor")]
+        g = growth(ours_dl)
+        rows.append(
+            f"| download 100 MB: peak RSS ≤ baseline + 32 MiB | +{g:.1f} MiB "
+            f"({baseline(ours_dl):.1f} → {peak(ours_dl):.1f}) | +32 MiB | {verdict(g <= 32)} |"
+        )
+        r = wall(ours_dl) / wall(floor_dl)
+        rows.append(
+            f"| download 100 MB: wall ≤ 1.25x floor | {r:.2f}x ({wall(ours_dl) * 1000:.0f} vs "
+            f"{wall(floor_dl) * 1000:.0f} ms) | 1.25x | {verdict(r <= 1.25)} |"
+        )
+        r = peak(ours_get) / peak(floor_get)
+        rows.append(
+            f"| get 100 MB: peak RSS ≤ 0.5x floor's | {r:.2f}x ({peak(ours_get):.1f} vs "
+            f"{peak(floor_get):.1f} MiB) | 0.5x | {verdict(r <= 0.5)} |"
+        )
+        r = wall(ours_get) / wall(floor_get)
+        rows.append(
+            f"| get 100 MB: wall ≤ 1.1x floor | {r:.2f}x ({wall(ours_get) * 1000:.0f} vs "
+            f"{wall(floor_get) * 1000:.0f} ms) | 1.1x | {verdict(r <= 1.1)} |"
+        )
+    else:
+        rows.append("| download / get 100 MB targets | not run (--quick) | | n/a |")
+    r = call_walls["ours"] / call_walls["floor"]
+    rows.append(
+        f"| {CALLS} sequential small calls ≤ 1.2x floor | {r:.2f}x ({call_walls['ours'] * 1000:.0f} vs "
+        f"{call_walls['floor'] * 1000:.0f} ms) | 1.2x | {verdict(r <= 1.2)} |"
+    )
+    r = import_ms["ours"] / import_ms["floor"]
+    rows.append(
+        f"| `import speaker_audio` ≤ 1.3x `import httpx` | {r:.2f}x ({import_ms['ours']:.0f} vs "
+        f"{import_ms['floor']:.0f} ms) | 1.3x | {verdict(r <= 1.3)} |"
+    )
+    return rows
+
+
+def _vs_sdk(ours: float, sdk: float, unit: str, scale: float, fmt: str) -> str:
+    diff = (sdk - ours) * scale
+    word = "less" if diff > 0 else "more"
+    return f"{fmt.format(abs(diff))} {unit} {word} ({ours / sdk:.2f}x)" if sdk > 0 else "n/a"
+
+
+def _sdk_rows(
+    bodies: dict[str, Body], results: Results, call_walls: dict[str, float], import_ms: dict[str, float]
+) -> list[str]:
+    rows: list[str] = []
+    for name in bodies:
+        for op in OPS:
+            ours, sdk = results.cases[(op, name, "ours")], results.cases[(op, name, "sdk")]
+            time_text = _vs_sdk(wall(ours), wall(sdk), "ms", 1000, "{:.1f}")
+            mem_text = _vs_sdk(peak(ours), peak(sdk), "MiB", 1, "{:.1f}")
+            ok = wall(ours) < wall(sdk) and peak(ours) < peak(sdk)
+            rows.append(f"| {op} {LABELS[name]} | {time_text} | {mem_text} | {verdict(ok)} |")
+    ours_calls, sdk_calls = results.calls["ours"], results.calls["sdk"]
+    time_text = _vs_sdk(wall(ours_calls), wall(sdk_calls), "ms", 1000, "{:.1f}")
+    mem_text = _vs_sdk(peak(ours_calls), peak(sdk_calls), "MiB", 1, "{:.1f}")
+    ok = wall(ours_calls) < wall(sdk_calls) and peak(ours_calls) < peak(sdk_calls)
+    rows.append(f"| {CALLS} calls | {time_text} | {mem_text} | {verdict(ok)} |")
+    time_text = _vs_sdk(import_ms["ours"], import_ms["sdk"], "ms", 1, "{:.1f}")
+    rows.append(f"| import | {time_text} | | {verdict(import_ms['ours'] < import_ms['sdk'])} |")
+    return rows
+
+
+# ------------------------------------------------------------------------------------------------
+
+
+def profile(interp: Interpreter, case: str) -> None:
+    """Run one speaker-audio operation (``get:100mb``, ``download:10mb``, ``calls:1kb``) under cProfile."""
+    op, _, name = case.partition(":")
+    if op not in (*OPS, "calls") or name not in SIZES:
+        raise SystemExit(f"--profile wants OP:SIZE with OP in get, download, calls and SIZE in {', '.join(SIZES)}")
+    bodies = prepare_bodies((name,))
+    with Server(bodies) as base_url:
+        spec = {
+            "impl": "ours",
+            "op": op,
+            "base_url": base_url,
+            "speaker": name,
+            "size": bodies[name].audio_bytes,
+            "sha256": bodies[name].sha256,
+            "dest": str(BENCH_DIR / "out" / f"profile-{name}.mp3"),
+            "calls": CALLS,
+            "profile": True,
+        }
+        (BENCH_DIR / "out").mkdir(parents=True, exist_ok=True)
+        command = [str(interp.python), "-I", str(SCRIPT), "--child", json.dumps(spec)]
+        subprocess.run(command, cwd=ROOT, env=child_env(), timeout=CHILD_TIMEOUT, check=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the arguments and run the benchmarks (or one of the internal modes)."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smoke run: 1 KB and 10 MB, one run each")
+    parser.add_argument("--out", type=Path, help="report file (default: docs/benchmarks.md, or .bench/ with --quick)")
+    parser.add_argument("--no-sdk", action="store_true", help="do not set up or measure the official SDK")
+    parser.add_argument("--setup", action="store_true", help="only create the bench venv and exit")
+    parser.add_argument("--profile", metavar="OP:SIZE", help="cProfile one speaker-audio call, e.g. get:100mb")
+    parser.add_argument("--serve", metavar="MAPPING", help=argparse.SUPPRESS)
+    parser.add_argument("--child", metavar="SPEC", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.serve:
+        serve(json.loads(args.serve))
+        return 0
+    if args.child:
+        print(json.dumps(child(json.loads(args.child))))
+        return 0
+    if args.setup:
+        ok, note = setup_venv()
+        print(f"bench venv: {note}")
+        return 0 if ok else 1
+
+    interp = choose_interpreter(use_sdk=not args.no_sdk)
+    print(f"bench: measuring with {interp.python} ({interp.note})")
+    if args.profile:
+        profile(interp, args.profile)
+        return 0
+    names = QUICK_SIZES if args.quick else tuple(SIZES)
+    bodies = prepare_bodies(names)
+    started = time.monotonic()
+    with Server(bodies) as base_url:
+        results = measure(interp, bodies, base_url, args.quick)
+    report = render(interp, bodies, results, args.quick)
+    out: Path = args.out or (QUICK_OUT if args.quick else DEFAULT_OUT)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(report, encoding="utf-8")
+    print()
+    print(report)
+    print(f"bench: done in {time.monotonic() - started:.0f} s; report written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

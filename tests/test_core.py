@@ -1,0 +1,150 @@
+"""The sans-I/O core without sockets: ids, Retry-After, retry decisions, safe names."""
+
+from __future__ import annotations
+
+import email.utils
+from pathlib import Path
+
+import httpx
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from speaker_audio import _core
+from speaker_audio._files import safe_file_stem
+from speaker_audio.errors import (
+    APIConnectionError,
+    InternalServerError,
+    InvalidIdError,
+    NotFoundError,
+    ResponseValidationError,
+)
+
+GET = _core.build_get_speaker_audio("v", "s", "sp", None)
+POST = _core.build_start_speaker_separation("v", "s", None)
+
+
+def response(status: int, headers: dict[str, str] | None = None) -> httpx.Response:
+    return httpx.Response(status, headers=headers, request=httpx.Request("GET", "http://x/p"))
+
+
+def test_request_specs_come_from_the_generated_operations() -> None:
+    spec = _core.build_get_speaker_audio("a b", "c/d", "é", _core.Secret("SECRET-KEY"))
+    assert spec.method == "GET"
+    assert spec.path == "/v1/voices/pvc/a%20b/samples/c%2Fd/speakers/%C3%A9/audio"
+    assert spec.headers == {"xi-api-key": "SECRET-KEY"}
+    assert spec.idempotent
+    assert "SECRET-KEY" not in repr(spec)
+    assert not POST.idempotent
+    assert POST.path.endswith("/separate-speakers")
+    assert _core.build_get_speaker_audio("v", "s", "sp", None).headers == {}
+
+
+@pytest.mark.parametrize("bad", ["", ".", "..", "a\x00", "\n", "x\r", "\x1b[31m", "\x85"])
+def test_invalid_ids(bad: str) -> None:
+    with pytest.raises(InvalidIdError):
+        _core.validate_id("speaker_id", bad)
+
+
+@pytest.mark.parametrize("good", ["...", ".a", "a.", "a/b", "%2e%2e", "日本", " x ", "a b"])
+def test_unusual_but_valid_ids(good: str) -> None:
+    assert _core.validate_id("speaker_id", good) == good
+
+
+def test_non_string_id() -> None:
+    with pytest.raises(InvalidIdError, match="must be a str"):
+        _core.validate_id("voice_id", 5)
+
+
+def test_parse_retry_after_forms() -> None:
+    now = 1_700_000_000.0
+    assert _core.parse_retry_after(httpx.Headers({"retry-after": "3"}), now=now) == 3.0
+    assert _core.parse_retry_after(httpx.Headers({"retry-after": " 1.5 "}), now=now) == 1.5
+    assert _core.parse_retry_after(httpx.Headers({"retry-after-ms": "250"}), now=now) == 0.25
+    date = email.utils.formatdate(now + 20, usegmt=True)
+    assert _core.parse_retry_after(httpx.Headers({"retry-after": date}), now=now) == pytest.approx(20.0)
+    past = email.utils.formatdate(now - 20, usegmt=True)
+    assert _core.parse_retry_after(httpx.Headers({"retry-after": past}), now=now) == 0.0
+    for junk in ("soon", "-1", "nan", "inf", "", "Mon, 99 Foo 2020"):
+        assert _core.parse_retry_after(httpx.Headers({"retry-after": junk}), now=now) is None
+    assert _core.parse_retry_after(httpx.Headers({}), now=now) is None
+
+
+@given(st.text(max_size=60), st.text(max_size=20))
+def test_parse_retry_after_never_raises(value: str, ms: str) -> None:
+    headers = httpx.Headers([(b"retry-after", value.encode("utf-8")), (b"retry-after-ms", ms.encode("utf-8"))])
+    result = _core.parse_retry_after(headers)
+    assert result is None or result >= 0.0
+
+
+@given(st.binary(max_size=200))
+def test_status_error_never_raises_on_any_body(body: bytes) -> None:
+    error = _core.status_error(response(500), body)
+    assert isinstance(error, InternalServerError)
+    assert len(str(error)) < 500
+
+
+def test_request_id_headers() -> None:
+    assert _core.request_id_of(httpx.Headers({"x-request-id": "b"})) == "b"
+    assert _core.request_id_of(httpx.Headers({"request-id": "a", "x-request-id": "b"})) == "a"
+    assert _core.request_id_of(httpx.Headers()) is None
+
+
+def test_retry_policy_decisions() -> None:
+    policy = _core.RetryPolicy(max_retries=2, jitter=lambda: 0.0)
+    err503 = _core.status_error(response(503), b"")
+    assert policy.next_delay(GET, err503, 0) == 0.5
+    assert policy.next_delay(GET, err503, 1) == 1.0
+    assert policy.next_delay(GET, err503, 2) is None
+    assert policy.next_delay(POST, err503, 0) is None
+    assert policy.next_delay(GET, _core.status_error(response(404), b""), 0) is None
+    assert policy.next_delay(GET, ResponseValidationError("x"), 0) is None
+    refused = APIConnectionError("refused")
+    refused.__cause__ = httpx.ConnectError("refused")
+    dropped = APIConnectionError("dropped")
+    dropped.__cause__ = httpx.ReadError("dropped")
+    assert policy.next_delay(POST, refused, 0) == 0.5
+    assert policy.next_delay(POST, dropped, 0) is None
+    assert policy.next_delay(GET, dropped, 0) == 0.5
+    assert isinstance(_core.status_error(response(404), b""), NotFoundError)
+    with pytest.raises(ValueError, match="max_retries"):
+        _core.RetryPolicy(max_retries=-1)
+
+
+def test_configuration_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert _core.resolve_base_url(None) == "https://api.elevenlabs.io"
+    monkeypatch.setenv("ELEVENLABS_BASE_URL", "http://127.0.0.1:9/")
+    assert _core.resolve_base_url(None) == "http://127.0.0.1:9"
+    with pytest.raises(ValueError, match="http"):
+        _core.resolve_base_url("ftp://x")
+    assert _core.resolve_api_key(None) is None
+    monkeypatch.setenv("ELEVENLABS_API_KEY", "env-key")
+    secret = _core.resolve_api_key(None)
+    assert secret is not None
+    assert secret.reveal() == "env-key"
+    with pytest.raises(ValueError, match="line break"):
+        _core.resolve_api_key("a\nb")
+
+
+@pytest.mark.parametrize(
+    "hostile", ["../../x", "/etc/passwd", "a\\b", "CON", "con.txt", "", "x" * 500, "日本語", "..", ".", "a\x00b"]
+)
+def test_safe_file_stem_never_leaves_the_directory(hostile: str, tmp_path: Path) -> None:
+    stem = safe_file_stem(hostile)
+    assert stem
+    assert "/" not in stem
+    assert "\\" not in stem
+    assert stem not in (".", "..")
+    assert len(stem) <= 120
+    assert (tmp_path / f"{stem}.mp3").resolve().parent == tmp_path.resolve()
+    assert stem.split(".")[0].upper() not in {"CON", "PRN", "AUX", "NUL"}
+
+
+@given(st.text(max_size=300), st.text(max_size=300))
+def test_safe_file_stems_of_different_ids_differ(a: str, b: str) -> None:
+    if a != b:
+        assert safe_file_stem(a) != safe_file_stem(b)
+    stem = safe_file_stem(a)
+    assert stem
+    assert "/" not in stem
+    assert not stem.startswith(".")
