@@ -38,13 +38,40 @@ typecheck: install
 pytest: install
 	$(PY) -m pytest
 
+# Stoplight Prism (from npm) mocks the pinned spec for the contract test in tests/test_conformance.py.
+# `make pytest` installs it into .tools/ when npm is present; without npm that test is skipped.
+PRISM := .tools/node_modules/.bin/prism
+PRISM_PACKAGE := @stoplight/prism-cli@5
+
+.PHONY: prism
+prism: $(PRISM)
+
+$(PRISM):
+	@if command -v npm >/dev/null 2>&1; then \
+		echo "installing $(PRISM_PACKAGE) into .tools/"; \
+		npm install --prefix .tools --no-audit --no-fund --loglevel=error $(PRISM_PACKAGE); \
+	else \
+		echo "npm not found: Prism is not installed and its contract test will be skipped"; \
+	fi
+
+pytest: prism
+
 test: install check-generated lint typecheck pytest
 
 demo: install
 	$(PY) -m speaker_audio._demo
 
-bench: install
-	$(PY) scripts/bench.py
+bench: install  ## make bench [BENCH_ARGS=--quick]; the official SDK goes only into .bench/venv
+	$(PY) scripts/bench.py $(BENCH_ARGS)
+
+bench-venv: install
+	$(PY) scripts/bench.py --setup
+
+fuzz: install  ## long hypothesis run of the decoders and parsers (make test runs a shorter one)
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q tests/test_fuzz.py tests/test_streaming.py tests/test_decode.py
+
+soak: install  ## thousands of async calls with random faults; writes its figures into docs/reliability.md
+	$(PY) scripts/soak.py --write-doc
 
 clean:
 	rm -rf $(VENV) build dist demo-output .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -130,6 +130,35 @@ class AsyncSpeakerAudioClient:
                 return status
             await self._sleep(wait)
 
+    async def download_all_speakers(
+        self,
+        voice_id: str,
+        sample_id: str,
+        directory: str | os.PathLike[str],
+        *,
+        overwrite: bool = False,
+        concurrency: int = 4,
+        progress: Callable[[str, int, bool], None] | None = None,
+    ) -> dict[str, Path]:
+        """Download every speaker of a completed separation into ``directory``; returns ``{speaker_id: path}``.
+
+        As the sync client's method, with at most ``concurrency`` downloads in flight as tasks (bounded
+        by a semaphore); ``progress`` is called on the event loop. Cancelling the call cancels the
+        downloads under way, which leave nothing behind.
+        """
+        from speaker_audio._workflow import SpeakerDownloads, check_concurrency, check_download_directory
+
+        check_concurrency(concurrency)
+        folder = check_download_directory(directory)
+        status = await self.get_separation_status(voice_id, sample_id)
+        downloads = SpeakerDownloads(status, folder, overwrite=overwrite, progress=progress)
+
+        async def fetch(speaker_id: str) -> Path:
+            spec = _core.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
+            return await self._execute(spec, downloads.sink_factory(speaker_id, self.max_response_bytes))
+
+        return await downloads.run_in_tasks(fetch, concurrency)
+
     # -- the I/O loop --
 
     def _json_sink(self, parse: Callable[[object], T], spec: _core.RequestSpec) -> Callable[[], BodySink[T]]:

@@ -148,6 +148,45 @@ class SpeakerAudioClient:
                 return status
             self._sleep(wait)
 
+    def download_all_speakers(
+        self,
+        voice_id: str,
+        sample_id: str,
+        directory: str | os.PathLike[str],
+        *,
+        overwrite: bool = False,
+        concurrency: int = 4,
+        progress: Callable[[str, int, bool], None] | None = None,
+    ) -> dict[str, Path]:
+        """Download every speaker of a completed separation into ``directory``; returns ``{speaker_id: path}``.
+
+        Each speaker is streamed and written atomically like :meth:`download_speaker_audio`, at most
+        ``concurrency`` at a time (on threads). File names are ``<speaker_id><ext>`` with the id made
+        safe: they never leave ``directory`` and never share a file (ids that would collide, e.g. by
+        case, get a short hash of the id appended). ``progress(speaker_id, bytes_received, done)``,
+        if given, is called from the worker threads as data arrives.
+
+        Raises, before any audio is requested: ``ValueError`` if ``concurrency`` < 1,
+        ``FileNotFoundError``/``NotADirectoryError`` for ``directory``, ``SeparationNotCompletedError``
+        or ``SeparationFailedError`` unless the separation is completed, ``FileExistsError`` if a
+        speaker's file exists and ``overwrite`` is false. ``SpeakerDownloadError`` names the first
+        speaker that failed (cause in ``__cause__``, files already written in ``.completed``; no new
+        download starts after a failure). A speaker whose id cannot be requested (``InvalidIdError``)
+        is skipped and reported that way once the others are done.
+        """
+        from speaker_audio._workflow import SpeakerDownloads, check_concurrency, check_download_directory
+
+        check_concurrency(concurrency)
+        folder = check_download_directory(directory)
+        status = self.get_separation_status(voice_id, sample_id)
+        downloads = SpeakerDownloads(status, folder, overwrite=overwrite, progress=progress)
+
+        def fetch(speaker_id: str) -> Path:
+            spec = _core.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
+            return self._execute(spec, downloads.sink_factory(speaker_id, self.max_response_bytes))
+
+        return downloads.run_in_threads(fetch, concurrency)
+
     # -- the I/O loop --
 
     def _json_sink(self, parse: Callable[[object], T], spec: _core.RequestSpec) -> Callable[[], BodySink[T]]:

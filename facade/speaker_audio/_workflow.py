@@ -1,17 +1,42 @@
-"""Sans-I/O pieces of the multi-step workflow: polling decisions and download targets."""
+"""Pieces of the multi-step workflow: polling decisions, download targets, and downloading every speaker.
+
+Everything here is sans-I/O except the two small runners of :class:`SpeakerDownloads`, which only
+schedule the client's own download calls (threads for the sync client, tasks for the async one).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import os
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
+from speaker_audio._body import AudioFileSink
+from speaker_audio._core import validate_id
+from speaker_audio._decode import _EXTENSIONS
 from speaker_audio._files import safe_file_stem
 from speaker_audio._models import SeparationStatus
-from speaker_audio.errors import SeparationFailedError, SeparationTimeoutError
+from speaker_audio.errors import (
+    InvalidIdError,
+    SeparationFailedError,
+    SeparationNotCompletedError,
+    SeparationTimeoutError,
+    SpeakerDownloadError,
+)
 
-__all__ = ["SeparationPoller", "resolve_download_target"]
+__all__ = [
+    "ProgressCallback",
+    "SeparationPoller",
+    "SpeakerDownloads",
+    "check_concurrency",
+    "check_download_directory",
+    "resolve_download_target",
+    "speaker_file_stems",
+]
 
 
 class SeparationPoller:
@@ -67,3 +92,223 @@ def resolve_download_target(
     if not path.parent.is_dir():
         raise FileNotFoundError(f"directory {path.parent} does not exist")
     return path, None
+
+
+# --- downloading every speaker ----------------------------------------------------------------------
+
+ProgressCallback = Callable[[str, int, bool], None]
+"""``progress(speaker_id, bytes_received, done)``: called as each chunk of a speaker's response arrives
+(``bytes_received`` counts the response body of the current attempt, so it restarts at 0 on a retry)
+and once with ``done=True`` when that speaker's file is in place. The sync client calls it from its
+worker threads."""
+
+_AUDIO_EXTENSIONS = frozenset(_EXTENSIONS.values()) | {".bin"}
+
+
+def check_concurrency(concurrency: int) -> int:
+    """``concurrency`` if it is an int >= 1, else ``ValueError``."""
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise ValueError(f"concurrency must be an int >= 1, got {concurrency!r}")
+    return concurrency
+
+
+def check_download_directory(directory: str | os.PathLike[str]) -> Path:
+    """``directory`` as a ``Path`` if it is an existing directory, else ``FileNotFoundError``/``NotADirectoryError``."""
+    path = Path(directory)
+    if not path.is_dir():
+        if os.path.lexists(path):
+            raise NotADirectoryError(f"{path} is not a directory")
+        raise FileNotFoundError(f"directory {path} does not exist")
+    return path
+
+
+def _id_digest(speaker_id: str) -> str:
+    return hashlib.sha256(speaker_id.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+
+
+def speaker_file_stems(speaker_ids: Iterable[str]) -> dict[str, str]:
+    """A distinct, safe file stem for each speaker id (see ``safe_file_stem``).
+
+    Stems are compared ignoring case (as case-insensitive file systems do): ids whose stems would
+    collide (``"Speaker"`` and ``"speaker"``) each get a short hash of the id appended. Raises
+    ``FileExistsError`` if two stems still collide (a hash collision), so no file is ever shared.
+    """
+    stems = {speaker_id: safe_file_stem(speaker_id) for speaker_id in speaker_ids}
+    groups: dict[str, list[str]] = {}
+    for speaker_id, stem in stems.items():
+        groups.setdefault(stem.casefold(), []).append(speaker_id)
+    for members in groups.values():
+        if len(members) > 1:
+            for speaker_id in members:
+                stems[speaker_id] = f"{stems[speaker_id]}-{_id_digest(speaker_id)}"
+    owners: dict[str, str] = {}
+    for speaker_id, stem in stems.items():
+        other = owners.setdefault(stem.casefold(), speaker_id)
+        if other != speaker_id:
+            raise FileExistsError(f"speaker ids {other!r} and {speaker_id!r} map to the same file name {stem!r}")
+    return stems
+
+
+class _ReportingFileSink(AudioFileSink):
+    """An ``AudioFileSink`` that reports the body bytes received so far after each chunk."""
+
+    def __init__(
+        self, directory: Path, *, overwrite: bool, max_bytes: int, stem: str, report: Callable[[int], None]
+    ) -> None:
+        super().__init__(directory, overwrite=overwrite, max_bytes=max_bytes, stem=stem)
+        self._report = report
+
+    def feed(self, chunk: bytes) -> None:
+        super().feed(chunk)
+        self._report(self.received)
+
+
+class SpeakerDownloads:
+    """Plan and bookkeeping of one ``download_all_speakers`` run; the clients move the bytes.
+
+    Built from a separation status before any audio is requested, it raises
+    ``SeparationNotCompletedError`` (``not_started``/``pending``), ``SeparationFailedError``
+    (``failed``) and, unless ``overwrite``, ``FileExistsError`` when a speaker's file (any audio
+    extension) already exists. Each speaker gets a distinct safe file name inside ``directory``
+    (:func:`speaker_file_stems`).
+
+    Speakers whose id cannot be requested (``InvalidIdError``: empty, ``.``, ``..``, control
+    characters) are never requested: the others are downloaded, then the run fails with a
+    ``SpeakerDownloadError`` naming the first of them. When a download fails, no new download
+    starts (those under way finish) and the run fails with a ``SpeakerDownloadError`` for it.
+    """
+
+    def __init__(
+        self,
+        status: SeparationStatus,
+        directory: Path,
+        *,
+        overwrite: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> None:
+        self._where = f"voice {status.voice_id!r}, sample {status.sample_id!r}"
+        if status.status == "failed":
+            raise SeparationFailedError(f"speaker separation failed for {self._where}")
+        if status.status != "completed":
+            raise SeparationNotCompletedError(
+                f"speaker separation for {self._where} is {status.status!r}, not 'completed': start it and wait for it",
+                status=status.status,
+            )
+        self.directory = directory
+        self.overwrite = overwrite
+        self._progress = progress
+        self.all_speaker_ids = list(status.speakers)
+        self.unrequestable: dict[str, InvalidIdError] = {}
+        for speaker_id in self.all_speaker_ids:
+            try:
+                validate_id("speaker_id", speaker_id)
+            except InvalidIdError as error:
+                self.unrequestable[speaker_id] = error
+        self.speaker_ids = [s for s in self.all_speaker_ids if s not in self.unrequestable]
+        self.stems = speaker_file_stems(self.speaker_ids)
+        if not overwrite:
+            for speaker_id, stem in self.stems.items():
+                for extension in sorted(_AUDIO_EXTENSIONS):
+                    existing = directory / f"{stem}{extension}"
+                    if os.path.lexists(existing):
+                        raise FileExistsError(
+                            f"{existing} exists (speaker {speaker_id!r}); pass overwrite=True to replace it"
+                        )
+        self.completed: dict[str, Path] = {}
+        self.failures: dict[str, Exception] = {}
+        self.received: dict[str, int] = {}
+        self._lock = threading.Lock()  # the sync client records outcomes from its worker threads
+
+    @property
+    def stopped(self) -> bool:
+        """True once a download failed: no new download may start."""
+        return bool(self.failures)
+
+    def sink_factory(self, speaker_id: str, max_bytes: int) -> Callable[[], AudioFileSink]:
+        """The sink maker for one speaker's download (a new sink per attempt)."""
+        stem = self.stems[speaker_id]
+
+        def report(received: int) -> None:
+            self.received[speaker_id] = received
+            if self._progress is not None:
+                self._progress(speaker_id, received, False)
+
+        def make() -> AudioFileSink:
+            report(0)
+            return _ReportingFileSink(
+                self.directory, overwrite=self.overwrite, max_bytes=max_bytes, stem=stem, report=report
+            )
+
+        return make
+
+    def succeeded(self, speaker_id: str, path: Path) -> None:
+        """Record a finished download."""
+        with self._lock:
+            self.completed[speaker_id] = path
+        if self._progress is not None:
+            self._progress(speaker_id, self.received.get(speaker_id, 0), True)
+
+    def failed(self, speaker_id: str, error: Exception) -> None:
+        """Record a failed download; no new download starts after this."""
+        with self._lock:
+            self.failures.setdefault(speaker_id, error)
+
+    def result(self) -> dict[str, Path]:
+        """``{speaker_id: path}`` in the server's order, or ``SpeakerDownloadError`` for the first failure."""
+        failure: tuple[str, Exception] | None = next(iter(self.failures.items()), None)
+        if failure is None:
+            failure = next(iter(self.unrequestable.items()), None)
+        if failure is None:
+            return {s: self.completed[s] for s in self.all_speaker_ids if s in self.completed}
+        speaker_id, error = failure
+        total = len(self.all_speaker_ids)
+        raise SpeakerDownloadError(
+            f"speaker {speaker_id!r} of {self._where} was not downloaded: {type(error).__name__}: {error} "
+            f"({len(self.completed)} of {total} speakers downloaded)",
+            speaker_id=speaker_id,
+            completed={s: self.completed[s] for s in self.all_speaker_ids if s in self.completed},
+            not_downloaded=[s for s in self.all_speaker_ids if s not in self.completed],
+        ) from error
+
+    def run_in_threads(self, fetch: Callable[[str], Path], concurrency: int) -> dict[str, Path]:
+        """Run ``fetch(speaker_id)`` for every speaker on at most ``concurrency`` threads; see :meth:`result`."""
+
+        def attempt(speaker_id: str) -> None:
+            # outcomes are recorded here, on the worker, so the next queued speaker sees a failure at once
+            if self.stopped:
+                return
+            try:
+                path = fetch(speaker_id)
+            except Exception as error:
+                self.failed(speaker_id, error)
+            else:
+                self.succeeded(speaker_id, path)
+
+        pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="speaker-audio-download")
+        try:
+            for future in as_completed([pool.submit(attempt, speaker_id) for speaker_id in self.speaker_ids]):
+                future.result()
+        finally:
+            # on an interrupt: start nothing new, let the downloads under way finish or fail cleanly
+            pool.shutdown(wait=True, cancel_futures=True)
+        return self.result()
+
+    async def run_in_tasks(self, fetch: Callable[[str], Awaitable[Path]], concurrency: int) -> dict[str, Path]:
+        """Await ``fetch(speaker_id)`` for every speaker, at most ``concurrency`` at a time; see :meth:`result`."""
+        semaphore = asyncio.Semaphore(concurrency)
+
+        async def attempt(speaker_id: str) -> None:
+            async with semaphore:
+                if self.stopped:
+                    return
+                try:
+                    path = await fetch(speaker_id)
+                except Exception as error:
+                    self.failed(speaker_id, error)
+                else:
+                    self.succeeded(speaker_id, path)
+
+        async with asyncio.TaskGroup() as group:
+            for speaker_id in self.speaker_ids:
+                group.create_task(attempt(speaker_id))
+        return self.result()

@@ -12,20 +12,30 @@ import base64
 import contextlib
 import http.server
 import json
+import random
 import re
 import socket
 import socketserver
+import struct
 import sys
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from importlib import resources
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import attrs
 
-__all__ = ["FakeElevenLabs", "FakeSample", "FakeSpeaker", "Fault", "RecordedRequest", "demo_clips"]
+__all__ = [
+    "FakeElevenLabs",
+    "FakeSample",
+    "FakeSpeaker",
+    "Fault",
+    "RecordedRequest",
+    "RecordedResponse",
+    "demo_clips",
+]
 
 _PVC = "/v1/voices/pvc/"
 _SEGMENT = r"([^/?#]+)"
@@ -37,6 +47,7 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
 ]
 _STREAM_QUANTUM = 3 * 65536  # decoded bytes per base64 write: a multiple of 3 keeps chunks independent
 _MAX_ID_LENGTH = 256
+_MAX_RECORDED_BODY = 1 << 20  # larger response bodies are recorded as None
 
 
 def demo_clips() -> dict[str, tuple[bytes, str, float]]:
@@ -84,8 +95,8 @@ class Fault:
         headers: extra response headers (e.g. ``{"Retry-After": "1"}``).
         body: the body to send with ``status`` (default: a small JSON error body).
         delay: seconds to wait before answering (a stall longer than the client's read timeout).
-        drop: ``"before_headers"`` closes the connection without answering; ``"mid_body"`` sends
-            the headers and half the (real or scripted) body, then closes; ``"short_body"`` promises
+        drop: ``"before_headers"`` resets the connection (TCP RST) without answering; ``"mid_body"``
+            sends the headers and half the (real or scripted) body, then resets; ``"short_body"`` promises
             a longer Content-Length than it sends; ``"chunked_cut"`` sends a chunked body and stops
             before its last chunk.
         method / path_contains: which requests it applies to (default: all).
@@ -114,6 +125,25 @@ class RecordedRequest:
     """The client's source port: requests sharing a port shared a keep-alive connection."""
 
 
+@attrs.frozen
+class RecordedResponse:
+    """A response the fake server sent (recorded when ``record_responses`` or a listener asks for it).
+
+    Attributes:
+        method / raw_path: the request it answers.
+        status / headers: as sent (header names in lower case).
+        body: the whole body, or ``None`` when it was larger than 1 MiB.
+        fault: the scripted ``Fault`` that shaped it, if any (its body may be deliberately wrong).
+    """
+
+    method: str
+    raw_path: str
+    status: int
+    headers: Mapping[str, str]
+    body: bytes | None
+    fault: Fault | None = None
+
+
 @attrs.define
 class _ScriptedFault:
     fault: Fault
@@ -121,7 +151,8 @@ class _ScriptedFault:
 
 
 class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
+    daemon_threads = False
+    block_on_close = True  # server_close() joins the handler threads: stop() leaves no thread behind
     allow_reuse_address = True
     fake: FakeElevenLabs
 
@@ -148,14 +179,27 @@ class FakeElevenLabs:
     """
 
     demo_ids = ("voice-demo", "sample-demo")
+    _response_listeners: ClassVar[list[Callable[[RecordedResponse], None]]] = []
 
-    def __init__(self, *, api_key: str | None = None, port: int = 0, with_demo_data: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        port: int = 0,
+        with_demo_data: bool = True,
+        record_responses: bool = False,
+    ) -> None:
         self.api_key = api_key
         self._port = port
+        self.record_responses = record_responses
+        self.responses: list[RecordedResponse] = []
         self._lock = threading.Lock()
         self.voices: dict[str, dict[str, FakeSample]] = {}
         self.requests: list[RecordedRequest] = []
         self._faults: list[_ScriptedFault] = []
+        self._random_faults: list[Fault] = []
+        self._random_fault_rate = 0.0
+        self._random = random.Random(0)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._connections: set[socket.socket] = set()
@@ -200,10 +244,37 @@ class FakeElevenLabs:
         with self._lock:
             self._faults.append(_ScriptedFault(fault, fault.times))
 
+    def inject_random_faults(self, faults: Sequence[Fault], rate: float, *, seed: int = 0) -> None:
+        """Answer a random ``rate`` of the requests no scripted fault matched with one of ``faults``.
+
+        Their ``times``, ``method`` and ``path_contains`` are ignored; ``rate=0`` turns this off.
+        """
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError("rate must be between 0 and 1")
+        with self._lock:
+            self._random_faults = list(faults)
+            self._random_fault_rate = rate
+            self._random = random.Random(seed)
+
     def clear_faults(self) -> None:
         """Forget all scripted faults."""
         with self._lock:
             self._faults.clear()
+            self._random_faults = []
+
+    @classmethod
+    def add_response_listener(cls, listener: Callable[[RecordedResponse], None]) -> None:
+        """Call ``listener`` with every response any ``FakeElevenLabs`` in this process sends from now on.
+
+        It runs on the server's thread, before the response is sent; for checks across a whole test
+        session (e.g. validating every response against the OpenAPI spec).
+        """
+        cls._response_listeners.append(listener)
+
+    @classmethod
+    def remove_response_listener(cls, listener: Callable[[RecordedResponse], None]) -> None:
+        """Stop calling a listener added with :meth:`add_response_listener`."""
+        cls._response_listeners.remove(listener)
 
     def requests_to(self, path_contains: str, method: str | None = None) -> list[RecordedRequest]:
         """The recorded requests whose raw path contains ``path_contains``."""
@@ -241,15 +312,31 @@ class FakeElevenLabs:
         if server is None:
             return
         server.shutdown()
-        server.server_close()
         with self._lock:
             connections = list(self._connections)
-        for conn in connections:
+        for conn in connections:  # wake handlers idling on keep-alive connections
             with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
+        server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+
+    def run(self, *, on_ready: Callable[[FakeElevenLabs], None] | None = None) -> None:
+        """Serve in the foreground until Ctrl-C (``KeyboardInterrupt``) or :meth:`stop` from another thread.
+
+        ``on_ready(fake)`` is called once the server listens (e.g. to print ``fake.base_url``).
+        """
+        self.start()
+        try:
+            if on_ready is not None:
+                on_ready(self)
+            while self._server is not None:
+                time.sleep(0.1)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
 
     def __enter__(self) -> FakeElevenLabs:
         return self.start()
@@ -271,11 +358,23 @@ class FakeElevenLabs:
                     continue
                 scripted.remaining -= 1
                 return f
+            if self._random_faults and self._random.random() < self._random_fault_rate:
+                return self._random.choice(self._random_faults)
         return None
 
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:
             self.requests.append(request)
+
+    def _wants_responses(self) -> bool:
+        return self.record_responses or bool(self._response_listeners)
+
+    def _record_response(self, response: RecordedResponse) -> None:
+        if self.record_responses:
+            with self._lock:
+                self.responses.append(response)
+        for listener in list(self._response_listeners):
+            listener(response)
 
     def _track(self, conn: socket.socket, alive: bool) -> None:
         with self._lock:
@@ -296,6 +395,7 @@ def _validation_body(loc: Sequence[str | int], msg: str, kind: str) -> dict[str,
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "FakeElevenLabs/1.0"
+    disable_nagle_algorithm = True  # headers and body go out as separate writes: no 40 ms delayed-ACK stalls
     timeout = 30  # idle keep-alive connections close after this
     server: _Server
 
@@ -337,7 +437,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if fault is not None and fault.delay:
             time.sleep(fault.delay)
         if fault is not None and fault.drop == "before_headers":
-            self._drop()
+            self._drop(reset=True)
             return
         if fault is not None and fault.status is not None:
             payload = fault.body
@@ -350,10 +450,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         extra.setdefault("Content-Type", content_type)
         self._send(status, chunks, size, extra, fault)
 
-    def _drop(self) -> None:
+    def _drop(self, *, reset: bool = False) -> None:
+        """Close the connection: a TCP reset (RST) when ``reset``, else an orderly close (FIN)."""
         self.close_connection = True
         with contextlib.suppress(OSError):
-            self.connection.shutdown(socket.SHUT_RDWR)
+            if reset:
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.connection.close()
+            else:
+                self.connection.shutdown(socket.SHUT_RDWR)
 
     def _send(
         self,
@@ -367,6 +472,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_response(status)
         headers.setdefault("Content-Type", "application/json")
         headers.setdefault("request-id", f"req-{len(self.server.fake.requests)}")
+        if self.server.fake._wants_responses():
+            body: bytes | None = None
+            if size <= _MAX_RECORDED_BODY:
+                body = b"".join(chunks)
+                chunks = [body]
+            recorded_headers = {name.lower(): value for name, value in headers.items()}
+            self.server.fake._record_response(
+                RecordedResponse(self.command, self.path, status, recorded_headers, body, fault)
+            )
         for name, value in headers.items():
             self.send_header(name, value)
         if drop == "chunked_cut":
@@ -385,7 +499,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             data = b"".join(chunks)
             self.wfile.write(data[: max(1, len(data) // 2)] if drop == "mid_body" else data)
             self.wfile.flush()
-            self._drop()
+            self._drop(reset=drop == "mid_body")
             return
         try:
             for chunk in chunks:

@@ -1,0 +1,8 @@
+"""``python -m speaker_audio``: the ``speaker-audio`` command line."""
+
+import sys
+
+from speaker_audio._cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

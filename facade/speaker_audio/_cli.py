@@ -1,0 +1,606 @@
+"""The ``speaker-audio`` command line (also ``python -m speaker_audio``), on stdlib argparse.
+
+Results go to stdout; progress, notes and errors to stderr. A progress line is drawn only when
+stderr is a terminal (and not with ``--quiet``). Exit codes: 0 success, 1 other failure (e.g. a file
+exists), 2 usage error (bad arguments or ids), 3 API error (error status, malformed response,
+separation failed / not completed / timed out), 4 network error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import attrs
+
+from speaker_audio._client import SpeakerAudioClient
+from speaker_audio._core import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, REGION_BASE_URLS
+from speaker_audio._decode import _EXTENSIONS, sniff_media_type
+from speaker_audio._models import SeparationStatus
+from speaker_audio._version import __version__
+from speaker_audio._workflow import SeparationPoller
+from speaker_audio.errors import (
+    APIConnectionError,
+    AuthenticationError,
+    InvalidIdError,
+    SeparationNotCompletedError,
+    SpeakerAudioError,
+    SpeakerDownloadError,
+)
+
+__all__ = [
+    "EXIT_API",
+    "EXIT_FAILURE",
+    "EXIT_INTERRUPTED",
+    "EXIT_NETWORK",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "build_parser",
+    "exit_code_for",
+    "main",
+]
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_API = 3
+EXIT_NETWORK = 4
+EXIT_INTERRUPTED = 130
+
+PROG = "speaker-audio"
+_MEDIA_TYPE_FOR_EXTENSION = {ext: media_type for media_type, ext in reversed(_EXTENSIONS.items())}
+
+_DESCRIPTION = f"""\
+Separate the speakers of an ElevenLabs PVC voice sample and download their audio.
+
+The API key comes from --api-key or ${API_KEY_ENV}; the server from --base-url, --region or
+${BASE_URL_ENV} (default {DEFAULT_BASE_URL}). Try it without a key against the built-in fake API:
+
+  speaker-audio fake-server --port 8765 &
+  speaker-audio --base-url http://127.0.0.1:8765 download-all voice-demo sample-demo --separate -o out/
+"""
+
+_EPILOG = """\
+exit codes: 0 ok, 1 other failure (e.g. a file exists), 2 usage error, 3 API error
+(error status, malformed response, separation failed/not completed/timed out), 4 network error,
+130 interrupted. Errors are one line on stderr; -v adds the traceback and INFO logs (retries)."""
+
+
+# --- output helpers ---------------------------------------------------------------------------------
+
+
+def _printable(text: str) -> str:
+    """``text`` safe to show on a terminal: ids come from the server and may hold control characters."""
+    return text if text.isprintable() else repr(text)[1:-1]
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")
+
+
+def _table(rows: Sequence[Sequence[str]], right: frozenset[int] = frozenset()) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = []
+    for row in rows:
+        cells = [
+            cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def format_status(status: SeparationStatus) -> str:
+    """The separation status as a readable table of speakers, durations and utterance counts."""
+    head = f"{_printable(status.voice_id)} / {_printable(status.sample_id)}: {status.status}"
+    if not status.speakers:
+        return head + ("" if status.status != "completed" else "\n(no speakers)")
+    rows = [["SPEAKER", "DURATION", "UTTERANCES", "SELECTED"]]
+    for speaker_id, speaker in status.speakers.items():
+        selected = "yes" if speaker_id in status.selected_speaker_ids else ""
+        rows.append([_printable(speaker_id), f"{speaker.duration_secs:.2f} s", str(len(speaker.utterances)), selected])
+    return f"{head}\n{_table(rows, right=frozenset({1, 2}))}"
+
+
+def _status_json(status: SeparationStatus) -> str:
+    return json.dumps(attrs.asdict(status), indent=2, ensure_ascii=False)
+
+
+def _file_row(speaker_id: str, path: Path, duration: float | None) -> list[str]:
+    with path.open("rb") as f:
+        head = f.read(4096)
+    return [
+        _printable(speaker_id),
+        _printable(str(path)),
+        _MEDIA_TYPE_FOR_EXTENSION.get(path.suffix, "?"),
+        sniff_media_type(head) or "unknown",
+        "?" if duration is None else f"{duration:.2f} s",
+        _size(path.stat().st_size),
+    ]
+
+
+def format_files(files: dict[str, Path], status: SeparationStatus | None = None) -> str:
+    """A table of downloaded files: media type (from the server, via the extension), sniffed type, duration, size."""
+    rows = [["SPEAKER", "FILE", "MEDIA TYPE", "SNIFFED", "DURATION", "SIZE"]]
+    for speaker_id, path in files.items():
+        speaker = status.speakers.get(speaker_id) if status is not None else None
+        rows.append(_file_row(speaker_id, path, speaker.duration_secs if speaker is not None else None))
+    return _table(rows, right=frozenset({4, 5}))
+
+
+class ProgressLine:
+    """One status line on a terminal, redrawn in place (thread-safe, at most ~10 redraws a second).
+
+    Disabled (draws nothing) when the stream is not a terminal or the user asked for ``--quiet``.
+    """
+
+    def __init__(self, stream: TextIO, *, enabled: bool) -> None:
+        self.stream = stream
+        self.enabled = enabled
+        self._lock = threading.Lock()
+        self._last = 0.0
+        self._drawn = False
+
+    def update(self, text: str, *, force: bool = False) -> None:
+        """Show ``text`` (dropped when the last redraw was under 0.1 s ago, unless ``force``)."""
+        if not self.enabled:
+            return
+        with self._lock:
+            now = time.monotonic()
+            if not force and now - self._last < 0.1:
+                return
+            self._last = now
+            self.stream.write("\r\x1b[K" + text)
+            self.stream.flush()
+            self._drawn = True
+
+    def close(self) -> None:
+        """Clear the line (so that the next output starts on a clean line)."""
+        with self._lock:
+            if self._drawn:
+                self.stream.write("\r\x1b[K")
+                self.stream.flush()
+                self._drawn = False
+
+
+class _DownloadProgress:
+    """Feeds a ``ProgressLine`` from ``download_all_speakers``' progress callback."""
+
+    def __init__(self, line: ProgressLine, total: int) -> None:
+        self.line = line
+        self.total = total
+        self.received: dict[str, int] = {}
+        self.done: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, speaker_id: str, received: int, done: bool) -> None:
+        with self._lock:
+            self.received[speaker_id] = received
+            if done:
+                self.done.add(speaker_id)
+            text = (
+                f"downloading: {len(self.done)}/{self.total} speakers done, "
+                f"{_size(sum(self.received.values()))} received"
+            )
+        self.line.update(text, force=done)
+
+
+# --- commands --------------------------------------------------------------------------------------
+
+
+@attrs.define
+class _Context:
+    args: argparse.Namespace
+    out: TextIO
+    err: TextIO
+
+    @property
+    def quiet(self) -> bool:
+        return bool(self.args.quiet)
+
+    def note(self, text: str) -> None:
+        """An informational line on stderr (not with --quiet)."""
+        if not self.quiet:
+            print(text, file=self.err, flush=True)
+
+    def progress_line(self) -> ProgressLine:
+        return ProgressLine(self.err, enabled=not self.quiet and _isatty(self.err))
+
+    def client(self) -> SpeakerAudioClient:
+        base_url = self.args.base_url or (REGION_BASE_URLS[self.args.region] if self.args.region else None)
+        retries = DEFAULT_MAX_RETRIES if self.args.max_retries is None else self.args.max_retries
+        return SpeakerAudioClient(self.args.api_key, base_url=base_url, max_retries=retries)
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _wait(ctx: _Context, client: SpeakerAudioClient, voice_id: str, sample_id: str) -> SeparationStatus:
+    """Poll like ``wait_for_separation``, showing the state and elapsed time on a terminal."""
+    poller = SeparationPoller(voice_id, sample_id, timeout=ctx.args.timeout, poll_interval=ctx.args.poll_interval)
+    line = ctx.progress_line()
+    started = time.monotonic()
+    polls = 0
+    try:
+        while True:
+            status = client.get_separation_status(voice_id, sample_id)
+            polls += 1
+            plural = "" if polls == 1 else "s"
+            elapsed = time.monotonic() - started
+            line.update(f"waiting for separation: {status.status} ({polls} poll{plural}, {elapsed:.1f} s)", force=True)
+            wait = poller.next_wait(status)
+            if wait is None:
+                return status
+            time.sleep(wait)
+    finally:
+        line.close()
+
+
+def _cmd_get(ctx: _Context) -> int:
+    args = ctx.args
+    line = ctx.progress_line()
+    with ctx.client() as client:
+        line.update(f"downloading {_printable(args.speaker)} ...", force=True)
+        try:
+            path = client.download_speaker_audio(
+                args.voice, args.sample, args.speaker, args.output, overwrite=args.overwrite
+            )
+        finally:
+            line.close()
+    print(path, file=ctx.out)
+    row = _file_row(args.speaker, path, None)
+    ctx.note(f"saved {row[1]} ({row[2]}, sniffed {row[3]}, {row[5]})")
+    return EXIT_OK
+
+
+def _cmd_status(ctx: _Context) -> int:
+    with ctx.client() as client:
+        status = client.get_separation_status(ctx.args.voice, ctx.args.sample)
+    print(_status_json(status) if ctx.args.json else format_status(status), file=ctx.out)
+    return EXIT_OK
+
+
+def _cmd_separate(ctx: _Context) -> int:
+    args = ctx.args
+    with ctx.client() as client:
+        client.start_speaker_separation(args.voice, args.sample)
+        ctx.note(f"started speaker separation of {_printable(args.voice)} / {_printable(args.sample)}")
+        if not args.wait:
+            return EXIT_OK
+        status = _wait(ctx, client, args.voice, args.sample)
+    print(format_status(status), file=ctx.out)
+    return EXIT_OK
+
+
+def _cmd_download_all(ctx: _Context) -> int:
+    args = ctx.args
+    directory = Path(args.output)
+    directory.mkdir(parents=True, exist_ok=True)
+    with ctx.client() as client:
+        if args.separate:
+            client.start_speaker_separation(args.voice, args.sample)
+            ctx.note(f"started speaker separation of {_printable(args.voice)} / {_printable(args.sample)}")
+            status = _wait(ctx, client, args.voice, args.sample)
+            if not ctx.quiet:
+                print(format_status(status), file=ctx.err, flush=True)
+        else:
+            status = client.get_separation_status(args.voice, args.sample)
+        line = ctx.progress_line()
+        progress = _DownloadProgress(line, len(status.speakers))
+        try:
+            files = client.download_all_speakers(
+                args.voice,
+                args.sample,
+                directory,
+                overwrite=args.overwrite,
+                concurrency=args.concurrency,
+                progress=progress,
+            )
+        finally:
+            line.close()
+    if args.json:
+        print(json.dumps({k: str(v) for k, v in files.items()}, indent=2, ensure_ascii=False), file=ctx.out)
+    elif files:
+        print(format_files(files, status), file=ctx.out)
+    ctx.note(f"{len(files)} speaker file(s) in {directory}")
+    return EXIT_OK
+
+
+def _cmd_fake_server(ctx: _Context) -> int:
+    from speaker_audio.testing import FakeElevenLabs
+
+    args = ctx.args
+    fake = FakeElevenLabs(port=args.port, api_key=args.require_api_key)
+    fake.voices["voice-demo"]["sample-demo"].polls_until_complete = args.polls
+
+    def ready(server: FakeElevenLabs) -> None:
+        print(server.base_url, file=ctx.out, flush=True)
+        voice, sample = server.demo_ids
+        ctx.note(
+            f"fake ElevenLabs API on {server.base_url} (demo voice {voice!r}, sample {sample!r}); Ctrl-C stops it\n"
+            f"  try: {PROG} --base-url {server.base_url} download-all {voice} {sample} --separate -o out/"
+        )
+
+    with _sigterm_as_interrupt():
+        fake.run(on_ready=ready)
+    ctx.note("fake ElevenLabs API stopped")
+    return EXIT_OK
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Let SIGTERM stop a foreground server as Ctrl-C does (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+# --- the parser --------------------------------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be 0..65535, got {value}")
+    return value
+
+
+def _add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """The options accepted before and after the command (defaults only on the main parser)."""
+    group = parser.add_argument_group("connection and output")
+    where = group.add_mutually_exclusive_group()
+
+    def option(container: Any, *names: str, **kwargs: Any) -> None:
+        if suppress:
+            kwargs["default"] = argparse.SUPPRESS
+        container.add_argument(*names, **kwargs)
+
+    option(group, "--api-key", metavar="KEY", help=f"the xi-api-key (default: ${API_KEY_ENV}); never printed")
+    option(where, "--base-url", metavar="URL", help=f"API server (default: ${BASE_URL_ENV}, else {DEFAULT_BASE_URL})")
+    option(where, "--region", choices=sorted(REGION_BASE_URLS), help="a data-residency server instead of --base-url")
+    option(
+        group,
+        "--max-retries",
+        type=_non_negative_int,
+        metavar="N",
+        help=f"retries of a failed request (default: {DEFAULT_MAX_RETRIES})",
+    )
+    option(group, "-v", "--verbose", action="store_true", help="log retries and requests; tracebacks on errors")
+    option(group, "-q", "--quiet", action="store_true", help="no progress line and no notes on stderr")
+
+
+def _wait_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--timeout", type=_positive_float, default=600.0, metavar="SECS", help="give up waiting after SECS (600)"
+    )
+    parser.add_argument(
+        "--poll-interval", type=_positive_float, default=2.0, metavar="SECS", help="seconds between polls (2)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``speaker-audio`` argument parser."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_global_options(parser, suppress=False)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(name: str, help_text: str, description: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(
+            name, help=help_text, description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+        )
+        _add_global_options(sub, suppress=True)
+        return sub
+
+    def ids(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("voice", metavar="VOICE", help="the voice id")
+        sub.add_argument("sample", metavar="SAMPLE", help="the sample id")
+
+    get = command(
+        "get",
+        "download one speaker's audio",
+        "Download one speaker's separated audio, streamed to disk and written atomically.\nPrints the path written.",
+    )
+    ids(get)
+    get.add_argument("speaker", metavar="SPEAKER", help="the speaker id (see `status`)")
+    get.add_argument(
+        "-o",
+        "--output",
+        metavar="PATH",
+        default=".",
+        help="a file, or an existing directory for <speaker><ext> (default: the current directory)",
+    )
+    get.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    get.set_defaults(run=_cmd_get)
+
+    status = command(
+        "status",
+        "show the separation status and speakers",
+        "Show a sample's speaker-separation status and, once completed, its speakers\n"
+        "(duration, number of utterances, whether selected).",
+    )
+    ids(status)
+    status.add_argument("--json", action="store_true", help="print the status as JSON")
+    status.set_defaults(run=_cmd_status)
+
+    separate = command(
+        "separate",
+        "start speaker separation",
+        "Start speaker separation of a sample; with --wait, wait until it completes\nand print its speakers.",
+    )
+    ids(separate)
+    separate.add_argument("--wait", action="store_true", help="wait for the separation to complete")
+    _wait_options(separate)
+    separate.set_defaults(run=_cmd_separate)
+
+    download_all = command(
+        "download-all",
+        "download every speaker's audio",
+        "Download every speaker of a completed separation into a directory, concurrently;\n"
+        "each file is streamed and written atomically, named after its (sanitised) speaker id.\n"
+        "With --separate, start the separation and wait for it first. Prints a table of the files.",
+    )
+    ids(download_all)
+    download_all.add_argument(
+        "-o", "--output", metavar="DIR", default=".", help="directory for the files, created if needed (default: .)"
+    )
+    download_all.add_argument(
+        "--concurrency", type=_positive_int, default=4, metavar="N", help="downloads at a time (default: 4)"
+    )
+    download_all.add_argument("--separate", action="store_true", help="start the separation and wait for it first")
+    download_all.add_argument("--overwrite", action="store_true", help="replace existing files")
+    download_all.add_argument("--json", action="store_true", help="print {speaker_id: path} as JSON")
+    _wait_options(download_all)
+    download_all.set_defaults(run=_cmd_download_all)
+
+    fake_server = command(
+        "fake-server",
+        "run the built-in fake ElevenLabs API",
+        "Run the built-in fake ElevenLabs API on 127.0.0.1 until Ctrl-C. Prints its URL on stdout.\n"
+        "It serves the demo voice 'voice-demo' with sample 'sample-demo' (two speakers).",
+    )
+    fake_server.add_argument("--port", type=_port, default=8765, help="port to listen on; 0 picks one (8765)")
+    fake_server.add_argument(
+        "--require-api-key", metavar="KEY", default=None, help="answer 401 to requests without this xi-api-key"
+    )
+    fake_server.add_argument(
+        "--polls", type=_positive_int, default=3, metavar="N", help="status reads until separation completes (3)"
+    )
+    fake_server.set_defaults(run=_cmd_fake_server)
+    return parser
+
+
+# --- errors and the entry point ---------------------------------------------------------------------
+
+
+def exit_code_for(error: BaseException) -> int:
+    """The exit code for an error: 2 usage, 3 API, 4 network, 1 anything else."""
+    if isinstance(error, SpeakerDownloadError):
+        cause = error.__cause__
+        if cause is not None and not isinstance(cause, InvalidIdError):
+            return exit_code_for(cause)
+        return EXIT_API  # an unusable speaker id came from the server
+    if isinstance(error, APIConnectionError):
+        return EXIT_NETWORK
+    if isinstance(error, InvalidIdError):
+        return EXIT_USAGE
+    if isinstance(error, SpeakerAudioError):
+        return EXIT_API
+    if isinstance(error, ValueError):
+        return EXIT_USAGE
+    return EXIT_FAILURE
+
+
+def _error_line(error: BaseException) -> str:
+    text = " ".join(str(error).split()) or "(no details)"
+    text = text.replace("overwrite=True", "--overwrite")
+    cause = error.__cause__ if isinstance(error, SpeakerDownloadError) else error
+    if isinstance(cause, AuthenticationError):
+        text += f" (set ${API_KEY_ENV} or pass --api-key)"
+    elif isinstance(cause, SeparationNotCompletedError):
+        text += " (run `separate --wait` first, or pass --separate)"
+    return f"{PROG}: error: {type(error).__name__}: {text}"
+
+
+def _configure_logging(verbose: bool, err: TextIO) -> None:
+    if not verbose:
+        return
+    handler = logging.StreamHandler(err)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    for name in ("speaker_audio", "httpx"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.INFO)
+        logger.addHandler(handler)
+
+
+def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run the command line; returns the exit code (``speaker-audio --help`` lists the commands)."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
+    if args.base_url and args.region:
+        parser.print_usage(err)
+        print(f"{PROG}: error: --base-url and --region cannot be used together", file=err)
+        return EXIT_USAGE
+    _configure_logging(args.verbose, err)
+    ctx = _Context(args, out, err)
+    run: Callable[[_Context], int] = args.run
+    try:
+        return run(ctx)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=err)
+        return EXIT_INTERRUPTED
+    except Exception as error:
+        if args.verbose:
+            traceback.print_exc(file=err)
+        print(_error_line(error), file=err)
+        return exit_code_for(error)

@@ -1,0 +1,407 @@
+"""The ``speaker-audio`` command line, run as a subprocess (``python -m speaker_audio``) against the fake API."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import pty
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from speaker_audio import _cli
+from speaker_audio._core import REGION_BASE_URLS
+from speaker_audio.testing import FakeElevenLabs, FakeSpeaker, Fault, demo_clips
+
+SECRET = "sk-cli-SECRET-0123456789"
+COMMANDS = ["get", "status", "separate", "download-all", "fake-server"]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ELEVENLABS_", "PYTEST_"))}
+    env.update(extra)
+    return env
+
+
+def cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m speaker_audio ARGS`` with pipes (so stdout and stderr are not terminals)."""
+    return subprocess.run(
+        [sys.executable, "-m", "speaker_audio", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=cwd,
+        env=env or clean_env(),
+        check=False,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], code: int, *fragments: str) -> None:
+    assert result.returncode == code, result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("speaker-audio: error: ")
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+# --- help and usage ---------------------------------------------------------------------------------
+
+
+def test_help_lists_every_command_and_the_exit_codes() -> None:
+    result = cli("--help")
+    assert result.returncode == 0
+    for command in COMMANDS:
+        assert command in result.stdout
+    for text in ("--api-key", "ELEVENLABS_API_KEY", "--base-url", "--region", "exit codes", "fake-server"):
+        assert text in result.stdout
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_each_command_has_help(command: str) -> None:
+    result = cli(command, "--help")
+    assert result.returncode == 0
+    assert result.stdout.startswith(f"usage: speaker-audio {command}")
+    assert "--api-key" in result.stdout  # the global options are accepted after the command too
+
+
+def test_the_console_script_is_installed() -> None:
+    script = shutil.which("speaker-audio", path=str(Path(sys.executable).parent))
+    assert script is not None
+    result = subprocess.run([script, "--version"], capture_output=True, text=True, check=False, timeout=30)
+    assert result.returncode == 0
+    assert result.stdout.startswith("speaker-audio ")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["status", "voice-demo"],
+        ["frobnicate"],
+        ["download-all", "v", "s", "--concurrency", "0"],
+        ["--region", "mars", "status", "v", "s"],
+        ["--base-url", "http://x", "--region", "eu", "status", "v", "s"],
+        ["--base-url", "http://x", "status", "v", "s", "--region", "eu"],
+    ],
+)
+def test_usage_errors_exit_2(args: list[str]) -> None:
+    result = cli(*args)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "usage:" in result.stderr
+
+
+def test_an_invalid_id_is_a_usage_error(fake: FakeElevenLabs) -> None:
+    result = cli("--base-url", fake.base_url, "status", "..", "sample-demo")
+    assert_one_line_error(result, 2, "InvalidIdError", "voice_id")
+    assert fake.requests == []
+
+
+def test_region_picks_the_residency_server() -> None:
+    args = _cli.build_parser().parse_args(["status", "v", "s", "--region", "eu"])
+    client = _cli._Context(args, io.StringIO(), io.StringIO()).client()
+    assert client.base_url == REGION_BASE_URLS["eu"]
+    client.close()
+
+
+# --- the commands -----------------------------------------------------------------------------------
+
+
+def test_status_table_and_json(completed_fake: FakeElevenLabs) -> None:
+    result = cli("--base-url", completed_fake.base_url, "status", "voice-demo", "sample-demo")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "voice-demo / sample-demo: completed"
+    assert lines[1].split() == ["SPEAKER", "DURATION", "UTTERANCES", "SELECTED"]
+    assert lines[2].split() == ["speaker-1", "1.50", "s", "2", "yes"]
+    assert result.stderr == ""
+
+    result = cli("status", "voice-demo", "sample-demo", "--json", "--base-url", completed_fake.base_url)
+    payload = json.loads(result.stdout)
+    assert payload["status"] == "completed"
+    assert payload["speakers"]["speaker-2"]["utterances"] == [{"start": 0.0, "end": 0.7}, {"start": 0.9, "end": 1.5}]
+
+
+def test_status_before_separation(fake: FakeElevenLabs) -> None:
+    result = cli("--base-url", fake.base_url, "status", "voice-demo", "sample-demo")
+    assert result.stdout == "voice-demo / sample-demo: not_started\n"
+
+
+def test_separate_and_wait_prints_the_speakers(fake: FakeElevenLabs) -> None:
+    fake.voices["voice-demo"]["sample-demo"].polls_until_complete = 3
+    result = cli(
+        "--base-url", fake.base_url, "separate", "voice-demo", "sample-demo", "--wait", "--poll-interval", "0.01"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "voice-demo / sample-demo: completed" in result.stdout
+    assert "speaker-2" in result.stdout
+    assert result.stderr == "started speaker separation of voice-demo / sample-demo\n"  # no progress when piped
+    assert len(fake.requests_to("/speakers", "GET")) == 3
+
+
+def test_separate_without_wait(fake: FakeElevenLabs) -> None:
+    result = cli("--base-url", fake.base_url, "separate", "voice-demo", "sample-demo", "-q")
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    assert fake.voices["voice-demo"]["sample-demo"].status == "pending"
+
+
+def test_get_writes_one_speaker_and_prints_its_path(completed_fake: FakeElevenLabs, tmp_path: Path) -> None:
+    result = cli("--base-url", completed_fake.base_url, "get", "voice-demo", "sample-demo", "speaker-2", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "speaker-2.wav\n"
+    assert (tmp_path / "speaker-2.wav").read_bytes() == demo_clips()["speaker-2"][0]
+    assert "audio/wav, sniffed audio/wav" in result.stderr
+
+    again = cli("--base-url", completed_fake.base_url, "get", "voice-demo", "sample-demo", "speaker-2", cwd=tmp_path)
+    assert_one_line_error(again, 1, "FileExistsError", "--overwrite")
+    target = tmp_path / "chosen.bin"
+    result = cli(
+        "--base-url", completed_fake.base_url, "get", "voice-demo", "sample-demo", "speaker-1", "-o", str(target)
+    )
+    assert result.stdout == f"{target}\n"
+    assert target.read_bytes() == demo_clips()["speaker-1"][0]
+
+
+def test_download_all_with_separate_when_piped(fake: FakeElevenLabs, tmp_path: Path) -> None:
+    out = tmp_path / "new" / "dir"
+    result = cli(
+        "--base-url",
+        fake.base_url,
+        "download-all",
+        "voice-demo",
+        "sample-demo",
+        "-o",
+        str(out),
+        "--separate",
+        "--poll-interval",
+        "0.01",
+        "--concurrency",
+        "2",
+    )
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["speaker-1.mp3", "speaker-2.wav"]
+    rows = [line.split() for line in result.stdout.splitlines()]
+    assert rows[0] == ["SPEAKER", "FILE", "MEDIA", "TYPE", "SNIFFED", "DURATION", "SIZE"]
+    assert rows[1][:4] == ["speaker-1", str(out / "speaker-1.mp3"), "audio/mpeg", "audio/mpeg"]
+    assert rows[2][:4] == ["speaker-2", str(out / "speaker-2.wav"), "audio/wav", "audio/wav"]
+    assert "\r" not in result.stderr
+    assert "\x1b" not in result.stderr
+    assert "downloading" not in result.stderr
+    assert "waiting" not in result.stderr
+    assert "2 speaker file(s)" in result.stderr
+
+
+def test_download_all_json_and_quiet(completed_fake: FakeElevenLabs, tmp_path: Path) -> None:
+    result = cli(
+        "--base-url", completed_fake.base_url, "-q", "download-all", "voice-demo", "sample-demo", "--json", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert json.loads(result.stdout) == {"speaker-1": "speaker-1.mp3", "speaker-2": "speaker-2.wav"}
+
+
+def test_download_all_of_an_unfinished_separation_is_an_api_error(fake: FakeElevenLabs, tmp_path: Path) -> None:
+    result = cli("--base-url", fake.base_url, "download-all", "voice-demo", "sample-demo", "-o", str(tmp_path))
+    assert_one_line_error(result, 3, "SeparationNotCompletedError", "'not_started'", "--separate")
+
+
+def test_a_failed_speaker_exits_with_its_cause_and_names_it(completed_fake: FakeElevenLabs, tmp_path: Path) -> None:
+    completed_fake.script(Fault(status=404, path_contains="/speakers/speaker-2/audio"))
+    result = cli(
+        "--base-url", completed_fake.base_url, "download-all", "voice-demo", "sample-demo", "-o", str(tmp_path)
+    )
+    assert_one_line_error(result, 3, "SpeakerDownloadError", "speaker 'speaker-2'")
+    assert [p.name for p in tmp_path.iterdir()] == ["speaker-1.mp3"]
+
+
+def test_hostile_speaker_ids_are_shown_escaped(fake: FakeElevenLabs, tmp_path: Path) -> None:
+    fake.add_sample("v", "s", speakers={"evil\x1b[2J\nid": FakeSpeaker(audio=b"x"), "ok": FakeSpeaker(audio=b"y")})
+    fake.voices["v"]["s"].status = "completed"
+    result = cli("--base-url", fake.base_url, "status", "v", "s")
+    assert "\x1b" not in result.stdout
+    assert "evil\\x1b[2J\\nid" in result.stdout
+    result = cli("--base-url", fake.base_url, "download-all", "v", "s", "-o", str(tmp_path))
+    assert_one_line_error(result, 3, "SpeakerDownloadError", "InvalidIdError")
+    assert "\x1b" not in result.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["ok.mp3"]
+
+
+# --- errors, exit codes, the key --------------------------------------------------------------------
+
+
+def test_api_errors_exit_3_on_one_line(completed_fake: FakeElevenLabs) -> None:
+    result = cli("--base-url", completed_fake.base_url, "status", "voice-demo", "no-such-sample")
+    assert_one_line_error(result, 3, "NotFoundError", "404", "sample_not_found")
+
+
+def test_network_errors_exit_4(tmp_path: Path) -> None:
+    with FakeElevenLabs() as fake:
+        base_url = fake.base_url
+    result = cli("--base-url", base_url, "--max-retries", "0", "status", "voice-demo", "sample-demo")
+    assert_one_line_error(result, 4, "APIConnectionError")
+
+
+def test_the_api_key_is_used_and_never_printed(tmp_path: Path) -> None:
+    with FakeElevenLabs(api_key=SECRET) as fake:
+        ok = cli(
+            "--base-url", fake.base_url, "status", "voice-demo", "sample-demo", env=clean_env(ELEVENLABS_API_KEY=SECRET)
+        )
+        assert ok.returncode == 0
+        assert fake.requests[-1].headers["xi-api-key"] == SECRET
+    with FakeElevenLabs(api_key="another-key") as fake:
+        for verbose in ([], ["-v"]):
+            result = cli(
+                "--api-key", SECRET, "--base-url", fake.base_url, *verbose, "status", "voice-demo", "sample-demo"
+            )
+            assert result.returncode == 3
+            assert "AuthenticationError" in result.stderr
+            assert "ELEVENLABS_API_KEY or pass --api-key" in result.stderr
+            assert SECRET not in result.stdout + result.stderr
+            assert SECRET[:12] not in result.stdout + result.stderr
+        assert "Traceback" in result.stderr  # -v: the traceback, still without the key
+
+
+def test_verbose_logs_retries(completed_fake: FakeElevenLabs) -> None:
+    completed_fake.script(Fault(status=503, headers={"Retry-After": "0"}))
+    result = cli("-v", "--base-url", completed_fake.base_url, "status", "voice-demo", "sample-demo")
+    assert result.returncode == 0
+    assert "Retrying GET" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (FileExistsError("x"), 1),
+        (ValueError("x"), 2),
+        (KeyError("x"), 1),
+    ],
+)
+def test_exit_code_mapping(error: BaseException, code: int) -> None:
+    assert _cli.exit_code_for(error) == code
+
+
+# --- progress on a terminal ---------------------------------------------------------------------------
+
+
+class _TTY(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_is_drawn_on_a_terminal(fake: FakeElevenLabs, tmp_path: Path) -> None:
+    fake.voices["voice-demo"]["sample-demo"].polls_until_complete = 2
+    out, err = io.StringIO(), _TTY()
+    args = ["--base-url", fake.base_url, "download-all", "voice-demo", "sample-demo", "-o", str(tmp_path)]
+    code = _cli.main([*args, "--separate", "--poll-interval", "0.01"], out=out, err=err)
+    assert code == 0
+    text = err.getvalue()
+    assert "\rwaiting for separation: pending (1 poll," not in text  # lines are cleared with ESC[K first
+    assert "\r\x1b[Kwaiting for separation: pending (1 poll, " in text
+    assert "\r\x1b[Kdownloading: 2/2 speakers done, " in text
+    assert "SPEAKER" in text  # the speakers table before downloading
+    assert "speaker-1.mp3" in out.getvalue()
+
+
+def test_quiet_draws_nothing_even_on_a_terminal(completed_fake: FakeElevenLabs, tmp_path: Path) -> None:
+    out, err = io.StringIO(), _TTY()
+    args = [
+        "-q",
+        "--base-url",
+        completed_fake.base_url,
+        "download-all",
+        "voice-demo",
+        "sample-demo",
+        "-o",
+        str(tmp_path),
+    ]
+    assert _cli.main(args, out=out, err=err) == 0
+    assert err.getvalue() == ""
+
+
+def test_progress_in_a_real_pseudo_terminal(completed_fake: FakeElevenLabs, tmp_path: Path) -> None:
+    leader, follower = pty.openpty()
+    args = ["--base-url", completed_fake.base_url, "download-all", "voice-demo", "sample-demo", "-o", str(tmp_path)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "speaker_audio", *args],
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        env=clean_env(),
+    )
+    os.close(follower)
+    seen = b""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([leader], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+        elif proc.poll() is not None:
+            break
+    os.close(leader)
+    stdout, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert b"downloading: 2/2 speakers done" in seen
+    assert b"speaker-2.wav" in stdout
+
+
+# --- fake-server --------------------------------------------------------------------------------------
+
+
+def test_fake_server_runs_until_interrupted(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "speaker_audio", "fake-server", "--port", "0", "--polls", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(),
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:")
+        result = cli("--base-url", url, "download-all", "voice-demo", "sample-demo", "--separate", "-o", str(tmp_path))
+        assert result.returncode == 0, result.stderr
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["speaker-1.mp3", "speaker-2.wav"]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    assert "Ctrl-C stops it" in stderr
+    assert "stopped" in stderr
+    assert "Traceback" not in stderr
+
+
+def test_fake_server_stops_on_sigterm_and_can_require_a_key() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "speaker_audio", "-q", "fake-server", "--port", "0", "--require-api-key", "k"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(),
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        result = cli("--base-url", url, "status", "voice-demo", "sample-demo")
+        assert result.returncode == 3
+        assert "AuthenticationError" in result.stderr
+    finally:
+        proc.terminate()
+        _, stderr = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    assert stderr == ""

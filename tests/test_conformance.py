@@ -1,0 +1,448 @@
+"""Conformance, checked by tools we did not write, against the spec we pin (``build_spec.build_spec()``).
+
+1. openapi-core validates the fake API's responses: explicitly for every operation and status it
+   produces, and, for the whole test session, every response any ``FakeElevenLabs`` sends (a response
+   listener registered when this module is collected; checked when the session finishes).
+2. Stoplight Prism, mocking the spec with request validation on, must accept every request the
+   facade sends (installed by ``make prism`` into ``.tools/``; skipped only when npm is absent).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Literal
+
+import attrs
+import httpx
+import pytest
+from openapi_core import OpenAPI
+from openapi_core.datatypes import RequestParameters
+
+import build_spec
+from speaker_audio import (
+    AsyncSpeakerAudioClient,
+    AudioDecodeError,
+    SeparationNotCompletedError,
+    SeparationTimeoutError,
+    SpeakerAudioClient,
+)
+from speaker_audio.testing import FakeElevenLabs, FakeSpeaker, Fault, RecordedResponse
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC: dict[str, Any] = json.loads(build_spec.build_spec())
+OPENAPI = OpenAPI.from_dict(SPEC)
+SPEC_HOST = SPEC["servers"][0]["url"]
+PRISM = ROOT / ".tools" / "node_modules" / ".bin" / "prism"
+Kind = Literal["sync", "async"]
+
+
+# --- checking one response against the spec -----------------------------------------------------------
+
+
+@attrs.frozen
+class _Operation:
+    operation_id: str
+    method: str
+    pattern: re.Pattern[str]
+    statuses: frozenset[str]
+
+
+def _operations() -> list[_Operation]:
+    found = []
+    for path, item in SPEC["paths"].items():
+        for method, operation in item.items():
+            pattern = re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$")
+            found.append(
+                _Operation(operation["operationId"], method.upper(), pattern, frozenset(operation["responses"]))
+            )
+    return found
+
+
+OPERATIONS = _operations()
+
+
+def operation_for(method: str, path: str) -> _Operation | None:
+    """The spec operation a request went to, if any."""
+    return next((op for op in OPERATIONS if op.method == method and op.pattern.match(path)), None)
+
+
+@attrs.define
+class _Request:
+    """openapi-core's request protocol, for finding the operation a response answers."""
+
+    host_url: str
+    path: str
+    method: str
+    parameters: RequestParameters = attrs.field(factory=RequestParameters)
+    body: bytes | None = None
+    content_type: str = ""
+
+
+@attrs.frozen
+class _Response:
+    """openapi-core's response protocol."""
+
+    status_code: int
+    data: bytes
+    headers: dict[str, str]
+    content_type: str
+
+
+def is_shaped_by_a_test(response: RecordedResponse) -> bool:
+    """A scripted status or dropped connection: deliberately not what the API would send."""
+    return response.fault is not None and (response.fault.status is not None or response.fault.drop is not None)
+
+
+def conformance_problems(response: RecordedResponse) -> list[str]:
+    """What is wrong with a fake response, judged by openapi-core against the pinned spec.
+
+    Statuses the spec documents (200, 422) are validated against their schema; any other status
+    (401, 404, 405, 400) must still be a JSON body served as ``application/json``.
+    """
+    if is_shaped_by_a_test(response) or response.body is None:
+        return []
+    path = response.raw_path.split("?", 1)[0]
+    where = f"{response.method} {path} -> {response.status}"
+    content_type = response.headers.get("content-type", "")
+    operation = operation_for(response.method, path)
+    if operation is None or str(response.status) not in operation.statuses:
+        if not content_type.startswith("application/json"):
+            return [f"{where}: content type {content_type!r} is not JSON"]
+        try:
+            json.loads(response.body)
+        except ValueError:
+            return [f"{where}: the body is not JSON: {response.body[:80]!r}"]
+        return []
+    try:
+        OPENAPI.validate_response(
+            _Request(SPEC_HOST, path, response.method.lower()),
+            _Response(response.status, response.body, dict(response.headers), content_type),
+        )
+    except Exception as error:
+        detail = " ".join(f"{error} {error.__cause__ or ''}".split())
+        return [f"{where}: {type(error).__name__}: {detail[:400]}"]
+    return []
+
+
+# --- every response of the test session ------------------------------------------------------------
+
+
+class SessionResponses:
+    """Collects every distinct response any FakeElevenLabs sends; checks them all when the session ends."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.seen: dict[tuple[Any, ...], tuple[str, RecordedResponse]] = {}
+        self.count = 0
+        self.problems: list[str] = []
+
+    def __call__(self, response: RecordedResponse) -> None:
+        test = os.environ.get("PYTEST_CURRENT_TEST", "outside a test").rsplit(" (", 1)[0]
+        key: tuple[Any, ...] = (response.method, response.raw_path.split("?", 1)[0], response.status)
+        key += (response.body, response.headers.get("content-type"), is_shaped_by_a_test(response))
+        with self._lock:
+            self.count += 1
+            self.seen.setdefault(key, (test, response))
+
+    def check(self) -> list[str]:
+        with self._lock:
+            items = list(self.seen.values())
+        return [f"{test}: {problem}" for test, response in items for problem in conformance_problems(response)]
+
+    # pytest hooks (registered as a plugin by the fixture below)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self.problems = self.check()
+        if self.problems and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.problems:
+            terminalreporter.section(
+                "fake API responses that do not conform to the pinned spec (this fails the run)", red=True
+            )
+            for problem in self.problems:
+                terminalreporter.write_line(problem)
+        else:
+            terminalreporter.write_line(
+                f"conformance: {len(self.seen)} distinct fake API responses ({self.count} in all) "
+                "validated against the pinned spec by openapi-core"
+            )
+
+
+SESSION_RESPONSES = SessionResponses()
+FakeElevenLabs.add_response_listener(SESSION_RESPONSES)  # at collection, before any test runs
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _check_every_fake_response_when_the_session_ends(request: pytest.FixtureRequest) -> None:
+    manager = request.config.pluginmanager
+    if not manager.is_registered(SESSION_RESPONSES):
+        manager.register(SESSION_RESPONSES, "speaker-audio-fake-conformance")
+
+
+def test_the_session_check_sees_responses_of_every_fake() -> None:
+    before = SESSION_RESPONSES.count
+    with FakeElevenLabs() as fake:
+        httpx.get(fake.base_url + "/v1/voices/pvc/voice-demo/samples/sample-demo/speakers")
+    assert SESSION_RESPONSES.count == before + 1
+    assert SESSION_RESPONSES.check() == []  # everything so far conforms
+
+
+# --- the checker is not vacuous ----------------------------------------------------------------------
+
+
+def _recorded(method: str, path: str, status: int, body: bytes, **kwargs: Any) -> RecordedResponse:
+    headers = {"content-type": kwargs.pop("content_type", "application/json")}
+    return RecordedResponse(method, path, status, headers, body, **kwargs)
+
+
+STATUS_PATH = "/v1/voices/pvc/v/samples/s/speakers"
+
+
+@pytest.mark.parametrize(
+    ("response", "complaint"),
+    [
+        (_recorded("GET", STATUS_PATH, 200, b'{"voice_id": "v", "sample_id": "s", "status": "done"}'), "done"),
+        (_recorded("GET", STATUS_PATH, 200, b'{"voice_id": "v", "status": "pending"}'), "sample_id"),
+        (
+            _recorded(
+                "GET", STATUS_PATH + "/x/audio", 200, b'{"audio_base_64": 1, "media_type": "a", "duration_secs": 1}'
+            ),
+            "audio_base_64",
+        ),
+        (_recorded("GET", STATUS_PATH, 422, b'{"detail": [{"loc": ["path"], "msg": "m"}]}'), "type"),
+        (_recorded("POST", "/v1/voices/pvc/v/samples/s/separate-speakers", 200, b"{}"), "status"),
+        (_recorded("GET", STATUS_PATH, 401, b"<html>no</html>", content_type="text/html"), "not JSON"),
+        (_recorded("GET", "/elsewhere", 404, b"not json"), "not JSON"),
+    ],
+)
+def test_non_conforming_responses_are_caught(response: RecordedResponse, complaint: str) -> None:
+    [problem] = conformance_problems(response)
+    assert complaint in problem
+
+
+def test_responses_shaped_by_a_fault_are_not_judged() -> None:
+    assert conformance_problems(_recorded("GET", STATUS_PATH, 200, b"garbage", fault=Fault(drop="mid_body"))) == []
+    assert conformance_problems(_recorded("GET", STATUS_PATH, 500, b"garbage", fault=Fault(status=500))) == []
+    assert conformance_problems(_recorded("GET", STATUS_PATH, 200, b"garbage", fault=Fault(delay=0.1))) != []
+
+
+# --- every operation and status the fake produces ------------------------------------------------------
+
+
+def test_every_operation_and_status_of_the_fake_conforms() -> None:
+    v = "/v1/voices/pvc/voice-demo/samples"
+    with (
+        FakeElevenLabs(api_key="k", record_responses=True) as fake,
+        httpx.Client(base_url=fake.base_url, headers={"xi-api-key": "k"}) as http,
+    ):
+        fake.add_sample("voice-demo", "sample-failing", fail_separation=True)
+        fake.voices["voice-demo"]["sample-demo"].polls_until_complete = 2
+        http.get(f"{v}/sample-demo/speakers")  # 200 not_started
+        http.get(f"{v}/sample-demo/speakers/speaker-1/audio")  # 400: not completed yet
+        http.post(f"{v}/sample-demo/separate-speakers")  # 200
+        http.get(f"{v}/sample-demo/speakers")  # 200 pending
+        http.get(f"{v}/sample-demo/speakers")  # 200 completed, with speakers
+        http.get(f"{v}/sample-demo/speakers/speaker-1/audio")  # 200 MP3
+        http.get(f"{v}/sample-demo/speakers/speaker-2/audio")  # 200 WAV
+        http.get(f"{v}/sample-demo/speakers/nobody/audio")  # 404
+        http.get(f"{v}/sample-demo/audio")  # 200 sample audio
+        http.get(f"{v}/sample-demo/audio?remove_background_noise=true")  # 200
+        http.post(f"{v}/sample-failing/separate-speakers")
+        http.get(f"{v}/sample-failing/speakers")  # 200 failed
+        for path in ("speakers", "speakers/x/audio", "audio"):
+            http.get(f"{v}/unknown/{path}")  # 404
+            http.get(f"{v}/%20/{path}")  # 422: blank id
+            http.get(f"{v}/{'x' * 300}/{path}")  # 422: too long
+            http.get(f"{v}/sample-demo/{path}", headers={"xi-api-key": "wrong"})  # 401
+        http.post(f"{v}/unknown/separate-speakers")  # 404
+        http.post(f"{v}/%20/separate-speakers")  # 422
+        http.post(f"{v}/sample-demo/separate-speakers", headers={"xi-api-key": "wrong"})  # 401
+        http.delete(f"{v}/sample-demo/speakers")  # 405
+        http.get("/v1/nowhere")  # 404, no operation
+        responses = list(fake.responses)
+    problems = [problem for response in responses for problem in conformance_problems(response)]
+    assert problems == []
+    seen = set()
+    for response in responses:
+        operation = operation_for(response.method, response.raw_path.split("?", 1)[0])
+        seen.add((operation.operation_id if operation else None, response.status))
+    assert {"not_started", "pending", "completed", "failed"} <= {
+        json.loads(r.body)["status"]
+        for r in responses
+        if r.body and r.status == 200 and r.raw_path.endswith("/speakers")
+    }
+    for operation_id in ("get_speaker_audio", "get_separation_status", "start_speaker_separation", "get_sample_audio"):
+        for status in (200, 401, 404, 422):
+            assert (operation_id, status) in seen
+    assert {("get_speaker_audio", 400), (None, 405), (None, 404)} <= seen
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_the_whole_workflow_sees_only_conforming_responses(tmp_path: Path, kind: Kind) -> None:
+    hostile = {"../../x": FakeSpeaker(audio=b"a"), "Ünï 说": FakeSpeaker(audio=b"b", media_type="audio/ogg")}
+    with FakeElevenLabs(api_key="k", record_responses=True) as fake:
+        fake.add_sample("voice-demo", "sample-hostile", speakers=hostile, status="completed")
+        ids = fake.demo_ids
+        if kind == "sync":
+            with SpeakerAudioClient("k", base_url=fake.base_url) as client:
+                client.start_speaker_separation(*ids)
+                client.wait_for_separation(*ids, poll_interval=0.01)
+                client.get_speaker_audio(*ids, "speaker-1")
+                client.download_all_speakers(*ids, tmp_path)
+                client.download_all_speakers("voice-demo", "sample-hostile", tmp_path)
+        else:
+            import asyncio
+
+            async def go() -> None:
+                async with AsyncSpeakerAudioClient("k", base_url=fake.base_url) as client:
+                    await client.start_speaker_separation(*ids)
+                    await client.wait_for_separation(*ids, poll_interval=0.01)
+                    await client.get_speaker_audio(*ids, "speaker-1")
+                    await client.download_all_speakers(*ids, tmp_path)
+                    await client.download_all_speakers("voice-demo", "sample-hostile", tmp_path)
+
+            asyncio.run(go())
+        responses = list(fake.responses)
+    assert len(responses) >= 9
+    assert [p for r in responses for p in conformance_problems(r)] == []
+
+
+# --- Prism: every request we send is one the spec allows --------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def prism(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Prism mocking the built spec on a loopback port (request validation on, as by default)."""
+    if not PRISM.exists():
+        if shutil.which("npm") is None:
+            pytest.skip("npm is not installed, so neither is Prism (@stoplight/prism-cli): contract test skipped")
+        pytest.fail(f"npm is installed but Prism is not ({PRISM} is missing): run `make prism`")
+    folder = tmp_path_factory.mktemp("prism")
+    spec = folder / "openapi.json"
+    spec.write_bytes(build_spec.build_spec())
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    with (folder / "prism.log").open("wb") as log:
+        proc = subprocess.Popen(
+            [str(PRISM), "mock", "-h", "127.0.0.1", "-p", str(port), str(spec)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                if proc.poll() is not None:
+                    pytest.fail(f"Prism exited ({proc.returncode}): {(folder / 'prism.log').read_text()[-2000:]}")
+                try:
+                    httpx.get(url + "/v1/voices/pvc/v/samples/s/speakers", timeout=1)
+                    break
+                except httpx.TransportError:
+                    if time.monotonic() > deadline:
+                        pytest.fail("Prism did not start within 30 s")
+                    time.sleep(0.1)
+            yield url
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=10)
+
+
+def _assert_prism_accepted(responses: list[httpx.Response]) -> None:
+    for response in responses:
+        where = f"{response.request.method} {response.request.url.raw_path.decode()}"
+        assert "sl-violations" not in response.headers, f"{where}: {response.headers['sl-violations']}"
+        assert response.status_code == 200, f"{where}: {response.status_code} {response.text[:300]}"
+    operations = {operation_for(r.request.method, r.request.url.raw_path.decode()) for r in responses}
+    assert {op.operation_id for op in operations if op} == {
+        "get_separation_status",
+        "start_speaker_separation",
+        "get_speaker_audio",
+    }
+
+
+def test_prism_accepts_every_request_of_the_sync_client(prism: str, tmp_path: Path) -> None:
+    responses: list[httpx.Response] = []
+    ids = ("21m00Tcm4TlvDq8ikWAM", "VW7YKqPnjY4h39yTbx2L")
+    for key in ("sk-key", None):
+        http = httpx.Client(event_hooks={"response": [responses.append]})
+        with http, SpeakerAudioClient(key, base_url=prism, http_client=http, max_retries=0) as client:
+            status = client.get_separation_status(*ids)
+            assert status.status in ("not_started", "pending", "completed", "failed")
+            client.get_separation_status("v/../x", "s?a#b")
+            client.get_separation_status("ü 1", "%2e%2e")
+            client.start_speaker_separation(*ids)
+            with contextlib.suppress(AudioDecodeError):  # Prism's example audio is the text "audio_base_64"
+                client.get_speaker_audio(*ids, "DCwhRBWXzGAHq8TQ4Fs18")
+            with contextlib.suppress(AudioDecodeError):
+                client.download_speaker_audio(*ids, "a/b c", tmp_path)
+            with pytest.raises((SeparationTimeoutError, SeparationNotCompletedError)):
+                client.wait_for_separation(*ids, timeout=0, poll_interval=0.01)
+            with contextlib.suppress(SeparationNotCompletedError):
+                client.download_all_speakers(*ids, tmp_path)
+    assert len(responses) >= 16
+    _assert_prism_accepted(responses)
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_prism_accepts_every_request_of_the_async_client(prism: str, tmp_path: Path) -> None:
+    responses: list[httpx.Response] = []
+
+    async def record(response: httpx.Response) -> None:
+        responses.append(response)
+
+    ids = ("21m00Tcm4TlvDq8ikWAM", "VW7YKqPnjY4h39yTbx2L")
+    async with (
+        httpx.AsyncClient(event_hooks={"response": [record]}) as http,
+        AsyncSpeakerAudioClient("sk-key", base_url=prism, http_client=http, max_retries=0) as client,
+    ):
+        await client.get_separation_status(*ids)
+        await client.start_speaker_separation(*ids)
+        with contextlib.suppress(AudioDecodeError):
+            await client.get_speaker_audio(*ids, "speaker 1")
+        with contextlib.suppress(AudioDecodeError):
+            await client.download_speaker_audio(*ids, "s", tmp_path)
+        with contextlib.suppress(SeparationNotCompletedError):
+            await client.download_all_speakers(*ids, tmp_path)
+    _assert_prism_accepted(responses)
+
+
+def test_prism_does_validate_requests(prism: str) -> None:
+    """The control: Prism rejects a request the spec does not allow (so its silence above means something)."""
+    response = httpx.get(prism + "/v1/voices/pvc/v/samples/s/audio?remove_background_noise=notabool")
+    assert response.status_code == 422
+    assert "remove_background_noise" in response.headers["sl-violations"]
+
+
+def test_the_cli_against_prism(prism: str) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ELEVENLABS_", "PYTEST_"))}
+    for args in (["status", "v", "s", "--json"], ["separate", "v", "s"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "speaker_audio", "--base-url", prism, "--api-key", "k", *args],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env=env,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr

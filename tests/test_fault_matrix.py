@@ -1,0 +1,203 @@
+"""The fault-injection matrix: {sync, async} x {operation} x {fault}, each against a real loopback server.
+
+Every cell checks: the error class (or success after retries), the attempts the server saw, that no
+partial or temporary file is left, that a pre-existing destination is unchanged byte for byte, that no
+socket, file descriptor or thread is left behind, and that the key is in no log record or exception.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+from _clients import KINDS, ClientRunner, Kind
+from conftest import TEST_KEY
+
+from speaker_audio import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AudioDecodeError,
+    InternalServerError,
+    RateLimitError,
+    ResponseTooLargeError,
+    ResponseValidationError,
+    SpeakerAudioError,
+)
+from speaker_audio.testing import FakeElevenLabs, Fault
+
+VOICE, SAMPLE = FakeElevenLabs.demo_ids
+PRECIOUS = b"pre-existing content that must survive"
+HTML = b"<!DOCTYPE html><html><head><title>Bad Gateway</title></head><body>upstream error</body></html>"
+
+
+def audio_body(audio: str = "SUQzAwAAAAAA", media_type: object = "audio/mpeg", duration: object = 1.5) -> bytes:
+    import json
+
+    return json.dumps({"audio_base_64": audio, "media_type": media_type, "duration_secs": duration}).encode()
+
+
+@attrs.frozen
+class Case:
+    """One fault: how to script it, what the caller must see, how many attempts the server must see."""
+
+    name: str
+    faults: tuple[Fault, ...] = ()
+    error: type[SpeakerAudioError] | None = None
+    attempts: int = 1
+    client_kwargs: dict[str, Any] = attrs.field(factory=dict)
+    refused: bool = False
+    redirect: bool = False
+
+
+def audio_fault(**kwargs: Any) -> Fault:
+    return Fault(path_contains="/audio", **kwargs)
+
+
+def ok_body(body: bytes) -> Fault:
+    return audio_fault(status=200, body=body, times=99)
+
+
+CASES = [
+    Case("connection refused", refused=True, error=APIConnectionError, attempts=0),
+    Case("reset before headers", (audio_fault(drop="before_headers", times=99),), APIConnectionError, 3),
+    Case("reset mid-body", (audio_fault(drop="mid_body", times=99),), APIConnectionError, 3),
+    Case("reset once, then success", (audio_fault(drop="mid_body"),), None, 2),
+    Case("body shorter than Content-Length", (audio_fault(drop="short_body", times=99),), APIConnectionError, 3),
+    Case("chunked body cut off", (audio_fault(drop="chunked_cut", times=99),), APIConnectionError, 3),
+    Case("stall past the read timeout", (audio_fault(delay=0.5, times=99),), APITimeoutError, 3, {"timeout": 0.15}),
+    Case("429 with Retry-After", (audio_fault(status=429, headers={"Retry-After": "0"}, times=99),), RateLimitError, 3),
+    Case("429 without Retry-After", (audio_fault(status=429, times=99),), RateLimitError, 3),
+    Case("429 once, then success", (audio_fault(status=429, headers={"Retry-After": "1"}),), None, 2),
+    *[
+        Case(f"{status} with an HTML body", (audio_fault(status=status, body=HTML, times=99),), InternalServerError, 3)
+        for status in (500, 502, 503)
+    ],
+    Case("503 once, then success", (audio_fault(status=503, body=HTML),), None, 2),
+    Case("200 with non-JSON", (audio_fault(status=200, body=HTML, times=99),), ResponseValidationError),
+    Case(
+        "200 with JSON missing fields",
+        (audio_fault(status=200, body=b'{"audio_base_64": "AAAA"}', times=99),),
+        ResponseValidationError,
+    ),
+    Case("200 with wrong types", (ok_body(audio_body(duration="long")),), ResponseValidationError),
+    Case("200 with invalid base64", (ok_body(audio_body(audio="SUQz*AAA")),), AudioDecodeError),
+    Case("200 with wrong base64 padding", (ok_body(audio_body(audio="SUQzAA=")),), AudioDecodeError),
+    Case("redirect to another host", redirect=True, error=APIStatusError),
+    Case("response over max_response_bytes", (), ResponseTooLargeError, 1, {"max_response_bytes": 3000}),
+]  # fmt: skip
+
+OPERATIONS = ("get_speaker_audio", "download_speaker_audio")  # download_all_speakers: added with the workflow
+
+
+def open_fds() -> set[str]:
+    return set(os.listdir("/proc/self/fd"))
+
+
+def settle(predicate: Callable[[], bool], seconds: float = 3.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def exception_text(error: BaseException) -> str:
+    text = "".join(traceback.format_exception(error)) + repr(error)
+    if isinstance(error, APIStatusError):
+        text += repr(dict(error.response.request.headers)) + repr(error.body)
+    for linked in (error.__cause__, error.__context__):
+        request = getattr(linked, "_request", None)
+        if request is not None:
+            text += repr(dict(request.headers))
+    return text
+
+
+def run_operation(run: ClientRunner, operation: str, dest_dir: Path) -> Any:
+    if operation == "get_speaker_audio":
+        return run.call(operation, VOICE, SAMPLE, "speaker-1")
+    if operation == "download_speaker_audio":
+        return run.call(operation, VOICE, SAMPLE, "speaker-1", dest_dir / "speaker-1.mp3", overwrite=True)
+    return run.call(operation, VOICE, SAMPLE, dest_dir, overwrite=True)
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+@pytest.mark.parametrize("operation", OPERATIONS)
+@pytest.mark.parametrize("kind", KINDS)
+def test_fault_cell(kind: Kind, operation: str, case: Case, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    threads_before = threading.active_count()
+    fds_before = open_fds()
+    dest_dir = tmp_path / "out"
+    dest_dir.mkdir()
+    existing = {"speaker-1.mp3": PRECIOUS, "speaker-2.wav": PRECIOUS + b"2"}
+    for name, content in existing.items():
+        (dest_dir / name).write_bytes(content)
+
+    with FakeElevenLabs() as fake, FakeElevenLabs() as elsewhere:
+        fake.voices[VOICE][SAMPLE].status = "completed"
+        for fault in case.faults:
+            fake.script(fault)
+        if case.redirect:
+            fake.script(audio_fault(status=307, headers={"Location": elsewhere.base_url + "/steal"}, body=b"", times=9))
+        base_url = fake.base_url
+        if case.refused:
+            with FakeElevenLabs() as closed:
+                base_url = closed.base_url  # nothing listens there any more
+        run = ClientRunner(kind, base_url, api_key=TEST_KEY, max_retries=2, **case.client_kwargs)
+        outcome: BaseException | None = None
+        with caplog.at_level(logging.DEBUG):
+            try:
+                result = run_operation(run, operation, dest_dir)
+            except SpeakerAudioError as exc:
+                outcome = exc
+        speakers = 2 if operation == "download_all_speakers" else 1
+        audio_attempts = len(fake.requests_to("/audio"))
+        assert elsewhere.requests == []
+
+    # 1. the right error class, or success
+    if case.error is None:
+        assert outcome is None, f"expected success, got {outcome!r}"
+        if operation == "get_speaker_audio":
+            assert result.media_type == "audio/mpeg"
+    else:
+        assert outcome is not None, "expected an error"
+        errors = [outcome]
+        if outcome.__cause__ is not None and isinstance(outcome.__cause__, SpeakerAudioError):
+            errors.append(outcome.__cause__)  # download_all wraps the per-speaker error
+        assert any(isinstance(e, case.error) for e in errors), f"expected {case.error.__name__}, got {outcome!r}"
+    # 2. the attempts the server saw (per speaker for download_all, where a failure may stop the others early)
+    if operation == "download_all_speakers" and case.error is not None:
+        assert case.attempts <= audio_attempts <= case.attempts * speakers
+    else:
+        assert audio_attempts == case.attempts * speakers
+    # 3. no partial or temporary file; pre-existing files unchanged unless the download succeeded
+    names = sorted(p.name for p in dest_dir.iterdir())
+    assert names == sorted(existing), f"unexpected files: {names}"
+    for name, content in existing.items():
+        written = (dest_dir / name).read_bytes()
+        if (
+            case.error is None
+            and (operation == "download_all_speakers" or name == "speaker-1.mp3")
+            and (operation != "get_speaker_audio")
+        ):
+            assert written != content
+        else:
+            assert written == content
+    # 4. no socket, file or thread left behind
+    assert settle(lambda: threading.active_count() <= threads_before), threading.enumerate()
+    assert settle(lambda: open_fds() <= fds_before), open_fds() - fds_before
+    # 5. the key is in no log record and no exception
+    for record in caplog.records:
+        assert TEST_KEY not in record.getMessage()
+        assert TEST_KEY not in repr(record.__dict__)
+    if outcome is not None:
+        assert TEST_KEY not in exception_text(outcome)

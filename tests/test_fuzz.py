@@ -1,0 +1,126 @@
+"""Fuzzing: the streaming decoder and the header/status parsing never fail with anything but our errors.
+
+`make test` runs a few thousand examples per target; `make fuzz` (HYPOTHESIS_PROFILE=fuzz) runs far more.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+
+import httpx
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from speaker_audio import _core
+from speaker_audio._decode import decode_audio_base64
+from speaker_audio._streaming import StreamingAudioDecoder
+from speaker_audio.errors import APIStatusError, SpeakerAudioError
+
+LONG = os.environ.get("HYPOTHESIS_PROFILE") == "fuzz"
+EXAMPLES = 50_000 if LONG else 2_000
+fuzz = settings(
+    max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+
+
+def decode_chunks(chunks: list[bytes]) -> tuple[bytes, dict[str, object]] | SpeakerAudioError:
+    decoder = StreamingAudioDecoder()
+    try:
+        audio = b"".join(decoder.feed(chunk) for chunk in chunks)
+        return audio, decoder.finish()
+    except SpeakerAudioError as exc:
+        return exc
+
+
+def valid_document(audio: bytes) -> bytes:
+    body = {"media_type": "audio/mpeg", "audio_base_64": base64.b64encode(audio).decode(), "duration_secs": 2.5}
+    return json.dumps(body).encode()
+
+
+def chunked(data: bytes, sizes: list[int]) -> list[bytes]:
+    chunks, pos = [], 0
+    for size in sizes:
+        chunks.append(data[pos : pos + size])
+        pos += size
+    chunks.append(data[pos:])
+    return chunks
+
+
+@fuzz
+@given(st.binary(max_size=300), st.lists(st.integers(1, 64), max_size=8))
+def test_decoder_on_arbitrary_bytes(data: bytes, sizes: list[int]) -> None:
+    outcome = decode_chunks(chunked(data, sizes))
+    assert isinstance(outcome, SpeakerAudioError | tuple)
+
+
+@fuzz
+@given(
+    st.binary(max_size=200),
+    st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255), st.sampled_from("flip insert delete")), max_size=4),
+    st.lists(st.integers(1, 40), max_size=6),
+)
+def test_decoder_on_mutated_valid_documents(
+    audio: bytes, mutations: list[tuple[int, int, str]], sizes: list[int]
+) -> None:
+    doc = bytearray(valid_document(audio))
+    for position, value, how in mutations:
+        at = position % (len(doc) + 1)
+        if how == "insert":
+            doc[at:at] = bytes([value])
+        elif at < len(doc):
+            if how == "flip":
+                doc[at] = value
+            else:
+                del doc[at]
+    outcome = decode_chunks(chunked(bytes(doc), sizes))
+    if isinstance(outcome, tuple):
+        # whatever it accepted must be exactly what the standard library reads from the same bytes
+        expected = json.loads(bytes(doc))
+        audio_text = "".join(expected.pop("audio_base_64").split())
+        assert outcome == (base64.b64decode(audio_text, validate=True), expected)
+
+
+@fuzz
+@given(st.one_of(st.text(max_size=120), st.binary(max_size=120)))
+def test_decode_audio_base64_on_anything(text: str | bytes) -> None:
+    try:
+        decoded = decode_audio_base64(text)
+    except SpeakerAudioError as exc:
+        assert len(str(exc)) < 400  # noqa: PT017 - a fuzz target, not a unit test of one error
+    else:
+        raw = text.encode("latin-1", "replace") if isinstance(text, str) else text
+        assert decoded == base64.b64decode(b"".join(raw.split()), validate=True)
+
+
+header_bytes = st.binary(max_size=60).filter(lambda b: b"\r" not in b and b"\n" not in b)
+
+
+@fuzz
+@given(
+    st.lists(
+        st.tuples(st.sampled_from([b"retry-after", b"retry-after-ms", b"request-id", b"x-request-id"]), header_bytes),
+        max_size=4,
+    )
+)
+def test_header_parsing_on_anything(headers: list[tuple[bytes, bytes]]) -> None:
+    parsed = httpx.Headers(headers)
+    delay = _core.parse_retry_after(parsed)
+    assert delay is None or 0.0 <= delay < float("inf")
+    request_id = _core.request_id_of(parsed)
+    assert request_id is None or isinstance(request_id, str)
+
+
+@fuzz
+@given(
+    st.integers(100, 599),
+    st.binary(max_size=200),
+    st.lists(st.tuples(st.sampled_from([b"retry-after", b"request-id", b"content-type"]), header_bytes), max_size=3),
+)
+def test_status_error_on_anything(status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    response = httpx.Response(status, headers=headers, request=httpx.Request("GET", "http://127.0.0.1/x"))
+    error = _core.status_error(response, body)
+    assert isinstance(error, APIStatusError)
+    assert error.status_code == status
+    assert len(str(error)) < 600

@@ -1,0 +1,474 @@
+"""download_all_speakers on both clients, safe file names, the fake server's extras and its pytest plugin."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from speaker_audio import (
+    APIConnectionError,
+    AsyncSpeakerAudioClient,
+    InvalidIdError,
+    NotFoundError,
+    SeparationFailedError,
+    SeparationNotCompletedError,
+    SpeakerAudioClient,
+    SpeakerAudioError,
+    SpeakerDownloadError,
+)
+from speaker_audio._workflow import speaker_file_stems
+from speaker_audio.testing import FakeElevenLabs, FakeSpeaker, Fault, RecordedResponse, demo_clips
+
+ROOT = Path(__file__).resolve().parent.parent
+Kind = Literal["sync", "async"]
+KINDS: tuple[Kind, ...] = ("sync", "async")
+
+HOSTILE_IDS = [
+    "../../x",
+    "/etc/passwd",
+    "a\\b",
+    "CON",
+    "con.txt",
+    "nul",
+    "x" * 200,
+    "x" * 200 + "y",  # same first 100 characters as the previous id
+    "Ünïcødé 说话人",
+    "\u00e9",  # é, composed
+    "e\u0301",  # é, decomposed: the same ASCII after normalisation
+    "Speaker-A",
+    "speaker-a",  # differs only by case
+    "...",
+    ".hidden",
+    " spaced ",
+    "speaker-1.mp3",
+    "%2e%2e",
+]
+UNREQUESTABLE_IDS = ["", "..", ".", "tab\there"]
+
+
+def download_all(kind: Kind, base_url: str, *args: Any, max_retries: int = 0, **kwargs: Any) -> dict[str, Path]:
+    """``download_all_speakers`` on a fresh client of ``kind``."""
+    if kind == "sync":
+        with SpeakerAudioClient("k", base_url=base_url, max_retries=max_retries) as client:
+            return client.download_all_speakers(*args, **kwargs)
+
+    async def go() -> dict[str, Path]:
+        async with AsyncSpeakerAudioClient("k", base_url=base_url, max_retries=max_retries) as client:
+            return await client.download_all_speakers(*args, **kwargs)
+
+    return asyncio.run(go())
+
+
+def all_files(root: Path) -> list[str]:
+    """Every file under ``root`` (hidden ones too), relative, sorted."""
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+
+def add_completed_sample(fake: FakeElevenLabs, sample_id: str, speaker_ids: list[str]) -> dict[str, bytes]:
+    """A completed sample whose speakers each serve distinct bytes; returns ``{speaker_id: audio}``."""
+    audio = {sid: f"audio of {sid!r}".encode() for sid in speaker_ids}
+    fake.add_sample("voice-demo", sample_id, speakers={sid: FakeSpeaker(audio=a) for sid, a in audio.items()})
+    fake.voices["voice-demo"][sample_id].status = "completed"
+    return audio
+
+
+# --- download_all_speakers ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_download_all_writes_every_speaker(completed_fake: FakeElevenLabs, tmp_path: Path, kind: Kind) -> None:
+    clips = demo_clips()
+    files = download_all(kind, completed_fake.base_url, "voice-demo", "sample-demo", tmp_path)
+    assert files == {"speaker-1": tmp_path / "speaker-1.mp3", "speaker-2": tmp_path / "speaker-2.wav"}
+    assert files["speaker-1"].read_bytes() == clips["speaker-1"][0]
+    assert files["speaker-2"].read_bytes() == clips["speaker-2"][0]
+    assert all_files(tmp_path) == ["speaker-1.mp3", "speaker-2.wav"]
+    assert len(completed_fake.requests_to("/speakers", "GET")) == 3  # one status read, two downloads
+    assert all(r.headers["xi-api-key"] == "k" for r in completed_fake.requests)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_progress_reports_bytes_and_each_finished_speaker(
+    completed_fake: FakeElevenLabs, tmp_path: Path, kind: Kind
+) -> None:
+    events: list[tuple[str, int, bool]] = []
+    lock = threading.Lock()
+
+    def progress(speaker_id: str, received: int, done: bool) -> None:
+        with lock:
+            events.append((speaker_id, received, done))
+
+    download_all(kind, completed_fake.base_url, "voice-demo", "sample-demo", tmp_path, progress=progress)
+    done = {sid: received for sid, received, finished in events if finished}
+    assert set(done) == {"speaker-1", "speaker-2"}
+    for sid, total in done.items():
+        counts = [received for s, received, finished in events if s == sid and not finished]
+        assert counts == sorted(counts)
+        assert counts[0] == 0
+        assert counts[-1] == total > len(demo_clips()[sid][0])  # the base64 body is larger than the audio
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("state", ["not_started", "pending"])
+def test_an_unfinished_separation_is_a_clear_error(
+    fake: FakeElevenLabs, tmp_path: Path, kind: Kind, state: str
+) -> None:
+    fake.voices["voice-demo"]["sample-demo"].status = state
+    fake.voices["voice-demo"]["sample-demo"].polls_until_complete = 100
+    with pytest.raises(SeparationNotCompletedError) as info:
+        download_all(kind, fake.base_url, "voice-demo", "sample-demo", tmp_path)
+    assert isinstance(info.value, SpeakerAudioError)
+    assert info.value.status == state
+    assert f"is {state!r}, not 'completed'" in str(info.value)
+    assert fake.requests_to("/audio") == []
+    assert all_files(tmp_path) == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_failed_separation_raises_separation_failed(fake: FakeElevenLabs, tmp_path: Path, kind: Kind) -> None:
+    fake.voices["voice-demo"]["sample-demo"].status = "failed"
+    with pytest.raises(SeparationFailedError):
+        download_all(kind, fake.base_url, "voice-demo", "sample-demo", tmp_path)
+    assert fake.requests_to("/audio") == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("concurrency", [0, -1, True, 1.5])
+def test_concurrency_below_one_is_a_value_error_before_any_request(
+    completed_fake: FakeElevenLabs, tmp_path: Path, kind: Kind, concurrency: Any
+) -> None:
+    with pytest.raises(ValueError, match="concurrency"):
+        download_all(kind, completed_fake.base_url, "voice-demo", "sample-demo", tmp_path, concurrency=concurrency)
+    assert completed_fake.requests == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_directory_must_exist(completed_fake: FakeElevenLabs, tmp_path: Path, kind: Kind) -> None:
+    with pytest.raises(FileNotFoundError):
+        download_all(kind, completed_fake.base_url, "voice-demo", "sample-demo", tmp_path / "missing")
+    (tmp_path / "file").write_bytes(b"")
+    with pytest.raises(NotADirectoryError):
+        download_all(kind, completed_fake.base_url, "voice-demo", "sample-demo", tmp_path / "file")
+    assert completed_fake.requests == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_existing_files_are_refused_before_any_download_unless_overwrite(
+    completed_fake: FakeElevenLabs, tmp_path: Path, kind: Kind
+) -> None:
+    (tmp_path / "speaker-2.wav").write_bytes(b"old")
+    with pytest.raises(FileExistsError, match="speaker-2"):
+        download_all(kind, completed_fake.base_url, "voice-demo", "sample-demo", tmp_path)
+    assert completed_fake.requests_to("/audio") == []
+    assert all_files(tmp_path) == ["speaker-2.wav"]
+    files = download_all(kind, completed_fake.base_url, "voice-demo", "sample-demo", tmp_path, overwrite=True)
+    assert files["speaker-2"].read_bytes() == demo_clips()["speaker-2"][0]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_hostile_speaker_ids_stay_inside_the_directory_and_never_share_a_file(
+    fake: FakeElevenLabs, tmp_path: Path, kind: Kind
+) -> None:
+    audio = add_completed_sample(fake, "sample-hostile", HOSTILE_IDS)
+    directory = tmp_path / "out" / "deep"
+    directory.mkdir(parents=True)
+    files = download_all(kind, fake.base_url, "voice-demo", "sample-hostile", directory, concurrency=3)
+    assert list(files) == HOSTILE_IDS  # the server's order
+    names = [path.name for path in files.values()]
+    assert len({name.casefold() for name in names}) == len(HOSTILE_IDS)  # distinct, even ignoring case
+    for speaker_id, path in files.items():
+        assert path.parent == directory
+        assert path.resolve().parent == directory.resolve()
+        assert path.read_bytes() == audio[speaker_id]
+        assert path.suffix == ".mp3"
+        assert not path.name.startswith(".")
+        assert len(path.name.encode()) <= 255
+        assert path.name.isascii()
+        assert path.name.isprintable()
+    assert all_files(tmp_path) == sorted(f"out/deep/{name}" for name in names)  # nothing else, nowhere else
+    assert files["Speaker-A"].name != "Speaker-A.mp3"  # case collisions are told apart
+    by_name = {path.stem for path in files.values()}
+    assert "CON" not in by_name
+    assert "nul" not in by_name
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_unrequestable_ids_fail_that_speaker_and_the_others_download(
+    fake: FakeElevenLabs, tmp_path: Path, kind: Kind
+) -> None:
+    audio = add_completed_sample(fake, "sample-bad-ids", [*UNREQUESTABLE_IDS, "fine"])
+    with pytest.raises(SpeakerDownloadError) as info:
+        download_all(kind, fake.base_url, "voice-demo", "sample-bad-ids", tmp_path)
+    error = info.value
+    assert isinstance(error, SpeakerAudioError)
+    assert error.speaker_id == ""
+    assert isinstance(error.__cause__, InvalidIdError)
+    assert "speaker '' of voice 'voice-demo'" in str(error)
+    assert error.completed == {"fine": tmp_path / "fine.mp3"}
+    assert error.not_downloaded == UNREQUESTABLE_IDS
+    assert (tmp_path / "fine.mp3").read_bytes() == audio["fine"]
+    assert all_files(tmp_path) == ["fine.mp3"]
+    assert [r.raw_path.rsplit("/", 2)[1] for r in fake.requests_to("/audio")] == ["fine"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_one_failed_speaker_stops_new_downloads_and_leaves_nothing(
+    fake: FakeElevenLabs, tmp_path: Path, kind: Kind
+) -> None:
+    ids = ["s1", "s2", "s3", "s4"]
+    add_completed_sample(fake, "sample-4", ids)
+    fake.script(Fault(drop="mid_body", path_contains="/speakers/s2/audio", times=10))
+    with pytest.raises(SpeakerDownloadError) as info:
+        download_all(kind, fake.base_url, "voice-demo", "sample-4", tmp_path, concurrency=1)
+    error = info.value
+    assert error.speaker_id == "s2"
+    assert isinstance(error.__cause__, APIConnectionError)
+    assert "'s2'" in str(error)
+    assert "1 of 4 speakers downloaded" in str(error)
+    assert error.completed == {"s1": tmp_path / "s1.mp3"}
+    assert error.not_downloaded == ["s2", "s3", "s4"]
+    assert all_files(tmp_path) == ["s1.mp3"]  # no partial s2, no temporary file
+    assert [r.raw_path.rsplit("/", 2)[1] for r in fake.requests_to("/audio")] == ["s1", "s2"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_downloads_under_way_finish_when_another_fails(fake: FakeElevenLabs, tmp_path: Path, kind: Kind) -> None:
+    ids = ["s1", "s2", "s3", "s4"]
+    add_completed_sample(fake, "sample-4", ids)
+    # all four are under way (answers delayed) when s3 fails; the other three still finish
+    fake.script(Fault(status=404, delay=0.15, path_contains="/speakers/s3/audio"))
+    for sid in ("s1", "s2", "s4"):
+        fake.script(Fault(delay=0.3, path_contains=f"/speakers/{sid}/audio"))
+    with pytest.raises(SpeakerDownloadError) as info:
+        download_all(kind, fake.base_url, "voice-demo", "sample-4", tmp_path, concurrency=4)
+    assert info.value.speaker_id == "s3"
+    assert isinstance(info.value.__cause__, NotFoundError)
+    assert set(info.value.completed) == {"s1", "s2", "s4"}
+    assert all_files(tmp_path) == ["s1.mp3", "s2.mp3", "s4.mp3"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_at_most_concurrency_downloads_run_at_once(fake: FakeElevenLabs, tmp_path: Path, kind: Kind) -> None:
+    add_completed_sample(fake, "sample-6", [f"s{i}" for i in range(6)])
+    active = peak = 0
+    lock = threading.Lock()
+
+    def enter() -> None:
+        nonlocal active, peak
+        with lock:
+            active += 1
+            peak = max(peak, active)
+
+    def leave() -> None:
+        nonlocal active
+        with lock:
+            active -= 1
+
+    if kind == "sync":
+        with SpeakerAudioClient(base_url=fake.base_url) as client:
+            execute = client._execute
+
+            def counting(spec: Any, make_sink: Any) -> Any:
+                enter()
+                try:
+                    time.sleep(0.05)
+                    return execute(spec, make_sink)
+                finally:
+                    leave()
+
+            client._execute = counting  # type: ignore[method-assign]
+            files = client.download_all_speakers("voice-demo", "sample-6", tmp_path, concurrency=2)
+    else:
+
+        async def go() -> dict[str, Path]:
+            async with AsyncSpeakerAudioClient(base_url=fake.base_url) as client:
+                execute = client._execute
+
+                async def counting(spec: Any, make_sink: Any) -> Any:
+                    enter()
+                    try:
+                        await asyncio.sleep(0.05)
+                        return await execute(spec, make_sink)
+                    finally:
+                        leave()
+
+                client._execute = counting  # type: ignore[method-assign]
+                return await client.download_all_speakers("voice-demo", "sample-6", tmp_path, concurrency=2)
+
+        files = asyncio.run(go())
+    assert len(files) == 6
+    assert peak == 2  # the status read is not counted: it runs before the downloads
+
+
+async def test_cancelling_the_async_download_mid_body_leaves_no_partial_file(
+    fake: FakeElevenLabs, tmp_path: Path
+) -> None:
+    fake.add_sample("voice-demo", "sample-2", speakers={"big": FakeSpeaker(audio=os.urandom(2 * 1024 * 1024))})
+    fake.voices["voice-demo"]["sample-2"].status = "completed"
+    cancelled_at: list[int] = []
+
+    def progress(speaker_id: str, received: int, done: bool) -> None:
+        if received > 0 and not cancelled_at:
+            cancelled_at.append(received)
+            assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")]  # the temporary file exists
+            task.cancel()
+
+    async with AsyncSpeakerAudioClient(base_url=fake.base_url) as client:
+        task = asyncio.create_task(client.download_all_speakers("voice-demo", "sample-2", tmp_path, progress=progress))
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    assert cancelled_at
+    assert cancelled_at[0] < 2 * 1024 * 1024
+    assert all_files(tmp_path) == []
+
+
+def test_a_large_speaker_arrives_intact(fake: FakeElevenLabs, tmp_path: Path) -> None:
+    big = os.urandom(3 * 1024 * 1024)
+    fake.add_sample("voice-demo", "sample-big", speakers={"big": FakeSpeaker(audio=big, media_type="audio/wav")})
+    fake.voices["voice-demo"]["sample-big"].status = "completed"
+    with SpeakerAudioClient(base_url=fake.base_url) as client:
+        files = client.download_all_speakers("voice-demo", "sample-big", tmp_path)
+    assert files["big"].read_bytes() == big
+
+
+# --- file names -------------------------------------------------------------------------------------------
+
+
+def test_stems_of_case_colliding_ids_get_distinct_hashes() -> None:
+    stems = speaker_file_stems(["Alice", "alice", "bob"])
+    assert stems["bob"] == "bob"
+    assert stems["Alice"].startswith("Alice-")
+    assert stems["alice"].startswith("alice-")
+    assert stems["Alice"].casefold() != stems["alice"].casefold()
+
+
+def test_a_remaining_collision_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    import speaker_audio._workflow as workflow
+
+    monkeypatch.setattr(workflow, "_id_digest", lambda speaker_id: "0000000000")
+    with pytest.raises(FileExistsError, match="same file name"):
+        speaker_file_stems(["Alice", "alice"])
+
+
+@given(st.lists(st.text(max_size=300), unique=True, max_size=8))
+def test_stems_are_always_distinct_safe_names(ids: list[str]) -> None:
+    stems = speaker_file_stems(ids)
+    assert set(stems) == set(ids)
+    assert len({stem.casefold() for stem in stems.values()}) == len(ids)
+    base = Path("/downloads")
+    for stem in stems.values():
+        assert stem
+        assert not stem.startswith(".")
+        assert "/" not in stem
+        assert "\\" not in stem
+        assert "\x00" not in stem
+        assert stem.isascii()
+        assert stem.isprintable()
+        assert len(stem) + len(".flac") <= 255
+        assert os.path.normpath(base / f"{stem}.mp3").startswith("/downloads/")
+
+
+# --- the fake server's extras --------------------------------------------------------------------------
+
+
+def test_the_fake_checks_the_api_key() -> None:
+    with FakeElevenLabs(api_key="right") as fake, httpx.Client(base_url=fake.base_url) as http:
+        url = "/v1/voices/pvc/voice-demo/samples/sample-demo/speakers"
+        assert http.get(url).status_code == 401
+        assert http.get(url, headers={"xi-api-key": "wrong"}).json()["detail"]["status"] == "invalid_api_key"
+        assert http.get(url, headers={"xi-api-key": "right"}).status_code == 200
+
+
+def test_the_fake_records_responses_when_asked(fake: FakeElevenLabs) -> None:
+    assert fake.responses == []
+    with FakeElevenLabs(record_responses=True) as recording, httpx.Client(base_url=recording.base_url) as http:
+        http.get("/v1/voices/pvc/voice-demo/samples/sample-demo/speakers")
+        http.get("/v1/voices/pvc/voice-demo/samples/%20/speakers")
+    [ok, invalid] = recording.responses
+    assert (ok.status, ok.method, ok.fault) == (200, "GET", None)
+    assert ok.headers["content-type"] == "application/json"
+    assert ok.body is not None
+    assert b'"not_started"' in ok.body
+    assert invalid.status == 422
+    assert invalid.raw_path.endswith("/%20/speakers")
+
+
+def test_response_listeners_see_every_fake_in_the_process() -> None:
+    seen: list[RecordedResponse] = []
+    FakeElevenLabs.add_response_listener(seen.append)
+    try:
+        for _ in range(2):
+            with FakeElevenLabs() as fake:
+                httpx.get(fake.base_url + "/nowhere")
+    finally:
+        FakeElevenLabs.remove_response_listener(seen.append)
+    assert [r.status for r in seen if r.raw_path == "/nowhere"] == [404, 404]
+
+
+def test_run_serves_in_the_foreground_until_stopped() -> None:
+    fake = FakeElevenLabs()
+    ready = threading.Event()
+    thread = threading.Thread(target=fake.run, kwargs={"on_ready": lambda f: ready.set()})
+    thread.start()
+    assert ready.wait(5)
+    assert httpx.get(fake.base_url + "/v1/voices/pvc/voice-demo/samples/sample-demo/speakers").status_code == 200
+    fake.stop()
+    thread.join(5)
+    assert not thread.is_alive()
+
+
+# --- the pytest plugin --------------------------------------------------------------------------------
+
+
+def test_the_plugin_fixture_serves_the_demo_sample(fake_elevenlabs: FakeElevenLabs, tmp_path: Path) -> None:
+    with SpeakerAudioClient(base_url=fake_elevenlabs.base_url) as client:
+        client.start_speaker_separation(*fake_elevenlabs.demo_ids)
+        client.wait_for_separation(*fake_elevenlabs.demo_ids, poll_interval=0.01)
+        files = client.download_all_speakers(*fake_elevenlabs.demo_ids, tmp_path)
+    assert sorted(files) == ["speaker-1", "speaker-2"]
+
+
+@pytest.mark.fake_elevenlabs(api_key="sk-marked", with_demo_data=False, record_responses=True)
+def test_the_plugin_marker_configures_the_fake(fake_elevenlabs: FakeElevenLabs) -> None:
+    assert fake_elevenlabs.voices == {}
+    assert httpx.get(fake_elevenlabs.base_url + "/v1/voices/pvc/v/samples/s/speakers").status_code == 401
+    assert [r.status for r in fake_elevenlabs.responses] == [401]
+
+
+def test_the_fixture_works_in_a_package_that_only_installs_speaker_audio() -> None:
+    """tests/consumer_pkg has its own config and no conftest: only the installed plugin provides the fixture."""
+    package = ROOT / "tests" / "consumer_pkg"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ELEVENLABS_", "PYTEST_", "PYTHONPATH"))}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "no:cacheprovider",
+            "-c",
+            str(package / "pyproject.toml"),
+            "--rootdir",
+            str(package),
+            str(package),
+        ],
+        cwd=package,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "4 passed" in result.stdout
