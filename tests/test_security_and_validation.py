@@ -268,3 +268,13 @@ def test_results_are_frozen_and_typed() -> None:
         SpeakerAudio(data="x", media_type="audio/wav", duration_secs=2.5)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         SpeakerAudio(data=b"x", media_type="audio/wav", duration_secs="2.5")  # type: ignore[arg-type]
+
+
+def test_saved_files_get_the_usual_permissions(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    mask = os.umask(0o022)
+    os.umask(mask)
+    path = SpeakerAudio(data=b"x", media_type="audio/wav", duration_secs=1.0).save(tmp_path / "a.wav")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask

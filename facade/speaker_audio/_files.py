@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -15,6 +16,15 @@ __all__ = ["AtomicFile", "safe_file_stem", "write_bytes_atomic"]
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]")
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {f"{p}{i}" for p in ("COM", "LPT") for i in range(1, 10)}
 _MAX_STEM = 100
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_NEW_FILE_MODE = 0o666 & ~_umask()  # read once, at import: os.umask cannot be read without setting it
 
 
 def safe_file_stem(name: str) -> str:
@@ -48,6 +58,8 @@ class AtomicFile:
             raise FileExistsError(f"{self.target} exists; pass overwrite=True to replace it")
         fd, tmp = tempfile.mkstemp(prefix=f".{self.target.name[:50]}.", suffix=".part", dir=self.target.parent)
         self.temp_path = Path(tmp)
+        with contextlib.suppress(OSError):  # file systems without modes
+            os.fchmod(fd, _NEW_FILE_MODE)  # mkstemp makes 0600; a finished file gets the usual 0666 & ~umask
         self.file: BinaryIO = os.fdopen(fd, "wb")
         self._done = False
 
