@@ -13,10 +13,17 @@ from typing import Self, TypeVar
 import httpx
 
 from speaker_audio import _core
-from speaker_audio._body import AudioFileSink, AudioMemorySink, BodySink, JsonSink
+from speaker_audio._base import ClientSettings
+from speaker_audio._body import AudioFileSink, AudioMemorySink, BodySink
 from speaker_audio._models import SeparationStatus, SpeakerAudio
 from speaker_audio._version import USER_AGENT
-from speaker_audio._workflow import SeparationPoller, resolve_download_target
+from speaker_audio._workflow import (
+    SeparationPoller,
+    SpeakerDownloads,
+    check_concurrency,
+    check_download_directory,
+    resolve_download_target,
+)
 from speaker_audio.errors import SpeakerAudioError
 
 T = TypeVar("T")
@@ -25,7 +32,7 @@ logger = logging.getLogger("speaker_audio")
 __all__ = ["AsyncSpeakerAudioClient"]
 
 
-class AsyncSpeakerAudioClient:
+class AsyncSpeakerAudioClient(ClientSettings):
     """Async client for ElevenLabs' PVC speaker-separation endpoints.
 
     Takes the same arguments as :class:`SpeakerAudioClient` (``http_client`` is an
@@ -47,25 +54,18 @@ class AsyncSpeakerAudioClient:
         http_client: httpx.AsyncClient | None = None,
         max_response_bytes: int = _core.DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
-        self._api_key = _core.resolve_api_key(api_key)
-        self.base_url = _core.resolve_base_url(base_url)
-        self.timeout = _core.resolve_timeout(timeout)
-        self.retry_policy = _core.RetryPolicy(max_retries=max_retries)
-        self.max_response_bytes = max_response_bytes
+        super().__init__(
+            api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            max_response_bytes=max_response_bytes,
+        )
         self._owns_http_client = http_client is None
         self._http = http_client or httpx.AsyncClient(
             timeout=self.timeout, follow_redirects=False, headers={"user-agent": USER_AGENT}
         )
         self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-
-    @property
-    def max_retries(self) -> int:
-        """Retries after the first try."""
-        return self.retry_policy.max_retries
-
-    def __repr__(self) -> str:
-        key = "set" if self._api_key is not None else "none"
-        return f"AsyncSpeakerAudioClient(base_url={self.base_url!r}, api_key={key}, max_retries={self.max_retries})"
 
     # -- lifecycle --
 
@@ -146,8 +146,6 @@ class AsyncSpeakerAudioClient:
         by a semaphore); ``progress`` is called on the event loop. Cancelling the call cancels the
         downloads under way, which leave nothing behind.
         """
-        from speaker_audio._workflow import SpeakerDownloads, check_concurrency, check_download_directory
-
         check_concurrency(concurrency)
         folder = check_download_directory(directory)
         status = await self.get_separation_status(voice_id, sample_id)
@@ -160,9 +158,6 @@ class AsyncSpeakerAudioClient:
         return await downloads.run_in_tasks(fetch, concurrency)
 
     # -- the I/O loop --
-
-    def _json_sink(self, parse: Callable[[object], T], spec: _core.RequestSpec) -> Callable[[], BodySink[T]]:
-        return lambda: JsonSink(parse, f"{spec.operation} response", self.max_response_bytes)
 
     async def _execute(self, spec: _core.RequestSpec, make_sink: Callable[[], BodySink[T]]) -> T:
         retries = 0

@@ -13,10 +13,17 @@ from typing import Self, TypeVar
 import httpx
 
 from speaker_audio import _core
-from speaker_audio._body import AudioFileSink, AudioMemorySink, BodySink, JsonSink
+from speaker_audio._base import ClientSettings
+from speaker_audio._body import AudioFileSink, AudioMemorySink, BodySink
 from speaker_audio._models import SeparationStatus, SpeakerAudio
 from speaker_audio._version import USER_AGENT
-from speaker_audio._workflow import SeparationPoller, resolve_download_target
+from speaker_audio._workflow import (
+    SeparationPoller,
+    SpeakerDownloads,
+    check_concurrency,
+    check_download_directory,
+    resolve_download_target,
+)
 from speaker_audio.errors import SpeakerAudioError
 
 T = TypeVar("T")
@@ -25,7 +32,7 @@ logger = logging.getLogger("speaker_audio")
 __all__ = ["SpeakerAudioClient", "get_speaker_audio"]
 
 
-class SpeakerAudioClient:
+class SpeakerAudioClient(ClientSettings):
     """Client for ElevenLabs' PVC speaker-separation endpoints.
 
     Args:
@@ -53,25 +60,18 @@ class SpeakerAudioClient:
         http_client: httpx.Client | None = None,
         max_response_bytes: int = _core.DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
-        self._api_key = _core.resolve_api_key(api_key)
-        self.base_url = _core.resolve_base_url(base_url)
-        self.timeout = _core.resolve_timeout(timeout)
-        self.retry_policy = _core.RetryPolicy(max_retries=max_retries)
-        self.max_response_bytes = max_response_bytes
+        super().__init__(
+            api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            max_response_bytes=max_response_bytes,
+        )
         self._owns_http_client = http_client is None
         self._http = http_client or httpx.Client(
             timeout=self.timeout, follow_redirects=False, headers={"user-agent": USER_AGENT}
         )
         self._sleep: Callable[[float], None] = time.sleep
-
-    @property
-    def max_retries(self) -> int:
-        """Retries after the first try."""
-        return self.retry_policy.max_retries
-
-    def __repr__(self) -> str:
-        key = "set" if self._api_key is not None else "none"
-        return f"SpeakerAudioClient(base_url={self.base_url!r}, api_key={key}, max_retries={self.max_retries})"
 
     # -- lifecycle --
 
@@ -174,8 +174,6 @@ class SpeakerAudioClient:
         download starts after a failure). A speaker whose id cannot be requested (``InvalidIdError``)
         is skipped and reported that way once the others are done.
         """
-        from speaker_audio._workflow import SpeakerDownloads, check_concurrency, check_download_directory
-
         check_concurrency(concurrency)
         folder = check_download_directory(directory)
         status = self.get_separation_status(voice_id, sample_id)
@@ -188,9 +186,6 @@ class SpeakerAudioClient:
         return downloads.run_in_threads(fetch, concurrency)
 
     # -- the I/O loop --
-
-    def _json_sink(self, parse: Callable[[object], T], spec: _core.RequestSpec) -> Callable[[], BodySink[T]]:
-        return lambda: JsonSink(parse, f"{spec.operation} response", self.max_response_bytes)
 
     def _execute(self, spec: _core.RequestSpec, make_sink: Callable[[], BodySink[T]]) -> T:
         retries = 0
