@@ -356,7 +356,7 @@ def test_stems_of_case_colliding_ids_get_distinct_hashes() -> None:
 def test_a_remaining_collision_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     import speaker_audio._workflow as workflow
 
-    monkeypatch.setattr(workflow, "_id_digest", lambda speaker_id: "0000000000")
+    monkeypatch.setattr(workflow, "id_digest", lambda speaker_id: "0000000000")
     with pytest.raises(FileExistsError, match="same file name"):
         speaker_file_stems(["Alice", "alice"])
 

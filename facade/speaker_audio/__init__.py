@@ -10,10 +10,10 @@ Example::
 Everything public is importable from here; modules with a leading underscore are private.
 """
 
-from speaker_audio._async_client import AsyncSpeakerAudioClient
+from typing import TYPE_CHECKING, Any
+
 from speaker_audio._client import SpeakerAudioClient, get_speaker_audio
 from speaker_audio._decode import decode_audio_base64, extension_for_media_type, sniff_media_type
-from speaker_audio._models import SeparationStatus, Speaker, SpeakerAudio, Utterance
 from speaker_audio._version import __version__
 from speaker_audio.errors import (
     APIConnectionError,
@@ -36,6 +36,36 @@ from speaker_audio.errors import (
     UnprocessableEntityError,
     ValidationErrorDetail,
 )
+
+if TYPE_CHECKING:
+    from speaker_audio._async_client import AsyncSpeakerAudioClient
+    from speaker_audio._models import SeparationStatus, Speaker, SpeakerAudio, Utterance
+
+# Loaded on first use, keeping `import speaker_audio` fast: the async client pulls in asyncio,
+# the result classes pull in attrs.
+_LAZY = {
+    "AsyncSpeakerAudioClient": "speaker_audio._async_client",
+    "SeparationStatus": "speaker_audio._models",
+    "Speaker": "speaker_audio._models",
+    "SpeakerAudio": "speaker_audio._models",
+    "Utterance": "speaker_audio._models",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'speaker_audio' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "APIConnectionError",

@@ -8,14 +8,13 @@ import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import TYPE_CHECKING, Self, TypeVar
 
 import httpx
 
 from speaker_audio import _core
 from speaker_audio._base import ClientSettings
 from speaker_audio._body import AudioFileSink, AudioMemorySink, BodySink
-from speaker_audio._models import SeparationStatus, SpeakerAudio
 from speaker_audio._version import USER_AGENT
 from speaker_audio._workflow import (
     SeparationPoller,
@@ -25,6 +24,9 @@ from speaker_audio._workflow import (
     resolve_download_target,
 )
 from speaker_audio.errors import SpeakerAudioError
+
+if TYPE_CHECKING:
+    from speaker_audio._models import SeparationStatus, SpeakerAudio
 
 T = TypeVar("T")
 logger = logging.getLogger("speaker_audio")
@@ -173,7 +175,9 @@ class AsyncSpeakerAudioClient(ClientSettings):
                 await self._sleep(delay)
 
     async def _attempt(self, spec: _core.RequestSpec, make_sink: Callable[[], BodySink[T]]) -> T:
-        request = self._http.build_request(spec.method, self.base_url + spec.path, headers=spec.headers)
+        request = self._http.build_request(
+            spec.method, self.base_url + spec.path, headers=spec.headers, timeout=self.timeout
+        )
         sink: BodySink[T] | None = None
         try:
             response = await self._http.send(request, stream=True, follow_redirects=False)

@@ -9,13 +9,15 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from speaker_audio._core import parse_json_body, speaker_audio_from_parts
 from speaker_audio._files import AtomicFile
-from speaker_audio._models import SpeakerAudio
 from speaker_audio._streaming import StreamingAudioDecoder
 from speaker_audio.errors import ResponseTooLargeError
+
+if TYPE_CHECKING:
+    from speaker_audio._models import SpeakerAudio
 
 T = TypeVar("T")
 
@@ -63,7 +65,7 @@ class JsonSink(BodySink[T]):
         return self._parse(parse_json_body(bytes(self._buffer), self._where))
 
 
-class AudioMemorySink(BodySink[SpeakerAudio]):
+class AudioMemorySink(BodySink["SpeakerAudio"]):
     """Decodes the audio while it streams in, holding only the decoded bytes (no body/str copies)."""
 
     def __init__(self, max_bytes: int) -> None:

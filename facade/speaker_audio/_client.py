@@ -8,14 +8,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import TYPE_CHECKING, Self, TypeVar
 
 import httpx
 
 from speaker_audio import _core
 from speaker_audio._base import ClientSettings
 from speaker_audio._body import AudioFileSink, AudioMemorySink, BodySink
-from speaker_audio._models import SeparationStatus, SpeakerAudio
 from speaker_audio._version import USER_AGENT
 from speaker_audio._workflow import (
     SeparationPoller,
@@ -25,6 +24,9 @@ from speaker_audio._workflow import (
     resolve_download_target,
 )
 from speaker_audio.errors import SpeakerAudioError
+
+if TYPE_CHECKING:
+    from speaker_audio._models import SeparationStatus, SpeakerAudio
 
 T = TypeVar("T")
 logger = logging.getLogger("speaker_audio")
@@ -40,7 +42,8 @@ class SpeakerAudioClient(ClientSettings):
         base_url: defaults to ``ELEVENLABS_BASE_URL``, else ``https://api.elevenlabs.io``.
         timeout: seconds (or an ``httpx.Timeout``) for connecting and for each read/write.
         max_retries: retries after the first try (0 disables); see the README's "Errors and retries".
-        http_client: your own ``httpx.Client`` (proxies, mounts); it is used as is and never closed by us.
+        http_client: your own ``httpx.Client`` (proxies, mounts); never closed by us. Our ``timeout`` applies
+            to its requests, and redirects are never followed.
         max_response_bytes: a response body larger than this raises ``ResponseTooLargeError``.
 
     Example::
@@ -201,7 +204,9 @@ class SpeakerAudioClient(ClientSettings):
                 self._sleep(delay)
 
     def _attempt(self, spec: _core.RequestSpec, make_sink: Callable[[], BodySink[T]]) -> T:
-        request = self._http.build_request(spec.method, self.base_url + spec.path, headers=spec.headers)
+        request = self._http.build_request(
+            spec.method, self.base_url + spec.path, headers=spec.headers, timeout=self.timeout
+        )
         sink: BodySink[T] | None = None
         try:
             response = self._http.send(request, stream=True, follow_redirects=False)

@@ -7,19 +7,18 @@ and deciding whether and when to retry. The shells in ``_client.py`` only move b
 
 from __future__ import annotations
 
-import email.utils
+import functools
 import json
+import math
 import os
 import random
 import time
 import unicodedata
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import attrs
 import httpx
 
-from speaker_audio._models import SeparationStatus, Speaker, SpeakerAudio, Utterance
 from speaker_audio.errors import (
     APIConnectionError,
     APIStatusError,
@@ -35,17 +34,10 @@ from speaker_audio.errors import (
     UnprocessableEntityError,
     ValidationErrorDetail,
 )
-from speaker_audio_api.api.pvc_voices import (
-    get_separation_status as _op_get_separation_status,
-)
-from speaker_audio_api.api.pvc_voices import (
-    get_speaker_audio as _op_get_speaker_audio,
-)
-from speaker_audio_api.api.pvc_voices import (
-    start_speaker_separation as _op_start_speaker_separation,
-)
-from speaker_audio_api.models.speaker_separation_response_model_status import SpeakerSeparationResponseModelStatus
-from speaker_audio_api.types import UNSET, Unset
+
+if TYPE_CHECKING:
+    from speaker_audio._models import SeparationStatus, SpeakerAudio
+    from speaker_audio_api.types import Unset
 
 API_KEY_ENV = "ELEVENLABS_API_KEY"
 BASE_URL_ENV = "ELEVENLABS_BASE_URL"
@@ -62,7 +54,16 @@ DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_MAX_RESPONSE_BYTES = 1 << 30
 MAX_ERROR_BODY_BYTES = 1 << 20
-SEPARATION_STATUSES = tuple(s.value for s in SpeakerSeparationResponseModelStatus)
+
+
+@functools.cache
+def separation_statuses() -> tuple[str, ...]:
+    """The separation statuses the pinned spec allows (from the generated enum)."""
+    from speaker_audio_api.models.speaker_separation_response_model_status import (
+        SpeakerSeparationResponseModelStatus,
+    )
+
+    return tuple(s.value for s in SpeakerSeparationResponseModelStatus)
 
 
 # --- configuration -------------------------------------------------------------------------------
@@ -94,8 +95,11 @@ def resolve_api_key(api_key: str | None) -> Secret | None:
     value = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
     if not value:
         return None
-    if any(ch in value for ch in "\r\n\0"):
-        raise ValueError("the API key contains a line break or NUL character")
+    if value != value.strip() or not all("!" <= ch <= "~" for ch in value):
+        # the message must not echo the key: say only what is wrong with it
+        raise ValueError(
+            "the API key must be printable ASCII without spaces or line breaks (check for pasted whitespace)"
+        )
     return Secret(value)
 
 
@@ -130,18 +134,27 @@ def validate_id(name: str, value: object) -> str:
         raise InvalidIdError(f"{name} must not be {value!r}: it would change the request path")
     if any(unicodedata.category(ch) == "Cc" for ch in value):
         raise InvalidIdError(f"{name} must not contain control characters: {value!r}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidIdError(f"{name} is not valid Unicode text (lone surrogate): {value!r}") from None
     return value
 
 
-@attrs.frozen
-class RequestSpec:
-    """What to send for one operation: method, path (percent-encoded) and headers."""
+class RequestSpec(NamedTuple):
+    """What to send for one operation: method, path (percent-encoded) and headers (never in the repr)."""
 
     operation: str
     method: str
     path: str
-    headers: Mapping[str, str] = attrs.field(repr=False)
+    headers: Mapping[str, str]
     idempotent: bool
+
+    def __repr__(self) -> str:
+        return (
+            f"RequestSpec(operation={self.operation!r}, method={self.method!r}, path={self.path!r}, "
+            f"idempotent={self.idempotent!r})"
+        )
 
 
 def _spec_from_kwargs(operation: str, kwargs: dict[str, Any]) -> RequestSpec:
@@ -156,6 +169,8 @@ def _spec_from_kwargs(operation: str, kwargs: dict[str, Any]) -> RequestSpec:
 
 
 def _key_arg(api_key: Secret | None) -> str | Unset:
+    from speaker_audio_api.types import UNSET
+
     return api_key.reveal() if api_key is not None else UNSET
 
 
@@ -163,21 +178,27 @@ def build_get_speaker_audio(voice_id: str, sample_id: str, speaker_id: str, api_
     """Request for GET …/speakers/{speaker_id}/audio."""
     ids = (validate_id("voice_id", voice_id), validate_id("sample_id", sample_id))
     speaker = validate_id("speaker_id", speaker_id)
-    kwargs = _op_get_speaker_audio._get_kwargs(*ids, speaker, xi_api_key=_key_arg(api_key))
+    from speaker_audio_api.api.pvc_voices import get_speaker_audio as operation  # on first use: fast import
+
+    kwargs = operation._get_kwargs(*ids, speaker, xi_api_key=_key_arg(api_key))
     return _spec_from_kwargs("get_speaker_audio", kwargs)
 
 
 def build_get_separation_status(voice_id: str, sample_id: str, api_key: Secret | None) -> RequestSpec:
     """Request for GET …/samples/{sample_id}/speakers."""
     ids = (validate_id("voice_id", voice_id), validate_id("sample_id", sample_id))
-    kwargs = _op_get_separation_status._get_kwargs(*ids, xi_api_key=_key_arg(api_key))
+    from speaker_audio_api.api.pvc_voices import get_separation_status as operation
+
+    kwargs = operation._get_kwargs(*ids, xi_api_key=_key_arg(api_key))
     return _spec_from_kwargs("get_separation_status", kwargs)
 
 
 def build_start_speaker_separation(voice_id: str, sample_id: str, api_key: Secret | None) -> RequestSpec:
     """Request for POST …/samples/{sample_id}/separate-speakers."""
     ids = (validate_id("voice_id", voice_id), validate_id("sample_id", sample_id))
-    kwargs = _op_start_speaker_separation._get_kwargs(*ids, xi_api_key=_key_arg(api_key))
+    from speaker_audio_api.api.pvc_voices import start_speaker_separation as operation
+
+    kwargs = operation._get_kwargs(*ids, xi_api_key=_key_arg(api_key))
     return _spec_from_kwargs("start_speaker_separation", kwargs)
 
 
@@ -217,6 +238,8 @@ def parse_retry_after(headers: httpx.Headers, *, now: float | None = None) -> fl
         seconds = float(raw)
     except ValueError:
         seconds = -1.0
+        import email.utils  # only for HTTP-date Retry-After values
+
         try:
             when = email.utils.parsedate_to_datetime(raw)
         except (TypeError, ValueError, IndexError, OverflowError):
@@ -233,13 +256,17 @@ def parse_retry_after(headers: httpx.Headers, *, now: float | None = None) -> fl
     return None
 
 
+def _reject_json_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
 def parse_error_body(body: bytes) -> Any:
     """The parsed JSON body, else its text (``None`` when empty)."""
     if not body:
         return None
     try:
-        return json.loads(body)
-    except ValueError:
+        return json.loads(body, parse_constant=_reject_json_constant)
+    except (ValueError, RecursionError):
         return body.decode("utf-8", "replace")
 
 
@@ -272,6 +299,10 @@ def _summary(body: Any) -> str:
 def status_error(response: httpx.Response, body: bytes) -> APIStatusError:
     """The ``APIStatusError`` subclass for a non-2xx ``response`` with (the start of) its ``body``."""
     status = response.status_code
+    # the streamed response was consumed and closed: attach a read copy that holds (the start of) the body
+    response = httpx.Response(
+        status, headers=response.headers, content=body, request=response.request, extensions=response.extensions
+    )
     parsed = parse_error_body(body)
     request_id = request_id_of(response.headers)
     request = response.request
@@ -301,6 +332,9 @@ def transport_error(exc: httpx.HTTPError, spec: RequestSpec) -> APIConnectionErr
     where = f"{spec.method} {spec.path}"
     if isinstance(exc, httpx.TimeoutException):
         return APITimeoutError(f"timed out ({type(exc).__name__}) for {where}")
+    if isinstance(exc, httpx.LocalProtocolError):
+        # its text may quote a header value (the key): name the kind of failure only
+        return APIConnectionError(f"could not send {where}: invalid request ({type(exc).__name__})")
     reason = str(exc) or type(exc).__name__
     return APIConnectionError(f"connection failed for {where}: {reason}")
 
@@ -316,7 +350,13 @@ def _expect_number(obj: Mapping[str, Any], key: str, where: str) -> float:
     value = obj.get(key)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ResponseValidationError(f"{where}: {key!r} must be a number, got {_kind(value, key in obj)}")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise ResponseValidationError(f"{where}: {key!r} must be a finite number")
+    return number
 
 
 def _kind(value: object, present: bool) -> str:
@@ -333,6 +373,8 @@ def _expect_object(value: object, where: str) -> Mapping[str, Any]:
 
 def speaker_audio_from_parts(data: bytes, fields: Mapping[str, Any]) -> SpeakerAudio:
     """Build a ``SpeakerAudio`` from the decoded audio and the response's other members."""
+    from speaker_audio._models import SpeakerAudio
+
     where = "speaker audio response"
     return SpeakerAudio(
         data=data,
@@ -343,10 +385,12 @@ def speaker_audio_from_parts(data: bytes, fields: Mapping[str, Any]) -> SpeakerA
 
 def separation_status_from_json(payload: object) -> SeparationStatus:
     """Validate a separation status body and build a ``SeparationStatus``."""
+    from speaker_audio._models import SeparationStatus, Speaker, Utterance
+
     where = "separation status response"
     obj = _expect_object(payload, where)
     status = _expect_str(obj, "status", where)
-    if status not in SEPARATION_STATUSES:
+    if status not in separation_statuses():
         raise ResponseValidationError(f"{where}: unknown status {status!r}")
     speakers: dict[str, Speaker] = {}
     raw_speakers = obj.get("speakers")
@@ -392,8 +436,8 @@ def start_separation_from_json(payload: object) -> None:
 def parse_json_body(body: bytes, where: str) -> object:
     """``json.loads`` that raises ``ResponseValidationError`` for a body that is not JSON."""
     try:
-        return json.loads(body)
-    except ValueError:
+        return json.loads(body, parse_constant=_reject_json_constant)
+    except (ValueError, RecursionError):
         excerpt = body[:60].decode("utf-8", "replace")
         raise ResponseValidationError(f"{where}: body is not JSON (starts with {excerpt!r})") from None
 
@@ -404,19 +448,33 @@ RETRYABLE_STATUSES = frozenset({408, 409, 429})
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
-@attrs.frozen
 class RetryPolicy:
     """When and how long to wait before retrying (exponential back-off with jitter, bounded)."""
 
-    max_retries: int = DEFAULT_MAX_RETRIES
-    initial_delay: float = 0.5
-    max_delay: float = 8.0
-    max_retry_after: float = 60.0
-    jitter: Callable[[], float] = attrs.field(default=random.random, repr=False)
+    __slots__ = ("initial_delay", "jitter", "max_delay", "max_retries", "max_retry_after")
 
-    def __attrs_post_init__(self) -> None:
-        if isinstance(self.max_retries, bool) or not isinstance(self.max_retries, int) or self.max_retries < 0:
-            raise ValueError(f"max_retries must be an int >= 0, got {self.max_retries!r}")
+    def __init__(
+        self,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        *,
+        initial_delay: float = 0.5,
+        max_delay: float = 8.0,
+        max_retry_after: float = 60.0,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ValueError(f"max_retries must be an int >= 0, got {max_retries!r}")
+        self.max_retries = max_retries
+        self.initial_delay = initial_delay
+        self.max_delay = max_delay
+        self.max_retry_after = max_retry_after
+        self.jitter = jitter
+
+    def __repr__(self) -> str:
+        return (
+            f"RetryPolicy(max_retries={self.max_retries}, initial_delay={self.initial_delay}, "
+            f"max_delay={self.max_delay}, max_retry_after={self.max_retry_after})"
+        )
 
     def is_retryable(self, spec: RequestSpec, error: SpeakerAudioError) -> bool:
         """Whether ``error`` on ``spec`` may be retried at all (ignoring the count)."""

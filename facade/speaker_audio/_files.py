@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
-import tempfile
 import unicodedata
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["AtomicFile", "safe_file_stem", "write_bytes_atomic"]
+__all__ = ["AtomicFile", "id_digest", "safe_file_stem", "write_bytes_atomic"]
 
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]")
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {f"{p}{i}" for p in ("COM", "LPT") for i in range(1, 10)}
@@ -27,6 +25,13 @@ def _umask() -> int:
 _NEW_FILE_MODE = 0o666 & ~_umask()  # read once, at import: os.umask cannot be read without setting it
 
 
+def id_digest(name: str) -> str:
+    """A short, stable hash of ``name`` (10 hex digits), to keep derived file names distinct."""
+    import hashlib  # imported on first use: keeps `import speaker_audio` fast
+
+    return hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+
+
 def safe_file_stem(name: str) -> str:
     """A file-name stem derived from ``name`` that can never leave its directory.
 
@@ -39,7 +44,7 @@ def safe_file_stem(name: str) -> str:
     if stem.split(".")[0].upper() in _WINDOWS_RESERVED:
         stem = f"_{stem}"
     if stem != name or not stem:
-        digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+        digest = id_digest(name)
         stem = f"{stem}-{digest}" if stem else f"speaker-{digest}"
     return stem
 
@@ -56,6 +61,8 @@ class AtomicFile:
         self.overwrite = overwrite
         if not overwrite and os.path.lexists(self.target):
             raise FileExistsError(f"{self.target} exists; pass overwrite=True to replace it")
+        import tempfile  # imported on first use: keeps `import speaker_audio` fast
+
         fd, tmp = tempfile.mkstemp(prefix=f".{self.target.name[:50]}.", suffix=".part", dir=self.target.parent)
         self.temp_path = Path(tmp)
         with contextlib.suppress(OSError):  # file systems without modes
@@ -93,8 +100,11 @@ class AtomicFile:
         if self._done:
             return
         self._done = True
-        self.file.close()
-        self.temp_path.unlink(missing_ok=True)
+        try:
+            with contextlib.suppress(OSError):  # e.g. a full disk refusing the final flush
+                self.file.close()
+        finally:
+            self.temp_path.unlink(missing_ok=True)
 
     def __enter__(self) -> AtomicFile:
         return self

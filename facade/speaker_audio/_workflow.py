@@ -6,20 +6,20 @@ schedule the client's own download calls (threads for the sync client, tasks for
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import os
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from speaker_audio._body import AudioFileSink
 from speaker_audio._core import validate_id
 from speaker_audio._decode import _EXTENSIONS
-from speaker_audio._files import safe_file_stem
-from speaker_audio._models import SeparationStatus
+from speaker_audio._files import id_digest, safe_file_stem
+
+if TYPE_CHECKING:
+    from speaker_audio._models import SeparationStatus
 from speaker_audio.errors import (
     InvalidIdError,
     SeparationFailedError,
@@ -51,7 +51,7 @@ class SeparationPoller:
         poll_interval: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if timeout < 0 or poll_interval <= 0:
+        if not (timeout >= 0 and poll_interval > 0):  # also refuses NaN
             raise ValueError("timeout must be >= 0 and poll_interval > 0")
         self._where = f"voice {voice_id!r}, sample {sample_id!r}"
         self._timeout = timeout
@@ -76,6 +76,9 @@ class SeparationPoller:
         return min(self._poll_interval, remaining)
 
 
+_AUDIO_EXTENSIONS = frozenset(_EXTENSIONS.values()) | {".bin"}
+
+
 def resolve_download_target(
     dest: str | os.PathLike[str], speaker_id: str, *, overwrite: bool
 ) -> tuple[Path, str | None]:
@@ -86,7 +89,13 @@ def resolve_download_target(
     """
     path = Path(dest)
     if path.is_dir():
-        return path, safe_file_stem(speaker_id)
+        stem = safe_file_stem(speaker_id)
+        if not overwrite:
+            # the extension is known only from the response: refuse any audio file of that name now
+            for extension in sorted(_AUDIO_EXTENSIONS):
+                if os.path.lexists(path / f"{stem}{extension}"):
+                    raise FileExistsError(f"{path / (stem + extension)} exists; pass overwrite=True to replace it")
+        return path, stem
     if not overwrite and os.path.lexists(path):
         raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
     if not path.parent.is_dir():
@@ -101,8 +110,6 @@ ProgressCallback = Callable[[str, int, bool], None]
 (``bytes_received`` counts the response body of the current attempt, so it restarts at 0 on a retry)
 and once with ``done=True`` when that speaker's file is in place. The sync client calls it from its
 worker threads."""
-
-_AUDIO_EXTENSIONS = frozenset(_EXTENSIONS.values()) | {".bin"}
 
 
 def check_concurrency(concurrency: int) -> int:
@@ -122,10 +129,6 @@ def check_download_directory(directory: str | os.PathLike[str]) -> Path:
     return path
 
 
-def _id_digest(speaker_id: str) -> str:
-    return hashlib.sha256(speaker_id.encode("utf-8", "surrogatepass")).hexdigest()[:10]
-
-
 def speaker_file_stems(speaker_ids: Iterable[str]) -> dict[str, str]:
     """A distinct, safe file stem for each speaker id (see ``safe_file_stem``).
 
@@ -140,7 +143,7 @@ def speaker_file_stems(speaker_ids: Iterable[str]) -> dict[str, str]:
     for members in groups.values():
         if len(members) > 1:
             for speaker_id in members:
-                stems[speaker_id] = f"{stems[speaker_id]}-{_id_digest(speaker_id)}"
+                stems[speaker_id] = f"{stems[speaker_id]}-{id_digest(speaker_id)}"
     owners: dict[str, str] = {}
     for speaker_id, stem in stems.items():
         other = owners.setdefault(stem.casefold(), speaker_id)
@@ -284,6 +287,8 @@ class SpeakerDownloads:
             else:
                 self.succeeded(speaker_id, path)
 
+        from concurrent.futures import ThreadPoolExecutor, as_completed  # imported when used: fast package import
+
         pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="speaker-audio-download")
         try:
             for future in as_completed([pool.submit(attempt, speaker_id) for speaker_id in self.speaker_ids]):
@@ -295,6 +300,8 @@ class SpeakerDownloads:
 
     async def run_in_tasks(self, fetch: Callable[[str], Awaitable[Path]], concurrency: int) -> dict[str, Path]:
         """Await ``fetch(speaker_id)`` for every speaker, at most ``concurrency`` at a time; see :meth:`result`."""
+        import asyncio  # imported when used: fast package import
+
         semaphore = asyncio.Semaphore(concurrency)
 
         async def attempt(speaker_id: str) -> None:

@@ -1,0 +1,114 @@
+"""Defects found in review, each pinned by a test: key hygiene, early refusals, robust parsing and cleanup."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from _clients import KINDS, ClientRunner, Kind
+
+from speaker_audio import (
+    APITimeoutError,
+    InternalServerError,
+    InvalidIdError,
+    ResponseValidationError,
+    SpeakerAudioClient,
+)
+from speaker_audio._files import AtomicFile
+from speaker_audio.testing import FakeElevenLabs, Fault
+
+IDS = ("voice-demo", "sample-demo", "speaker-1")
+
+
+@pytest.fixture(params=KINDS)
+def kind(request: pytest.FixtureRequest) -> Kind:
+    kind: Kind = request.param
+    return kind
+
+
+@pytest.mark.parametrize("key", ["sk-SECRET ", " sk-SECRET", "sk-SEC RET", "sk-SECRÉT", "sk-SECRET\t", "sk\nSECRET"])
+def test_unusable_keys_are_refused_without_echoing_them(key: str) -> None:
+    with pytest.raises(ValueError, match="API key") as info:
+        SpeakerAudioClient(key)
+    assert "SECRET" not in str(info.value)
+    assert "SEC RET" not in str(info.value)
+
+
+def test_directory_destination_refuses_existing_file_before_any_request(
+    completed_fake: FakeElevenLabs, kind: Kind, tmp_path: Path
+) -> None:
+    (tmp_path / "speaker-1.wav").write_bytes(b"keep")  # any audio extension counts: the type is not known yet
+    with pytest.raises(FileExistsError):
+        ClientRunner(kind, completed_fake.base_url).call("download_speaker_audio", *IDS, tmp_path)
+    assert completed_fake.requests == []
+    assert (tmp_path / "speaker-1.wav").read_bytes() == b"keep"
+
+
+@pytest.mark.parametrize("status", [200, 500])
+def test_deeply_nested_json_is_a_typed_error(fake: FakeElevenLabs, kind: Kind, status: int) -> None:
+    fake.script(Fault(status=status, body=b"[" * 200_000, times=9))
+    expected = ResponseValidationError if status == 200 else InternalServerError
+    with pytest.raises(expected):
+        ClientRunner(kind, fake.base_url, max_retries=0).call("get_separation_status", "voice-demo", "sample-demo")
+
+
+@pytest.mark.parametrize("number", [b"1e999", b"NaN", b"-Infinity"])
+def test_non_finite_numbers_are_refused(completed_fake: FakeElevenLabs, kind: Kind, number: bytes) -> None:
+    body = b'{"audio_base_64": "AAAA", "media_type": "audio/mpeg", "duration_secs": ' + number + b"}"
+    completed_fake.script(Fault(status=200, body=body))
+    with pytest.raises(ResponseValidationError):
+        ClientRunner(kind, completed_fake.base_url).call("get_speaker_audio", *IDS)
+
+
+def test_status_error_response_can_be_read(fake: FakeElevenLabs, kind: Kind) -> None:
+    fake.script(Fault(status=500, body=b'{"detail": "boom"}'))
+    with pytest.raises(InternalServerError) as info:
+        ClientRunner(kind, fake.base_url, max_retries=0).call("get_separation_status", "voice-demo", "sample-demo")
+    assert info.value.response.json() == {"detail": "boom"}
+    assert info.value.response.text == '{"detail": "boom"}'
+
+
+def test_our_timeout_applies_to_an_injected_client(completed_fake: FakeElevenLabs, kind: Kind) -> None:
+    completed_fake.script(Fault(delay=1.0, times=9))
+    http: httpx.Client | httpx.AsyncClient
+    no_timeout = None  # the injected client would wait forever on its own
+    http = httpx.Client(timeout=no_timeout) if kind == "sync" else httpx.AsyncClient(timeout=no_timeout)
+    run = ClientRunner(kind, completed_fake.base_url, timeout=0.2, max_retries=0)
+    with pytest.raises(APITimeoutError):
+        run.call_with_http_client(http, "get_speaker_audio", *IDS)
+
+
+def test_lone_surrogate_id_is_an_invalid_id(fake: FakeElevenLabs) -> None:
+    with SpeakerAudioClient(base_url=fake.base_url) as client, pytest.raises(InvalidIdError, match="surrogate"):
+        client.get_speaker_audio("voice-demo", "sample-demo", "\ud800")
+    assert fake.requests == []
+
+
+@pytest.mark.parametrize("timeout", [float("nan"), -1.0])
+def test_wait_for_separation_refuses_a_nan_or_negative_timeout(fake: FakeElevenLabs, timeout: float) -> None:
+    with SpeakerAudioClient(base_url=fake.base_url) as client, pytest.raises(ValueError, match="timeout"):
+        client.wait_for_separation("voice-demo", "sample-demo", timeout=timeout)
+
+
+def test_abort_removes_the_temporary_file_even_when_close_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    atomic = AtomicFile(tmp_path / "x.mp3")
+    atomic.write(b"partial")
+
+    def full_disk() -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(atomic.file, "close", full_disk)
+    atomic.abort()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_invalid_header_failures_do_not_quote_header_values() -> None:
+    from speaker_audio import _core
+
+    spec = _core.build_get_speaker_audio(*IDS, None)
+    error = _core.transport_error(httpx.LocalProtocolError("Illegal header value b'sk-SECRET '"), spec)
+    assert "SECRET" not in str(error)
+    assert "invalid request" in str(error)
