@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from speaker_audio import _core
 from speaker_audio._decode import decode_audio_base64
-from speaker_audio._streaming import StreamingAudioDecoder
+from speaker_audio._streaming import StreamingAudioDecoder, decode_whole_body
 from speaker_audio.errors import APIStatusError, SpeakerAudioError
 
 LONG = os.environ.get("HYPOTHESIS_PROFILE") == "fuzz"
@@ -39,6 +39,26 @@ def valid_document(audio: bytes) -> bytes:
     return json.dumps(body).encode()
 
 
+def mutate(document: bytes, mutations: list[tuple[int, int, str]]) -> bytes:
+    """``document`` with bytes flipped, inserted or deleted at the given positions."""
+    doc = bytearray(document)
+    for position, value, how in mutations:
+        at = position % (len(doc) + 1)
+        if how == "insert":
+            doc[at:at] = bytes([value])
+        elif at < len(doc):
+            if how == "flip":
+                doc[at] = value
+            else:
+                del doc[at]
+    return bytes(doc)
+
+
+MUTATIONS = st.lists(
+    st.tuples(st.integers(0, 10_000), st.integers(0, 255), st.sampled_from(["flip", "insert", "delete"])), max_size=4
+)
+
+
 def chunked(data: bytes, sizes: list[int]) -> list[bytes]:
     chunks, pos = [], 0
     for size in sizes:
@@ -58,26 +78,17 @@ def test_decoder_on_arbitrary_bytes(data: bytes, sizes: list[int]) -> None:
 @fuzz
 @given(
     st.binary(max_size=200),
-    st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255), st.sampled_from("flip insert delete")), max_size=4),
+    MUTATIONS,
     st.lists(st.integers(1, 40), max_size=6),
 )
 def test_decoder_on_mutated_valid_documents(
     audio: bytes, mutations: list[tuple[int, int, str]], sizes: list[int]
 ) -> None:
-    doc = bytearray(valid_document(audio))
-    for position, value, how in mutations:
-        at = position % (len(doc) + 1)
-        if how == "insert":
-            doc[at:at] = bytes([value])
-        elif at < len(doc):
-            if how == "flip":
-                doc[at] = value
-            else:
-                del doc[at]
-    outcome = decode_chunks(chunked(bytes(doc), sizes))
+    doc = mutate(valid_document(audio), mutations)
+    outcome = decode_chunks(chunked(doc, sizes))
     if isinstance(outcome, tuple):
         # whatever it accepted must be exactly what the standard library reads from the same bytes
-        expected = json.loads(bytes(doc))
+        expected = json.loads(doc)
         audio_text = "".join(expected.pop("audio_base_64").split())
         assert outcome == (base64.b64decode(audio_text, validate=True), expected)
 
@@ -124,3 +135,23 @@ def test_status_error_on_anything(status: int, body: bytes, headers: list[tuple[
     assert isinstance(error, APIStatusError)
     assert error.status_code == status
     assert len(str(error)) < 600
+
+
+@fuzz
+@given(
+    st.binary(max_size=200),
+    st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255), st.sampled_from("flip insert delete")), max_size=3),
+)
+def test_whole_body_route_agrees_with_the_streaming_decoder(
+    audio: bytes, mutations: list[tuple[int, int, str]]
+) -> None:
+    doc = mutate(valid_document(audio), mutations)
+    streamed = decode_chunks([doc])
+    try:
+        whole: tuple[bytes, dict[str, object]] | SpeakerAudioError = decode_whole_body(doc)
+    except SpeakerAudioError as exc:
+        whole = exc
+    if isinstance(streamed, tuple):
+        assert whole == streamed
+    else:
+        assert type(whole) is type(streamed)

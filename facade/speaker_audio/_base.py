@@ -34,6 +34,7 @@ class ClientSettings:
         self.timeout = _core.resolve_timeout(timeout)
         self.retry_policy = _core.RetryPolicy(max_retries=max_retries)
         self.max_response_bytes = max_response_bytes
+        _core.preload()
 
     @property
     def max_retries(self) -> int:

@@ -117,6 +117,22 @@ def resolve_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
     return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
 
 
+def preload() -> None:
+    """Import what requests and results need: kept out of ``import speaker_audio``, done when a client is built."""
+    import importlib
+
+    for module in _PRELOADED_MODULES:
+        importlib.import_module(module)
+
+
+_PRELOADED_MODULES = (
+    "speaker_audio._models",
+    "speaker_audio_api.api.pvc_voices.get_speaker_audio",
+    "speaker_audio_api.api.pvc_voices.get_separation_status",
+    "speaker_audio_api.api.pvc_voices.start_speaker_separation",
+)
+
+
 # --- ids and requests ----------------------------------------------------------------------------
 
 

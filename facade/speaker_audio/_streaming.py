@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any
 
-from speaker_audio._decode import explain_base64_error, is_well_padded
+from speaker_audio._decode import decode_audio_base64, explain_base64_error, is_well_padded
 from speaker_audio.errors import (
     AudioDecodeError,
     ResponseTooLargeError,
@@ -15,7 +15,7 @@ from speaker_audio.errors import (
     SpeakerAudioError,
 )
 
-__all__ = ["StreamingAudioDecoder"]
+__all__ = ["StreamingAudioDecoder", "decode_whole_body"]
 
 # Parser states.
 _START = 0  # before the top-level "{"
@@ -499,3 +499,28 @@ class StreamingAudioDecoder:
                 f"response body is not valid JSON: invalid escape in the {field!r} string (near byte {offset})"
             )
         return resolved
+
+
+_WHOLE_BODY_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+
+def decode_whole_body(body: bytes, *, audio_field: str = "audio_base_64") -> tuple[bytes, dict[str, object]]:
+    """Decode a complete (small) body at once: ``(audio, other members)``.
+
+    Accepts and refuses exactly what :class:`StreamingAudioDecoder` does: the one-pass route
+    (``json`` + :func:`decode_audio_base64`) is taken only for a plainly valid body; anything else
+    goes through the streaming decoder, whose errors are the reference.
+    """
+    try:
+        text = body.decode("utf-8")
+        document = _WHOLE_BODY_DECODER.decode(text[1:] if text.startswith("\ufeff") else text)
+        # a repeated audio member is an error for the streaming decoder, but json keeps the last one
+        if isinstance(document, dict) and body.count(audio_field.encode("utf-8")) == 1:
+            audio_text = document.pop(audio_field)
+            if isinstance(audio_text, str):
+                return decode_audio_base64(audio_text), document
+    except (ValueError, RecursionError, KeyError, SpeakerAudioError):
+        pass
+    decoder = StreamingAudioDecoder(audio_field=audio_field)
+    audio = decoder.feed(body)
+    return audio, decoder.finish()
