@@ -127,6 +127,7 @@ def preload() -> None:
 
 _PRELOADED_MODULES = (
     "speaker_audio._models",
+    "tempfile",  # for atomic downloads
     "speaker_audio_api.api.pvc_voices.get_speaker_audio",
     "speaker_audio_api.api.pvc_voices.get_separation_status",
     "speaker_audio_api.api.pvc_voices.start_speaker_separation",
