@@ -112,3 +112,49 @@ def test_invalid_header_failures_do_not_quote_header_values() -> None:
     error = _core.transport_error(httpx.LocalProtocolError("Illegal header value b'sk-SECRET '"), spec)
     assert "SECRET" not in str(error)
     assert "invalid request" in str(error)
+
+
+def test_errors_survive_pickling(completed_fake: FakeElevenLabs) -> None:
+    import pickle
+
+    from speaker_audio import RateLimitError, SpeakerDownloadError, UnprocessableEntityError
+
+    completed_fake.script(Fault(status=429, headers={"Retry-After": "3"}))
+    with SpeakerAudioClient(base_url=completed_fake.base_url, max_retries=0) as client:
+        with pytest.raises(RateLimitError) as rate:
+            client.get_speaker_audio(*IDS)
+        with pytest.raises(UnprocessableEntityError) as invalid:
+            client.get_speaker_audio("voice-demo", " ", "x")
+    for error in (rate.value, invalid.value):
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is type(error)
+        assert str(copy) == str(error)
+        assert copy.status_code == error.status_code
+        assert copy.body == error.body
+    assert pickle.loads(pickle.dumps(rate.value)).retry_after == 3.0
+    assert pickle.loads(pickle.dumps(invalid.value)).errors == invalid.value.errors
+    download = SpeakerDownloadError("x failed", speaker_id="x", completed={}, not_downloaded=["x"])
+    assert pickle.loads(pickle.dumps(download)).speaker_id == "x"
+
+
+def test_download_memory_does_not_grow_with_the_audio(fake: FakeElevenLabs, tmp_path: Path) -> None:
+    """End to end through the client: a 24 MB download allocates a small, bounded amount at its peak."""
+    import os
+    import tracemalloc
+
+    from speaker_audio.testing import FakeSpeaker
+
+    audio = os.urandom(24 * 1024 * 1024)
+    fake.add_sample("v", "big", speakers={"s": FakeSpeaker(audio=audio)}, status="completed")
+    with SpeakerAudioClient(base_url=fake.base_url) as client:
+        client.get_separation_status("v", "big")  # warm the connection and the imports
+        tracemalloc.start()
+        try:
+            path = client.download_speaker_audio("v", "big", "s", tmp_path / "big.mp3")
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert path.stat().st_size == len(audio)
+    assert path.read_bytes() == audio
+    # the fake server (same process) encodes 256 KiB at a time; the client holds a chunk or two
+    assert peak < 4 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB for a 24 MiB download"

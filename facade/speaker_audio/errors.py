@@ -38,6 +38,17 @@ __all__ = [
 class SpeakerAudioError(Exception):
     """Base class of every error raised by speaker-audio."""
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # keyword-only __init__ arguments would break the default pickling (multiprocessing users)
+        return (_restore_error, (type(self), self.args, self.__dict__))
+
+
+def _restore_error(cls: type[SpeakerAudioError], args: tuple[Any, ...], state: dict[str, Any]) -> SpeakerAudioError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 class InvalidIdError(SpeakerAudioError, ValueError):
     """An id that cannot be sent as exactly one URL path segment (empty, ``.``, ``..``, control characters)."""
