@@ -155,3 +155,45 @@ def test_whole_body_route_agrees_with_the_streaming_decoder(
         assert whole == streamed
     else:
         assert type(whole) is type(streamed)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+status_like = st.fixed_dictionaries(
+    {},
+    optional={
+        "voice_id": json_values | st.text(max_size=5),
+        "sample_id": json_values | st.text(max_size=5),
+        "status": st.sampled_from(["not_started", "pending", "completed", "failed", "odd"]) | json_values,
+        "speakers": json_values
+        | st.dictionaries(
+            st.text(max_size=5),
+            st.fixed_dictionaries(
+                {}, optional={"speaker_id": json_values, "duration_secs": json_values, "utterances": json_values}
+            ),
+            max_size=3,
+        ),
+        "selected_speaker_ids": json_values,
+    },
+)
+
+
+@fuzz
+@given(st.one_of(json_values, status_like), st.integers(0, 3000))
+def test_json_body_parsers_on_anything(payload: object, nesting: int) -> None:
+    from speaker_audio._body import JsonSink
+    from speaker_audio.errors import ResponseValidationError
+
+    for parse in (_core.separation_status_from_json, _core.start_separation_from_json):
+        body = json.dumps(payload).encode()
+        if nesting > 2500:
+            body = b"[" * nesting * 100 + body  # deep nesting must not escape as RecursionError
+        sink = JsonSink(parse, "fuzz", 1 << 24)
+        sink.feed(body)
+        try:
+            sink.finish()
+        except ResponseValidationError as exc:
+            assert len(str(exc)) < 2000  # noqa: PT017 - a fuzz target: only our own error may escape
