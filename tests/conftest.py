@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+from _clients import KINDS, Kind
 from hypothesis import settings
 
 from speaker_audio.testing import FakeElevenLabs
@@ -15,6 +16,13 @@ settings.register_profile("fuzz", deadline=None, max_examples=20_000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 TEST_KEY = "sk-test-0123456789abcdef-SECRET"
+
+
+@pytest.fixture(params=KINDS)
+def kind(request: pytest.FixtureRequest) -> Kind:
+    """Each test taking ``kind`` runs once with the sync and once with the async client."""
+    kind: Kind = request.param
+    return kind
 
 
 @pytest.fixture

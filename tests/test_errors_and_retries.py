@@ -8,7 +8,7 @@ import logging
 import time
 
 import pytest
-from _clients import KINDS, ClientRunner, Kind
+from _clients import ClientRunner, Kind
 
 from speaker_audio import (
     APIConnectionError,
@@ -27,12 +27,6 @@ from speaker_audio.testing import FakeElevenLabs, Fault
 
 IDS = ("voice-demo", "sample-demo", "speaker-1")
 AUDIO_PATH = "/speakers/speaker-1/audio"
-
-
-@pytest.fixture(params=KINDS)
-def kind(request: pytest.FixtureRequest) -> Kind:
-    kind: Kind = request.param
-    return kind
 
 
 def runner(kind: Kind, fake: FakeElevenLabs, **kwargs: object) -> ClientRunner:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from _clients import KINDS, ClientRunner, Kind
+from _clients import ClientRunner, Kind
 
 from speaker_audio import (
     APITimeoutError,
@@ -19,12 +19,6 @@ from speaker_audio._files import AtomicFile
 from speaker_audio.testing import FakeElevenLabs, Fault
 
 IDS = ("voice-demo", "sample-demo", "speaker-1")
-
-
-@pytest.fixture(params=KINDS)
-def kind(request: pytest.FixtureRequest) -> Kind:
-    kind: Kind = request.param
-    return kind
 
 
 @pytest.mark.parametrize("key", ["sk-SECRET ", " sk-SECRET", "sk-SEC RET", "sk-SECRÉT", "sk-SECRET\t", "sk\nSECRET"])

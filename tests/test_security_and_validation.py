@@ -12,7 +12,7 @@ from pathlib import Path
 import attrs
 import httpx
 import pytest
-from _clients import KINDS, ClientRunner, Kind
+from _clients import ClientRunner, Kind
 from conftest import TEST_KEY
 
 from speaker_audio import (
@@ -28,12 +28,6 @@ from speaker_audio import (
 from speaker_audio.testing import FakeElevenLabs, Fault
 
 IDS = ("voice-demo", "sample-demo", "speaker-1")
-
-
-@pytest.fixture(params=KINDS)
-def kind(request: pytest.FixtureRequest) -> Kind:
-    kind: Kind = request.param
-    return kind
 
 
 def _all_text_of(error: BaseException) -> str:

@@ -365,34 +365,26 @@ def _sigterm_as_interrupt() -> Iterator[None]:
 # --- the parser --------------------------------------------------------------------------------------
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
+def _number(convert: Callable[[str], float], *, minimum: float, inclusive: bool) -> Callable[[str], Any]:
+    """An argparse ``type`` that parses with ``convert`` and refuses values below ``minimum``."""
+    noun = "an integer" if convert is int else "a number"
+    bound = f">= {minimum:g}" if inclusive else f"> {minimum:g}"
+
+    def parse(text: str) -> float:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {noun}: {text!r}") from None
+        if not (value >= minimum if inclusive else value > minimum):  # also refuses NaN
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {text}")
+        return value
+
+    return parse
 
 
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
+_positive_int = _number(int, minimum=1, inclusive=True)
+_non_negative_int = _number(int, minimum=0, inclusive=True)
+_positive_float = _number(float, minimum=0, inclusive=False)
 
 
 def _port(text: str) -> int:
