@@ -19,7 +19,7 @@ from speaker_audio._streaming import StreamingAudioDecoder, decode_whole_body
 from speaker_audio.errors import APIStatusError, SpeakerAudioError
 
 LONG = os.environ.get("HYPOTHESIS_PROFILE") == "fuzz"
-EXAMPLES = 50_000 if LONG else 2_000
+EXAMPLES = 20_000 if LONG else 2_000
 fuzz = settings(
     max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
 )
