@@ -312,6 +312,19 @@ def test_progress_is_drawn_on_a_terminal(fake: FakeElevenLabs, tmp_path: Path) -
     assert "speaker-1.mp3" in out.getvalue()
 
 
+def test_get_reports_bytes_received_to_the_progress_line(
+    completed_fake: FakeElevenLabs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drawn: list[str] = []
+    monkeypatch.setattr(_cli.ProgressLine, "update", lambda self, text, force=False: drawn.append(text))
+    args = ["--base-url", completed_fake.base_url, "get", "voice-demo", "sample-demo", "speaker-2", "-o", str(tmp_path)]
+    assert _cli.main(args, out=io.StringIO(), err=_TTY()) == 0
+    assert drawn[0] == "downloading speaker-2 ..."
+    assert drawn[-1].startswith("downloading speaker-2: ")
+    assert drawn[-1].endswith(" kB received")
+    assert (tmp_path / "speaker-2.wav").exists()
+
+
 def test_quiet_draws_nothing_even_on_a_terminal(completed_fake: FakeElevenLabs, tmp_path: Path) -> None:
     out, err = io.StringIO(), _TTY()
     args = [

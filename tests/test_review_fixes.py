@@ -152,3 +152,17 @@ def test_download_memory_does_not_grow_with_the_audio(fake: FakeElevenLabs, tmp_
     assert path.read_bytes() == audio
     # the fake server (same process) encodes 256 KiB at a time; the client holds a chunk or two
     assert peak < 4 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB for a 24 MiB download"
+
+
+def test_download_reports_bytes_received(completed_fake: FakeElevenLabs, kind: Kind, tmp_path: Path) -> None:
+    seen: list[int] = []
+    path = ClientRunner(kind, completed_fake.base_url).call(
+        "download_speaker_audio", "voice-demo", "sample-demo", "speaker-2", tmp_path, progress=seen.append
+    )
+    [request] = completed_fake.requests_to("/speakers/speaker-2/audio")
+    assert seen == sorted(seen)
+    assert seen[0] > 0
+    body_length = len(path.read_bytes()) * 4 // 3  # the base64 body is a little longer than that
+    assert seen[-1] >= body_length
+    assert seen[-1] < body_length + 200
+    assert request.method == "GET"

@@ -99,12 +99,16 @@ class AsyncSpeakerAudioClient(ClientSettings):
         dest: str | os.PathLike[str],
         *,
         overwrite: bool = False,
+        progress: Callable[[int], None] | None = None,
     ) -> Path:
         """Stream one speaker's audio to ``dest`` in bounded memory, atomically (see the sync client)."""
         spec = _core.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
         target, stem = resolve_download_target(dest, speaker_id, overwrite=overwrite)
         return await self._execute(
-            spec, lambda: AudioFileSink(target, overwrite=overwrite, max_bytes=self.max_response_bytes, stem=stem)
+            spec,
+            lambda: AudioFileSink(
+                target, overwrite=overwrite, max_bytes=self.max_response_bytes, stem=stem, on_received=progress
+            ),
         )
 
     async def get_separation_status(self, voice_id: str, sample_id: str) -> SeparationStatus:

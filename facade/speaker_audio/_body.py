@@ -121,11 +121,21 @@ class AudioFileSink(BodySink[Path]):
     """Decodes the audio straight into a temporary file beside ``dest``; renames it on success.
 
     With ``stem`` set, ``dest`` is a directory and the file is ``<stem><extension>``, the
-    extension coming from the response's media type.
+    extension coming from the response's media type. ``on_received(bytes_so_far)`` is called
+    after each chunk of the body.
     """
 
-    def __init__(self, dest: Path, *, overwrite: bool, max_bytes: int, stem: str | None = None) -> None:
+    def __init__(
+        self,
+        dest: Path,
+        *,
+        overwrite: bool,
+        max_bytes: int,
+        stem: str | None = None,
+        on_received: Callable[[int], None] | None = None,
+    ) -> None:
         super().__init__(max_bytes)
+        self._on_received = on_received
         self._decoder = StreamingAudioDecoder()
         self._stem = stem
         provisional = dest / f"{stem}.part" if stem is not None else dest
@@ -137,6 +147,8 @@ class AudioFileSink(BodySink[Path]):
         decoded = self._decoder.feed(chunk)
         if decoded:
             self._file.write(decoded)
+        if self._on_received is not None:
+            self._on_received(self.received)
 
     def finish(self) -> Path:
         try:

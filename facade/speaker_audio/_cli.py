@@ -258,10 +258,16 @@ def _cmd_get(ctx: _Context) -> int:
     args = ctx.args
     line = ctx.progress_line()
     with ctx.client() as client:
-        line.update(f"downloading {_printable(args.speaker)} ...", force=True)
+        name = _printable(args.speaker)
+        line.update(f"downloading {name} ...", force=True)
         try:
             path = client.download_speaker_audio(
-                args.voice, args.sample, args.speaker, args.output, overwrite=args.overwrite
+                args.voice,
+                args.sample,
+                args.speaker,
+                args.output,
+                overwrite=args.overwrite,
+                progress=lambda received: line.update(f"downloading {name}: {_size(received)} received"),
             )
         finally:
             line.close()

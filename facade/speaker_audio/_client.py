@@ -111,19 +111,25 @@ class SpeakerAudioClient(ClientSettings):
         dest: str | os.PathLike[str],
         *,
         overwrite: bool = False,
+        progress: Callable[[int], None] | None = None,
     ) -> Path:
         """Stream one speaker's audio to ``dest`` in bounded memory; returns the path written.
 
         ``dest`` is a file path, or an existing directory (the file is then ``<speaker_id><ext>``
         inside it, the id made safe as a file name). The file appears atomically and only once
         the whole response was received and decoded; on any error nothing is left behind.
+        ``progress(bytes_received)``, if given, is called after each chunk of the response body
+        (it starts again from 0 if the request is retried).
         Raises ``FileExistsError`` (before any request) if ``dest`` exists and ``overwrite`` is false,
         and the errors of :meth:`get_speaker_audio`.
         """
         spec = _core.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
         target, stem = resolve_download_target(dest, speaker_id, overwrite=overwrite)
         return self._execute(
-            spec, lambda: AudioFileSink(target, overwrite=overwrite, max_bytes=self.max_response_bytes, stem=stem)
+            spec,
+            lambda: AudioFileSink(
+                target, overwrite=overwrite, max_bytes=self.max_response_bytes, stem=stem, on_received=progress
+            ),
         )
 
     def get_separation_status(self, voice_id: str, sample_id: str) -> SeparationStatus:

@@ -152,20 +152,6 @@ def speaker_file_stems(speaker_ids: Iterable[str]) -> dict[str, str]:
     return stems
 
 
-class _ReportingFileSink(AudioFileSink):
-    """An ``AudioFileSink`` that reports the body bytes received so far after each chunk."""
-
-    def __init__(
-        self, directory: Path, *, overwrite: bool, max_bytes: int, stem: str, report: Callable[[int], None]
-    ) -> None:
-        super().__init__(directory, overwrite=overwrite, max_bytes=max_bytes, stem=stem)
-        self._report = report
-
-    def feed(self, chunk: bytes) -> None:
-        super().feed(chunk)
-        self._report(self.received)
-
-
 class SpeakerDownloads:
     """Plan and bookkeeping of one ``download_all_speakers`` run; the clients move the bytes.
 
@@ -238,8 +224,8 @@ class SpeakerDownloads:
 
         def make() -> AudioFileSink:
             report(0)
-            return _ReportingFileSink(
-                self.directory, overwrite=self.overwrite, max_bytes=max_bytes, stem=stem, report=report
+            return AudioFileSink(
+                self.directory, overwrite=self.overwrite, max_bytes=max_bytes, stem=stem, on_received=report
             )
 
         return make
