@@ -418,3 +418,34 @@ def test_fake_server_stops_on_sigterm_and_can_require_a_key() -> None:
         _, stderr = proc.communicate(timeout=10)
     assert proc.returncode == 0
     assert stderr == ""
+
+
+def test_sigterm_during_get_leaves_no_partial_file(completed_fake: FakeElevenLabs, tmp_path: Path) -> None:
+    completed_fake.script(Fault(delay=30.0, path_contains="/audio"))  # a stall that SIGTERM interrupts
+    args = ["--base-url", completed_fake.base_url, "get", "voice-demo", "sample-demo", "speaker-1"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "speaker_audio", *args, "-o", str(tmp_path / "a.mp3")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=clean_env(),
+    )
+    deadline = time.monotonic() + 20
+    while not completed_fake.requests_to("/audio") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=20)
+    assert proc.returncode == 130, stderr
+    assert b"interrupted" in stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_closed_output_pipe_is_not_an_error(completed_fake: FakeElevenLabs, tmp_path: Path) -> None:
+    args = ["--base-url", completed_fake.base_url, "status", "voice-demo", "sample-demo", "--json"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "speaker_audio", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env()
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()  # the reader goes away before anything is written
+    _, stderr = proc.communicate(timeout=20)
+    assert proc.returncode == 141, stderr
+    assert b"Traceback" not in stderr

@@ -166,3 +166,77 @@ def test_download_reports_bytes_received(completed_fake: FakeElevenLabs, kind: K
     assert seen[-1] >= body_length
     assert seen[-1] < body_length + 200
     assert request.method == "GET"
+
+
+def test_annotations_resolve_once_the_result_classes_are_loaded() -> None:
+    import typing
+
+    import speaker_audio
+
+    assert speaker_audio.SpeakerAudio is not None  # loads the result classes (as building a client does)
+    assert typing.get_type_hints(speaker_audio.SpeakerAudioClient.get_speaker_audio)["return"] is (
+        speaker_audio.SpeakerAudio
+    )
+    hints = typing.get_type_hints(speaker_audio.AsyncSpeakerAudioClient.get_separation_status)
+    assert hints["return"] is speaker_audio.SeparationStatus
+    assert typing.get_type_hints(speaker_audio.get_speaker_audio)["return"] is speaker_audio.SpeakerAudio
+
+
+def test_one_pass_route_refuses_an_escaped_duplicate_audio_member() -> None:
+    from speaker_audio._streaming import StreamingAudioDecoder, decode_whole_body
+
+    body = b'{"audio_base_64":"QUJD","audio\\u005fbase_64":"WFla","media_type":"audio/mpeg","duration_secs":1}'
+    with pytest.raises(ResponseValidationError, match="more than one"):
+        decode_whole_body(body)
+    with pytest.raises(ResponseValidationError, match="more than one"):
+        StreamingAudioDecoder().feed(body)
+    nested = b'{"x": {"audio_base_64": 1, "audio_base_64": 2}, "audio_base_64": "QUJD"}'
+    assert decode_whole_body(nested) == (b"ABC", {"x": {"audio_base_64": 2}})
+
+
+def test_missing_directory_with_a_trailing_slash_is_not_a_file_name(
+    completed_fake: FakeElevenLabs, tmp_path: Path
+) -> None:
+    with SpeakerAudioClient(base_url=completed_fake.base_url) as client, pytest.raises(FileNotFoundError):
+        client.download_speaker_audio(*IDS, f"{tmp_path}/newdir/")
+    assert completed_fake.requests == []
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_files_follow_the_current_umask(tmp_path: Path) -> None:
+    import os
+    import stat
+
+    from speaker_audio import SpeakerAudio
+
+    previous = os.umask(0o077)
+    try:
+        path = SpeakerAudio(data=b"x", media_type="audio/wav", duration_secs=1.0).save(tmp_path / "private.wav")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://127.0.0.1:9/?x=1", "http://127.0.0.1:9/#f", "ftp://x"])
+def test_unusable_base_urls_are_value_errors(url: str) -> None:
+    with pytest.raises(ValueError, match="base_url"):
+        SpeakerAudioClient(base_url=url)
+
+
+def test_cancelled_downloads_stop_at_the_next_chunk_and_leave_nothing(
+    completed_fake: FakeElevenLabs, tmp_path: Path
+) -> None:
+    from speaker_audio._workflow import DownloadCancelled, SpeakerDownloads
+
+    with SpeakerAudioClient(base_url=completed_fake.base_url) as client:
+        status = client.get_separation_status("voice-demo", "sample-demo")
+    downloads = SpeakerDownloads(status, tmp_path)
+    sink = downloads.sink_factory("speaker-1", 1 << 20)()
+    sink.feed(b'{"audio_base_64": "QUJD')
+    downloads.cancel()
+    with pytest.raises(DownloadCancelled):
+        sink.feed(b'REVG", "media_type": "audio/mpeg", "duration_secs": 1}')
+    sink.abort()
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(DownloadCancelled):
+        downloads.sink_factory("speaker-2", 1 << 20)()  # no new attempt starts either

@@ -247,9 +247,10 @@ def test_downloads_under_way_finish_when_another_fails(fake: FakeElevenLabs, tmp
     ids = ["s1", "s2", "s3", "s4"]
     add_completed_sample(fake, "sample-4", ids)
     # all four are under way (answers delayed) when s3 fails; the other three still finish
-    fake.script(Fault(status=404, delay=0.15, path_contains="/speakers/s3/audio"))
+    # (wide margins: all four worker threads must have started within 0.5 s, even on a slow 2-core machine)
+    fake.script(Fault(status=404, delay=0.5, path_contains="/speakers/s3/audio"))
     for sid in ("s1", "s2", "s4"):
-        fake.script(Fault(delay=0.3, path_contains=f"/speakers/{sid}/audio"))
+        fake.script(Fault(delay=1.0, path_contains=f"/speakers/{sid}/audio"))
     with pytest.raises(SpeakerDownloadError) as info:
         download_all(kind, fake.base_url, "voice-demo", "sample-4", tmp_path, concurrency=4)
     assert info.value.speaker_id == "s3"

@@ -3,7 +3,8 @@
 Results go to stdout; progress, notes and errors to stderr. A progress line is drawn only when
 stderr is a terminal (and not with ``--quiet``). Exit codes: 0 success, 1 other failure (e.g. a file
 exists), 2 usage error (bad arguments or ids), 3 API error (error status, malformed response,
-separation failed / not completed / timed out), 4 network error, 130 interrupted.
+separation failed / not completed / timed out), 4 network error, 130 interrupted (Ctrl-C or SIGTERM),
+141 output pipe closed.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import argparse
 import contextlib
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -56,6 +58,7 @@ EXIT_USAGE = 2
 EXIT_API = 3
 EXIT_NETWORK = 4
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as tools killed by a closed pipe report
 
 PROG = "speaker-audio"
 _MEDIA_TYPE_FOR_EXTENSION = {ext: media_type for media_type, ext in reversed(_EXTENSIONS.items())}
@@ -73,7 +76,8 @@ ${BASE_URL_ENV} (default {DEFAULT_BASE_URL}). Try it without a key against the b
 _EPILOG = """\
 exit codes: 0 ok, 1 other failure (e.g. a file exists), 2 usage error, 3 API error
 (error status, malformed response, separation failed/not completed/timed out), 4 network error,
-130 interrupted. Errors are one line on stderr; -v adds the traceback and INFO logs (retries)."""
+130 interrupted (Ctrl-C or SIGTERM), 141 output pipe closed. Errors are one line on stderr; -v adds the
+traceback and INFO logs (retries)."""
 
 
 # --- output helpers ---------------------------------------------------------------------------------
@@ -117,7 +121,7 @@ def format_status(status: SeparationStatus) -> str:
 
 
 def _status_json(status: SeparationStatus) -> str:
-    return json.dumps(attrs.asdict(status), indent=2, ensure_ascii=False)
+    return json.dumps(attrs.asdict(status), indent=2)  # ASCII: any id the server sends can be printed
 
 
 def _file_row(speaker_id: str, path: Path, duration: float | None) -> list[str]:
@@ -323,7 +327,7 @@ def _cmd_download_all(ctx: _Context) -> int:
         finally:
             line.close()
     if args.json:
-        print(json.dumps({k: str(v) for k, v in files.items()}, indent=2, ensure_ascii=False), file=ctx.out)
+        print(json.dumps({k: str(v) for k, v in files.items()}, indent=2), file=ctx.out)
     elif files:
         print(format_files(files, status), file=ctx.out)
     ctx.note(f"{len(files)} speaker file(s) in {directory}")
@@ -549,7 +553,7 @@ def exit_code_for(error: BaseException) -> int:
         return EXIT_USAGE
     if isinstance(error, SpeakerAudioError):
         return EXIT_API
-    if isinstance(error, ValueError):
+    if isinstance(error, ValueError) and not isinstance(error, UnicodeError):
         return EXIT_USAGE
     return EXIT_FAILURE
 
@@ -593,10 +597,17 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
     ctx = _Context(args, out, err)
     run: Callable[[_Context], int] = args.run
     try:
-        return run(ctx)
+        with _sigterm_as_interrupt():  # SIGTERM cleans up partial files just as Ctrl-C does
+            return run(ctx)
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=err)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # the reader of our output went away (e.g. `| head`): the work is done; exit as a piped tool does
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, out.fileno())
+        return EXIT_BROKEN_PIPE
     except Exception as error:
         if args.verbose:
             traceback.print_exc(file=err)

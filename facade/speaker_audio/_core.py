@@ -106,9 +106,12 @@ def resolve_api_key(api_key: str | None) -> Secret | None:
 def resolve_base_url(base_url: str | None) -> str:
     """The explicit base URL, else ``ELEVENLABS_BASE_URL``, else production; without a trailing slash."""
     value = base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
-    url = httpx.URL(value)
-    if url.scheme not in ("http", "https") or not url.host:
-        raise ValueError(f"base_url must be an http(s) URL, got {value!r}")
+    try:
+        url = httpx.URL(value)
+    except httpx.InvalidURL:
+        raise ValueError(f"base_url is not a valid URL: {value!r}") from None
+    if url.scheme not in ("http", "https") or not url.host or url.query or url.fragment:
+        raise ValueError(f"base_url must be an http(s) URL without query or fragment, got {value!r}")
     return value.rstrip("/")
 
 
@@ -123,11 +126,12 @@ def preload() -> None:
 
     for module in _PRELOADED_MODULES:
         importlib.import_module(module)
+    # modules loaded after the models (the async client) get the result classes for their annotations
+    importlib.import_module("speaker_audio._models")._publish_to_client_modules()
 
 
 _PRELOADED_MODULES = (
     "speaker_audio._models",
-    "tempfile",  # for atomic downloads
     "speaker_audio_api.api.pvc_voices.get_speaker_audio",
     "speaker_audio_api.api.pvc_voices.get_separation_status",
     "speaker_audio_api.api.pvc_voices.start_speaker_separation",

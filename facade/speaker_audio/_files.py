@@ -16,15 +16,6 @@ _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {f"{p}{i}" for p in ("COM", "
 _MAX_STEM = 100
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_NEW_FILE_MODE = 0o666 & ~_umask()  # read once, at import: os.umask cannot be read without setting it
-
-
 def id_digest(name: str) -> str:
     """A short, stable hash of ``name`` (10 hex digits), to keep derived file names distinct."""
     import hashlib  # imported on first use: keeps `import speaker_audio` fast
@@ -61,12 +52,7 @@ class AtomicFile:
         self.overwrite = overwrite
         if not overwrite and os.path.lexists(self.target):
             raise FileExistsError(f"{self.target} exists; pass overwrite=True to replace it")
-        import tempfile  # imported on first use: keeps `import speaker_audio` fast
-
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.target.name[:50]}.", suffix=".part", dir=self.target.parent)
-        self.temp_path = Path(tmp)
-        with contextlib.suppress(OSError):  # file systems without modes
-            os.fchmod(fd, _NEW_FILE_MODE)  # mkstemp makes 0600; a finished file gets the usual 0666 & ~umask
+        fd, self.temp_path = _create_temporary_beside(self.target)
         self.file: BinaryIO = os.fdopen(fd, "wb")
         self._done = False
 
@@ -111,6 +97,22 @@ class AtomicFile:
 
     def __exit__(self, *exc_info: object) -> None:
         self.abort()
+
+
+def _create_temporary_beside(target: Path) -> tuple[int, Path]:
+    """Create a new hidden ``.part`` file next to ``target``; return its descriptor and path.
+
+    Created with mode 0666, so the process's current umask applies as for any new file
+    (``mkstemp`` would make it 0600).
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        candidate = target.parent / f".{target.name[:50]}.{os.urandom(6).hex()}.part"
+        try:
+            return os.open(candidate, flags, 0o666), candidate
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"could not create a temporary file beside {target}")
 
 
 def _move_without_clobbering(source: Path, target: Path) -> None:

@@ -85,3 +85,25 @@ class SeparationStatus:
     def is_completed(self) -> bool:
         """True when separation finished successfully."""
         return self.status == "completed"
+
+
+def _publish_to_client_modules() -> None:
+    """Give the modules that name these classes only for type checkers (to keep ``import speaker_audio``
+    fast) the real classes, so ``typing.get_type_hints`` resolves their annotations once models are loaded."""
+    import sys
+
+    for module_name in _DEFERRING_MODULES:
+        module = sys.modules.get(module_name)
+        if module is not None:
+            vars(module).setdefault("SpeakerAudio", SpeakerAudio)
+            vars(module).setdefault("SeparationStatus", SeparationStatus)
+
+
+_DEFERRING_MODULES = (
+    "speaker_audio._client",
+    "speaker_audio._async_client",
+    "speaker_audio._body",
+    "speaker_audio._workflow",
+    "speaker_audio._core",
+)
+_publish_to_client_modules()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import binascii
+import functools
 import json
 import re
 from typing import Any
@@ -501,7 +502,17 @@ class StreamingAudioDecoder:
         return resolved
 
 
-_WHOLE_BODY_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+@functools.cache
+def _whole_body_decoder(audio_field: str) -> json.JSONDecoder:
+    """A strict JSON decoder that refuses any object with ``audio_field`` twice (json would keep the last)."""
+
+    def pairs_to_dict(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        members = dict(pairs)
+        if len(members) != len(pairs) and sum(key == audio_field for key, _ in pairs) > 1:
+            raise ValueError(f"repeated {audio_field!r} member")
+        return members
+
+    return json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=pairs_to_dict)
 
 
 def decode_whole_body(body: bytes, *, audio_field: str = "audio_base_64") -> tuple[bytes, dict[str, object]]:
@@ -513,9 +524,9 @@ def decode_whole_body(body: bytes, *, audio_field: str = "audio_base_64") -> tup
     """
     try:
         text = body.decode("utf-8")
-        document = _WHOLE_BODY_DECODER.decode(text[1:] if text.startswith("\ufeff") else text)
-        # a repeated audio member is an error for the streaming decoder, but json keeps the last one
-        if isinstance(document, dict) and body.count(audio_field.encode("utf-8")) == 1:
+        # a repeated audio member (even spelled with escapes) is refused, then judged by the streaming decoder
+        document = _whole_body_decoder(audio_field).decode(text[1:] if text.startswith("\ufeff") else text)
+        if isinstance(document, dict) and audio_field in document:
             audio_text = document.pop(audio_field)
             if isinstance(audio_text, str):
                 return decode_audio_base64(audio_text), document

@@ -88,6 +88,8 @@ def resolve_download_target(
     ``FileNotFoundError`` when the parent directory does not exist, before any request is sent.
     """
     path = Path(dest)
+    if not path.is_dir() and str(dest).endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
+        raise FileNotFoundError(f"directory {dest} does not exist")
     if path.is_dir():
         stem = safe_file_stem(speaker_id)
         if not overwrite:
@@ -152,6 +154,10 @@ def speaker_file_stems(speaker_ids: Iterable[str]) -> dict[str, str]:
     return stems
 
 
+class DownloadCancelled(BaseException):  # like KeyboardInterrupt: not an error for retries to catch
+    """Raised inside a download's worker when the run was interrupted; never escapes ``download_all_speakers``."""
+
+
 class SpeakerDownloads:
     """Plan and bookkeeping of one ``download_all_speakers`` run; the clients move the bytes.
 
@@ -207,6 +213,7 @@ class SpeakerDownloads:
         self.failures: dict[str, Exception] = {}
         self.received: dict[str, int] = {}
         self._lock = threading.Lock()  # the sync client records outcomes from its worker threads
+        self._cancelled = False
 
     @property
     def stopped(self) -> bool:
@@ -218,6 +225,8 @@ class SpeakerDownloads:
         stem = self.stems[speaker_id]
 
         def report(received: int) -> None:
+            if self._cancelled:  # interrupted: stop this download at its next chunk, leaving nothing
+                raise DownloadCancelled(f"download of speaker {speaker_id!r} cancelled")
             self.received[speaker_id] = received
             if self._progress is not None:
                 self._progress(speaker_id, received, False)
@@ -229,6 +238,10 @@ class SpeakerDownloads:
             )
 
         return make
+
+    def cancel(self) -> None:
+        """Stop every download under way at its next chunk (their files are discarded); start no new one."""
+        self._cancelled = True
 
     def succeeded(self, speaker_id: str, path: Path) -> None:
         """Record a finished download."""
@@ -264,7 +277,7 @@ class SpeakerDownloads:
 
         def attempt(speaker_id: str) -> None:
             # outcomes are recorded here, on the worker, so the next queued speaker sees a failure at once
-            if self.stopped:
+            if self.stopped or self._cancelled:
                 return
             try:
                 path = fetch(speaker_id)
@@ -279,8 +292,10 @@ class SpeakerDownloads:
         try:
             for future in as_completed([pool.submit(attempt, speaker_id) for speaker_id in self.speaker_ids]):
                 future.result()
+        except BaseException:
+            self.cancel()  # Ctrl-C / SIGTERM: downloads under way stop at their next chunk, without retries
+            raise
         finally:
-            # on an interrupt: start nothing new, let the downloads under way finish or fail cleanly
             pool.shutdown(wait=True, cancel_futures=True)
         return self.result()
 

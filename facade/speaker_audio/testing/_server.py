@@ -203,6 +203,7 @@ class FakeElevenLabs:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._connections: set[socket.socket] = set()
+        self._stopping = threading.Event()  # set by stop(): ends scripted delays, refuses new connections
         if with_demo_data:
             clips = demo_clips()
             self.add_sample(
@@ -301,6 +302,7 @@ class FakeElevenLabs:
             return self
         server = _Server(("127.0.0.1", self._port), _Handler)
         server.fake = self
+        self._stopping.clear()
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="fake-elevenlabs", daemon=True)
         self._thread.start()
@@ -311,6 +313,7 @@ class FakeElevenLabs:
         server, self._server = self._server, None
         if server is None:
             return
+        self._stopping.set()
         server.shutdown()
         with self._lock:
             connections = list(self._connections)
@@ -380,6 +383,9 @@ class FakeElevenLabs:
         with self._lock:
             if alive:
                 self._connections.add(conn)
+                if self._stopping.is_set():  # accepted just before stop(): do not keep it open
+                    with contextlib.suppress(OSError):
+                        conn.shutdown(socket.SHUT_RDWR)
             else:
                 self._connections.discard(conn)
 
@@ -435,7 +441,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         fake._record(RecordedRequest(self.command, raw_path, headers, body, int(self.client_address[1])))
         fault = fake._take_fault(self.command, raw_path)
         if fault is not None and fault.delay:
-            time.sleep(fault.delay)
+            fake._stopping.wait(fault.delay)  # a stall that stop() cuts short
         if fault is not None and fault.drop == "before_headers":
             self._drop(reset=True)
             return
