@@ -375,17 +375,22 @@ def test_progress_in_a_real_pseudo_terminal(completed_fake: FakeElevenLabs, tmp_
 # --- fake-server --------------------------------------------------------------------------------------
 
 
-def test_fake_server_runs_until_interrupted(tmp_path: Path) -> None:
+def start_fake_server(*args: str) -> tuple[subprocess.Popen[str], str]:
+    """Start ``python -m speaker_audio ARGS`` (a fake-server command); return it and the URL it prints."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "speaker_audio", "fake-server", "--port", "0", "--polls", "1"],
+        [sys.executable, "-m", "speaker_audio", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=clean_env(),
     )
+    assert proc.stdout is not None
+    return proc, proc.stdout.readline().strip()
+
+
+def test_fake_server_runs_until_interrupted(tmp_path: Path) -> None:
+    proc, url = start_fake_server("fake-server", "--port", "0", "--polls", "1")
     try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip()
         assert url.startswith("http://127.0.0.1:")
         result = cli("--base-url", url, "download-all", "voice-demo", "sample-demo", "--separate", "-o", str(tmp_path))
         assert result.returncode == 0, result.stderr
@@ -400,16 +405,8 @@ def test_fake_server_runs_until_interrupted(tmp_path: Path) -> None:
 
 
 def test_fake_server_stops_on_sigterm_and_can_require_a_key() -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "speaker_audio", "-q", "fake-server", "--port", "0", "--require-api-key", "k"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=clean_env(),
-    )
+    proc, url = start_fake_server("-q", "fake-server", "--port", "0", "--require-api-key", "k")
     try:
-        assert proc.stdout is not None
-        url = proc.stdout.readline().strip()
         result = cli("--base-url", url, "status", "voice-demo", "sample-demo")
         assert result.returncode == 3
         assert "AuthenticationError" in result.stderr

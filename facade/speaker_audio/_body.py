@@ -138,10 +138,11 @@ class AudioFileSink(BodySink[Path]):
         self._on_received = on_received
         self._decoder = StreamingAudioDecoder()
         self._stem = stem
-        provisional = dest / f"{stem}.part" if stem is not None else dest
         self._dest = dest
-        self._file = AtomicFile(provisional, overwrite=overwrite or stem is not None)
-        self._file.overwrite = overwrite
+        if stem is None:
+            self._file = AtomicFile(dest, overwrite=overwrite)
+        else:  # the extension, so the final name, is known only once the media type has arrived
+            self._file = AtomicFile.in_directory(dest, stem, overwrite=overwrite)
 
     def _consume(self, chunk: bytes) -> None:
         decoded = self._decoder.feed(chunk)

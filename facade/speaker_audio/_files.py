@@ -48,11 +48,21 @@ class AtomicFile:
     """
 
     def __init__(self, target: str | os.PathLike[str], *, overwrite: bool = False) -> None:
-        self.target = Path(target)
+        if not overwrite and os.path.lexists(target):
+            raise FileExistsError(f"{target} exists; pass overwrite=True to replace it")
+        self._open(Path(target), overwrite)
+
+    @classmethod
+    def in_directory(cls, directory: Path, stem: str, *, overwrite: bool) -> AtomicFile:
+        """A temporary file in ``directory`` whose final name is passed to :meth:`commit` (and checked there)."""
+        atomic = cls.__new__(cls)
+        atomic._open(directory / stem, overwrite)
+        return atomic
+
+    def _open(self, target: Path, overwrite: bool) -> None:
+        self.target = target
         self.overwrite = overwrite
-        if not overwrite and os.path.lexists(self.target):
-            raise FileExistsError(f"{self.target} exists; pass overwrite=True to replace it")
-        fd, self.temp_path = _create_temporary_beside(self.target)
+        fd, self.temp_path = _create_temporary_beside(target)
         self.file: BinaryIO = os.fdopen(fd, "wb")
         self._done = False
 

@@ -537,6 +537,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return getattr(self, f"_op_{name}")(*ids)  # type: ignore[no-any-return]
         return self._json(404, {"detail": "Not Found"})
 
+    def _sample_not_found(self, sample_id: str) -> tuple[int, list[bytes], int, str]:
+        return self._json(404, _error_body("sample_not_found", f"Sample {sample_id} was not found"))
+
     def _sample(self, voice_id: str, sample_id: str) -> FakeSample | None:
         return self.server.fake.voices.get(voice_id, {}).get(sample_id)
 
@@ -545,7 +548,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         with fake._lock:
             sample = self._sample(voice_id, sample_id)
             if sample is None:
-                return self._json(404, _error_body("sample_not_found", f"Sample {sample_id} was not found"))
+                return self._sample_not_found(sample_id)
             if sample.status == "pending":
                 sample.polls_seen += 1
                 if sample.polls_seen >= sample.polls_until_complete:
@@ -571,7 +574,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         with fake._lock:
             sample = self._sample(voice_id, sample_id)
             if sample is None:
-                return self._json(404, _error_body("sample_not_found", f"Sample {sample_id} was not found"))
+                return self._sample_not_found(sample_id)
             if sample.status in ("not_started", "failed"):
                 sample.status = "pending"
                 sample.polls_seen = 0
@@ -584,7 +587,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         with fake._lock:
             sample = self._sample(voice_id, sample_id)
             if sample is None:
-                return self._json(404, _error_body("sample_not_found", f"Sample {sample_id} was not found"))
+                return self._sample_not_found(sample_id)
             if sample.status != "completed":
                 return self._json(400, _error_body("separation_not_completed", "Speaker separation is not completed"))
             speaker = sample.speakers.get(speaker_id)
@@ -596,7 +599,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _op_sample_audio(self, voice_id: str, sample_id: str) -> tuple[int, Iterator[bytes] | list[bytes], int, str]:
         sample = self._sample(voice_id, sample_id)
         if sample is None:
-            return self._json(404, _error_body("sample_not_found", f"Sample {sample_id} was not found"))
+            return self._sample_not_found(sample_id)
         tail = {"voice_id": voice_id, "sample_id": sample_id, "media_type": sample.media_type, "duration_secs": None}
         return _audio_response(sample.audio, tail)
 
