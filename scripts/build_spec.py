@@ -60,11 +60,11 @@ def apply_overlay(fragment: dict[str, Any], overlay: dict[str, Any]) -> dict[str
     return spec
 
 
-def build_spec() -> bytes:
-    """The generator's input spec, as bytes."""
-    lock = json.loads(LOCK_PATH.read_text(encoding="utf-8"))
-    fragment = json.loads((LOCK_PATH.parent / lock["fragment"]).read_text(encoding="utf-8"))
-    overlay = json.loads(OVERLAY_PATH.read_text(encoding="utf-8"))
+def build_spec(openapi_dir: Path = LOCK_PATH.parent) -> bytes:
+    """The generator's input spec, as bytes, from ``openapi_dir`` (its lock, fragment and overlay)."""
+    lock = json.loads((openapi_dir / LOCK_PATH.name).read_text(encoding="utf-8"))
+    fragment = json.loads((openapi_dir / lock["fragment"]).read_text(encoding="utf-8"))
+    overlay = json.loads((openapi_dir / OVERLAY_PATH.name).read_text(encoding="utf-8"))
     spec = apply_overlay(fragment, overlay)
     return (json.dumps(spec, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
@@ -72,9 +72,10 @@ def build_spec() -> bytes:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path, help="where to write the built spec")
+    parser.add_argument("--openapi-dir", type=Path, default=LOCK_PATH.parent, help="default: %(default)s")
     args = parser.parse_args(argv)
     try:
-        data = build_spec()
+        data = build_spec(args.openapi_dir)
     except OverlayError as exc:
         print(f"build_spec: {exc}", file=sys.stderr)
         return 1

@@ -2,8 +2,11 @@
 
     python scripts/generate.py           # rewrite generated/speaker_audio_api
     python scripts/generate.py --check   # regenerate into a temporary folder; exit 1 with a diff on drift
+    python scripts/generate.py --openapi-dir DIR --out PKG   # another pin (e.g. a copy), another target
 
-Runs openapi-python-client (the version pinned in pyproject.toml) with the ruff found beside
+Besides the generator's output, the package gets ``py.typed`` and ``openapi.json``: the very spec the
+models were generated from, which the facade validates responses against (so schemas and models are
+always from the same pin). Runs openapi-python-client (the version pinned in pyproject.toml) with the ruff found beside
 this interpreter, so the output depends on nothing outside the project's virtualenv.
 """
 
@@ -24,14 +27,17 @@ from build_spec import OverlayError, build_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_PATH = ROOT / "openapi" / "generator-config.yaml"
+OPENAPI_DIR = ROOT / "openapi"
 TARGET = ROOT / "generated" / "speaker_audio_api"
+SPEC_RESOURCE = "openapi.json"
 PY_TYPED = "# Marker file for PEP 561: this package ships type information.\n"
 
 
-def generate_into(workdir: Path) -> Path:
-    """Generate the package inside ``workdir`` and return its folder."""
+def generate_into(workdir: Path, openapi_dir: Path = OPENAPI_DIR) -> Path:
+    """Generate the package from ``openapi_dir`` inside ``workdir`` and return its folder."""
+    spec = build_spec(openapi_dir)
     spec_path = workdir / "speaker-audio.openapi.json"
-    spec_path.write_bytes(build_spec())
+    spec_path.write_bytes(spec)
     out = workdir / "speaker_audio_api"
     bindir = str(Path(sys.executable).parent)
     env = {**os.environ, "PATH": bindir + os.pathsep + os.environ.get("PATH", "")}
@@ -50,6 +56,7 @@ def generate_into(workdir: Path) -> Path:
     if result.returncode != 0:
         raise SystemExit(f"openapi-python-client failed:\n{result.stdout}\n{result.stderr}")
     (out / "py.typed").write_text(PY_TYPED, encoding="utf-8")
+    (out / SPEC_RESOURCE).write_bytes(spec)
     return out
 
 
@@ -91,26 +98,29 @@ def describe_drift(expected: dict[str, bytes], actual: dict[str, bytes]) -> list
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="fail with a diff if generated/ is not current")
+    parser.add_argument("--openapi-dir", type=Path, default=OPENAPI_DIR, help="lock, fragment, overlay (%(default)s)")
+    parser.add_argument("--out", type=Path, default=TARGET, help="the package folder to write (%(default)s)")
     args = parser.parse_args(argv)
+    target: Path = args.out
     with tempfile.TemporaryDirectory(prefix="speaker-audio-gen-") as tmp:
         try:
-            fresh = generate_into(Path(tmp))
+            fresh = generate_into(Path(tmp), args.openapi_dir)
         except OverlayError as exc:
             print(f"generate: {exc}", file=sys.stderr)
             return 1
         if args.check:
-            drift = describe_drift(tree(fresh), tree(TARGET))
+            drift = describe_drift(tree(fresh), tree(target))
             if drift:
                 print("generated/ differs from what openapi/ produces (run `make generate`):", file=sys.stderr)
                 print("\n".join(drift), file=sys.stderr)
                 return 1
             print("generated/ is up to date with openapi/")
             return 0
-        if TARGET.exists():
-            shutil.rmtree(TARGET)
-        TARGET.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(fresh, TARGET)
-    print(f"generated {TARGET.relative_to(ROOT)}")
+        if target.exists():
+            shutil.rmtree(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(fresh, target)
+    print(f"generated {target.relative_to(ROOT) if target.is_relative_to(ROOT) else target}")
     return 0
 
 
