@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from speaker_audio import _cli
-from speaker_audio._core import REGION_BASE_URLS
+from speaker_audio._settings import REGION_BASE_URLS
 from speaker_audio.testing import FakeElevenLabs, FakeSpeaker, Fault, demo_clips
 
 SECRET = "sk-cli-SECRET-0123456789"

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from speaker_audio import _core
+from speaker_audio import _http_errors, _requests, _retry, _settings
 from speaker_audio._files import safe_file_stem
 from speaker_audio.errors import (
     APIConnectionError,
@@ -20,8 +20,8 @@ from speaker_audio.errors import (
     ResponseValidationError,
 )
 
-GET = _core.build_get_speaker_audio("v", "s", "sp", None)
-POST = _core.build_start_speaker_separation("v", "s", None)
+GET = _requests.build_get_speaker_audio("v", "s", "sp", None)
+POST = _requests.build_start_speaker_separation("v", "s", None)
 
 
 def response(status: int, headers: dict[str, str] | None = None) -> httpx.Response:
@@ -29,7 +29,7 @@ def response(status: int, headers: dict[str, str] | None = None) -> httpx.Respon
 
 
 def test_request_specs_come_from_the_generated_operations() -> None:
-    spec = _core.build_get_speaker_audio("a b", "c/d", "é", _core.Secret("SECRET-KEY"))
+    spec = _requests.build_get_speaker_audio("a b", "c/d", "é", _settings.Secret("SECRET-KEY"))
     assert spec.method == "GET"
     assert spec.path == "/v1/voices/pvc/a%20b/samples/c%2Fd/speakers/%C3%A9/audio"
     assert spec.headers == {"xi-api-key": "SECRET-KEY"}
@@ -37,67 +37,67 @@ def test_request_specs_come_from_the_generated_operations() -> None:
     assert "SECRET-KEY" not in repr(spec)
     assert not POST.idempotent
     assert POST.path.endswith("/separate-speakers")
-    assert _core.build_get_speaker_audio("v", "s", "sp", None).headers == {}
+    assert _requests.build_get_speaker_audio("v", "s", "sp", None).headers == {}
 
 
 @pytest.mark.parametrize("bad", ["", ".", "..", "a\x00", "\n", "x\r", "\x1b[31m", "\x85"])
 def test_invalid_ids(bad: str) -> None:
     with pytest.raises(InvalidIdError):
-        _core.validate_id("speaker_id", bad)
+        _requests.validate_id("speaker_id", bad)
 
 
 @pytest.mark.parametrize("good", ["...", ".a", "a.", "a/b", "%2e%2e", "日本", " x ", "a b"])
 def test_unusual_but_valid_ids(good: str) -> None:
-    assert _core.validate_id("speaker_id", good) == good
+    assert _requests.validate_id("speaker_id", good) == good
 
 
 def test_non_string_id() -> None:
     with pytest.raises(InvalidIdError, match="must be a str"):
-        _core.validate_id("voice_id", 5)
+        _requests.validate_id("voice_id", 5)
 
 
 def test_parse_retry_after_forms() -> None:
     now = 1_700_000_000.0
-    assert _core.parse_retry_after(httpx.Headers({"retry-after": "3"}), now=now) == 3.0
-    assert _core.parse_retry_after(httpx.Headers({"retry-after": " 1.5 "}), now=now) == 1.5
-    assert _core.parse_retry_after(httpx.Headers({"retry-after-ms": "250"}), now=now) == 0.25
+    assert _http_errors.parse_retry_after(httpx.Headers({"retry-after": "3"}), now=now) == 3.0
+    assert _http_errors.parse_retry_after(httpx.Headers({"retry-after": " 1.5 "}), now=now) == 1.5
+    assert _http_errors.parse_retry_after(httpx.Headers({"retry-after-ms": "250"}), now=now) == 0.25
     date = email.utils.formatdate(now + 20, usegmt=True)
-    assert _core.parse_retry_after(httpx.Headers({"retry-after": date}), now=now) == pytest.approx(20.0)
+    assert _http_errors.parse_retry_after(httpx.Headers({"retry-after": date}), now=now) == pytest.approx(20.0)
     past = email.utils.formatdate(now - 20, usegmt=True)
-    assert _core.parse_retry_after(httpx.Headers({"retry-after": past}), now=now) == 0.0
+    assert _http_errors.parse_retry_after(httpx.Headers({"retry-after": past}), now=now) == 0.0
     for junk in ("soon", "-1", "nan", "inf", "", "Mon, 99 Foo 2020"):
-        assert _core.parse_retry_after(httpx.Headers({"retry-after": junk}), now=now) is None
-    assert _core.parse_retry_after(httpx.Headers({}), now=now) is None
+        assert _http_errors.parse_retry_after(httpx.Headers({"retry-after": junk}), now=now) is None
+    assert _http_errors.parse_retry_after(httpx.Headers({}), now=now) is None
 
 
 @given(st.text(max_size=60), st.text(max_size=20))
 def test_parse_retry_after_never_raises(value: str, ms: str) -> None:
     headers = httpx.Headers([(b"retry-after", value.encode("utf-8")), (b"retry-after-ms", ms.encode("utf-8"))])
-    result = _core.parse_retry_after(headers)
+    result = _http_errors.parse_retry_after(headers)
     assert result is None or result >= 0.0
 
 
 @given(st.binary(max_size=200))
 def test_status_error_never_raises_on_any_body(body: bytes) -> None:
-    error = _core.status_error(response(500), body)
+    error = _http_errors.status_error(response(500), body)
     assert isinstance(error, InternalServerError)
     assert len(str(error)) < 500
 
 
 def test_request_id_headers() -> None:
-    assert _core.request_id_of(httpx.Headers({"x-request-id": "b"})) == "b"
-    assert _core.request_id_of(httpx.Headers({"request-id": "a", "x-request-id": "b"})) == "a"
-    assert _core.request_id_of(httpx.Headers()) is None
+    assert _http_errors.request_id_of(httpx.Headers({"x-request-id": "b"})) == "b"
+    assert _http_errors.request_id_of(httpx.Headers({"request-id": "a", "x-request-id": "b"})) == "a"
+    assert _http_errors.request_id_of(httpx.Headers()) is None
 
 
 def test_retry_policy_decisions() -> None:
-    policy = _core.RetryPolicy(max_retries=2, jitter=lambda: 0.0)
-    err503 = _core.status_error(response(503), b"")
+    policy = _retry.RetryPolicy(max_retries=2, jitter=lambda: 0.0)
+    err503 = _http_errors.status_error(response(503), b"")
     assert policy.next_delay(GET, err503, 0) == 0.5
     assert policy.next_delay(GET, err503, 1) == 1.0
     assert policy.next_delay(GET, err503, 2) is None
     assert policy.next_delay(POST, err503, 0) is None
-    assert policy.next_delay(GET, _core.status_error(response(404), b""), 0) is None
+    assert policy.next_delay(GET, _http_errors.status_error(response(404), b""), 0) is None
     assert policy.next_delay(GET, ResponseValidationError("x"), 0) is None
     refused = APIConnectionError("refused")
     refused.__cause__ = httpx.ConnectError("refused")
@@ -106,24 +106,24 @@ def test_retry_policy_decisions() -> None:
     assert policy.next_delay(POST, refused, 0) == 0.5
     assert policy.next_delay(POST, dropped, 0) is None
     assert policy.next_delay(GET, dropped, 0) == 0.5
-    assert isinstance(_core.status_error(response(404), b""), NotFoundError)
+    assert isinstance(_http_errors.status_error(response(404), b""), NotFoundError)
     with pytest.raises(ValueError, match="max_retries"):
-        _core.RetryPolicy(max_retries=-1)
+        _retry.RetryPolicy(max_retries=-1)
 
 
 def test_configuration_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert _core.resolve_base_url(None) == "https://api.elevenlabs.io"
+    assert _settings.resolve_base_url(None) == "https://api.elevenlabs.io"
     monkeypatch.setenv("ELEVENLABS_BASE_URL", "http://127.0.0.1:9/")
-    assert _core.resolve_base_url(None) == "http://127.0.0.1:9"
+    assert _settings.resolve_base_url(None) == "http://127.0.0.1:9"
     with pytest.raises(ValueError, match="http"):
-        _core.resolve_base_url("ftp://x")
-    assert _core.resolve_api_key(None) is None
+        _settings.resolve_base_url("ftp://x")
+    assert _settings.resolve_api_key(None) is None
     monkeypatch.setenv("ELEVENLABS_API_KEY", "env-key")
-    secret = _core.resolve_api_key(None)
+    secret = _settings.resolve_api_key(None)
     assert secret is not None
     assert secret.reveal() == "env-key"
     with pytest.raises(ValueError, match="line break"):
-        _core.resolve_api_key("a\nb")
+        _settings.resolve_api_key("a\nb")
 
 
 @pytest.mark.parametrize(

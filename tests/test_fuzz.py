@@ -13,10 +13,12 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from speaker_audio import _core
+from speaker_audio import _http_errors, _responses
 from speaker_audio._decode import decode_audio_base64
 from speaker_audio._streaming import StreamingAudioDecoder, decode_whole_body
 from speaker_audio.errors import APIStatusError, SpeakerAudioError
+
+AUDIO_MEMBER = _responses.speaker_audio_member()
 
 LONG = os.environ.get("HYPOTHESIS_PROFILE") == "fuzz"
 EXAMPLES = 20_000 if LONG else 2_000
@@ -26,7 +28,7 @@ fuzz = settings(
 
 
 def decode_chunks(chunks: list[bytes]) -> tuple[bytes, dict[str, object]] | SpeakerAudioError:
-    decoder = StreamingAudioDecoder()
+    decoder = StreamingAudioDecoder(audio_field=AUDIO_MEMBER)
     try:
         audio = b"".join(decoder.feed(chunk) for chunk in chunks)
         return audio, decoder.finish()
@@ -117,9 +119,9 @@ header_bytes = st.binary(max_size=60).filter(lambda b: b"\r" not in b and b"\n" 
 )
 def test_header_parsing_on_anything(headers: list[tuple[bytes, bytes]]) -> None:
     parsed = httpx.Headers(headers)
-    delay = _core.parse_retry_after(parsed)
+    delay = _http_errors.parse_retry_after(parsed)
     assert delay is None or 0.0 <= delay < float("inf")
-    request_id = _core.request_id_of(parsed)
+    request_id = _http_errors.request_id_of(parsed)
     assert request_id is None or isinstance(request_id, str)
 
 
@@ -131,7 +133,7 @@ def test_header_parsing_on_anything(headers: list[tuple[bytes, bytes]]) -> None:
 )
 def test_status_error_on_anything(status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
     response = httpx.Response(status, headers=headers, request=httpx.Request("GET", "http://127.0.0.1/x"))
-    error = _core.status_error(response, body)
+    error = _http_errors.status_error(response, body)
     assert isinstance(error, APIStatusError)
     assert error.status_code == status
     assert len(str(error)) < 600
@@ -148,7 +150,7 @@ def test_whole_body_route_agrees_with_the_streaming_decoder(
     doc = mutate(valid_document(audio), mutations)
     streamed = decode_chunks([doc])
     try:
-        whole: tuple[bytes, dict[str, object]] | SpeakerAudioError = decode_whole_body(doc)
+        whole: tuple[bytes, dict[str, object]] | SpeakerAudioError = decode_whole_body(doc, audio_field=AUDIO_MEMBER)
     except SpeakerAudioError as exc:
         whole = exc
     if isinstance(streamed, tuple):
@@ -192,7 +194,7 @@ def test_json_body_parsers_on_anything(payload: object, nesting: int) -> None:
     from speaker_audio._body import JsonSink
     from speaker_audio.errors import ResponseValidationError
 
-    for parse in (_core.separation_status_from_json, _core.start_separation_from_json):
+    for parse in (_responses.separation_status_from_json, _responses.start_separation_from_json):
         body = json.dumps(payload).encode()
         if nesting > 2500:
             body = b"[" * nesting * 100 + body  # deep nesting must not escape as RecursionError

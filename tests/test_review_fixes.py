@@ -100,10 +100,10 @@ def test_abort_removes_the_temporary_file_even_when_close_fails(
 
 
 def test_invalid_header_failures_do_not_quote_header_values() -> None:
-    from speaker_audio import _core
+    from speaker_audio import _http_errors, _requests
 
-    spec = _core.build_get_speaker_audio(*IDS, None)
-    error = _core.transport_error(httpx.LocalProtocolError("Illegal header value b'sk-SECRET '"), spec)
+    spec = _requests.build_get_speaker_audio(*IDS, None)
+    error = _http_errors.transport_error(httpx.LocalProtocolError("Illegal header value b'sk-SECRET '"), spec)
     assert "SECRET" not in str(error)
     assert "invalid request" in str(error)
 
@@ -183,15 +183,18 @@ def test_annotations_resolve_once_the_result_classes_are_loaded() -> None:
 
 
 def test_one_pass_route_refuses_an_escaped_duplicate_audio_member() -> None:
+    from speaker_audio._responses import speaker_audio_member
     from speaker_audio._streaming import StreamingAudioDecoder, decode_whole_body
+
+    AUDIO_MEMBER = speaker_audio_member()
 
     body = b'{"audio_base_64":"QUJD","audio\\u005fbase_64":"WFla","media_type":"audio/mpeg","duration_secs":1}'
     with pytest.raises(ResponseValidationError, match="more than one"):
-        decode_whole_body(body)
+        decode_whole_body(body, audio_field=AUDIO_MEMBER)
     with pytest.raises(ResponseValidationError, match="more than one"):
-        StreamingAudioDecoder().feed(body)
+        StreamingAudioDecoder(audio_field=AUDIO_MEMBER).feed(body)
     nested = b'{"x": {"audio_base_64": 1, "audio_base_64": 2}, "audio_base_64": "QUJD"}'
-    assert decode_whole_body(nested) == (b"ABC", {"x": {"audio_base_64": 2}})
+    assert decode_whole_body(nested, audio_field=AUDIO_MEMBER) == (b"ABC", {"x": {"audio_base_64": 2}})
 
 
 def test_missing_directory_with_a_trailing_slash_is_not_a_file_name(

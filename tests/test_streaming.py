@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from speaker_audio._responses import speaker_audio_member
 from speaker_audio._streaming import StreamingAudioDecoder
 from speaker_audio.errors import (
     AudioDecodeError,
@@ -22,7 +23,7 @@ from speaker_audio.errors import (
     ResponseValidationError,
 )
 
-FIELD = "audio_base_64"
+FIELD = AUDIO_MEMBER = speaker_audio_member()  # "audio_base_64", from the generated model
 ASCII_WHITESPACE = " \t\n\r\f\v"
 CANONICAL_BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -32,7 +33,7 @@ slow_data = settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.da
 
 def run(chunks: list[bytes], **options: Any) -> tuple[bytes, dict[str, object]]:
     """Feed ``chunks`` to a fresh decoder; return the audio and the other members."""
-    decoder = StreamingAudioDecoder(**options)
+    decoder = StreamingAudioDecoder(**{"audio_field": AUDIO_MEMBER, **options})
     audio = b"".join([decoder.feed(chunk) for chunk in chunks])
     return audio, decoder.finish()
 
@@ -402,7 +403,7 @@ def test_whitespace_after_padding_and_utf8_bom_are_accepted() -> None:
 
 
 def test_a_failed_decoder_stays_failed() -> None:
-    decoder = StreamingAudioDecoder()
+    decoder = StreamingAudioDecoder(audio_field=AUDIO_MEMBER)
     assert decoder.feed(b'{"audio_base_64": "QUJD') == b"ABC"
     with pytest.raises(AudioDecodeError):
         decoder.feed(b"-_==")
@@ -414,7 +415,7 @@ def test_a_failed_decoder_stays_failed() -> None:
 
 
 def test_finish_on_a_truncated_body_poisons_the_decoder() -> None:
-    decoder = StreamingAudioDecoder()
+    decoder = StreamingAudioDecoder(audio_field=AUDIO_MEMBER)
     decoder.feed(b'{"audio_base_64": "QUJD"')
     with pytest.raises(ResponseValidationError, match="before its JSON object was complete"):
         decoder.finish()
@@ -423,7 +424,7 @@ def test_finish_on_a_truncated_body_poisons_the_decoder() -> None:
 
 
 def test_feed_after_finish_is_a_programming_error() -> None:
-    decoder = StreamingAudioDecoder()
+    decoder = StreamingAudioDecoder(audio_field=AUDIO_MEMBER)
     assert decoder.feed(b'{"audio_base_64": ""}') == b""
     assert decoder.finish() == {}
     with pytest.raises(RuntimeError):
@@ -456,7 +457,7 @@ def test_error_messages_stay_short() -> None:
 def test_memory_does_not_grow_with_the_audio() -> None:
     audio = bytes(range(256)) * (8 * 4096)  # 8 MiB of audio, 10.7 MB of base64
     body = b'{"audio_base_64": "' + base64.b64encode(audio) + b'", "duration_secs": 1.0}'
-    decoder = StreamingAudioDecoder()
+    decoder = StreamingAudioDecoder(audio_field=AUDIO_MEMBER)
     total = 0
     tracemalloc.start()
     try:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from speaker_audio._client import SpeakerAudioClient, get_speaker_audio
 from speaker_audio._decode import decode_audio_base64, extension_for_media_type, sniff_media_type
+from speaker_audio._models import SeparationStatus, Speaker, SpeakerAudio, Utterance
 from speaker_audio._version import __version__
 from speaker_audio.errors import (
     APIConnectionError,
@@ -39,16 +40,10 @@ from speaker_audio.errors import (
 
 if TYPE_CHECKING:
     from speaker_audio._async_client import AsyncSpeakerAudioClient
-    from speaker_audio._models import SeparationStatus, Speaker, SpeakerAudio, Utterance
 
-# Loaded on first use, keeping `import speaker_audio` fast: the async client pulls in asyncio,
-# the result classes pull in attrs.
+# Loaded on first use, keeping `import speaker_audio` fast: the async client pulls in asyncio.
 _LAZY = {
     "AsyncSpeakerAudioClient": "speaker_audio._async_client",
-    "SeparationStatus": "speaker_audio._models",
-    "Speaker": "speaker_audio._models",
-    "SpeakerAudio": "speaker_audio._models",
-    "Utterance": "speaker_audio._models",
 }
 
 
@@ -62,7 +57,6 @@ if not TYPE_CHECKING:  # type checkers see the imports above, and still catch mi
 
         value = getattr(importlib.import_module(module), name)
         globals()[name] = value
-        importlib.import_module("speaker_audio._models")._publish_to_client_modules()
         return value
 
 

@@ -8,13 +8,14 @@ import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Self, TypeVar
+from typing import Self, TypeVar
 
 import httpx
 
-from speaker_audio import _core
+from speaker_audio import _http_errors, _requests, _responses, _retry, _settings
 from speaker_audio._base import ClientSettings
 from speaker_audio._body import AudioFileSink, AudioMemorySink, BodySink
+from speaker_audio._models import SeparationStatus, SpeakerAudio
 from speaker_audio._version import USER_AGENT
 from speaker_audio._workflow import (
     SeparationPoller,
@@ -24,9 +25,6 @@ from speaker_audio._workflow import (
     resolve_download_target,
 )
 from speaker_audio.errors import SpeakerAudioError
-
-if TYPE_CHECKING:
-    from speaker_audio._models import SeparationStatus, SpeakerAudio
 
 T = TypeVar("T")
 logger = logging.getLogger("speaker_audio")
@@ -51,10 +49,10 @@ class AsyncSpeakerAudioClient(ClientSettings):
         api_key: str | None = None,
         *,
         base_url: str | None = None,
-        timeout: float | httpx.Timeout = _core.DEFAULT_TIMEOUT,
-        max_retries: int = _core.DEFAULT_MAX_RETRIES,
+        timeout: float | httpx.Timeout = _settings.DEFAULT_TIMEOUT,
+        max_retries: int = _settings.DEFAULT_MAX_RETRIES,
         http_client: httpx.AsyncClient | None = None,
-        max_response_bytes: int = _core.DEFAULT_MAX_RESPONSE_BYTES,
+        max_response_bytes: int = _settings.DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         super().__init__(
             api_key,
@@ -88,7 +86,7 @@ class AsyncSpeakerAudioClient(ClientSettings):
 
     async def get_speaker_audio(self, voice_id: str, sample_id: str, speaker_id: str) -> SpeakerAudio:
         """Fetch one speaker's separated audio, decoded and validated (see the sync client)."""
-        spec = _core.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
+        spec = _requests.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
         return await self._execute(spec, lambda: AudioMemorySink(self.max_response_bytes))
 
     async def download_speaker_audio(
@@ -102,7 +100,7 @@ class AsyncSpeakerAudioClient(ClientSettings):
         progress: Callable[[int], None] | None = None,
     ) -> Path:
         """Stream one speaker's audio to ``dest`` in bounded memory, atomically (see the sync client)."""
-        spec = _core.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
+        spec = _requests.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
         target, stem = resolve_download_target(dest, speaker_id, overwrite=overwrite)
         return await self._execute(
             spec,
@@ -113,13 +111,13 @@ class AsyncSpeakerAudioClient(ClientSettings):
 
     async def get_separation_status(self, voice_id: str, sample_id: str) -> SeparationStatus:
         """The speaker-separation state of a sample, with its speakers once completed."""
-        spec = _core.build_get_separation_status(voice_id, sample_id, self._api_key)
-        return await self._execute(spec, self._json_sink(_core.separation_status_from_json, spec))
+        spec = _requests.build_get_separation_status(voice_id, sample_id, self._api_key)
+        return await self._execute(spec, self._json_sink(_responses.separation_status_from_json, spec))
 
     async def start_speaker_separation(self, voice_id: str, sample_id: str) -> None:
         """Start speaker separation for a sample (retried only when the request surely never left)."""
-        spec = _core.build_start_speaker_separation(voice_id, sample_id, self._api_key)
-        await self._execute(spec, self._json_sink(_core.start_separation_from_json, spec))
+        spec = _requests.build_start_speaker_separation(voice_id, sample_id, self._api_key)
+        await self._execute(spec, self._json_sink(_responses.start_separation_from_json, spec))
 
     async def wait_for_separation(
         self, voice_id: str, sample_id: str, *, timeout: float = 600.0, poll_interval: float = 2.0
@@ -158,14 +156,14 @@ class AsyncSpeakerAudioClient(ClientSettings):
         downloads = SpeakerDownloads(status, folder, overwrite=overwrite, progress=progress)
 
         async def fetch(speaker_id: str) -> Path:
-            spec = _core.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
+            spec = _requests.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
             return await self._execute(spec, downloads.sink_factory(speaker_id, self.max_response_bytes))
 
         return await downloads.run_in_tasks(fetch, concurrency)
 
     # -- the I/O loop --
 
-    async def _execute(self, spec: _core.RequestSpec, make_sink: Callable[[], BodySink[T]]) -> T:
+    async def _execute(self, spec: _requests.RequestSpec, make_sink: Callable[[], BodySink[T]]) -> T:
         retries = 0
         while True:
             try:
@@ -174,11 +172,11 @@ class AsyncSpeakerAudioClient(ClientSettings):
                 delay = self.retry_policy.next_delay(spec, error, retries)
                 if delay is None:
                     raise
-                logger.info(_core.describe_retry(spec, retries + 1, delay, error))
+                logger.info(_retry.describe_retry(spec, retries + 1, delay, error))
                 retries += 1
                 await self._sleep(delay)
 
-    async def _attempt(self, spec: _core.RequestSpec, make_sink: Callable[[], BodySink[T]]) -> T:
+    async def _attempt(self, spec: _requests.RequestSpec, make_sink: Callable[[], BodySink[T]]) -> T:
         request = self._http.build_request(
             spec.method, self.base_url + spec.path, headers=spec.headers, timeout=self.timeout
         )
@@ -187,8 +185,8 @@ class AsyncSpeakerAudioClient(ClientSettings):
             response = await self._http.send(request, stream=True, follow_redirects=False)
             try:
                 if not response.is_success:
-                    body = await _read_bounded(response, _core.MAX_ERROR_BODY_BYTES)
-                    raise _core.status_error(response, body)
+                    body = await _read_bounded(response, _http_errors.MAX_ERROR_BODY_BYTES)
+                    raise _http_errors.status_error(response, body)
                 sink = make_sink()
                 async for chunk in response.aiter_bytes():
                     sink.feed(chunk)
@@ -198,11 +196,11 @@ class AsyncSpeakerAudioClient(ClientSettings):
             finally:
                 await response.aclose()
         except httpx.HTTPError as exc:
-            raise _core.transport_error(exc, spec) from exc
+            raise _http_errors.transport_error(exc, spec) from exc
         finally:
             if sink is not None:
                 sink.abort()
-            _core.redact_request(request)
+            _requests.redact_request(request)
 
 
 async def _read_bounded(response: httpx.Response, limit: int) -> bytes:

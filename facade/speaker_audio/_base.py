@@ -7,7 +7,7 @@ from typing import TypeVar
 
 import httpx
 
-from speaker_audio import _core
+from speaker_audio import _requests, _retry, _settings
 from speaker_audio._body import BodySink, JsonSink
 
 T = TypeVar("T")
@@ -29,12 +29,12 @@ class ClientSettings:
     ) -> None:
         if isinstance(max_response_bytes, bool) or not isinstance(max_response_bytes, int) or max_response_bytes < 1:
             raise ValueError(f"max_response_bytes must be an int >= 1, got {max_response_bytes!r}")
-        self._api_key = _core.resolve_api_key(api_key)
-        self.base_url = _core.resolve_base_url(base_url)
-        self.timeout = _core.resolve_timeout(timeout)
-        self.retry_policy = _core.RetryPolicy(max_retries=max_retries)
+        self._api_key = _settings.resolve_api_key(api_key)
+        self.base_url = _settings.resolve_base_url(base_url)
+        self.timeout = _settings.resolve_timeout(timeout)
+        self.retry_policy = _retry.RetryPolicy(max_retries=max_retries)
         self.max_response_bytes = max_response_bytes
-        _core.preload()
+        _requests.preload()
 
     @property
     def max_retries(self) -> int:
@@ -45,5 +45,5 @@ class ClientSettings:
         key = "set" if self._api_key is not None else "none"
         return f"{type(self).__name__}(base_url={self.base_url!r}, api_key={key}, max_retries={self.max_retries})"
 
-    def _json_sink(self, parse: Callable[[object], T], spec: _core.RequestSpec) -> Callable[[], BodySink[T]]:
+    def _json_sink(self, parse: Callable[[object], T], spec: _requests.RequestSpec) -> Callable[[], BodySink[T]]:
         return lambda: JsonSink(parse, f"{spec.operation} response", self.max_response_bytes)

@@ -9,15 +9,13 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import Generic, TypeVar
 
-from speaker_audio._core import parse_json_body, speaker_audio_from_parts
 from speaker_audio._files import AtomicFile
+from speaker_audio._models import SpeakerAudio
+from speaker_audio._responses import parse_json_body, speaker_audio_from_parts, speaker_audio_member
 from speaker_audio._streaming import StreamingAudioDecoder, decode_whole_body
 from speaker_audio.errors import ResponseTooLargeError
-
-if TYPE_CHECKING:
-    from speaker_audio._models import SpeakerAudio
 
 T = TypeVar("T")
 
@@ -90,7 +88,7 @@ class AudioMemorySink(BodySink["SpeakerAudio"]):
             if self._small_size <= SMALL_BODY_BYTES:
                 return
             chunks, self._small = self._small, None  # too large: switch to streaming
-            self._decoder = StreamingAudioDecoder()
+            self._decoder = StreamingAudioDecoder(audio_field=speaker_audio_member())
             for piece in chunks:
                 self._write(self._decoder.feed(piece))
             return
@@ -103,7 +101,7 @@ class AudioMemorySink(BodySink["SpeakerAudio"]):
 
     def finish(self) -> SpeakerAudio:
         if self._small is not None:
-            data, fields = decode_whole_body(b"".join(self._small))
+            data, fields = decode_whole_body(b"".join(self._small), audio_field=speaker_audio_member())
             self._small = None
             return speaker_audio_from_parts(data, fields)
         assert self._decoder is not None
@@ -136,7 +134,7 @@ class AudioFileSink(BodySink[Path]):
     ) -> None:
         super().__init__(max_bytes)
         self._on_received = on_received
-        self._decoder = StreamingAudioDecoder()
+        self._decoder = StreamingAudioDecoder(audio_field=speaker_audio_member())
         self._stem = stem
         self._dest = dest
         if stem is None:

@@ -26,9 +26,9 @@ from typing import Any, TextIO
 import attrs
 
 from speaker_audio._client import SpeakerAudioClient
-from speaker_audio._core import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, REGION_BASE_URLS
 from speaker_audio._decode import _EXTENSIONS, sniff_media_type
 from speaker_audio._models import SeparationStatus
+from speaker_audio._settings import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, REGION_BASE_URLS
 from speaker_audio._version import __version__
 from speaker_audio._workflow import SeparationPoller
 from speaker_audio.errors import (
@@ -121,7 +121,8 @@ def format_status(status: SeparationStatus) -> str:
 
 
 def _status_json(status: SeparationStatus) -> str:
-    return json.dumps(attrs.asdict(status), indent=2)  # ASCII: any id the server sends can be printed
+    # the curated fields (not .model, the generated view of the same body); ASCII: any id can be printed
+    return json.dumps(attrs.asdict(status, filter=lambda field, _: field.name != "model"), indent=2)
 
 
 def _file_row(speaker_id: str, path: Path, duration: float | None) -> list[str]:

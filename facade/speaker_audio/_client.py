@@ -8,13 +8,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Self, TypeVar
+from typing import Self, TypeVar
 
 import httpx
 
-from speaker_audio import _core
+from speaker_audio import _http_errors, _requests, _responses, _retry, _settings
 from speaker_audio._base import ClientSettings
 from speaker_audio._body import AudioFileSink, AudioMemorySink, BodySink
+from speaker_audio._models import SeparationStatus, SpeakerAudio
 from speaker_audio._version import USER_AGENT
 from speaker_audio._workflow import (
     SeparationPoller,
@@ -24,9 +25,6 @@ from speaker_audio._workflow import (
     resolve_download_target,
 )
 from speaker_audio.errors import SpeakerAudioError
-
-if TYPE_CHECKING:
-    from speaker_audio._models import SeparationStatus, SpeakerAudio
 
 T = TypeVar("T")
 logger = logging.getLogger("speaker_audio")
@@ -58,10 +56,10 @@ class SpeakerAudioClient(ClientSettings):
         api_key: str | None = None,
         *,
         base_url: str | None = None,
-        timeout: float | httpx.Timeout = _core.DEFAULT_TIMEOUT,
-        max_retries: int = _core.DEFAULT_MAX_RETRIES,
+        timeout: float | httpx.Timeout = _settings.DEFAULT_TIMEOUT,
+        max_retries: int = _settings.DEFAULT_MAX_RETRIES,
         http_client: httpx.Client | None = None,
-        max_response_bytes: int = _core.DEFAULT_MAX_RESPONSE_BYTES,
+        max_response_bytes: int = _settings.DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         super().__init__(
             api_key,
@@ -100,7 +98,7 @@ class SpeakerAudioClient(ClientSettings):
         error statuses; ``ResponseValidationError``/``AudioDecodeError`` for a malformed 2xx body;
         ``APIConnectionError``/``APITimeoutError`` when the network fails after all retries.
         """
-        spec = _core.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
+        spec = _requests.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
         return self._execute(spec, lambda: AudioMemorySink(self.max_response_bytes))
 
     def download_speaker_audio(
@@ -123,7 +121,7 @@ class SpeakerAudioClient(ClientSettings):
         Raises ``FileExistsError`` (before any request) if ``dest`` exists and ``overwrite`` is false,
         and the errors of :meth:`get_speaker_audio`.
         """
-        spec = _core.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
+        spec = _requests.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
         target, stem = resolve_download_target(dest, speaker_id, overwrite=overwrite)
         return self._execute(
             spec,
@@ -134,13 +132,13 @@ class SpeakerAudioClient(ClientSettings):
 
     def get_separation_status(self, voice_id: str, sample_id: str) -> SeparationStatus:
         """The speaker-separation state of a sample, with its speakers once completed."""
-        spec = _core.build_get_separation_status(voice_id, sample_id, self._api_key)
-        return self._execute(spec, self._json_sink(_core.separation_status_from_json, spec))
+        spec = _requests.build_get_separation_status(voice_id, sample_id, self._api_key)
+        return self._execute(spec, self._json_sink(_responses.separation_status_from_json, spec))
 
     def start_speaker_separation(self, voice_id: str, sample_id: str) -> None:
         """Start speaker separation for a sample (retried only when the request surely never left)."""
-        spec = _core.build_start_speaker_separation(voice_id, sample_id, self._api_key)
-        self._execute(spec, self._json_sink(_core.start_separation_from_json, spec))
+        spec = _requests.build_start_speaker_separation(voice_id, sample_id, self._api_key)
+        self._execute(spec, self._json_sink(_responses.start_separation_from_json, spec))
 
     def wait_for_separation(
         self, voice_id: str, sample_id: str, *, timeout: float = 600.0, poll_interval: float = 2.0
@@ -189,14 +187,14 @@ class SpeakerAudioClient(ClientSettings):
         downloads = SpeakerDownloads(status, folder, overwrite=overwrite, progress=progress)
 
         def fetch(speaker_id: str) -> Path:
-            spec = _core.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
+            spec = _requests.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
             return self._execute(spec, downloads.sink_factory(speaker_id, self.max_response_bytes))
 
         return downloads.run_in_threads(fetch, concurrency)
 
     # -- the I/O loop --
 
-    def _execute(self, spec: _core.RequestSpec, make_sink: Callable[[], BodySink[T]]) -> T:
+    def _execute(self, spec: _requests.RequestSpec, make_sink: Callable[[], BodySink[T]]) -> T:
         retries = 0
         while True:
             try:
@@ -205,11 +203,11 @@ class SpeakerAudioClient(ClientSettings):
                 delay = self.retry_policy.next_delay(spec, error, retries)
                 if delay is None:
                     raise
-                logger.info(_core.describe_retry(spec, retries + 1, delay, error))
+                logger.info(_retry.describe_retry(spec, retries + 1, delay, error))
                 retries += 1
                 self._sleep(delay)
 
-    def _attempt(self, spec: _core.RequestSpec, make_sink: Callable[[], BodySink[T]]) -> T:
+    def _attempt(self, spec: _requests.RequestSpec, make_sink: Callable[[], BodySink[T]]) -> T:
         request = self._http.build_request(
             spec.method, self.base_url + spec.path, headers=spec.headers, timeout=self.timeout
         )
@@ -218,8 +216,8 @@ class SpeakerAudioClient(ClientSettings):
             response = self._http.send(request, stream=True, follow_redirects=False)
             try:
                 if not response.is_success:
-                    body = _read_bounded(response, _core.MAX_ERROR_BODY_BYTES)
-                    raise _core.status_error(response, body)
+                    body = _read_bounded(response, _http_errors.MAX_ERROR_BODY_BYTES)
+                    raise _http_errors.status_error(response, body)
                 sink = make_sink()
                 for chunk in response.iter_bytes():
                     sink.feed(chunk)
@@ -229,11 +227,11 @@ class SpeakerAudioClient(ClientSettings):
             finally:
                 response.close()
         except httpx.HTTPError as exc:
-            raise _core.transport_error(exc, spec) from exc
+            raise _http_errors.transport_error(exc, spec) from exc
         finally:
             if sink is not None:
                 sink.abort()
-            _core.redact_request(request)
+            _requests.redact_request(request)
 
 
 def _read_bounded(response: httpx.Response, limit: int) -> bytes:

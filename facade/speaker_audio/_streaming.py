@@ -67,7 +67,7 @@ class StreamingAudioDecoder:
 
     Example::
 
-        decoder = StreamingAudioDecoder()
+        decoder = StreamingAudioDecoder(audio_field="audio_base_64")
         for chunk in response.iter_bytes():
             out.write(decoder.feed(chunk))
         fields = decoder.finish()  # {"media_type": "audio/mpeg", "duration_secs": 1.5}
@@ -99,8 +99,8 @@ class StreamingAudioDecoder:
         "_state",
     )
 
-    def __init__(self, *, audio_field: str = "audio_base_64", max_other_bytes: int = 1 << 20) -> None:
-        """Create a decoder for a body whose audio member is ``audio_field``."""
+    def __init__(self, *, audio_field: str, max_other_bytes: int = 1 << 20) -> None:
+        """Create a decoder for a body whose audio member is ``audio_field`` (``_responses.speaker_audio_member()``)."""
         self._audio_field = audio_field
         self._max_other_bytes = max_other_bytes
         self._state = _START
@@ -515,7 +515,7 @@ def _whole_body_decoder(audio_field: str) -> json.JSONDecoder:
     return json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=pairs_to_dict)
 
 
-def decode_whole_body(body: bytes, *, audio_field: str = "audio_base_64") -> tuple[bytes, dict[str, object]]:
+def decode_whole_body(body: bytes, *, audio_field: str) -> tuple[bytes, dict[str, object]]:
     """Decode a complete (small) body at once: ``(audio, other members)``.
 
     Accepts and refuses exactly what :class:`StreamingAudioDecoder` does: the one-pass route

@@ -11,15 +11,13 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import assert_never
 
 from speaker_audio._body import AudioFileSink
-from speaker_audio._core import validate_id
 from speaker_audio._decode import _EXTENSIONS
 from speaker_audio._files import id_digest, safe_file_stem
-
-if TYPE_CHECKING:
-    from speaker_audio._models import SeparationStatus
+from speaker_audio._models import SeparationStatus
+from speaker_audio._requests import validate_id
 from speaker_audio.errors import (
     InvalidIdError,
     SeparationFailedError,
@@ -64,10 +62,22 @@ class SeparationPoller:
 
         Raises ``SeparationFailedError`` on ``failed`` and ``SeparationTimeoutError`` past the deadline.
         """
-        if status.status == "completed":
-            return None
-        if status.status == "failed":
-            raise SeparationFailedError(f"speaker separation failed for {self._where}")
+        from speaker_audio_api.models.speaker_separation_response_model_status import (
+            SpeakerSeparationResponseModelStatus as State,
+        )
+
+        # Exhaustive over the pinned spec's statuses: a value that upstream adds is a mypy error
+        # here after regeneration, until someone decides what it means for waiting.
+        state = status.model.status
+        match state:
+            case State.COMPLETED:
+                return None
+            case State.FAILED:
+                raise SeparationFailedError(f"speaker separation failed for {self._where}")
+            case State.NOT_STARTED | State.PENDING:
+                pass
+            case _:
+                assert_never(state)
         remaining = self._deadline - self._clock()
         if remaining <= 0:
             raise SeparationTimeoutError(

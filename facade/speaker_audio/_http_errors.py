@@ -1,0 +1,166 @@
+"""Turning an HTTP failure into the error a user sees (sans-I/O): status errors and transport errors."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from speaker_audio.errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    UnprocessableEntityError,
+    ValidationErrorDetail,
+)
+
+if TYPE_CHECKING:
+    from speaker_audio._requests import RequestSpec
+
+__all__ = [
+    "MAX_ERROR_BODY_BYTES",
+    "parse_error_body",
+    "parse_retry_after",
+    "reject_json_constant",
+    "request_id_of",
+    "status_error",
+    "transport_error",
+]
+
+MAX_ERROR_BODY_BYTES = 1 << 20
+
+
+def request_id_of(headers: httpx.Headers) -> str | None:
+    """The ``request-id`` or ``x-request-id`` header, if present."""
+    value: str | None = headers.get("request-id") or headers.get("x-request-id")
+    return value
+
+
+def parse_retry_after(headers: httpx.Headers, *, now: float | None = None) -> float | None:
+    """Seconds the server asked us to wait (``retry-after-ms``, or ``Retry-After`` in seconds or as an HTTP date).
+
+    Returns ``None`` when there is no usable value; never raises.
+    """
+    raw_ms = headers.get("retry-after-ms")
+    if raw_ms is not None:
+        try:
+            value = float(raw_ms) / 1000.0
+        except ValueError:
+            value = -1.0
+        if 0.0 <= value < float("inf"):
+            return value
+    raw = headers.get("retry-after")
+    if raw is None:
+        return None
+    raw = raw.strip()
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = -1.0
+        import email.utils  # only for HTTP-date Retry-After values
+
+        try:
+            when = email.utils.parsedate_to_datetime(raw)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if when is None or when.tzinfo is None:
+            return None
+        try:
+            seconds = max(0.0, when.timestamp() - (time.time() if now is None else now))
+        except (OverflowError, OSError, ValueError):
+            return None
+        return seconds
+    if 0.0 <= seconds < float("inf"):
+        return seconds
+    return None
+
+
+def reject_json_constant(name: str) -> Any:
+    """``parse_constant`` for ``json.loads``: refuse ``NaN`` and ``Infinity``, which JSON does not define."""
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_error_body(body: bytes) -> Any:
+    """The parsed JSON body, else its text (``None`` when empty)."""
+    if not body:
+        return None
+    try:
+        return json.loads(body, parse_constant=reject_json_constant)
+    except (ValueError, RecursionError):
+        return body.decode("utf-8", "replace")
+
+
+def _validation_details(body: Any) -> list[ValidationErrorDetail]:
+    details: list[ValidationErrorDetail] = []
+    items = body.get("detail") if isinstance(body, dict) else None
+    if not isinstance(items, list):
+        return details
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        loc = item.get("loc")
+        loc_parts = tuple(p for p in loc if isinstance(p, str | int)) if isinstance(loc, list) else ()
+        details.append(ValidationErrorDetail(loc_parts, str(item.get("msg", "")), str(item.get("type", ""))))
+    return details
+
+
+def _summary(body: Any) -> str:
+    if isinstance(body, dict):
+        detail = body.get("detail", body.get("message", body))
+        text = json.dumps(detail, ensure_ascii=False) if not isinstance(detail, str) else detail
+    elif body is None:
+        text = ""
+    else:
+        text = str(body)
+    text = " ".join(text.split())
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def status_error(response: httpx.Response, body: bytes) -> APIStatusError:
+    """The ``APIStatusError`` subclass for a non-2xx ``response`` with (the start of) its ``body``."""
+    status = response.status_code
+    # the streamed response was consumed and closed: attach a read copy that holds (the start of) the body
+    response = httpx.Response(
+        status, headers=response.headers, content=body, request=response.request, extensions=response.extensions
+    )
+    parsed = parse_error_body(body)
+    request_id = request_id_of(response.headers)
+    request = response.request
+    message = f"{status} {response.reason_phrase} for {request.method} {request.url.raw_path.decode('ascii')}"
+    summary = _summary(parsed)
+    if summary:
+        message += f": {summary}"
+    if request_id:
+        message += f" (request id {request_id})"
+    if status == 422:
+        return UnprocessableEntityError(
+            message, response=response, body=parsed, request_id=request_id, errors=_validation_details(parsed)
+        )
+    if status == 429:
+        retry_after = parse_retry_after(response.headers)
+        return RateLimitError(message, response=response, body=parsed, request_id=request_id, retry_after=retry_after)
+    error_class: type[APIStatusError] = {
+        401: AuthenticationError,
+        403: PermissionDeniedError,
+        404: NotFoundError,
+    }.get(status, InternalServerError if status >= 500 else APIStatusError)
+    return error_class(message, response=response, body=parsed, request_id=request_id)
+
+
+def transport_error(exc: httpx.HTTPError, spec: RequestSpec) -> APIConnectionError:
+    """The ``APIConnectionError`` for an httpx transport failure (raise it ``from exc``)."""
+    where = f"{spec.method} {spec.path}"
+    if isinstance(exc, httpx.TimeoutException):
+        return APITimeoutError(f"timed out ({type(exc).__name__}) for {where}")
+    if isinstance(exc, httpx.LocalProtocolError):
+        # its text may quote a header value (the key): name the kind of failure only
+        return APIConnectionError(f"could not send {where}: invalid request ({type(exc).__name__})")
+    reason = str(exc) or type(exc).__name__
+    return APIConnectionError(f"connection failed for {where}: {reason}")
