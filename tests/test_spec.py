@@ -1,81 +1,80 @@
-"""The pinned spec: the fragment reproduces from upstream, the lock is honest, the overlay is checked."""
+"""The pinned spec: the lock, the fragment and the overlay agree; pinning classifies every upstream change.
+
+Hermetic: everything here reads the repository only. Pinning runs on temp copies of the lock, the
+fragment and the overlay, against ``tests/fixtures/upstream-mini.openapi.json`` (the four pinned
+operations, three unpinned siblings and their schemas) or a mutated copy of it. Checking the lock
+against the full upstream document is ``make check-upstream SPEC=...``.
+"""
 
 from __future__ import annotations
 
 import copy
 import hashlib
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import spec_diff
 
 import build_spec
 import generate
 import pin_spec
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED_UPSTREAM = ROOT.parent / "shared" / "upstream"
-FULL_SPEC = SHARED_UPSTREAM / "elevenlabs-openapi.full.json"
-LOCK = json.loads((ROOT / "openapi" / "spec.lock.json").read_text())
+LOCK_PATH = ROOT / "openapi" / "spec.lock.json"
+LOCK = json.loads(LOCK_PATH.read_text())
 FRAGMENT_PATH = ROOT / "openapi" / LOCK["fragment"]
+OVERLAY_PATH = ROOT / "openapi" / "overlay.json"
+FIXTURE = ROOT / "tests" / "fixtures" / "upstream-mini.openapi.json"
 
-needs_upstream = pytest.mark.skipif(not FULL_SPEC.exists(), reason="../shared/upstream is not beside the checkout")
+AUDIO_PATH = "/v1/voices/pvc/{voice_id}/samples/{sample_id}/audio"
+SAMPLE_AUDIO = f"GET {AUDIO_PATH}"
+WAVEFORM = "GET /v1/voices/pvc/{voice_id}/samples/{sample_id}/waveform"
+DELETE_SAMPLE = "DELETE /v1/voices/pvc/{voice_id}/samples/{sample_id}"
+TRAIN = "POST /v1/voices/pvc/{voice_id}/train"
+AUDIO_MODEL = "SpeakerAudioResponseModel"
+STATUS_MODEL = "SpeakerSeparationResponseModel"
+TRAIN_BODY = "Body_Run_PVC_training_v1_voices_pvc__voice_id__train_post"
+
+Mutation = Callable[[dict[str, Any]], None]
 
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def operation_keys(operations: list[dict[str, str]]) -> list[str]:
+    return [f"{op['method']} {op['path']}" for op in operations]
+
+
+# --- the repository agrees with itself ------------------------------------------------------------
+
+
 def test_lock_records_the_fragment_checksum() -> None:
     assert LOCK["fragment_sha256"] == sha256(FRAGMENT_PATH)
     assert LOCK["upstream"]["repository"] == "elevenlabs/elevenlabs-docs"
     assert LOCK["upstream"]["info_version"] == json.loads(FRAGMENT_PATH.read_text())["info"]["version"]
+    assert len(LOCK["upstream"]["sha256"]) == 64
     assert len(LOCK["operations"]) == 4
 
 
-@needs_upstream
-def test_lock_records_the_upstream_checksum() -> None:
-    assert LOCK["upstream"]["sha256"] == sha256(FULL_SPEC)
+def test_lock_fragment_and_overlay_name_the_same_operations() -> None:
+    fragment = json.loads(FRAGMENT_PATH.read_text())
+    pinned = operation_keys(LOCK["operations"])
+    assert list(spec_diff.operations(fragment)) == pinned
+    assert sorted(json.loads(OVERLAY_PATH.read_text())["operation_ids"]) == sorted(pinned)
 
 
-@needs_upstream
-def test_pin_reproduces_the_fragment_byte_for_byte() -> None:
-    full = json.loads(FULL_SPEC.read_bytes())
-    fragment = pin_spec.dump_json(pin_spec.extract_fragment(full, LOCK["operations"]))
-    assert fragment == FRAGMENT_PATH.read_bytes()
-    assert fragment == (SHARED_UPSTREAM / "elevenlabs-pvc-speakers.openapi.json").read_bytes()
+def test_extraction_from_the_fixture_reproduces_the_fragment_byte_for_byte() -> None:
+    full = json.loads(FIXTURE.read_bytes())
+    assert pin_spec.dump_json(pin_spec.extract_fragment(full, LOCK["operations"])) == FRAGMENT_PATH.read_bytes()
 
 
-@needs_upstream
-def test_pin_check_mode_passes_on_the_current_pin(capsys: pytest.CaptureFixture[str]) -> None:
-    assert pin_spec.main([str(FULL_SPEC), "--check"]) == 0
-    assert "no change against the previous pin" in capsys.readouterr().out
-
-
-@needs_upstream
-def test_pin_writes_fragment_and_lock_and_reports_changes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    full = json.loads(FULL_SPEC.read_bytes())
-    schema = full["components"]["schemas"]["SpeakerAudioResponseModel"]
-    schema["properties"]["sample_rate"] = {"type": "integer"}
-    del schema["properties"]["duration_secs"]
-    full["info"]["version"] = "2.0"
-    changed = tmp_path / "full.json"
-    changed.write_text(json.dumps(full))
-    lock_copy = dict(LOCK, fragment="fragment.json")
-    (tmp_path / "lock.json").write_text(json.dumps(lock_copy))
-    (tmp_path / "fragment.json").write_bytes(FRAGMENT_PATH.read_bytes())
-
-    assert pin_spec.main([str(changed), "--lock", str(tmp_path / "lock.json")]) == 0
-    out = capsys.readouterr().out
-    assert "field added: SpeakerAudioResponseModel.sample_rate" in out
-    assert "field removed: SpeakerAudioResponseModel.duration_secs" in out
-    assert "info changed: version 1.0 -> 2.0" in out
-    new_lock = json.loads((tmp_path / "lock.json").read_text())
-    assert new_lock["upstream"]["info_version"] == "2.0"
-    assert new_lock["upstream"]["sha256"] == sha256(changed)
-    assert new_lock["fragment_sha256"] == sha256(tmp_path / "fragment.json")
-    assert "sample_rate" in (tmp_path / "fragment.json").read_text()
+def test_overlay_keeps_its_hand_written_layout_when_rewritten() -> None:
+    assert pin_spec.dump_overlay(json.loads(OVERLAY_PATH.read_bytes())) == OVERLAY_PATH.read_bytes()
 
 
 def test_extraction_follows_references_transitively() -> None:
@@ -123,7 +122,7 @@ def test_overlay_sets_short_operation_ids_and_servers() -> None:
 
 def test_overlay_rejects_an_operation_the_fragment_lacks_or_misses_one() -> None:
     fragment = json.loads(FRAGMENT_PATH.read_text())
-    overlay = json.loads((ROOT / "openapi" / "overlay.json").read_text())
+    overlay = json.loads(OVERLAY_PATH.read_text())
     broken = copy.deepcopy(overlay)
     broken["operation_ids"]["GET /v1/gone"] = "gone"
     with pytest.raises(build_spec.OverlayError, match="lacks"):
@@ -152,3 +151,422 @@ def test_hand_edit_of_generated_code_is_detected(tmp_path: Path) -> None:
     edited = dict(committed)
     edited["client.py"] = committed["client.py"] + b"# hand edit\n"
     assert any("hand edit" in line for line in generate.describe_drift(generate.tree(fresh), edited))
+
+
+# --- pinning on temp copies -----------------------------------------------------------------------
+
+
+@dataclass
+class Pin:
+    """Temp copies of the lock, the fragment and the overlay, pinned against the fixture."""
+
+    lock: Path
+    fragment: Path
+    overlay: Path
+
+    def run(self, source: Path | str, *options: str) -> int:
+        return pin_spec.main([str(source), *options, "--lock", str(self.lock)])
+
+    def files(self) -> tuple[bytes, bytes, bytes]:
+        return self.lock.read_bytes(), self.fragment.read_bytes(), self.overlay.read_bytes()
+
+    def read(self) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        lock, fragment, overlay = (json.loads(data) for data in self.files())
+        return lock, fragment, overlay
+
+
+@pytest.fixture
+def pin(tmp_path: Path) -> Pin:
+    folder = tmp_path / "openapi"
+    folder.mkdir()
+    lock = copy.deepcopy(LOCK)
+    lock["fragment"] = "fragment.json"
+    lock["upstream"]["sha256"] = sha256(FIXTURE)  # pinned from the fixture, so the fixture itself is "no change"
+    (folder / "spec.lock.json").write_text(json.dumps(lock, indent=2) + "\n")
+    (folder / "fragment.json").write_bytes(FRAGMENT_PATH.read_bytes())
+    (folder / "overlay.json").write_bytes(OVERLAY_PATH.read_bytes())
+    return Pin(folder / "spec.lock.json", folder / "fragment.json", folder / "overlay.json")
+
+
+def upstream(tmp_path: Path, *mutations: Mutation) -> Path:
+    """A mutated copy of the fixture."""
+    full = json.loads(FIXTURE.read_text())
+    for mutate in mutations:
+        mutate(full)
+    path = tmp_path / "upstream.json"
+    path.write_text(json.dumps(full, indent=2))
+    return path
+
+
+def schema(full: dict[str, Any], name: str) -> dict[str, Any]:
+    found: dict[str, Any] = full["components"]["schemas"][name]
+    return found
+
+
+def add_optional_field(full: dict[str, Any]) -> None:
+    schema(full, AUDIO_MODEL)["properties"]["sample_rate"] = {"type": "integer", "title": "Sample Rate"}
+
+
+def add_required_response_field(full: dict[str, Any]) -> None:
+    add_optional_field(full)
+    schema(full, AUDIO_MODEL)["required"].append("sample_rate")
+
+
+def rename_required_field(full: dict[str, Any]) -> None:
+    model = schema(full, AUDIO_MODEL)
+    model["properties"] = {
+        ("length_secs" if name == "duration_secs" else name): value for name, value in model["properties"].items()
+    }
+    model["required"] = ["length_secs" if name == "duration_secs" else name for name in model["required"]]
+
+
+def make_nullable(full: dict[str, Any]) -> None:
+    field = schema(full, AUDIO_MODEL)["properties"]["duration_secs"]
+    field["anyOf"] = [{"type": field.pop("type")}, {"type": "null"}]
+
+
+def make_optional(full: dict[str, Any]) -> None:
+    schema(full, AUDIO_MODEL)["required"].remove("duration_secs")
+
+
+def change_type(full: dict[str, Any]) -> None:
+    schema(full, AUDIO_MODEL)["properties"]["duration_secs"]["type"] = "string"
+
+
+def add_enum_value(full: dict[str, Any]) -> None:
+    schema(full, STATUS_MODEL)["properties"]["status"]["enum"].append("cancelled")
+
+
+def remove_enum_value(full: dict[str, Any]) -> None:
+    schema(full, STATUS_MODEL)["properties"]["status"]["enum"].remove("failed")
+
+
+def query_parameter(required: bool) -> Mutation:
+    def mutate(full: dict[str, Any]) -> None:
+        parameter = {"name": "format", "in": "query", "required": required, "schema": {"type": "string"}}
+        full["paths"][AUDIO_PATH]["get"]["parameters"].insert(2, parameter)
+
+    return mutate
+
+
+def change_description(full: dict[str, Any]) -> None:
+    full["paths"][AUDIO_PATH]["get"]["description"] = "Retrieve the first 30 seconds of a voice sample."
+    schema(full, AUDIO_MODEL)["properties"]["media_type"]["description"] = "The audio's media type."
+
+
+def bump_version(full: dict[str, Any]) -> None:
+    full["info"]["version"] = "1.1"
+
+
+def add_response_status(full: dict[str, Any]) -> None:
+    full["paths"][AUDIO_PATH]["get"]["responses"]["404"] = {"description": "Not Found"}
+
+
+def add_format(full: dict[str, Any]) -> None:
+    schema(full, AUDIO_MODEL)["properties"]["media_type"]["format"] = "mime-type"
+
+
+CASES: list[tuple[str, Mutation, int, str]] = [
+    ("optional field", add_optional_field, 0, "[safe] field added (optional): SpeakerAudioResponseModel.sample_rate"),
+    ("required field", add_required_response_field, 0, f"[review] field added (required): {AUDIO_MODEL}.sample_rate"),
+    ("nullable", make_nullable, 3, "[breaking] field made nullable: SpeakerAudioResponseModel.duration_secs"),
+    ("optional", make_optional, 3, "[breaking] field made optional: SpeakerAudioResponseModel.duration_secs"),
+    ("type", change_type, 3, "[breaking] type changed: SpeakerAudioResponseModel.duration_secs: number -> string"),
+    ("enum added", add_enum_value, 0, "[review] enum value added: SpeakerSeparationResponseModel.status: 'cancelled'"),
+    ("enum removed", remove_enum_value, 3, f"[breaking] enum value removed: {STATUS_MODEL}.status: 'failed'"),
+    (
+        "required query",
+        query_parameter(True),
+        3,
+        f"[breaking] parameter added (required): {SAMPLE_AUDIO}: query format",
+    ),
+    ("optional query", query_parameter(False), 0, f"[safe] parameter added (optional): {SAMPLE_AUDIO}: query format"),
+    ("description", change_description, 0, f"[safe] operation metadata changed: {SAMPLE_AUDIO}: description"),
+    ("info.version", bump_version, 0, "[safe] info.version changed: 1.0 -> 1.1"),
+    ("status code", add_response_status, 0, f"[review] response added: {SAMPLE_AUDIO}: 404"),
+    ("unclassified", add_format, 0, "[review] schema changed: SpeakerAudioResponseModel.media_type: format"),
+]
+
+
+def test_pin_without_a_change_says_so_and_changes_nothing(pin: Pin, capsys: pytest.CaptureFixture[str]) -> None:
+    before = pin.files()
+    assert pin.run(FIXTURE) == 0
+    out = capsys.readouterr().out
+    assert "  no change against the previous pin\n" in out
+    assert "[breaking]" not in out
+    assert "[safe]" not in out
+    assert pin.files() == before
+    assert pin.run(FIXTURE, "--check") == 0
+
+
+@pytest.mark.parametrize(("mutate", "status", "line"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_pin_classifies_the_change(
+    pin: Pin, tmp_path: Path, capsys: pytest.CaptureFixture[str], mutate: Mutation, status: int, line: str
+) -> None:
+    source = upstream(tmp_path, mutate)
+    before = pin.files()
+    assert pin.run(source) == status
+    out = capsys.readouterr().out
+    assert f"\n  {line}\n" in out
+    if status == 3:
+        assert "[breaking]" in out
+        assert "breaking change(s)" in out
+        assert "--accept-breaking" in out
+        assert pin.files() == before  # nothing written
+    else:
+        assert "[breaking]" not in out
+        lock, _, _ = pin.read()
+        full = json.loads(source.read_text())
+        assert pin.fragment.read_bytes() == pin_spec.dump_json(pin_spec.extract_fragment(full, LOCK["operations"]))
+        assert lock["fragment_sha256"] == sha256(pin.fragment)
+        assert lock["upstream"]["sha256"] == sha256(source)
+        assert pin.run(source, "--check") == 0  # written: the pin is now current
+
+
+def test_renamed_required_field_is_breaking_until_accepted(
+    pin: Pin, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = upstream(tmp_path, rename_required_field, bump_version)
+    before = pin.files()
+    assert pin.run(source) == 3
+    out = capsys.readouterr().out
+    rename = f"field renamed?: {AUDIO_MODEL}.duration_secs -> {AUDIO_MODEL}.length_secs"
+    assert f"  [breaking] {rename}\n" in out
+    assert "1 breaking, 0 review, 1 safe" in out
+    assert "breaking change(s)" in out
+    assert "--accept-breaking" in out
+    assert pin.files() == before
+
+    assert pin.run(source, "--accept-breaking") == 0
+    out = capsys.readouterr().out
+    assert f"  [breaking] {rename}\n" in out
+    entry = out[out.index("changelog entry:\n") :].splitlines()
+    assert entry[1:5] == [
+        "### Changed",
+        f"- Upstream spec re-pinned (info.version 1.0 -> 1.1, sha256 {sha256(source)[:12]}): "
+        "1 breaking, 0 review, 1 safe",
+        "### Removed",
+        f"- **Breaking:** {rename}",
+    ]
+    lock, fragment, _ = pin.read()
+    assert "length_secs" in fragment["components"]["schemas"][AUDIO_MODEL]["properties"]
+    assert lock["fragment_sha256"] == sha256(pin.fragment)
+    assert lock["upstream"]["info_version"] == "1.1"
+
+
+def test_check_reports_a_change_exits_1_and_writes_nothing(
+    pin: Pin, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = pin.files()
+    assert pin.run(upstream(tmp_path, add_optional_field), "--check") == 1
+    assert "[safe] field added (optional): SpeakerAudioResponseModel.sample_rate" in capsys.readouterr().out
+    assert pin.run(upstream(tmp_path, change_type), "--check") == 1  # --check keeps exit 1 on breaking changes
+    assert "pinning needs --accept-breaking" in capsys.readouterr().out
+    assert pin.run(upstream(tmp_path, add_optional_field), "--check", "--add-operation", WAVEFORM) == 1
+    assert pin.files() == before
+
+
+def test_new_required_property_of_a_request_body_is_breaking(
+    pin: Pin, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert pin.run(FIXTURE, "--add-operation", TRAIN) == 0
+    before = pin.files()
+
+    def optional_body_field(full: dict[str, Any]) -> None:
+        schema(full, TRAIN_BODY)["properties"]["seed"] = {"type": "integer"}
+
+    def required_body_field(full: dict[str, Any]) -> None:
+        optional_body_field(full)
+        schema(full, TRAIN_BODY)["required"] = ["seed"]
+
+    capsys.readouterr()
+    assert pin.run(upstream(tmp_path, required_body_field)) == 3
+    assert f"  [breaking] field added (required): {TRAIN_BODY}.seed\n" in capsys.readouterr().out
+    assert pin.files() == before
+    assert pin.run(upstream(tmp_path, optional_body_field)) == 0
+    assert f"  [safe] field added (optional): {TRAIN_BODY}.seed\n" in capsys.readouterr().out
+
+
+def test_removed_operation_is_breaking_and_accepting_it_drops_it_everywhere(
+    pin: Pin, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def remove_sample_audio(full: dict[str, Any]) -> None:
+        del full["paths"][AUDIO_PATH]
+
+    source = upstream(tmp_path, remove_sample_audio)
+    before = pin.files()
+    assert pin.run(source) == 3
+    assert f"  [breaking] operation removed: {SAMPLE_AUDIO}\n" in capsys.readouterr().out
+    assert pin.files() == before
+    assert pin.run(source, "--accept-breaking") == 0
+    lock, fragment, overlay = pin.read()
+    assert SAMPLE_AUDIO not in operation_keys(lock["operations"])
+    assert SAMPLE_AUDIO not in overlay["operation_ids"]
+    build_spec.apply_overlay(fragment, overlay)
+
+
+def test_unpinned_siblings_are_listed(pin: Pin, capsys: pytest.CaptureFixture[str]) -> None:
+    assert pin.run(FIXTURE) == 0
+    listed = [line for line in capsys.readouterr().out.splitlines() if "unpinned upstream operation" in line]
+    assert listed == [
+        f'  unpinned upstream operation: {key} (add with --add-operation "{key}")'
+        for key in (WAVEFORM, DELETE_SAMPLE, TRAIN)
+    ]
+
+
+def test_add_operation_pins_it_and_proposes_an_overlay_id(pin: Pin, capsys: pytest.CaptureFixture[str]) -> None:
+    assert pin.run(FIXTURE, "--add-operation", WAVEFORM) == 0
+    out = capsys.readouterr().out
+    assert f"  [safe] operation added: {WAVEFORM}\n" in out
+    assert "  [safe] schema added: VoiceSampleVisualWaveformResponseModel\n" in out
+    assert (
+        f"overlay: proposed operationId 'retrieve_voice_sample_visual_waveform' for {WAVEFORM}"
+        f" (rename it in {pin.overlay} if you like)\n"
+    ) in out
+    assert "unpinned upstream operation: " + WAVEFORM not in out
+    lock, fragment, overlay = pin.read()
+    assert operation_keys(lock["operations"]) == [*operation_keys(LOCK["operations"]), WAVEFORM]
+    assert WAVEFORM in spec_diff.operations(fragment)
+    assert "VoiceSampleVisualWaveformResponseModel" in fragment["components"]["schemas"]
+    assert overlay["operation_ids"][WAVEFORM] == "retrieve_voice_sample_visual_waveform"
+    spec = build_spec.apply_overlay(fragment, overlay)
+    assert spec["paths"][WAVEFORM.split(" ", 1)[1]]["get"]["operationId"] == "retrieve_voice_sample_visual_waveform"
+    # the overlay keeps its hand-written layout: one server per line, one new line for the new id
+    old_lines = OVERLAY_PATH.read_text().splitlines()
+    last_id = len(old_lines) - 3  # the file ends with the last id, "  }" and "}"
+    assert pin.overlay.read_text().splitlines() == [
+        *old_lines[:last_id],
+        old_lines[last_id] + ",",
+        f'    "{WAVEFORM}": "retrieve_voice_sample_visual_waveform"',
+        *old_lines[last_id + 1 :],
+    ]
+
+
+def test_add_operation_proposes_a_unique_id(pin: Pin) -> None:
+    overlay = json.loads(pin.overlay.read_text())
+    overlay["operation_ids"][SAMPLE_AUDIO] = "retrieve_voice_sample_visual_waveform"
+    pin.overlay.write_bytes(pin_spec.dump_overlay(overlay))
+    assert pin.run(FIXTURE, "--add-operation", "get " + WAVEFORM.split(" ", 1)[1]) == 0
+    _, fragment, overlay = pin.read()
+    assert overlay["operation_ids"][WAVEFORM] == "retrieve_voice_sample_visual_waveform_2"
+    build_spec.apply_overlay(fragment, overlay)
+
+
+@pytest.mark.parametrize(
+    ("operation", "message"),
+    [
+        ("GET /v1/voices/pvc/{voice_id}/nowhere", "not in the upstream spec"),
+        (SAMPLE_AUDIO, "already pinned"),
+        ("/v1/voices/pvc/{voice_id}/train", "expected 'METHOD /path'"),
+    ],
+)
+def test_add_operation_refuses_unknown_or_pinned_operations(
+    pin: Pin, capsys: pytest.CaptureFixture[str], operation: str, message: str
+) -> None:
+    before = pin.files()
+    assert pin.run(FIXTURE, "--add-operation", operation) == 2
+    assert message in capsys.readouterr().err
+    assert pin.files() == before
+
+
+def test_source_url_and_commit_are_recorded(pin: Pin, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert pin.run(FIXTURE, "--source-url", "https://example.test/openapi.json", "--commit", "0123abc") == 0
+    lock, _, _ = pin.read()
+    assert lock["upstream"]["source_url"] == "https://example.test/openapi.json"
+    assert lock["upstream"]["commit"] == "0123abc"
+    assert set(LOCK["upstream"]) <= set(lock["upstream"])  # every existing key kept
+    assert list(lock) == list(LOCK)
+    assert lock["operations"] == LOCK["operations"]
+
+    # an http(s) source is its own source_url
+    url = "https://raw.example.test/fern/apis/api/openapi.json"
+    monkeypatch.setattr(pin_spec, "read_source", lambda source: FIXTURE.read_bytes() if source == url else b"")
+    assert pin.run(url) == 0
+    lock, _, _ = pin.read()
+    assert lock["upstream"]["source_url"] == url
+    assert lock["upstream"]["commit"] == "0123abc"
+
+
+# --- the classifier on its own (dicts, no files) --------------------------------------------------
+
+
+def fragment_from_fixture(*mutations: Mutation) -> dict[str, Any]:
+    full = json.loads(FIXTURE.read_text())
+    for mutate in mutations:
+        mutate(full)
+    fragment: dict[str, Any] = pin_spec.extract_fragment(full, LOCK["operations"])
+    return fragment
+
+
+def lines(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    return [change.line.strip() for change in spec_diff.diff_fragments(old, new)]
+
+
+def test_classifier_reads_through_anyof_items_and_additional_properties() -> None:
+    base = fragment_from_fixture()
+
+    def nest(full: dict[str, Any]) -> None:
+        props = schema(full, STATUS_MODEL)["properties"]
+        status = props["status"]
+        props["status"] = {"anyOf": [{"type": "string", "enum": [*status.pop("enum"), "cancelled"]}, {"type": "null"}]}
+        props["status"].update({k: v for k, v in status.items() if k != "type"})
+        props["speakers"]["anyOf"][0]["additionalProperties"] = {"$ref": "#/components/schemas/UtteranceResponseModel"}
+        props["selected_speaker_ids"]["anyOf"][0]["items"] = {"type": "string", "enum": ["a"]}
+        schema(full, "VoiceSamplePreviewResponseModel")["properties"]["duration_secs"]["anyOf"].pop()
+
+    assert lines(base, fragment_from_fixture(nest)) == [
+        "[breaking] schema removed: SpeakerResponseModel",
+        f"[breaking] field made nullable: {STATUS_MODEL}.status",
+        f"[breaking] type changed: {STATUS_MODEL}.speakers{{}}: SpeakerResponseModel -> UtteranceResponseModel",
+        f"[review] enum value added: {STATUS_MODEL}.status: 'cancelled'",
+        f"[review] enum introduced: {STATUS_MODEL}.selected_speaker_ids[]",
+        "[safe] field no longer nullable: VoiceSamplePreviewResponseModel.duration_secs",
+    ]
+
+    def type_list(full: dict[str, Any]) -> None:
+        schema(full, AUDIO_MODEL)["properties"]["duration_secs"]["type"] = ["number", "null"]
+
+    assert lines(base, fragment_from_fixture(type_list)) == [
+        f"[breaking] field made nullable: {AUDIO_MODEL}.duration_secs"
+    ]
+
+
+def body_and_response_fragment(model: dict[str, Any]) -> dict[str, Any]:
+    ref = {"$ref": "#/components/schemas/M"}
+    operation = {
+        "requestBody": {"content": {"application/json": {"schema": ref}}},
+        "responses": {"200": {"content": {"application/json": {"schema": ref}}}},
+    }
+    return {"info": {"version": "1"}, "paths": {"/m": {"put": operation}}, "components": {"schemas": {"M": model}}}
+
+
+def test_a_schema_on_both_sides_takes_the_worse_class() -> None:
+    model: dict[str, Any] = {
+        "type": "object",
+        "properties": {"a": {"type": "string", "enum": ["x"]}},
+        "required": ["a"],
+    }
+    old = body_and_response_fragment(model)
+    assert spec_diff.schema_sides(old) == {"M": frozenset({"request", "response"})}
+    changed = copy.deepcopy(model)
+    changed["properties"]["b"] = {"type": "string"}
+    changed["required"] = ["b"]  # a made optional (response: breaking), b required (request: breaking)
+    changed["properties"]["a"]["enum"].append("y")  # response: review, request: safe
+    assert lines(old, body_and_response_fragment(changed)) == [
+        "[breaking] field added (required): M.b",
+        "[breaking] field made optional: M.a",
+        "[review] enum value added: M.a: 'y'",
+    ]
+    request_only = old | {"paths": {"/m": {"put": {"requestBody": old["paths"]["/m"]["put"]["requestBody"]}}}}
+    assert spec_diff.schema_sides(request_only) == {"M": frozenset({"request"})}
+    new_request_only = request_only | {"components": {"schemas": {"M": changed}}}
+    assert lines(request_only, new_request_only) == [
+        "[breaking] field added (required): M.b",
+        "[safe] field made optional: M.a",
+        "[safe] enum value added: M.a: 'y'",
+    ]
+
+
+def test_identical_fragments_have_no_changes_and_an_empty_summary() -> None:
+    assert spec_diff.diff_fragments(fragment_from_fixture(), fragment_from_fixture()) == []
+    assert spec_diff.summary([]) == "0 breaking, 0 review, 0 safe"
