@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install generate check-generated pin lint format typecheck test pytest demo bench fuzz soak clean
+.PHONY: install generate check-generated pin check-upstream lint format typecheck test pytest demo bench fuzz soak clean
 
 install: $(STAMP)
 
@@ -21,8 +21,11 @@ generate: install
 check-generated: install
 	$(PY) scripts/generate.py --check
 
-pin: install  ## make pin SPEC=path-or-url-of-full-upstream-openapi.json
-	$(PY) scripts/pin_spec.py $(or $(SPEC),../shared/upstream/elevenlabs-openapi.full.json)
+pin: install  ## make pin SPEC=path-or-url-of-full-upstream-openapi.json [PIN_ARGS="--accept-breaking --add-operation 'GET /v1/...'"]
+	$(PY) scripts/pin_spec.py $(or $(SPEC),../shared/upstream/elevenlabs-openapi.full.json) $(PIN_ARGS)
+
+check-upstream: install  ## make check-upstream SPEC=path-or-url: exit 1 if the lock no longer matches that upstream document (not part of make test)
+	$(PY) scripts/pin_spec.py $(or $(SPEC),../shared/upstream/elevenlabs-openapi.full.json) --check
 
 lint: install
 	$(VENV)/bin/ruff check facade scripts tests
