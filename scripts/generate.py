@@ -47,7 +47,7 @@ def generate_into(workdir: Path, openapi_dir: Path = OPENAPI_DIR) -> Path:
     command = [
         generator, "generate",
         "--path", str(spec_path),
-        "--config", str(CONFIG_PATH),
+        "--config", str(openapi_dir / CONFIG_PATH.name),
         "--meta", "none",
         "--output-path", str(out),
         "--fail-on-warning",
