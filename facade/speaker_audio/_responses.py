@@ -53,7 +53,8 @@ def preload_validators() -> None:
 def _validated(model_class: type[M], operation: str, document: object) -> M:
     """``document`` checked against ``operation``'s response schema, then built as ``model_class``."""
     response_validator(operation)(document)
-    assert isinstance(document, dict)  # the schema's "type": "object" held
+    if not isinstance(document, Mapping):  # a schema without "type": "object" let it through
+        raise ResponseValidationError(f"{operation} response: expected a JSON object, got {type(document).__name__}")
     try:
         model = model_class.from_dict(document)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
