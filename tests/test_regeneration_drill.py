@@ -193,6 +193,12 @@ def tree(tmp_path: Path, mypy_cache: Path) -> DrillTree:
     return DrillTree(tmp_path, mypy_cache)
 
 
+def unused_name(schema: JSON, stem: str) -> str:
+    """``stem``, or ``stem_2``, … : a member name the schema does not have yet (the pin may have grown)."""
+    names = [stem, *(f"{stem}_{n}" for n in range(2, 100))]
+    return next(name for name in names if name not in schema["properties"])
+
+
 def serve(audio: JSON = AUDIO_BODY, status: JSON = STATUS_BODY) -> ShapeServer:
     return ShapeServer({AUDIO_PATH: audio, STATUS_PATH: status})
 
@@ -203,46 +209,48 @@ def serve(audio: JSON = AUDIO_BODY, status: JSON = STATUS_BODY) -> ShapeServer:
 def test_optional_response_field_added_reaches_users_on_model(
     tree: DrillTree, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    tree.schema("SpeakerAudioResponseModel")["properties"]["sample_rate"] = {
+    audio_field = unused_name(tree.schema("SpeakerAudioResponseModel"), "sample_rate")
+    label_field = unused_name(tree.schema("SpeakerResponseModel"), "label")
+    tree.schema("SpeakerAudioResponseModel")["properties"][audio_field] = {
         "description": "The sample rate of the audio, in Hz.",
         "type": "integer",
-        "title": "Sample Rate",
     }
-    tree.schema("SpeakerResponseModel")["properties"]["label"] = {"type": "string", "title": "Label"}
+    tree.schema("SpeakerResponseModel")["properties"][label_field] = {"type": "string"}
     code, out = tree.pin(capsys)
     assert code == 0, out
-    assert "[safe] field added (optional): SpeakerAudioResponseModel.sample_rate" in out
+    assert f"[safe] field added (optional): SpeakerAudioResponseModel.{audio_field}" in out
     assert "[breaking]" not in out
     tree.generate()
 
-    speaker = {**STATUS_BODY["speakers"]["sp"], "label": "host"}
-    with serve({**AUDIO_BODY, "sample_rate": 44100}, {**STATUS_BODY, "speakers": {"sp": speaker}}) as server:
+    speaker = {**STATUS_BODY["speakers"]["sp"], label_field: "host"}
+    with serve({**AUDIO_BODY, audio_field: 44100}, {**STATUS_BODY, "speakers": {"sp": speaker}}) as server:
         answer = tree.run_facade(server.base_url)
     assert answer["data"] == b"ID3\x00\x00\x00".hex()
-    assert answer["audio_model"] == {**AUDIO_BODY, "audio_base_64": "", "sample_rate": 44100}
-    assert "sample_rate" in answer["audio_model_fields"]  # a typed attribute of the model, not an extra
-    assert answer["speaker_model"]["label"] == "host"
+    assert answer["audio_model"] == {**AUDIO_BODY, "audio_base_64": "", audio_field: 44100}
+    assert audio_field in answer["audio_model_fields"]  # a typed attribute of the model, not an extra
+    assert answer["speaker_model"][label_field] == "host"
 
     # and a server sending the wrong type for the new field is refused, by the new spec
-    with serve({**AUDIO_BODY, "sample_rate": "fast"}) as server:
+    with serve({**AUDIO_BODY, audio_field: "fast"}) as server:
         result = subprocess.run(
             [sys.executable, "-c", FACADE_SCRIPT, server.base_url], capture_output=True, text=True, env=tree.env()
         )
     assert result.returncode != 0
     assert "ResponseValidationError" in result.stderr
-    assert "sample_rate" in result.stderr
+    assert audio_field in result.stderr
 
     checked = tree.mypy()
     assert checked.returncode == 0, checked.stdout
 
 
 def test_info_version_bump_is_safe_and_green(tree: DrillTree, capsys: pytest.CaptureFixture[str]) -> None:
-    tree.upstream["info"]["version"] = "1.1"
+    old = tree.upstream["info"]["version"]
+    tree.upstream["info"]["version"] = new = f"{old}.1"
     code, out = tree.pin(capsys)
     assert code == 0, out
-    assert "[safe] info.version changed: 1.0 -> 1.1" in out
+    assert f"[safe] info.version changed: {old} -> {new}" in out
     package = tree.generate()
-    assert json.loads((package / "openapi.json").read_text())["info"]["version"] == "1.1"
+    assert json.loads((package / "openapi.json").read_text())["info"]["version"] == new
     with serve() as server:
         answer = tree.run_facade(server.base_url)
     assert answer["media_type"] == "audio/mpeg"
