@@ -11,8 +11,9 @@ uses) on the same schema:
 The oracle is stricter than plain JSON Schema in the one way the facade promises to be: a ``number``
 must be finite. The audio member is always replaced by valid base64 when it is a string, so that base64
 checking (tested elsewhere) does not blur the comparison. The audio body is run through both audio
-routes: the one-pass route (``AudioMemorySink``, small bodies) and the streaming route
-(``AudioFileSink``, fed in random chunks, which also proves no file is left after a refusal).
+routes: the one-pass route (``AudioMemorySink``, small bodies), the in-memory streaming route (``AudioMemorySink``
+past its one-pass size) and the file streaming route (``AudioFileSink``, which also proves no file is left after a
+refusal), the streaming ones fed in random chunks.
 
 hypothesis-jsonschema (0.23.1, its latest release) does not run on the hypothesis this project pins
 (it calls a private ``many.more()`` that hypothesis removed), so bodies come from the small
@@ -213,6 +214,19 @@ def one_pass_route(raw: bytes, cuts: list[int]) -> tuple[bytes, Any]:
     return audio.data, audio
 
 
+def memory_streaming_route(raw: bytes, cuts: list[int]) -> tuple[bytes, Any]:
+    """``AudioMemorySink`` past its one-pass size (lowered to 0 here), fed in random chunks."""
+    small, _body.SMALL_BODY_BYTES = _body.SMALL_BODY_BYTES, 0
+    try:
+        sink = _body.AudioMemorySink(max_bytes=1 << 30)
+        for chunk in chunked(raw, cuts):
+            sink.feed(chunk)
+        audio = sink.finish()
+    finally:
+        _body.SMALL_BODY_BYTES = small
+    return audio.data, audio
+
+
 def streaming_route(raw: bytes, cuts: list[int]) -> tuple[bytes, Any]:
     with tempfile.TemporaryDirectory() as folder:
         dest = Path(folder) / "speaker.mp3"
@@ -228,7 +242,7 @@ def streaming_route(raw: bytes, cuts: list[int]) -> tuple[bytes, Any]:
         return path.read_bytes(), None
 
 
-ROUTES = {"one-pass": one_pass_route, "streaming": streaming_route}
+ROUTES = {"one-pass": one_pass_route, "memory-streaming": memory_streaming_route, "file-streaming": streaming_route}
 AUDIO_SCHEMA = response_schema("get_speaker_audio")
 STATUS_SCHEMA = response_schema("get_separation_status")
 CUTS = st.lists(st.integers(0, 10_000), max_size=6)

@@ -183,3 +183,90 @@ def test_keywords_behave_as_json_schema_says(schema: Any, good: list[Any], bad: 
     for value in bad:
         with pytest.raises(ResponseValidationError, match=message or None):
             validate(value)
+
+
+# --- review findings: results stay hashable, evolvable and picklable; the validator stays exact ---------------
+
+
+def test_results_hash_and_compare_by_their_fields_not_their_model() -> None:
+    import attrs
+
+    from speaker_audio._responses import speaker_audio_from_parts
+
+    fetched = speaker_audio_from_parts(b"x", {"media_type": "audio/mpeg", "duration_secs": 1, "loudness": -14})
+    built = SpeakerAudio(data=b"x", media_type="audio/mpeg", duration_secs=1.0)
+    assert fetched == built
+    assert hash(fetched) == hash(built)
+    assert hash(Utterance(start=0, end=1)) == hash(Utterance(start=0.0, end=1.0))
+
+    evolved = attrs.evolve(fetched, duration_secs=9, media_type="audio/wav")
+    assert (evolved.model.media_type, evolved.model.duration_secs) == ("audio/wav", 9.0)
+    assert evolved.model.additional_properties == {"loudness": -14}  # upstream's extra members are kept
+    assert fetched.model.duration_secs == 1  # the original is untouched
+
+
+def test_evolved_status_and_pickled_results_keep_a_matching_model() -> None:
+    import copy
+    import pickle
+
+    import attrs
+
+    from speaker_audio._responses import separation_status_from_json
+
+    status = separation_status_from_json({"voice_id": "v", "sample_id": "s", "status": "pending", "eta": 3})
+    for clone in (pickle.loads(pickle.dumps(status)), copy.deepcopy(status)):
+        assert clone == status
+        assert clone.model == status.model  # the generated UNSET survives (models compare it by identity)
+    failed = attrs.evolve(status, status="failed")
+    assert failed.model.status is SpeakerSeparationResponseModelStatus.FAILED
+    assert failed.model.additional_properties == {"eta": 3}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"speakers": {"a": {"speaker_id": "a"}}}, "speakers must be a dict"),
+        ({"speakers": [("a", 1)]}, "speakers must be a dict"),
+        ({"selected_speaker_ids": "ab"}, "selected_speaker_ids must be a list of str"),
+        ({"selected_speaker_ids": [1]}, "selected_speaker_ids must be a list of str"),
+    ],
+)
+def test_hand_built_results_refuse_wrong_containers_with_a_type_error(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(TypeError, match=message):
+        SeparationStatus(voice_id="v", sample_id="s", status="completed", **kwargs)
+    with pytest.raises(TypeError, match="utterances must be a list of Utterance"):
+        Speaker(speaker_id="a", duration_secs=1.0, utterances=[{"start": 0, "end": 1}])  # type: ignore[list-item]
+
+
+def test_json_bodies_are_strict_utf8() -> None:
+    from speaker_audio._responses import parse_json_body
+
+    body = {"voice_id": "v", "sample_id": "s", "status": "pending"}
+    assert parse_json_body(b"\xef\xbb\xbf" + json.dumps(body).encode(), "x") == body  # a UTF-8 BOM, as elsewhere
+    for bad in (json.dumps(body).encode("utf-16"), b'{"voice_id": "\xed\xa0\x80"}'):
+        with pytest.raises(ResponseValidationError, match="not JSON"):
+            parse_json_body(bad, "x")
+
+
+@pytest.mark.parametrize(
+    ("schema", "good", "bad"),
+    [
+        ({"type": "integer", "minimum": 0}, [10**400, 0], [-(10**400)]),
+        ({"type": "integer", "maximum": 2**53}, [2**53], [2**53 + 1]),
+        ({"type": ["integer", "number"]}, [10**400, 1.5], [math.inf]),
+        ({"type": ["number", "integer"]}, [10**400, 1.5], [math.inf]),
+        ({"type": "array", "uniqueItems": True}, [[1, "1", True], []], [[1, 1.0], [{"a": 1}, {"a": 1}]]),
+        ({"multipleOf": 0.5}, [1.5, 2, "x"], [1.2]),
+        ({"multipleOf": 3}, [9, 10**400 * 3], [10, 1e308]),
+        ({"not": {"type": "null"}}, [0, ""], [None]),
+    ],
+)
+def test_numbers_are_compared_exactly_and_more_keywords_are_enforced(
+    schema: Any, good: list[Any], bad: list[Any]
+) -> None:
+    validate = compile_validator(schema, {"components": {"schemas": {}}}, "test body")
+    for value in good:
+        validate(value)
+    for value in bad:
+        with pytest.raises(ResponseValidationError):
+            validate(value)

@@ -8,9 +8,11 @@ without an edit here. The audio results hold the audio once, in ``.data``: their
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
@@ -22,6 +24,7 @@ if TYPE_CHECKING:  # the generated models load with the first client, keeping `i
     from speaker_audio_api.models.speaker_response_model import SpeakerResponseModel
     from speaker_audio_api.models.speaker_separation_response_model import SpeakerSeparationResponseModel
     from speaker_audio_api.models.utterance_response_model import UtteranceResponseModel
+    from speaker_audio_api.types import Unset
 
 __all__ = ["SeparationStatus", "Speaker", "SpeakerAudio", "Utterance"]
 
@@ -30,6 +33,71 @@ def _to_float(value: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"expected a number, got {type(value).__name__}")
     return float(value)
+
+
+R = TypeVar("R")
+
+
+def _as_float(value: object) -> float | None:
+    """``value`` as the float a result holds for it (a model keeps the JSON number as sent), else ``None``."""
+    try:
+        return _to_float(value)  # type: ignore[arg-type]
+    except (TypeError, OverflowError):
+        return None
+
+
+def _keep_model_in_step(result: R, agrees: Callable[[Any], bool], build: Callable[[R], Any]) -> None:
+    """Make ``result.model`` describe ``result``'s own fields.
+
+    A model given with fields it contradicts (``attrs.evolve(result, duration_secs=…)`` passes the old one)
+    is rebuilt from the fields, keeping the members upstream added (``additional_properties``).
+    """
+    _pickle_unset_as_the_singleton()
+    model = result.model  # type: ignore[attr-defined]
+    if agrees(model):
+        return
+    fresh = build(result)
+    fresh.additional_properties = dict(model.additional_properties)
+    object.__setattr__(result, "model", fresh)
+
+
+@functools.cache
+def _pickle_unset_as_the_singleton() -> None:
+    """Pickle and deepcopy the generated ``UNSET`` as itself: models compare it by identity."""
+    import copyreg
+
+    from speaker_audio_api.types import Unset
+
+    copyreg.pickle(Unset, lambda unset: (_unset, ()))
+
+
+def _unset() -> Unset:
+    from speaker_audio_api.types import UNSET
+
+    return UNSET
+
+
+def _list_of(kind: type[R], name: str, value: Iterable[R]) -> list[R]:
+    items = list(value) if isinstance(value, list | tuple) else None
+    if items is None or not all(isinstance(item, kind) for item in items):
+        raise TypeError(f"{name} must be a list of {kind.__name__}")
+    return items
+
+
+def _utterances(value: Iterable[Utterance]) -> list[Utterance]:
+    return _list_of(Utterance, "utterances", value)
+
+
+def _speaker_ids(value: Iterable[str]) -> list[str]:
+    return _list_of(str, "selected_speaker_ids", value)
+
+
+def _speakers(value: Mapping[str, Speaker]) -> dict[str, Speaker]:
+    if not isinstance(value, Mapping) or not all(
+        isinstance(key, str) and isinstance(item, Speaker) for key, item in value.items()
+    ):
+        raise TypeError("speakers must be a dict of speaker id (str) to Speaker")
+    return dict(value)
 
 
 def _speaker_audio_model(self: SpeakerAudio) -> SpeakerAudioResponseModel:
@@ -55,8 +123,17 @@ class SpeakerAudio:
     media_type: str = attrs.field(validator=attrs.validators.instance_of(str))
     duration_secs: float = attrs.field(converter=_to_float)
     model: SpeakerAudioResponseModel = attrs.field(
-        default=attrs.Factory(_speaker_audio_model, takes_self=True), repr=False, kw_only=True
+        default=attrs.Factory(_speaker_audio_model, takes_self=True), repr=False, eq=False, kw_only=True
     )
+
+    def __attrs_post_init__(self) -> None:
+        _keep_model_in_step(
+            self,
+            lambda m: (
+                (m.audio_base_64, m.media_type, _as_float(m.duration_secs)) == ("", self.media_type, self.duration_secs)
+            ),
+            _speaker_audio_model,
+        )
 
     @property
     def extension(self) -> str:
@@ -92,8 +169,13 @@ class Utterance:
     start: float = attrs.field(converter=_to_float)
     end: float = attrs.field(converter=_to_float)
     model: UtteranceResponseModel = attrs.field(
-        default=attrs.Factory(_utterance_model, takes_self=True), repr=False, kw_only=True
+        default=attrs.Factory(_utterance_model, takes_self=True), repr=False, eq=False, kw_only=True
     )
+
+    def __attrs_post_init__(self) -> None:
+        _keep_model_in_step(
+            self, lambda m: (_as_float(m.start), _as_float(m.end)) == (self.start, self.end), _utterance_model
+        )
 
 
 def _speaker_model(self: Speaker) -> SpeakerResponseModel:
@@ -113,10 +195,20 @@ class Speaker:
 
     speaker_id: str = attrs.field(validator=attrs.validators.instance_of(str))
     duration_secs: float = attrs.field(converter=_to_float)
-    utterances: list[Utterance] = attrs.field(factory=list)
+    utterances: list[Utterance] = attrs.field(factory=list, converter=_utterances)
     model: SpeakerResponseModel = attrs.field(
-        default=attrs.Factory(_speaker_model, takes_self=True), repr=False, kw_only=True
+        default=attrs.Factory(_speaker_model, takes_self=True), repr=False, eq=False, kw_only=True
     )
+
+    def __attrs_post_init__(self) -> None:
+        def agrees(m: SpeakerResponseModel) -> bool:
+            utterances = m.utterances if isinstance(m.utterances, list) else []
+            return (m.speaker_id, _as_float(m.duration_secs)) == (
+                self.speaker_id,
+                self.duration_secs,
+            ) and utterances == [u.model for u in self.utterances]
+
+        _keep_model_in_step(self, agrees, _speaker_model)
 
 
 def _separation_model(self: SeparationStatus) -> SpeakerSeparationResponseModel:
@@ -156,11 +248,31 @@ class SeparationStatus:
     voice_id: str = attrs.field(validator=attrs.validators.instance_of(str))
     sample_id: str = attrs.field(validator=attrs.validators.instance_of(str))
     status: str = attrs.field(validator=attrs.validators.instance_of(str))
-    speakers: dict[str, Speaker] = attrs.field(factory=dict)
-    selected_speaker_ids: list[str] = attrs.field(factory=list)
+    speakers: dict[str, Speaker] = attrs.field(factory=dict, converter=_speakers)
+    selected_speaker_ids: list[str] = attrs.field(factory=list, converter=_speaker_ids)
     model: SpeakerSeparationResponseModel = attrs.field(
-        default=attrs.Factory(_separation_model, takes_self=True), repr=False, kw_only=True
+        default=attrs.Factory(_separation_model, takes_self=True), repr=False, eq=False, kw_only=True
     )
+
+    def __attrs_post_init__(self) -> None:
+        from speaker_audio_api.models.speaker_separation_response_model_speakers_type_0 import (
+            SpeakerSeparationResponseModelSpeakersType0,
+        )
+
+        def agrees(m: SpeakerSeparationResponseModel) -> bool:
+            speakers = (
+                m.speakers.additional_properties
+                if isinstance(m.speakers, SpeakerSeparationResponseModelSpeakersType0)
+                else {}
+            )
+            selected = m.selected_speaker_ids if isinstance(m.selected_speaker_ids, list) else []
+            return (
+                (m.voice_id, m.sample_id, m.status.value) == (self.voice_id, self.sample_id, self.status)
+                and speakers == {key: speaker.model for key, speaker in self.speakers.items()}
+                and selected == self.selected_speaker_ids
+            )
+
+        _keep_model_in_step(self, agrees, _separation_model)
 
     @property
     def is_completed(self) -> bool:

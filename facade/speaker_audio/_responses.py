@@ -135,9 +135,10 @@ def start_separation_from_json(payload: object) -> None:
 
 
 def parse_json_body(body: bytes, where: str) -> object:
-    """``json.loads`` that raises ``ResponseValidationError`` for a body that is not JSON."""
+    """``json.loads`` of a UTF-8 body (a BOM allowed, as on the audio routes); else ``ResponseValidationError``."""
     try:
-        value: Any = json.loads(body, parse_constant=reject_json_constant)
+        text = body.decode("utf-8")  # strictly: json.loads(bytes) would also take UTF-16/32 and encoded surrogates
+        value: Any = json.loads(text.removeprefix("\ufeff"), parse_constant=reject_json_constant)
     except (ValueError, RecursionError):
         excerpt = body[:60].decode("utf-8", "replace")
         raise ResponseValidationError(f"{where}: body is not JSON (starts with {excerpt!r})") from None

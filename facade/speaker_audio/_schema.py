@@ -238,11 +238,14 @@ class _Compiler:
         def check(value: object, path: str) -> str | None:
             if value is None and allows_null:
                 return None
+            infinite = False
             for name in wanted:
                 if _has_type(value, name):
-                    if name == "number" and not _is_finite(value):  # type: ignore[arg-type]
-                        return f"{_at(path)}: must be a finite number"
-                    return None
+                    if name != "number" or _is_finite(value):  # type: ignore[arg-type]
+                        return None
+                    infinite = True  # another listed type (integer) may still take it
+            if infinite:
+                return f"{_at(path)}: must be a finite number"
             return f"{_at(path)}: expected {label}, got {_kind(value)}"
 
         return check
@@ -396,6 +399,47 @@ class _Compiler:
         return [self.compile(option) for option in argument]
 
 
+def _not(compiler: _Compiler, argument: object, schema: Mapping[str, Any]) -> _Check:
+    forbidden = compiler.compile(argument)
+    return lambda value, path: (
+        f"{_at(path)}: matches a schema the pinned spec forbids" if forbidden(value, path) is None else None
+    )
+
+
+def _unique_items(compiler: _Compiler, argument: object, schema: Mapping[str, Any]) -> _Check:
+    if not isinstance(argument, bool):
+        raise UnsupportedSchemaError(f"uniqueItems must be a boolean, got {argument!r}")
+
+    def check(value: object, path: str) -> str | None:
+        if argument and isinstance(value, list):
+            for index, item in enumerate(value):
+                if any(_json_equal(item, other) for other in value[:index]):
+                    return f"{_at(path)}: items must be unique ({path}[{index}] repeats an earlier one)"
+        return None
+
+    return check
+
+
+def _multiple_of(compiler: _Compiler, argument: object, schema: Mapping[str, Any]) -> _Check:
+    if not _is_number(argument) or argument <= 0:  # type: ignore[operator]
+        raise UnsupportedSchemaError(f"multipleOf must be a number > 0, got {argument!r}")
+    divisor: float = argument  # type: ignore[assignment]
+
+    def check(value: object, path: str) -> str | None:
+        if not _is_number(value):
+            return None
+        if isinstance(divisor, int):
+            fits = value % divisor == 0  # type: ignore[operator]  # exact for ints; as jsonschema does for floats
+        else:
+            try:
+                fits = float(value / divisor).is_integer()  # type: ignore[operator]
+            except OverflowError:
+                fits = False
+        return None if fits else f"{_at(path)}: must be a multiple of {divisor}"
+
+    return check
+
+
 def _none_matched(messages: list[str], path: str) -> str:
     """One message for a value that fits none of the alternatives: the closest one's, when clear."""
     top = f"{_at(path)}: expected "
@@ -444,7 +488,7 @@ def _size(value: Any) -> float:
 
 
 def _number(value: Any) -> float:
-    return float(value)
+    return value  # type: ignore[no-any-return]  # int or float, compared exactly (no float() overflow)
 
 
 _LIMITS: dict[str, tuple[Callable[[float, float], bool], Callable[[object], bool], Callable[[Any], float]]] = {
@@ -473,6 +517,9 @@ _KEYWORDS: dict[str, Callable[[_Compiler, object, Mapping[str, Any]], _Check]] =
     "anyOf": _Compiler.any_of,
     "oneOf": _Compiler.one_of,
     "allOf": _Compiler.all_of,
+    "not": _not,
+    "uniqueItems": _unique_items,
+    "multipleOf": _multiple_of,
     "pattern": _limit("pattern"),
     **{keyword: _limit(keyword) for keyword in _LIMITS},
 }
