@@ -383,6 +383,9 @@ def start_fake_server(*args: str) -> tuple[subprocess.Popen[str], str]:
         stderr=subprocess.PIPE,
         text=True,
         env=clean_env(),
+        # a shell without job control starts background jobs with SIGINT ignored, and children inherit that:
+        # give the server Ctrl-C back, as a terminal would, so the test does not depend on how it was started
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert proc.stdout is not None
     return proc, proc.stdout.readline().strip()
