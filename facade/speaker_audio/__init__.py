@@ -12,9 +12,7 @@ Everything public is importable from here; modules with a leading underscore are
 
 from typing import TYPE_CHECKING, Any
 
-from speaker_audio._client import SpeakerAudioClient, get_speaker_audio
 from speaker_audio._decode import decode_audio_base64, extension_for_media_type, sniff_media_type
-from speaker_audio._models import SeparationStatus, Speaker, SpeakerAudio, Utterance
 from speaker_audio._version import __version__
 from speaker_audio.errors import (
     APIConnectionError,
@@ -40,10 +38,20 @@ from speaker_audio.errors import (
 
 if TYPE_CHECKING:
     from speaker_audio._async_client import AsyncSpeakerAudioClient
+    from speaker_audio._client import SpeakerAudioClient, get_speaker_audio
+    from speaker_audio._models import SeparationStatus, Speaker, SpeakerAudio, Utterance
 
-# Loaded on first use, keeping `import speaker_audio` fast: the async client pulls in asyncio.
+# Loaded on first use (``from speaker_audio import SpeakerAudioClient`` loads it at once), keeping a bare
+# ``import speaker_audio`` as fast as ``import httpx``: the clients and results pull in attrs and the
+# response machinery, the async client asyncio. Inside the package every module imports them normally.
 _LAZY = {
     "AsyncSpeakerAudioClient": "speaker_audio._async_client",
+    "SpeakerAudioClient": "speaker_audio._client",
+    "get_speaker_audio": "speaker_audio._client",
+    "SeparationStatus": "speaker_audio._models",
+    "Speaker": "speaker_audio._models",
+    "SpeakerAudio": "speaker_audio._models",
+    "Utterance": "speaker_audio._models",
 }
 
 
