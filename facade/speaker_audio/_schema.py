@@ -199,8 +199,8 @@ class _Compiler:
                 raise UnsupportedSchemaError(
                     f"JSON Schema keyword {keyword!r} is not enforced by speaker_audio._schema"
                 )
-            if keyword in ("additionalProperties", "required") and "properties" in schema:
-                continue  # compiled together with "properties"
+            if keyword in _OBJECT_KEYWORDS and keyword != next(k for k in schema if k in _OBJECT_KEYWORDS):
+                continue  # the object keywords compile as one check, at the first of them
             checks.append(build(self, argument, schema))
         if len(checks) == 1:
             return checks[0]
@@ -275,10 +275,12 @@ class _Compiler:
             None if _json_equal(value, argument) else f"{_at(path)}: must be {json.dumps(argument)}"
         )
 
-    def properties(self, argument: object, schema: Mapping[str, Any]) -> _Check:
-        if not isinstance(argument, dict):
-            raise UnsupportedSchemaError(f"properties must be an object, got {argument!r}")
-        members = {name: self.compile(sub) for name, sub in argument.items()}
+    def object_members(self, argument: object, schema: Mapping[str, Any]) -> _Check:
+        """``properties``, ``required`` and ``additionalProperties`` together (they apply to objects only)."""
+        properties = schema.get("properties", {})
+        if not isinstance(properties, dict):
+            raise UnsupportedSchemaError(f"properties must be an object, got {properties!r}")
+        members = {name: self.compile(sub) for name, sub in properties.items()}
         required = self._required(schema.get("required", []))
         extra = self._extra(schema.get("additionalProperties", True))
 
@@ -296,32 +298,6 @@ class _Compiler:
                     message = extra(item, f"{path}[{name!r}]")
                 else:
                     continue
-                if message is not None:
-                    return message
-            return None
-
-        return check
-
-    def required(self, argument: object, schema: Mapping[str, Any]) -> _Check:
-        names = self._required(argument)
-
-        def check(value: object, path: str) -> str | None:
-            if isinstance(value, dict):
-                for name in names:
-                    if name not in value:
-                        return f"{_at(path)}: missing required member {name!r}"
-            return None
-
-        return check
-
-    def additional_properties(self, argument: object, schema: Mapping[str, Any]) -> _Check:
-        extra = self._extra(argument)
-
-        def check(value: object, path: str) -> str | None:
-            if extra is None or not isinstance(value, dict):
-                return None
-            for name, item in value.items():
-                message = extra(item, f"{path}[{name!r}]")
                 if message is not None:
                     return message
             return None
@@ -504,15 +480,14 @@ _LIMITS: dict[str, tuple[Callable[[float, float], bool], Callable[[object], bool
     "maxProperties": (lambda v, lim: v <= lim, lambda v: isinstance(v, dict), _size),
 }
 
+_OBJECT_KEYWORDS = ("properties", "required", "additionalProperties")
 _KEYWORDS: dict[str, Callable[[_Compiler, object, Mapping[str, Any]], _Check]] = {
     "$ref": _Compiler.ref,
     "type": _Compiler.type_,
     "nullable": _Compiler.nullable,
     "enum": _Compiler.enum,
     "const": _Compiler.const,
-    "properties": _Compiler.properties,
-    "required": _Compiler.required,
-    "additionalProperties": _Compiler.additional_properties,
+    **dict.fromkeys(_OBJECT_KEYWORDS, _Compiler.object_members),
     "items": _Compiler.items,
     "anyOf": _Compiler.any_of,
     "oneOf": _Compiler.one_of,
