@@ -260,7 +260,11 @@ def test_json_bodies_are_strict_utf8() -> None:
         ({"multipleOf": 3}, [9, 10**400 * 3], [10, 1e308]),
         ({"not": {"type": "null"}}, [0, ""], [None]),
         ({"required": ["a"]}, [{"a": None}, [], "x"], [{}, {"b": 1}]),
-        ({"additionalProperties": False, "required": ["a"]}, [{"a": 1}], [{"a": 1, "b": 2}, {}]),
+        (
+            {"properties": {"a": {}}, "additionalProperties": False, "required": ["a"]},
+            [{"a": 1}],
+            [{"a": 1, "b": 2}, {}],
+        ),
     ],
 )
 def test_numbers_are_compared_exactly_and_more_keywords_are_enforced(
