@@ -95,6 +95,16 @@ def describe_drift(expected: dict[str, bytes], actual: dict[str, bytes]) -> list
     return lines
 
 
+def replaceable(target: Path) -> bool:
+    """May ``--out`` be deleted and rewritten? Only if it is absent, or a real (not linked) folder that is empty or
+    looks like a package this script wrote (it holds ``py.typed`` and ``openapi.json``)."""
+    if not target.exists() and not target.is_symlink():
+        return True
+    if target.is_symlink() or not target.is_dir():
+        return False
+    return not any(target.iterdir()) or ((target / "py.typed").is_file() and (target / SPEC_RESOURCE).is_file())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="fail with a diff if generated/ is not current")
@@ -102,6 +112,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=TARGET, help="the package folder to write (%(default)s)")
     args = parser.parse_args(argv)
     target: Path = args.out
+    if not args.check and not replaceable(target):
+        print(
+            f"generate: refusing to replace {target}: --out must not exist yet, be an empty folder or a package"
+            f" generated before (one with py.typed and {SPEC_RESOURCE}); nothing was deleted",
+            file=sys.stderr,
+        )
+        return 1
     with tempfile.TemporaryDirectory(prefix="speaker-audio-gen-") as tmp:
         try:
             fresh = generate_into(Path(tmp), args.openapi_dir)

@@ -8,21 +8,37 @@ Rules (the worst applicable class wins when a schema is reached from both a resp
 
 * breaking: operation, parameter, field, enum value, response or media type removed; field renamed
   (a required field removed and one added in the same schema); type changed; response field made
-  optional or nullable; request gains a required parameter, body or field; parameter made required.
+  optional or nullable; request gains a required parameter, body or field; parameter made required;
+  a keyword the facade's response validator does not enforce appears below a response (every client
+  would fail to build its validators); a title that names a generated class changes it; a new field
+  whose Python name collides with a generated model attribute (``to_dict``, ...).
 * review: new enum value or new required field in a response; new response status code or media type;
-  any other structural change this module cannot classify.
-* safe: new optional field or parameter, new operation or schema; description, title, summary,
-  example(s) or info.version changed.
+  a new response field with a ``format`` (the generated ``from_dict`` parses it); another title
+  changed; ``anyOf``/``oneOf``/``allOf`` swapped; fields reordered (the generated constructor's order);
+  path-level servers changed; any other structural change this module cannot classify, down to a
+  difference it finds no rule for at all (``unclassified change: <JSON pointer>``).
+* safe: new optional field or parameter, new operation or schema; description, summary, example(s)
+  or info.version changed.
 
 Nullability, types and enums are read through ``anyOf``/``oneOf`` branches, and ``items`` and
-``additionalProperties`` are compared recursively, where the fields of this spec put them.
+``additionalProperties`` are compared recursively, where the fields of this spec put them. A path
+item's own ``parameters`` count as parameters of each of its operations (an operation's parameter of
+the same name and place overrides it), as OpenAPI says.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import json
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from openapi_python_client.strings import PythonIdentifier, pascal_case
+
+# The facade's validator refuses, when it compiles, any schema keyword outside these two sets. They are private
+# names of facade/speaker_audio/_schema.py, imported on purpose: the classifier must follow that validator exactly.
+from speaker_audio._schema import _ANNOTATIONS as FACADE_ANNOTATIONS
+from speaker_audio._schema import _KEYWORDS as FACADE_KEYWORDS
 
 Severity = Literal["breaking", "review", "safe"]
 Side = Literal["request", "response"]
@@ -38,6 +54,13 @@ OPERATION_META_KEYS = DOC_KEYS | {"operationId", "tags"}
 STRUCTURAL_KEYS = frozenset(
     {"type", "anyOf", "oneOf", "enum", "const", "nullable", "items", "additionalProperties", "properties", "required"}
 )
+COMBINERS = ("anyOf", "oneOf", "allOf")
+# keywords the facade's response validator enforces or ignores (any other one fails every client's construction)
+FACADE_KNOWN_KEYWORDS = frozenset(FACADE_KEYWORDS) | FACADE_ANNOTATIONS
+# attributes every model openapi-python-client 0.29.1 generates has: a field with that Python name breaks the model
+RESERVED_ATTRIBUTES = frozenset({"additional_properties", "additional_keys", "to_dict", "from_dict"})
+# path-item keys pin_spec keeps beside the operations
+PATH_ITEM_KEYS = ("parameters", "servers")
 
 JSON = Any
 
@@ -79,6 +102,26 @@ def operations(doc: JSON) -> dict[str, JSON]:
     }
 
 
+def _parameter_key(parameter: JSON) -> str:
+    return f"{parameter.get('in')} {parameter.get('name')}"
+
+
+def effective_operations(doc: JSON) -> dict[str, JSON]:
+    """Like ``operations``, each with its path item's ``parameters`` merged in (the operation's own win)."""
+    found: dict[str, JSON] = {}
+    for key, op in operations(doc).items():
+        shared = doc["paths"][key.split(" ", 1)[1]].get("parameters")
+        if not isinstance(shared, list) or not shared:
+            found[key] = op
+            continue
+        own = op.get("parameters", [])
+        own = own if isinstance(own, list) else []
+        overridden = {_parameter_key(p) for p in own if isinstance(p, dict)}
+        inherited = [p for p in shared if not isinstance(p, dict) or _parameter_key(p) not in overridden]
+        found[key] = {**op, "parameters": [*inherited, *own]}
+    return found
+
+
 def _iter_refs(node: JSON) -> Iterator[str]:
     if isinstance(node, dict):
         for key, value in node.items():
@@ -108,7 +151,7 @@ def schema_sides(doc: JSON) -> dict[str, frozenset[Side]]:
     """For each component schema: is it reached from a response, from a request (body or parameters), or both?"""
     schemas = _schemas(doc)
     sides: dict[str, set[Side]] = {}
-    for op in operations(doc).values():
+    for op in effective_operations(doc).values():
         roots: list[tuple[Side, JSON]] = [
             ("response", op.get("responses", {})),
             ("request", [op.get("parameters", []), op.get("requestBody", {})]),
@@ -136,6 +179,7 @@ class _View:
     properties: dict[str, JSON] | None = None
     required: list[str] = field(default_factory=list)
     residue: dict[str, JSON] = field(default_factory=dict)
+    parts: dict[str, JSON] = field(default_factory=dict)  # the node ("") and its branches, by residue prefix
 
 
 def _view(node: JSON) -> _View:
@@ -151,6 +195,7 @@ def _view(node: JSON) -> _View:
             continue
         parts.extend((f"{combiner}[{_branch_key(b)}].", b) for b in branches)
     for prefix, part in parts:
+        view.parts[prefix] = part
         if not isinstance(part, dict):
             view.residue[prefix or "(value)"] = part
             continue
@@ -198,9 +243,121 @@ def _show_types(types: set[str]) -> str:
     return " | ".join(sorted(types)) if types else "any"
 
 
+def _makes_a_class(part: JSON) -> bool:
+    """Does openapi-python-client generate a class (a model or an enum) for this schema, named from its title?"""
+    if not isinstance(part, dict):
+        return False
+    kinds = part.get("type")
+    kind_list = kinds if isinstance(kinds, list) else [kinds]
+    return "enum" in part or "properties" in part or "object" in kind_list
+
+
+def _show_title(title: JSON) -> str:
+    return "(none)" if title is None else repr(title)
+
+
+def python_name(name: str) -> str:
+    """The attribute name openapi-python-client gives the field ``name`` (``field_`` is its default prefix)."""
+    return str(PythonIdentifier(name, prefix="field_"))
+
+
+def _walk_schema(node: JSON, place: str, visit: Callable[[dict[str, JSON], str], None]) -> None:
+    """Call ``visit(schema, place)`` on ``node`` and every schema below it that the facade's validator compiles.
+
+    Branches of ``anyOf``/``oneOf``/``allOf`` and ``not`` share their parent's place; ``properties`` add
+    ``.name``, ``items`` ``[]`` and ``additionalProperties`` ``{}`` (the subjects ``diff_fragments`` uses).
+    ``$ref`` is not followed: component schemas are walked by their own name.
+    """
+    if not isinstance(node, dict):
+        return
+    visit(node, place)
+    properties = node.get("properties")
+    if isinstance(properties, dict):
+        for name, sub in properties.items():
+            _walk_schema(sub, f"{place}.{name}", visit)
+    _walk_schema(node.get("items"), place + "[]", visit)
+    _walk_schema(node.get("additionalProperties"), place + "{}", visit)
+    _walk_schema(node.get("not"), place, visit)
+    for combiner in COMBINERS:
+        branches = node.get(combiner)
+        for branch in branches if isinstance(branches, list) else []:
+            _walk_schema(branch, place, visit)
+
+
+def unenforced_keywords(doc: JSON) -> dict[str, list[str]]:
+    """Place -> the keywords there, below a response, that the facade's validator neither enforces nor ignores."""
+    found: dict[str, list[str]] = {}
+
+    def visit(schema: dict[str, JSON], place: str) -> None:
+        for keyword in schema:
+            if keyword in FACADE_KNOWN_KEYWORDS or keyword.startswith("x-"):
+                continue
+            listed = found.setdefault(place, [])
+            if keyword not in listed:
+                listed.append(keyword)
+
+    for key, op in effective_operations(doc).items():
+        responses = op.get("responses")
+        for code, response in responses.items() if isinstance(responses, dict) else []:
+            content = response.get("content") if isinstance(response, dict) else None
+            for media, body in content.items() if isinstance(content, dict) else []:
+                if isinstance(body, dict):
+                    _walk_schema(body.get("schema"), f"{key}: {code} {media}", visit)
+    schemas = _schemas(doc)
+    for name, sides in schema_sides(doc).items():
+        if "response" in sides:
+            _walk_schema(schemas[name], name, visit)
+    return found
+
+
+def formats_below(node: JSON, schemas: dict[str, JSON]) -> list[str]:
+    """Every ``format`` in ``node`` and the schemas below it, ``$ref``s followed (each component once)."""
+    found: list[str] = []
+    seen: set[str] = set()
+
+    def visit(schema: dict[str, JSON], place: str) -> None:
+        fmt = schema.get("format")
+        if isinstance(fmt, str) and fmt not in found:
+            found.append(fmt)
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith(SCHEMA_PREFIX) and ref not in seen:
+            seen.add(ref)
+            _walk_schema(schemas.get(ref.removeprefix(SCHEMA_PREFIX)), place, visit)
+
+    _walk_schema(node, "", visit)
+    return found
+
+
+def _identical(old: JSON, new: JSON) -> bool:
+    """Equal, keys in the same order (a model's fields are its generated constructor's parameters, in order)."""
+    return bool(old == new and json.dumps(old) == json.dumps(new))
+
+
+def first_difference(old: JSON, new: JSON, pointer: str = "") -> str | None:
+    """The JSON pointer (RFC 6901) of the first place where ``old`` and ``new`` differ; ``None`` when equal."""
+    if old == new:
+        return None
+    if isinstance(old, dict) and isinstance(new, dict):
+        for key in [*old, *(k for k in new if k not in old)]:
+            here = pointer + "/" + str(key).replace("~", "~0").replace("/", "~1")
+            if key not in old or key not in new:
+                return here
+            found = first_difference(old[key], new[key], here)
+            if found is not None:
+                return found
+    if isinstance(old, list) and isinstance(new, list):
+        for index, (before, after) in enumerate(zip(old, new, strict=False)):
+            found = first_difference(before, after, f"{pointer}/{index}")
+            if found is not None:
+                return found
+        return f"{pointer}/{min(len(old), len(new))}"
+    return pointer
+
+
 class _Differ:
-    def __init__(self) -> None:
+    def __init__(self, new_schemas: dict[str, JSON] | None = None) -> None:
         self.changes: list[Change] = []
+        self.new_schemas = new_schemas or {}
 
     def add(self, severity: Severity, kind: str, subject: str, detail: str = "") -> None:
         text = f"{kind}: {subject}" + (f": {detail}" if detail else "")
@@ -215,11 +372,20 @@ class _Differ:
         if other:
             self.add("review", f"{label} changed", subject, ", ".join(other))
 
-    def node(self, old: JSON, new: JSON, subject: str, sides: frozenset[Side], noun: str) -> None:
-        """Compare two schema nodes (a component schema, a field, a parameter's or a body's schema)."""
-        if old == new:
+    def node(self, old: JSON, new: JSON, subject: str, sides: frozenset[Side], noun: str, *, name: str = "") -> None:
+        """Compare two schema nodes (a component schema, a field, a parameter's or a body's schema).
+
+        ``name`` is the component's, field's or parameter's name: the generator names a class from it when the
+        schema has no title.
+        """
+        if _identical(old, new):
             return
         a, b = _view(old), _view(new)
+        old_combiners = [c for c in COMBINERS if isinstance(old, dict) and c in old]
+        new_combiners = [c for c in COMBINERS if isinstance(new, dict) and c in new]
+        if old_combiners and new_combiners and old_combiners != new_combiners:  # to or from none: read through
+            shown = " -> ".join("+".join(found) or "(none)" for found in (old_combiners, new_combiners))
+            self.add("review", "combiner changed", subject, shown)
         if a.types != b.types:
             self.add("breaking", "type changed", subject, f"{_show_types(a.types)} -> {_show_types(b.types)}")
             return  # whatever else differs below follows from the new type
@@ -237,7 +403,39 @@ class _Differ:
                 self.node(before, after, subject + suffix, sides, "item")
         if a.properties is not None or b.properties is not None:
             self.fields(a, b, subject, sides)
-        self.residue(a.residue, b.residue, subject, "schema")
+        self.titles(a, b, subject, name)
+        titles = {k for k in a.residue.keys() | b.residue.keys() if k.rsplit(".", 1)[-1] == "title"}
+        self.residue(
+            {k: v for k, v in a.residue.items() if k not in titles},
+            {k: v for k, v in b.residue.items() if k not in titles},
+            subject,
+            "schema",
+        )
+
+    def titles(self, a: _View, b: _View, subject: str, name: str) -> None:
+        """A title names the class generated for an object or enum schema: changing it renames that class.
+
+        openapi-python-client 0.29.1 names a component's class from its title (else its name), and an inline
+        schema's class (a union's branch too) from its parent class and its title (else its property name, or
+        ``<property>_type_<i>`` for a branch). A union's own title names no class.
+        """
+        for prefix in [*a.parts, *(p for p in b.parts if p not in a.parts)]:
+            was, now = a.parts.get(prefix), b.parts.get(prefix)
+            old_title = was.get("title") if isinstance(was, dict) else None
+            new_title = now.get("title") if isinstance(now, dict) else None
+            if old_title == new_title:
+                continue
+            detail = f"{_show_title(old_title)} -> {_show_title(new_title)}"
+            if prefix:
+                detail = f"{prefix}title: {detail}"
+            renames = _makes_a_class(was) or _makes_a_class(now)
+            fallback = name if not prefix else None  # a branch's fallback name is <name>_type_<index>: not compared
+            if renames and (fallback or (old_title is not None and new_title is not None)):
+                renames = pascal_case(str(old_title or fallback)) != pascal_case(str(new_title or fallback))
+            if renames:
+                self.add("breaking", "title changed", subject, detail + " (renames a generated class)")
+            else:
+                self.add("review", "title changed", subject, detail)
 
     def enum(self, before: list[JSON], after: list[JSON], subject: str, sides: frozenset[Side]) -> None:
         if before == after:
@@ -270,11 +468,27 @@ class _Differ:
         for name in removed:
             self.add("breaking", "field removed", f"{subject}.{name}")
         for name in added:
-            if name in b.required:
+            attribute = python_name(name)
+            if attribute in RESERVED_ATTRIBUTES:
+                kind = "field added (collides with a generated model attribute)"
+                self.add("breaking", kind, f"{subject}.{name}", attribute if attribute != name else "")
+            elif name in b.required:
                 severity = by_side(sides, response="review", request="breaking")
                 self.add(severity, "field added (required)", f"{subject}.{name}")
             else:
                 self.add("safe", "field added (optional)", f"{subject}.{name}")
+            if "response" in sides:
+                for fmt in formats_below(new_props[name], self.new_schemas):
+                    detail = f"{fmt!r} (the generated from_dict may refuse values the schema allows)"
+                    self.add("review", "field added with a format", f"{subject}.{name}", detail)
+
+        # the generated model's constructor takes the required fields, then the optional ones, in document order
+        def arranged(names: Iterable[str]) -> list[str]:
+            common = [n for n in names if n in old_props and n in new_props]
+            return [n for n in common if n in b.required] + [n for n in common if n not in b.required]
+
+        if arranged(old_props) != arranged(new_props):
+            self.add("review", "fields reordered", subject, "the generated model's constructor takes them in order")
         for name in old_props:
             if name not in new_props:
                 continue
@@ -287,7 +501,7 @@ class _Differ:
                 self.add(
                     by_side(sides, response="review", request="breaking"), "field made required", f"{subject}.{name}"
                 )
-            self.node(old_props[name], new_props[name], f"{subject}.{name}", sides, "field")
+            self.node(old_props[name], new_props[name], f"{subject}.{name}", sides, "field", name=name)
 
     def operation(self, key: str, old: JSON, new: JSON) -> None:
         self.parameters(key, old.get("parameters", []), new.get("parameters", []))
@@ -325,7 +539,8 @@ class _Differ:
                 self.add("breaking", "parameter made required", subject)
             elif was.get("required") is True and now.get("required") is not True:
                 self.add("safe", "parameter made optional", subject)
-            self.node(was.get("schema"), now.get("schema"), subject, frozenset({"request"}), "parameter")
+            request: frozenset[Side] = frozenset({"request"})
+            self.node(was.get("schema"), now.get("schema"), subject, request, "parameter", name=str(now.get("name")))
             rest = {"required", "schema"}
             self.residue(
                 {k: v for k, v in was.items() if k not in rest},
@@ -335,7 +550,7 @@ class _Differ:
             )
 
     def request_body(self, key: str, old: JSON, new: JSON) -> None:
-        if old == new:
+        if _identical(old, new):
             return
         if old is None:
             required = isinstance(new, dict) and new.get("required") is True
@@ -369,7 +584,7 @@ class _Differ:
             if code not in old:
                 self.add("review", "response added", f"{key}: {code}")
         for code in old:
-            if code not in new or old[code] == new[code]:
+            if code not in new or _identical(old[code], new[code]):
                 continue
             was, now = old[code], new[code]
             if not isinstance(was, dict) or not isinstance(now, dict):
@@ -405,8 +620,8 @@ class _Differ:
 
 def diff_fragments(old: JSON, new: JSON) -> list[Change]:
     """Every difference between two fragments, classified; breaking first, then review, then safe."""
-    differ = _Differ()
-    old_ops, new_ops = operations(old), operations(new)
+    differ = _Differ(_schemas(new))
+    old_ops, new_ops = effective_operations(old), effective_operations(new)
     for key in old_ops:
         if key not in new_ops:
             differ.add("breaking", "operation removed", key)
@@ -414,7 +629,7 @@ def diff_fragments(old: JSON, new: JSON) -> list[Change]:
         if key not in old_ops:
             differ.add("safe", "operation added", key)
     for key in old_ops:
-        if key in new_ops and old_ops[key] != new_ops[key]:
+        if key in new_ops and not _identical(old_ops[key], new_ops[key]):
             differ.operation(key, old_ops[key], new_ops[key])
 
     old_schemas, new_schemas = _schemas(old), _schemas(new)
@@ -425,7 +640,20 @@ def diff_fragments(old: JSON, new: JSON) -> list[Change]:
         differ.add("safe", "schema added", name)
     for name in sorted(old_schemas.keys() & new_schemas.keys()):
         sides = old_sides.get(name, frozenset()) | new_sides.get(name, frozenset())
-        differ.node(old_schemas[name], new_schemas[name], name, sides or BOTH_SIDES, "schema")
+        differ.node(old_schemas[name], new_schemas[name], name, sides or BOTH_SIDES, "schema", name=name)
+
+    old_unenforced = unenforced_keywords(old)
+    for place, keywords in unenforced_keywords(new).items():
+        for keyword in keywords:
+            if keyword not in old_unenforced.get(place, []):
+                detail = f"{keyword!r} (extend facade/speaker_audio/_schema.py)"
+                differ.add("breaking", "keyword not enforced by the facade's validator", place, detail)
+
+    old_paths, new_paths = old.get("paths", {}), new.get("paths", {})
+    for path, item in old_paths.items():
+        now = new_paths.get(path)
+        if isinstance(item, dict) and isinstance(now, dict) and item.get("servers") != now.get("servers"):
+            differ.add("review", "path servers changed", path)
 
     old_info, new_info = old.get("info", {}), new.get("info", {})
     if old_info.get("version") != new_info.get("version"):
@@ -448,6 +676,9 @@ def diff_fragments(old: JSON, new: JSON) -> list[Change]:
     )
     if other:
         differ.add("review", "document changed", ", ".join(other))
+    pointer = first_difference(old, new) if not differ.changes else None
+    if pointer is not None:  # the fragments differ, and no rule above saw where
+        differ.add("review", "unclassified change", pointer)
     return sorted(differ.changes, key=lambda change: SEVERITIES.index(change.severity))
 
 

@@ -313,6 +313,255 @@ CASES: list[tuple[str, Mutation, int, str]] = [
 ]
 
 
+# upstream changes the review found misclassified (each was [safe] or "no change" before)
+NOT_ENFORCED = "keyword not enforced by the facade's validator"
+EXTEND = "(extend facade/speaker_audio/_schema.py)"
+RENAMES = "(renames a generated class)"
+PARSED = "(the generated from_dict may refuse values the schema allows)"
+
+
+def status_props(full: dict[str, Any]) -> dict[str, Any]:
+    props: dict[str, Any] = schema(full, STATUS_MODEL)["properties"]
+    return props
+
+
+def add_prefix_items_field(full: dict[str, Any]) -> None:
+    schema(full, "SpeakerResponseModel")["properties"]["labels"] = {
+        "type": "array",
+        "prefixItems": [{"type": "string"}],
+    }
+
+
+def add_pattern_properties_deep(full: dict[str, Any]) -> None:
+    status_props(full)["speakers"]["anyOf"][0]["patternProperties"] = {"^sp": {"type": "object"}}
+
+
+def add_discriminator(full: dict[str, Any]) -> None:
+    schema(full, "UtteranceResponseModel")["discriminator"] = {"propertyName": "start"}
+
+
+def add_if_then_to_items(full: dict[str, Any]) -> None:
+    status_props(full)["selected_speaker_ids"]["anyOf"][0]["items"] = {
+        "type": "string",
+        "if": {"minLength": 1},
+        "then": {"pattern": "^s"},
+    }
+
+
+def add_unevaluated_to_response(full: dict[str, Any]) -> None:
+    response = full["paths"][AUDIO_PATH]["get"]["responses"]["200"]["content"]["application/json"]
+    response["schema"]["unevaluatedProperties"] = False
+
+
+def add_unique_items(full: dict[str, Any]) -> None:
+    status_props(full)["selected_speaker_ids"]["anyOf"][0]["uniqueItems"] = True
+
+
+def retitle(get: Callable[[dict[str, Any]], dict[str, Any]], title: str | None) -> Mutation:
+    def mutate(full: dict[str, Any]) -> None:
+        node = get(full)
+        if title is None:
+            node.pop("title", None)
+        else:
+            node["title"] = title
+
+    return mutate
+
+
+def add_field(model: str, name: str, field: dict[str, Any]) -> Mutation:
+    def mutate(full: dict[str, Any]) -> None:
+        schema(full, model)["properties"][name] = field
+
+    return mutate
+
+
+def path_parameter(required: bool) -> Mutation:
+    def mutate(full: dict[str, Any]) -> None:
+        parameter = {"name": "xi-workspace", "in": "header", "required": required, "schema": {"type": "string"}}
+        full["paths"][AUDIO_PATH]["parameters"] = [parameter]
+
+    return mutate
+
+
+def path_servers(full: dict[str, Any]) -> None:
+    full["paths"][AUDIO_PATH]["servers"] = [{"url": "https://audio.elevenlabs.io"}]
+
+
+def reorder_enum(full: dict[str, Any]) -> None:
+    status_props(full)["status"]["enum"].reverse()
+
+
+def any_of_to_one_of(full: dict[str, Any]) -> None:
+    speakers = status_props(full)["speakers"]
+    speakers["oneOf"] = speakers.pop("anyOf")
+
+
+def reorder_required_fields(full: dict[str, Any]) -> None:
+    model = schema(full, AUDIO_MODEL)
+    model["properties"] = dict(reversed(model["properties"].items()))
+
+
+SPEAKER = "SpeakerResponseModel"
+SPEAKERS_FIELD = f"{STATUS_MODEL}.speakers"
+IDS_FIELD = f"{STATUS_MODEL}.selected_speaker_ids"
+STATUS_ENUM_POINTER = f"/components/schemas/{STATUS_MODEL}/properties/status/enum/0"
+CASES += [
+    (
+        "prefixItems",
+        add_prefix_items_field,
+        3,
+        f"[breaking] {NOT_ENFORCED}: {SPEAKER}.labels: 'prefixItems' {EXTEND}",
+    ),
+    (
+        "patternProperties",
+        add_pattern_properties_deep,
+        3,
+        f"[breaking] {NOT_ENFORCED}: {SPEAKERS_FIELD}: 'patternProperties' {EXTEND}",
+    ),
+    (
+        "discriminator",
+        add_discriminator,
+        3,
+        f"[breaking] {NOT_ENFORCED}: UtteranceResponseModel: 'discriminator' {EXTEND}",
+    ),
+    ("if", add_if_then_to_items, 3, f"[breaking] {NOT_ENFORCED}: {IDS_FIELD}[]: 'if' {EXTEND}"),
+    (
+        "inline response keyword",
+        add_unevaluated_to_response,
+        3,
+        f"[breaking] {NOT_ENFORCED}: {SAMPLE_AUDIO}: 200 application/json: 'unevaluatedProperties' {EXTEND}",
+    ),
+    ("uniqueItems", add_unique_items, 0, f"[review] schema changed: {IDS_FIELD}: anyOf[array].uniqueItems"),
+    (
+        "enum title",
+        retitle(lambda full: status_props(full)["status"], "Separation State"),
+        3,
+        f"[breaking] title changed: {STATUS_MODEL}.status: 'Status' -> 'Separation State' {RENAMES}",
+    ),
+    (
+        "object branch title",
+        retitle(lambda full: status_props(full)["speakers"]["anyOf"][0], "Speaker Map"),
+        3,
+        f"[breaking] title changed: {SPEAKERS_FIELD}: anyOf[object].title: (none) -> 'Speaker Map' {RENAMES}",
+    ),
+    (
+        "enum title removed, same class name",
+        retitle(lambda full: status_props(full)["status"], None),
+        0,
+        f"[review] title changed: {STATUS_MODEL}.status: 'Status' -> (none)",
+    ),
+    (
+        "union title",
+        retitle(lambda full: status_props(full)["speakers"], "Speaker Map"),
+        0,
+        f"[review] title changed: {SPEAKERS_FIELD}: 'Speakers' -> 'Speaker Map'",
+    ),
+    (
+        "string title",
+        retitle(lambda full: schema(full, AUDIO_MODEL)["properties"]["media_type"], "Content Type"),
+        0,
+        f"[review] title changed: {AUDIO_MODEL}.media_type: 'Media Type' -> 'Content Type'",
+    ),
+    (
+        "component title",
+        retitle(lambda full: schema(full, AUDIO_MODEL), "Speaker Audio"),
+        3,
+        f"[breaking] title changed: {AUDIO_MODEL}: '{AUDIO_MODEL}' -> 'Speaker Audio' {RENAMES}",
+    ),
+    (
+        "component title, same class name",
+        retitle(lambda full: schema(full, AUDIO_MODEL), "Speaker Audio Response Model"),
+        0,
+        f"[review] title changed: {AUDIO_MODEL}: '{AUDIO_MODEL}' -> 'Speaker Audio Response Model'",
+    ),
+    (
+        "parameter title",
+        retitle(lambda full: full["paths"][AUDIO_PATH]["get"]["parameters"][0]["schema"], "Voice ID"),
+        0,
+        f"[review] title changed: {SAMPLE_AUDIO}: path voice_id: 'Voice Id' -> 'Voice ID'",
+    ),
+    (
+        "reserved name additionalProperties",
+        add_field(AUDIO_MODEL, "additionalProperties", {"type": "object"}),
+        3,
+        f"[breaking] field added (collides with a generated model attribute): {AUDIO_MODEL}.additionalProperties: "
+        "additional_properties",
+    ),
+    (
+        "reserved name to_dict",
+        add_field(AUDIO_MODEL, "to_dict", {"type": "string"}),
+        3,
+        f"[breaking] field added (collides with a generated model attribute): {AUDIO_MODEL}.to_dict",
+    ),
+    (
+        "reserved name from-dict",
+        add_field(SPEAKER, "from-dict", {"type": "string"}),
+        3,
+        f"[breaking] field added (collides with a generated model attribute): {SPEAKER}.from-dict: from_dict",
+    ),
+    (
+        "reserved name additionalKeys",
+        add_field(SPEAKER, "additionalKeys", {"type": "string"}),
+        3,
+        f"[breaking] field added (collides with a generated model attribute): {SPEAKER}.additionalKeys: "
+        "additional_keys",
+    ),
+    (
+        "keyword name",
+        add_field(SPEAKER, "class", {"type": "string"}),
+        0,
+        f"[safe] field added (optional): {SPEAKER}.class",
+    ),
+    (
+        "new date-time field",
+        add_field(AUDIO_MODEL, "created_at", {"type": "string", "format": "date-time"}),
+        0,
+        f"[review] field added with a format: {AUDIO_MODEL}.created_at: 'date-time' {PARSED}",
+    ),
+    (
+        "new nullable uuid field",
+        add_field(SPEAKER, "voice_uuid", {"anyOf": [{"type": "string", "format": "uuid"}, {"type": "null"}]}),
+        0,
+        f"[review] field added with a format: {SPEAKER}.voice_uuid: 'uuid' {PARSED}",
+    ),
+    (
+        "new array of binary field",
+        add_field(AUDIO_MODEL, "chunks", {"type": "array", "items": {"type": "string", "format": "binary"}}),
+        0,
+        f"[review] field added with a format: {AUDIO_MODEL}.chunks: 'binary' {PARSED}",
+    ),
+    (
+        "format on a union branch",
+        lambda full: schema(full, "VoiceSamplePreviewResponseModel")["properties"]["duration_secs"]["anyOf"][0].update(
+            format="double"
+        ),
+        0,
+        "[review] schema changed: VoiceSamplePreviewResponseModel.duration_secs: anyOf[number].format",
+    ),
+    (
+        "path-level required header",
+        path_parameter(True),
+        3,
+        f"[breaking] parameter added (required): {SAMPLE_AUDIO}: header xi-workspace",
+    ),
+    (
+        "path-level optional header",
+        path_parameter(False),
+        0,
+        f"[safe] parameter added (optional): {SAMPLE_AUDIO}: header xi-workspace",
+    ),
+    ("path-level servers", path_servers, 0, f"[review] path servers changed: {AUDIO_PATH}"),
+    ("enum reordered", reorder_enum, 0, f"[review] unclassified change: {STATUS_ENUM_POINTER}"),
+    ("anyOf to oneOf", any_of_to_one_of, 0, f"[review] combiner changed: {SPEAKERS_FIELD}: anyOf -> oneOf"),
+    (
+        "fields reordered",
+        reorder_required_fields,
+        0,
+        f"[review] fields reordered: {AUDIO_MODEL}: the generated model's constructor takes them in order",
+    ),
+]
+
+
 def test_pin_without_a_change_says_so_and_changes_nothing(pin: Pin, capsys: pytest.CaptureFixture[str]) -> None:
     before = pin.files()
     assert pin.run(FIXTURE) == 0
@@ -595,3 +844,219 @@ def test_a_schema_on_both_sides_takes_the_worse_class() -> None:
 def test_identical_fragments_have_no_changes_and_an_empty_summary() -> None:
     assert spec_diff.diff_fragments(fragment_from_fixture(), fragment_from_fixture()) == []
     assert spec_diff.summary([]) == "0 breaking, 0 review, 0 safe"
+
+
+# --- what the review found: keywords, titles, reserved names, formats, path-level parameters, leftovers -----
+
+
+def response_only_fragment(model: dict[str, Any]) -> dict[str, Any]:
+    ref = {"$ref": "#/components/schemas/M"}
+    operation = {"responses": {"200": {"content": {"application/json": {"schema": ref}}}}}
+    return {"info": {"version": "1"}, "paths": {"/m": {"get": operation}}, "components": {"schemas": {"M": model}}}
+
+
+def test_only_keywords_the_facade_does_not_enforce_are_breaking_and_only_when_new() -> None:
+    from speaker_audio._schema import _ANNOTATIONS, _KEYWORDS
+
+    model: dict[str, Any] = {"type": "object", "properties": {"a": {"type": "string"}}}
+    old = response_only_fragment(model)
+    for keyword in sorted({*_KEYWORDS, *_ANNOTATIONS, "x-fern-type"} - {"type", "properties"}):
+        changed = copy.deepcopy(model)
+        changed["properties"]["a"][keyword] = {}
+        found = lines(old, response_only_fragment(changed))
+        assert not any(NOT_ENFORCED in line for line in found), (keyword, found)
+    for keyword in ("prefixItems", "patternProperties", "discriminator", "if", "dependentRequired", "propertyNames"):
+        changed = copy.deepcopy(model)
+        changed["properties"]["a"][keyword] = {}
+        assert f"[breaking] {NOT_ENFORCED}: M.a: {keyword!r} {EXTEND}" in lines(old, response_only_fragment(changed))
+
+    # a keyword the old pin already had at that place is not news; one at another place is
+    had = copy.deepcopy(model)
+    had["properties"]["a"]["contains"] = {"const": "x"}
+    more = copy.deepcopy(had)
+    more["properties"]["a"]["contains"] = {"const": "y"}
+    more["properties"]["b"] = {"type": "array", "contains": {}}
+    assert [
+        line for line in lines(response_only_fragment(had), response_only_fragment(more)) if NOT_ENFORCED in line
+    ] == [f"[breaking] {NOT_ENFORCED}: M.b: 'contains' {EXTEND}"]
+    # nor is a keyword below a request body only (the facade validates responses)
+    request_only = body_and_response_fragment(model)
+    del request_only["paths"]["/m"]["put"]["responses"]
+    request_changed = copy.deepcopy(request_only)
+    request_changed["components"]["schemas"]["M"]["properties"]["a"]["prefixItems"] = []
+    assert not any(NOT_ENFORCED in line for line in lines(request_only, request_changed))
+
+
+def test_reserved_names_collide_on_the_request_side_too_and_formats_matter_only_in_responses() -> None:
+    model: dict[str, Any] = {"type": "object", "properties": {"a": {"type": "string"}}}
+    request_only = body_and_response_fragment(model)
+    del request_only["paths"]["/m"]["put"]["responses"]
+    changed = copy.deepcopy(request_only)
+    changed["components"]["schemas"]["M"]["properties"]["toDict"] = {"type": "string"}
+    changed["components"]["schemas"]["M"]["properties"]["at"] = {"type": "string", "format": "date-time"}
+    assert lines(request_only, changed) == [
+        "[breaking] field added (collides with a generated model attribute): M.toDict: to_dict",
+        "[safe] field added (optional): M.at",
+    ]
+    # a new response field that reaches a format through a reference: the referenced model is parsed too
+    new_model = copy.deepcopy(model)
+    new_model["properties"]["when"] = {"$ref": "#/components/schemas/W"}
+    new = response_only_fragment(new_model)
+    new["components"]["schemas"]["W"] = {"type": "object", "properties": {"at": {"type": "string", "format": "date"}}}
+    assert f"[review] field added with a format: M.when: 'date' {PARSED}" in lines(response_only_fragment(model), new)
+
+
+def test_path_level_parameters_apply_to_every_operation_of_the_path() -> None:
+    operation: dict[str, Any] = {"parameters": [{"name": "q", "in": "query", "schema": {"type": "string"}}]}
+    old: dict[str, Any] = {"paths": {"/m": {"get": copy.deepcopy(operation), "put": copy.deepcopy(operation)}}}
+    new = copy.deepcopy(old)
+    new["paths"]["/m"]["parameters"] = [{"name": "h", "in": "header", "required": True, "schema": {"type": "string"}}]
+    assert lines(old, new) == [
+        "[breaking] parameter added (required): GET /m: header h",
+        "[breaking] parameter added (required): PUT /m: header h",
+    ]
+    assert lines(new, old) == [
+        "[breaking] parameter removed: GET /m: header h",
+        "[breaking] parameter removed: PUT /m: header h",
+    ]
+    # an operation's own parameter of the same name and place overrides the path's
+    overridden = copy.deepcopy(new)
+    overridden["paths"]["/m"]["get"]["parameters"].append({"name": "h", "in": "header", "schema": {"type": "string"}})
+    assert lines(old, overridden) == [
+        "[breaking] parameter added (required): PUT /m: header h",
+        "[safe] parameter added (optional): GET /m: header h",
+    ]
+    # moving a parameter from the operations to the path is no parameter change (only a difference to look at)
+    moved: dict[str, Any] = {"paths": {"/m": {"get": {}, "put": {}, "parameters": operation["parameters"]}}}
+    assert lines(old, moved) == ["[review] unclassified change: /paths/~1m/get/parameters"]
+
+
+def test_extraction_keeps_path_level_parameters_and_servers_only_when_present() -> None:
+    full: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {"title": "t", "version": "1"},
+        "tags": [{"name": "a"}],
+        "paths": {
+            "/x": {
+                "summary": "dropped",
+                "parameters": [{"name": "h", "in": "header", "schema": {"$ref": "#/components/schemas/H"}}],
+                "get": {"tags": ["a"], "responses": {}},
+                "servers": [{"url": "https://x.test"}],
+                "post": {"responses": {}},
+            },
+            "/y": {"get": {"responses": {}}},
+        },
+        "components": {"schemas": {"H": {"type": "string"}, "Unused": {}}},
+    }
+    fragment = pin_spec.extract_fragment(full, [{"method": "GET", "path": "/x"}, {"method": "GET", "path": "/y"}])
+    assert list(fragment["paths"]["/x"]) == ["parameters", "get", "servers"]
+    assert list(fragment["paths"]["/y"]) == ["get"]
+    assert list(fragment["components"]["schemas"]) == ["H"]
+    assert fragment["tags"] == [{"name": "a"}]
+
+
+def test_path_level_parameter_removed_upstream_is_breaking(
+    pin: Pin, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert pin.run(upstream(tmp_path, path_parameter(False))) == 0
+    _, fragment, _ = pin.read()
+    assert fragment["paths"][AUDIO_PATH]["parameters"][0]["name"] == "xi-workspace"
+    capsys.readouterr()
+    before = pin.files()
+    assert pin.run(FIXTURE) == 3
+    assert f"\n  [breaking] parameter removed: {SAMPLE_AUDIO}: header xi-workspace\n" in capsys.readouterr().out
+    assert pin.files() == before
+
+
+def test_key_order_alone_is_formatting_and_a_combiner_change_is_never_lost(
+    pin: Pin, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def title_first(full: dict[str, Any]) -> None:
+        model = schema(full, AUDIO_MODEL)
+        full["components"]["schemas"][AUDIO_MODEL] = {"title": model.pop("title"), **model}
+
+    assert pin.run(upstream(tmp_path, title_first)) == 0
+    out = capsys.readouterr().out
+    assert "\n  [safe] formatting or key order changed (same content)\n" in out
+    assert "[review]" not in out
+
+    base = fragment_from_fixture()
+    assert lines(base, fragment_from_fixture(any_of_to_one_of, bump_version)) == [
+        f"[review] combiner changed: {SPEAKERS_FIELD}: anyOf -> oneOf",
+        "[safe] info.version changed: 1.0 -> 1.1",
+    ]
+
+    def any_of_to_all_of(full: dict[str, Any]) -> None:
+        status_props(full)["selected_speaker_ids"]["allOf"] = status_props(full)["selected_speaker_ids"].pop("anyOf")
+
+    found = lines(base, fragment_from_fixture(any_of_to_all_of, bump_version))
+    assert any(line.startswith(("[review]", "[breaking]")) and IDS_FIELD in line for line in found), found
+
+
+def test_only_a_reorder_that_reorders_the_generated_constructor_is_reported() -> None:
+    def optional_first(full: dict[str, Any]) -> None:
+        model = schema(full, SPEAKER)  # speaker_id, duration_secs (required), utterances (optional)
+        model["properties"] = {"utterances": model["properties"].pop("utterances"), **model["properties"]}
+
+    def required_swapped(full: dict[str, Any]) -> None:
+        model = schema(full, SPEAKER)
+        model["properties"] = {"duration_secs": model["properties"].pop("duration_secs"), **model["properties"]}
+
+    base = fragment_from_fixture()
+    assert lines(base, fragment_from_fixture(optional_first)) == []
+    assert lines(base, fragment_from_fixture(required_swapped)) == [
+        f"[review] fields reordered: {SPEAKER}: the generated model's constructor takes them in order"
+    ]
+
+
+def test_first_difference_is_a_json_pointer() -> None:
+    assert spec_diff.first_difference({"a": [1, 2]}, {"a": [1, 3]}) == "/a/1"
+    assert spec_diff.first_difference({"p": {"/x~y": 1}}, {"p": {"/x~y": 2}}) == "/p/~1x~0y"
+    assert spec_diff.first_difference({"a": 1}, {"a": 1, "b": 2}) == "/b"
+    assert spec_diff.first_difference([1], [1, 2]) == "/1"
+    assert spec_diff.first_difference(1, "1") == ""
+    assert spec_diff.first_difference({"a": 1, "b": 2}, {"b": 2, "a": 1}) is None
+
+
+def fake_generate_into(workdir: Path, openapi_dir: Path = generate.OPENAPI_DIR) -> Path:
+    out = workdir / "speaker_audio_api"
+    out.mkdir()
+    (out / "py.typed").write_text(generate.PY_TYPED)
+    (out / generate.SPEC_RESOURCE).write_text("{}\n")
+    return out
+
+
+def test_generate_out_refuses_a_folder_that_is_not_a_generated_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(generate, "generate_into", fake_generate_into)
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "thesis.tex").write_text("years of work")
+    (precious / "py.typed").write_text("")  # one marker alone is not enough
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("keep me")
+    elsewhere = tmp_path / "elsewhere"  # looks generated, but --out reaches it through a link
+    elsewhere.mkdir()
+    for name in ("py.typed", generate.SPEC_RESOURCE):
+        (elsewhere / name).write_text("")
+    link = tmp_path / "link"
+    link.symlink_to(elsewhere, target_is_directory=True)
+    for target in (precious, a_file, link):
+        assert generate.main(["--out", str(target)]) == 1
+        assert "refusing to replace" in capsys.readouterr().err
+    assert (precious / "thesis.tex").read_text() == "years of work"
+    assert a_file.read_text() == "keep me"
+    assert link.is_symlink()
+    assert sorted(p.name for p in elsewhere.iterdir()) == sorted(["py.typed", generate.SPEC_RESOURCE])
+
+    # a generated package (py.typed and openapi.json), an empty folder or nothing at all is replaced
+    stale = tmp_path / "generated" / "speaker_audio_api"
+    stale.mkdir(parents=True)
+    for name in ("py.typed", generate.SPEC_RESOURCE, "stale.py"):
+        (stale / name).write_text("")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for target in (stale, empty, tmp_path / "new" / "pkg"):
+        assert generate.main(["--out", str(target)]) == 0
+        assert sorted(p.name for p in target.iterdir()) == sorted(["py.typed", generate.SPEC_RESOURCE])
