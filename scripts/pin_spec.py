@@ -23,11 +23,11 @@ import json
 import re
 import sys
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import spec_diff
+from spec_diff import referenced_schemas
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCK_PATH = ROOT / "openapi" / "spec.lock.json"
@@ -44,37 +44,6 @@ def read_source(source: str) -> bytes:
             data: bytes = response.read()
             return data
     return Path(source).read_bytes()
-
-
-def iter_refs(node: JSON) -> Iterator[str]:
-    """Yield every ``$ref`` string found anywhere below ``node``."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key == "$ref" and isinstance(value, str):
-                yield value
-            else:
-                yield from iter_refs(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from iter_refs(item)
-
-
-def referenced_schemas(roots: JSON, schemas: dict[str, JSON]) -> set[str]:
-    """Names of every component schema reachable from ``roots``."""
-    found: set[str] = set()
-    pending = list(iter_refs(roots))
-    while pending:
-        ref = pending.pop()
-        if not ref.startswith(SCHEMA_PREFIX):
-            raise SystemExit(f"unsupported reference {ref!r}: only {SCHEMA_PREFIX}* is handled")
-        name = ref.removeprefix(SCHEMA_PREFIX)
-        if name in found:
-            continue
-        if name not in schemas:
-            raise SystemExit(f"reference to a missing schema: {ref}")
-        found.add(name)
-        pending.extend(iter_refs(schemas[name]))
-    return found
 
 
 def extract_fragment(full: JSON, operations: list[dict[str, str]]) -> JSON:

@@ -122,28 +122,41 @@ def effective_operations(doc: JSON) -> dict[str, JSON]:
     return found
 
 
-def _iter_refs(node: JSON) -> Iterator[str]:
+def iter_refs(node: JSON) -> Iterator[str]:
+    """Yield every ``$ref`` string found anywhere below ``node``."""
     if isinstance(node, dict):
         for key, value in node.items():
             if key == "$ref" and isinstance(value, str):
                 yield value
             else:
-                yield from _iter_refs(value)
+                yield from iter_refs(value)
     elif isinstance(node, list):
         for item in node:
-            yield from _iter_refs(item)
+            yield from iter_refs(item)
 
 
-def _reachable(roots: JSON, schemas: dict[str, JSON]) -> set[str]:
+def referenced_schemas(roots: JSON, schemas: dict[str, JSON], *, strict: bool = True) -> set[str]:
+    """Names of every component schema reachable from ``roots``.
+
+    ``strict``: a reference that is not ``#/components/schemas/…`` or names a missing schema stops the
+    program with a message (pinning); otherwise it is skipped (comparing two fragments).
+    """
     found: set[str] = set()
-    pending = list(_iter_refs(roots))
+    pending = list(iter_refs(roots))
     while pending:
         ref = pending.pop()
         name = ref.removeprefix(SCHEMA_PREFIX)
-        if not ref.startswith(SCHEMA_PREFIX) or name in found or name not in schemas:
+        if not ref.startswith(SCHEMA_PREFIX) or name not in schemas:
+            if strict:
+                problem = (
+                    "unsupported reference" if not ref.startswith(SCHEMA_PREFIX) else "reference to a missing schema"
+                )
+                raise SystemExit(f"{problem}: {ref!r} (only {SCHEMA_PREFIX}* is handled)")
+            continue
+        if name in found:
             continue
         found.add(name)
-        pending.extend(_iter_refs(schemas[name]))
+        pending.extend(iter_refs(schemas[name]))
     return found
 
 
@@ -157,7 +170,7 @@ def schema_sides(doc: JSON) -> dict[str, frozenset[Side]]:
             ("request", [op.get("parameters", []), op.get("requestBody", {})]),
         ]
         for side, root in roots:
-            for name in _reachable(root, schemas):
+            for name in referenced_schemas(root, schemas, strict=False):
                 sides.setdefault(name, set()).add(side)
     return {name: frozenset(found) for name, found in sides.items()}
 
