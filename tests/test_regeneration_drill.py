@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import spec_diff
 
 import generate
 import pin_spec
@@ -97,7 +98,7 @@ def committed_pin_as_upstream() -> JSON:
     item = upstream["paths"].setdefault(path, {})
     item.setdefault("get", fixture["paths"][path]["get"])
     schemas = upstream["components"]["schemas"]
-    for name in pin_spec.referenced_schemas(item, fixture["components"]["schemas"]):
+    for name in spec_diff.referenced_schemas(item, fixture["components"]["schemas"]):
         schemas.setdefault(name, fixture["components"]["schemas"][name])
     return upstream
 
