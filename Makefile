@@ -41,6 +41,10 @@ typecheck: install
 pytest: install
 	$(PY) -m pytest
 
+.PHONY: verifytypes
+verifytypes: install  ## pyright --verifytypes on the built wheel, installed apart from the checkout: fails below 100 %
+	$(PY) scripts/verify_types.py
+
 # Stoplight Prism (from npm) mocks the pinned spec for the contract test in tests/test_conformance.py.
 # `make pytest` installs it into .tools/ when npm is present; without npm that test is skipped.
 PRISM := .tools/node_modules/.bin/prism
@@ -59,7 +63,7 @@ $(PRISM):
 
 pytest: prism
 
-test: install check-generated lint typecheck pytest
+test: install check-generated lint typecheck verifytypes pytest
 
 demo: install
 	$(PY) -m speaker_audio._demo

@@ -1,23 +1,42 @@
-"""One wheel ships both import packages, each with py.typed."""
+"""One wheel ships both import packages, each with py.typed; what it installs is fully typed for its consumers."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+from verify_types import verify
+from wheel_env import build_wheel, checker_env, install_wheel, isolated_python
+
 ROOT = Path(__file__).resolve().parent.parent
+CONSUMER = ROOT / "tests" / "consumer_pkg"
 
 
-def test_wheel_contains_both_packages_and_py_typed(tmp_path: Path) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path), str(ROOT)],
-        check=True,
-        capture_output=True,
-    )
-    [wheel] = tmp_path.glob("speaker_audio-*.whl")
+@dataclass(frozen=True)
+class InstalledWheel:
+    wheel: Path
+    site: Path  # pip install --no-deps --target
+    python: Path  # a launcher that sees `site` and the venv's dependencies, not the editable checkout
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> InstalledWheel:
+    """The wheel of the checkout, built and installed once for this module's tests."""
+    folder = tmp_path_factory.mktemp("wheel")
+    wheel = build_wheel(folder / "dist")
+    site = install_wheel(wheel, folder / "installed")
+    return InstalledWheel(wheel, site, isolated_python(site, folder))
+
+
+def test_wheel_contains_both_packages_and_py_typed(installed: InstalledWheel) -> None:
+    wheel = installed.wheel
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "speaker_audio/py.typed" in names
     assert "speaker_audio_api/py.typed" in names
@@ -34,23 +53,12 @@ def test_wheel_contains_both_packages_and_py_typed(tmp_path: Path) -> None:
     assert "speaker_audio.testing._pytest_plugin" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
-def test_installed_wheel_works_on_its_own(tmp_path: Path) -> None:
+def test_installed_wheel_works_on_its_own(installed: InstalledWheel) -> None:
     """`pip install` of the wheel (not the editable checkout) gives working packages with their data."""
     import site
     import textwrap
 
-    subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path / "dist"), str(ROOT)],
-        check=True,
-        capture_output=True,
-    )
-    [wheel] = (tmp_path / "dist").glob("speaker_audio-*.whl")
-    target = tmp_path / "installed"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)],
-        check=True,
-        capture_output=True,
-    )
+    target = installed.site
     script = textwrap.dedent(
         """
         import speaker_audio, speaker_audio_api
@@ -74,3 +82,56 @@ def test_installed_wheel_works_on_its_own(tmp_path: Path) -> None:
     assert package_file.startswith(str(target))
     assert api_file.startswith(str(target))
     assert media_type == "audio/wav"
+
+
+def test_verifytypes_fails_on_an_unannotated_public_function(installed: InstalledWheel, tmp_path: Path) -> None:
+    """`make verifytypes` (100 % on the real wheel) can fail: one public function without annotations drops it."""
+    site = tmp_path / "installed"
+    shutil.copytree(installed.site / "speaker_audio", site / "speaker_audio")
+    shutil.copytree(installed.site / "speaker_audio_api", site / "speaker_audio_api")
+    init = site / "speaker_audio" / "__init__.py"
+    init.write_text(
+        init.read_text()
+        + '\n\ndef scale(value, factor=2):\n    """Not annotated."""\n    return value * factor\n\n\n'
+        + '__all__ += ["scale"]\n'
+    )
+    (tmp_path / "work").mkdir()
+    result = verify(site, tmp_path / "work")
+    assert result.score < 1.0
+    assert not result.ok(site)
+    assert any(problem.startswith("speaker_audio.scale:") for problem in result.problems), result.problems
+
+
+def _run_checker(command: list[str], installed: InstalledWheel) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        command,
+        cwd=CONSUMER,  # its pyproject.toml holds the checkers' settings: strict, Python 3.11
+        env=checker_env(installed.python),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_consumer_pkg_passes_mypy_strict_against_the_installed_wheel(installed: InstalledWheel) -> None:
+    """tests/consumer_pkg, checked as a package that depends on speaker-audio would be: from the wheel."""
+    # mypy's cache is validated by file hashes: a kept one only saves re-reading httpx, pytest and typeshed
+    cache = ROOT / "build" / f"mypy-consumer-py{sys.version_info.major}.{sys.version_info.minor}"
+    command = [sys.executable, "-m", "mypy", "--python-executable", str(installed.python), "--cache-dir", str(cache)]
+    result = _run_checker([*command, "-v", "."], installed)
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    assert "Success: no issues found in 2 source files" in result.stdout
+    log = result.stdout + result.stderr  # -v: every module it read (or found unchanged in its cache), with its file
+    assert str(installed.site / "speaker_audio" / "__init__.py") in log
+    assert str(ROOT / "facade") not in log
+
+
+def test_consumer_pkg_passes_pyright_strict_against_the_installed_wheel(installed: InstalledWheel) -> None:
+    command = [sys.executable, "-m", "pyright", "--pythonpath", str(installed.python), "--outputjson", "."]
+    result = _run_checker(command, installed)
+    report = json.loads(result.stdout)
+    errors = [f"{d['file']}:{d['range']['start']['line'] + 1}: {d['message']}" for d in report["generalDiagnostics"]]
+    assert result.returncode == 0, "\n".join(errors) or result.stderr
+    assert report["summary"]["filesAnalyzed"] == 2
+    assert report["summary"]["errorCount"] == 0

@@ -472,4 +472,4 @@ def test_the_fixture_works_in_a_package_that_only_installs_speaker_audio() -> No
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "4 passed" in result.stdout
+    assert "7 passed" in result.stdout

@@ -30,10 +30,10 @@ class ClientSettings:
         if isinstance(max_response_bytes, bool) or not isinstance(max_response_bytes, int) or max_response_bytes < 1:
             raise ValueError(f"max_response_bytes must be an int >= 1, got {max_response_bytes!r}")
         self._api_key = _settings.resolve_api_key(api_key)
-        self.base_url = _settings.resolve_base_url(base_url)
-        self.timeout = _settings.resolve_timeout(timeout)
-        self.retry_policy = _retry.RetryPolicy(max_retries=max_retries)
-        self.max_response_bytes = max_response_bytes
+        self.base_url: str = _settings.resolve_base_url(base_url)
+        self.timeout: httpx.Timeout = _settings.resolve_timeout(timeout)
+        self.retry_policy: _retry.RetryPolicy = _retry.RetryPolicy(max_retries=max_retries)
+        self.max_response_bytes: int = max_response_bytes
         _requests.preload()
 
     @property

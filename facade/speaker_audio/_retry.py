@@ -34,11 +34,11 @@ class RetryPolicy:
     ) -> None:
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ValueError(f"max_retries must be an int >= 0, got {max_retries!r}")
-        self.max_retries = max_retries
-        self.initial_delay = initial_delay
-        self.max_delay = max_delay
-        self.max_retry_after = max_retry_after
-        self.jitter = jitter
+        self.max_retries: int = max_retries
+        self.initial_delay: float = initial_delay
+        self.max_delay: float = max_delay
+        self.max_retry_after: float = max_retry_after
+        self.jitter: Callable[[], float] = jitter
 
     def __repr__(self) -> str:
         return (

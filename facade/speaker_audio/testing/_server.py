@@ -178,7 +178,7 @@ class FakeElevenLabs:
         with_demo_data: create ``voice-demo`` / ``sample-demo`` with two speakers (an MP3 and a WAV).
     """
 
-    demo_ids = ("voice-demo", "sample-demo")
+    demo_ids: ClassVar[tuple[str, str]] = ("voice-demo", "sample-demo")
     _response_listeners: ClassVar[list[Callable[[RecordedResponse], None]]] = []
 
     def __init__(
