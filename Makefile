@@ -41,6 +41,20 @@ typecheck: install
 pytest: install
 	$(PY) -m pytest
 
+# The public-API gate: speaker_audio (static analysis of facade/) against facade/public-api.json, the
+# snapshot of the last release. A break fails unless released as a new major version with a CHANGELOG entry.
+.PHONY: api-check api-snapshot dist
+api-check: install
+	$(PY) scripts/api_check.py
+
+api-snapshot: install  ## the release step: check, then refresh facade/public-api.json with the current API and version
+	$(PY) scripts/api_check.py --snapshot
+
+dist: install  ## sdist and wheel into dist/ (the wheel built from the sdist), checked by twine
+	rm -rf dist
+	$(PY) -m build --no-isolation --outdir dist .
+	$(VENV)/bin/twine check --strict dist/*
+
 .PHONY: verifytypes
 verifytypes: install  ## pyright --verifytypes on the built wheel, installed apart from the checkout: fails below 100 %
 	$(PY) scripts/verify_types.py
@@ -63,7 +77,7 @@ $(PRISM):
 
 pytest: prism
 
-test: install check-generated lint typecheck verifytypes pytest
+test: install check-generated lint typecheck api-check verifytypes pytest
 
 demo: install
 	$(PY) -m speaker_audio._demo

@@ -4,13 +4,15 @@ Reads the full upstream spec (a path, or an http(s) URL when one is reachable), 
 listed in ``openapi/spec.lock.json`` and every component schema they reference (transitively), writes
 the fragment to ``openapi/upstream/`` and refreshes the lock. Every change against the previous pin is
 printed as ``[breaking]``, ``[review]`` or ``[safe]`` (rules in ``scripts/spec_diff.py``), followed by a
-summary, a changelog entry and the unpinned upstream operations beside the pinned ones.
+summary, a changelog entry and the unpinned upstream operations beside the pinned ones. When it writes a
+pin that changed something, the changelog entry is added under ``## [Unreleased]`` in ``CHANGELOG.md``.
 
     python scripts/pin_spec.py FULL.json                      # exit 3, nothing written, on a breaking change
     python scripts/pin_spec.py FULL.json --accept-breaking    # pin anyway
     python scripts/pin_spec.py FULL.json --check              # write nothing; exit 1 if the pin would change
     python scripts/pin_spec.py FULL.json --add-operation "GET /v1/..."   # pin one more (overlay id proposed)
     python scripts/pin_spec.py URL --commit SHA               # URL and commit recorded in the lock
+    python scripts/pin_spec.py FULL.json --no-changelog       # leave CHANGELOG.md alone (--changelog PATH: another)
 
 Exit status: 0 written or unchanged, 1 ``--check`` found a change, 2 usage error, 3 breaking change refused.
 """
@@ -29,8 +31,11 @@ from typing import Any
 import spec_diff
 from spec_diff import referenced_schemas
 
+import changelog
+
 ROOT = Path(__file__).resolve().parent.parent
 LOCK_PATH = ROOT / "openapi" / "spec.lock.json"
+CHANGELOG_PATH = ROOT / "CHANGELOG.md"
 HTTP_METHODS = spec_diff.HTTP_METHODS
 SCHEMA_PREFIX = "#/components/schemas/"
 
@@ -182,6 +187,13 @@ def main(argv: list[str] | None = None) -> int:
         metavar="'METHOD /path'",
         help="pin one more upstream operation (repeatable); proposes its operationId in the overlay",
     )
+    parser.add_argument(
+        "--changelog",
+        type=Path,
+        default=CHANGELOG_PATH,
+        help="where a written pin's changelog entry goes, under ## [Unreleased] (default: %(default)s)",
+    )
+    parser.add_argument("--no-changelog", action="store_true", help="do not add the changelog entry to any file")
     args = parser.parse_args(argv)
 
     lock = json.loads(args.lock.read_text(encoding="utf-8"))
@@ -266,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, value in upstream.items():
         if lock["upstream"].get(name) != value:
             print(f"  lock: upstream.{name}: {lock['upstream'].get(name)} -> {value}")
+    entry: list[str] = []
     if changes:
         print(f"summary: {spec_diff.summary(changes)}")
         print("changelog entry:")
@@ -297,6 +310,10 @@ def main(argv: list[str] | None = None) -> int:
     args.lock.write_text(json.dumps(new_lock, indent=2) + "\n", encoding="utf-8")
     if new_overlay_bytes is not None and new_overlay_bytes != overlay_bytes:
         overlay_path.write_bytes(new_overlay_bytes)
+    if entry and not args.no_changelog:
+        text = args.changelog.read_text(encoding="utf-8") if args.changelog.exists() else ""
+        args.changelog.write_text(changelog.add_to_unreleased(text, entry), encoding="utf-8")
+        print(f"changelog: entry added under ## [{changelog.UNRELEASED}] in {_show(args.changelog)}")
     return 0
 
 

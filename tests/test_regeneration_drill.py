@@ -120,7 +120,8 @@ class DrillTree:
     def pin(self, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
         source = self.root / "upstream.json"
         source.write_text(json.dumps(self.upstream, indent=2), encoding="utf-8")
-        code = pin_spec.main([str(source), "--lock", str(self.openapi / "spec.lock.json"), *args])
+        lock, changes = self.openapi / "spec.lock.json", self.root / "CHANGELOG.md"
+        code = pin_spec.main([str(source), "--lock", str(lock), "--changelog", str(changes), *args])
         captured = capsys.readouterr()
         return code, captured.out + captured.err
 

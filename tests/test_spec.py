@@ -20,6 +20,7 @@ import pytest
 import spec_diff
 
 import build_spec
+import changelog
 import generate
 import pin_spec
 
@@ -180,14 +181,15 @@ def test_hand_edit_of_generated_code_is_detected(tmp_path: Path) -> None:
 
 @dataclass
 class Pin:
-    """Temp copies of the lock, the fragment and the overlay, pinned against the fixture."""
+    """Temp copies of the lock, the fragment and the overlay, pinned against the fixture; a temp CHANGELOG.md."""
 
     lock: Path
     fragment: Path
     overlay: Path
+    changelog: Path
 
     def run(self, source: Path | str, *options: str) -> int:
-        return pin_spec.main([str(source), *options, "--lock", str(self.lock)])
+        return pin_spec.main([str(source), *options, "--lock", str(self.lock), "--changelog", str(self.changelog)])
 
     def files(self) -> tuple[bytes, bytes, bytes]:
         return self.lock.read_bytes(), self.fragment.read_bytes(), self.overlay.read_bytes()
@@ -210,7 +212,7 @@ def pin(tmp_path: Path) -> Pin:
     (folder / "spec.lock.json").write_text(json.dumps(lock, indent=2) + "\n")
     (folder / "fragment.json").write_bytes(FIXTURE_FRAGMENT.read_bytes())
     (folder / "overlay.json").write_bytes(pin_spec.dump_overlay(FIXTURE_OVERLAY))
-    return Pin(folder / "spec.lock.json", folder / "fragment.json", folder / "overlay.json")
+    return Pin(folder / "spec.lock.json", folder / "fragment.json", folder / "overlay.json", tmp_path / "CHANGELOG.md")
 
 
 def upstream(tmp_path: Path, *mutations: Mutation) -> Path:
@@ -626,6 +628,67 @@ def test_renamed_required_field_is_breaking_until_accepted(
     assert "length_secs" in fragment["components"]["schemas"][AUDIO_MODEL]["properties"]
     assert lock["fragment_sha256"] == sha256(pin.fragment)
     assert lock["upstream"]["info_version"] == "1.1"
+
+
+CHANGELOG_BEFORE = """# Changelog
+
+## [Unreleased]
+
+### Added
+- Something added by hand.
+
+### Fixed
+- Something fixed.
+
+## [0.1.0] - 2026-01-01
+
+### Added
+- The first release.
+"""
+
+
+def test_a_written_pin_adds_its_changelog_entry_under_unreleased(
+    pin: Pin, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pin.changelog.write_text(CHANGELOG_BEFORE)
+    source = upstream(tmp_path, rename_required_field, bump_version)
+    assert pin.run(source) == 3  # refused: the changelog is left alone
+    assert pin.run(source, "--check") == 1  # a check writes nothing either
+    assert pin.changelog.read_text() == CHANGELOG_BEFORE
+
+    assert pin.run(source, "--accept-breaking") == 0
+    out = capsys.readouterr().out
+    entry = out[out.index("changelog entry:\n") :].splitlines()[1:5]
+    assert "changelog: entry added under ## [Unreleased]" in out
+    text = pin.changelog.read_text()
+    unreleased = changelog.section(text, "Unreleased")
+    assert unreleased is not None
+    assert changelog.bullets(unreleased) == [
+        ("Added", "Something added by hand."),
+        ("Changed", entry[1][2:]),
+        ("Removed", entry[3][2:]),
+        ("Fixed", "Something fixed."),
+    ]
+    assert changelog.section(text, "0.1.0") == changelog.section(CHANGELOG_BEFORE, "0.1.0")
+    assert text.startswith("# Changelog\n\n## [Unreleased]\n\n### Added\n- Something added by hand.\n\n### Changed\n")
+
+    # a second pin appends to the same subsections; --no-changelog leaves the file alone
+    assert pin.run(upstream(tmp_path, rename_required_field, bump_version, change_description), "--no-changelog") == 0
+    assert pin.changelog.read_text() == text
+    assert pin.run(upstream(tmp_path, rename_required_field, bump_version, change_description, add_optional_field)) == 0
+    later = changelog.bullets(changelog.section(pin.changelog.read_text(), "Unreleased") or "")
+    assert [title for title, _ in later] == ["Added", "Added", "Changed", "Changed", "Removed", "Fixed"]
+    assert "SpeakerAudioResponseModel.sample_rate" in later[1][1]
+
+
+def test_a_changelog_without_unreleased_gets_one_above_the_newest_version(tmp_path: Path) -> None:
+    text = "# Changelog\n\nIntro.\n\n## [0.1.0]\n\n### Added\n- First.\n"
+    updated = changelog.add_to_unreleased(text, ["### Changed", "- Re-pinned."])
+    unreleased = "## [Unreleased]\n\n### Changed\n- Re-pinned.\n\n"
+    assert updated == f"# Changelog\n\nIntro.\n\n{unreleased}## [0.1.0]\n\n### Added\n- First.\n"
+    created = changelog.add_to_unreleased("", ["### Changed", "- Re-pinned."])
+    assert created.startswith(changelog.HEADER)
+    assert changelog.bullets(changelog.section(created, "Unreleased") or "") == [("Changed", "Re-pinned.")]
 
 
 def test_check_reports_a_change_exits_1_and_writes_nothing(
