@@ -59,6 +59,11 @@ dist: install  ## sdist and wheel into dist/ (the wheel built from the sdist), c
 verifytypes: install  ## pyright --verifytypes on the built wheel, installed apart from the checkout: fails below 100 %
 	$(PY) scripts/verify_types.py
 
+.PHONY: docs
+docs: install  ## HTML API reference (pdoc) in build/docs/, the README as its first page; fails on an undocumented public name
+	$(PY) scripts/check_docstrings.py
+	$(PY) scripts/build_docs.py --out build/docs
+
 # Stoplight Prism (from npm) mocks the pinned spec for the contract test in tests/test_conformance.py.
 # `make pytest` installs it into .tools/ when npm is present; without npm that test is skipped.
 PRISM := .tools/node_modules/.bin/prism

@@ -38,6 +38,13 @@ class AsyncSpeakerAudioClient(ClientSettings):
     Takes the same arguments as :class:`SpeakerAudioClient` (``http_client`` is an
     ``httpx.AsyncClient``, used as is and never closed by us) and has the same methods, as coroutines.
 
+    Attributes:
+        base_url: the base URL in use, without a trailing slash.
+        timeout: the ``httpx.Timeout`` of every request.
+        max_retries: retries after the first try.
+        retry_policy: when and how long to wait before a retry (its back-off and ``Retry-After`` limits).
+        max_response_bytes: the largest response body accepted.
+
     Example::
 
         async with AsyncSpeakerAudioClient() as client:

@@ -31,9 +31,13 @@ class ClientSettings:
             raise ValueError(f"max_response_bytes must be an int >= 1, got {max_response_bytes!r}")
         self._api_key = _settings.resolve_api_key(api_key)
         self.base_url: str = _settings.resolve_base_url(base_url)
+        """The API's base URL, without a trailing slash (e.g. ``https://api.elevenlabs.io``)."""
         self.timeout: httpx.Timeout = _settings.resolve_timeout(timeout)
+        """The ``httpx.Timeout`` of every request: for connecting and for each read and write."""
         self.retry_policy: _retry.RetryPolicy = _retry.RetryPolicy(max_retries=max_retries)
+        """When and how long to wait before retrying a failed request (see the README's "Errors and retries")."""
         self.max_response_bytes: int = max_response_bytes
+        """A response body larger than this raises ``ResponseTooLargeError``."""
         _requests.preload()
 
     @property

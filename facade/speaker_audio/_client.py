@@ -44,6 +44,13 @@ class SpeakerAudioClient(ClientSettings):
             to its requests, and redirects are never followed.
         max_response_bytes: a response body larger than this raises ``ResponseTooLargeError``.
 
+    Attributes:
+        base_url: the base URL in use, without a trailing slash.
+        timeout: the ``httpx.Timeout`` of every request.
+        max_retries: retries after the first try.
+        retry_policy: when and how long to wait before a retry (its back-off and ``Retry-After`` limits).
+        max_response_bytes: the largest response body accepted.
+
     Example::
 
         with SpeakerAudioClient() as client:

@@ -163,7 +163,11 @@ def _utterance_model(self: Utterance) -> UtteranceResponseModel:
 class Utterance:
     """A stretch of the sample in which a speaker talks, in seconds from its start.
 
-    ``model`` is the validated generated ``UtteranceResponseModel``.
+    Attributes:
+        start: where the stretch begins, in seconds from the start of the sample.
+        end: where it ends, in seconds from the start of the sample.
+        model: the validated response item as the generated ``UtteranceResponseModel``; built from the
+            fields above when not given.
     """
 
     start: float = attrs.field(converter=_to_float)
@@ -190,7 +194,12 @@ def _speaker_model(self: Speaker) -> SpeakerResponseModel:
 class Speaker:
     """One speaker found by separation.
 
-    ``model`` is the validated generated ``SpeakerResponseModel`` (upstream's fields, added ones included).
+    Attributes:
+        speaker_id: the speaker's id, as ``get_speaker_audio`` and ``download_speaker_audio`` take it.
+        duration_secs: the duration of the speaker's audio, in seconds.
+        utterances: the stretches of the sample in which this speaker talks (empty when the server gave none).
+        model: the validated response item as the generated ``SpeakerResponseModel`` (upstream's fields, added
+            ones included); built from the fields above when not given.
     """
 
     speaker_id: str = attrs.field(validator=attrs.validators.instance_of(str))
@@ -240,9 +249,15 @@ def _separation_model(self: SeparationStatus) -> SpeakerSeparationResponseModel:
 class SeparationStatus:
     """The state of speaker separation for one sample.
 
-    ``status`` is one of the values the pinned spec allows: ``"not_started"``, ``"pending"``,
-    ``"completed"``, ``"failed"``. ``model`` is the validated generated ``SpeakerSeparationResponseModel``
-    (its ``status`` is the generated enum).
+    Attributes:
+        voice_id: the voice the sample belongs to.
+        sample_id: the sample.
+        status: one of the values the pinned spec allows: ``"not_started"``, ``"pending"``, ``"completed"``,
+            ``"failed"``.
+        speakers: ``{speaker_id: Speaker}``, the speakers found; empty until separation has completed.
+        selected_speaker_ids: the ids of the speakers selected for the voice (empty when none is).
+        model: the validated response as the generated ``SpeakerSeparationResponseModel`` (its ``status`` is
+            the generated enum); built from the fields above when not given.
     """
 
     voice_id: str = attrs.field(validator=attrs.validators.instance_of(str))

@@ -63,7 +63,13 @@ class APITimeoutError(APIConnectionError):
 
 
 class ValidationErrorDetail(NamedTuple):
-    """One item of a 422 body's ``detail`` list."""
+    """One item of a 422 body's ``detail`` list.
+
+    Attributes:
+        loc: where the server found the problem, e.g. ``("path", "voice_id")``.
+        msg: the server's description of the problem.
+        type: the kind of problem, e.g. ``"value_error"``.
+    """
 
     loc: tuple[str | int, ...]
     msg: str
@@ -106,7 +112,11 @@ class NotFoundError(APIStatusError):
 
 
 class UnprocessableEntityError(APIStatusError):
-    """422: the server rejected the request's parameters; ``errors`` holds the parsed ``detail`` items."""
+    """422: the server rejected the request's parameters; ``errors`` holds the parsed ``detail`` items.
+
+    Attributes:
+        errors: the items of the body's ``detail`` list (empty when it has none or is not a list).
+    """
 
     errors: list[ValidationErrorDetail]
 
@@ -124,7 +134,11 @@ class UnprocessableEntityError(APIStatusError):
 
 
 class RateLimitError(APIStatusError):
-    """429: too many requests; ``retry_after`` is the server's requested wait in seconds, if it gave one."""
+    """429: too many requests; ``retry_after`` is the server's requested wait in seconds, if it gave one.
+
+    Attributes:
+        retry_after: the wait the server asked for (``Retry-After``/``retry-after-ms``) in seconds, else ``None``.
+    """
 
     retry_after: float | None
 
@@ -166,7 +180,11 @@ class SeparationTimeoutError(SpeakerAudioError):
 
 
 class SeparationNotCompletedError(SpeakerAudioError):
-    """Speaker separation has not completed yet (``status`` is ``"not_started"`` or ``"pending"``)."""
+    """Speaker separation has not completed yet (``status`` is ``"not_started"`` or ``"pending"``).
+
+    Attributes:
+        status: the separation's status when it was checked.
+    """
 
     status: str
 
