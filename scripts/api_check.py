@@ -16,10 +16,10 @@ A break is: a name removed (from the module or from ``__all__``), a parameter re
 made required or a required one added, a positional parameter moved or its kind changed, a base class gone
 from a class's ancestors, a public attribute, property or method of a class removed, an object that changed
 kind. Additions pass; a changed default is printed as a note. A break passes only when it is released as one:
-the major version in ``speaker_audio/_version.py`` is greater than the snapshot's, and ``CHANGELOG.md`` has a
-section ``## [X.Y.Z]`` for the current version with an entry naming it (in backticks, e.g.
-```SpeakerAudioClient.wait_for_separation``` or its class ```SpeakerAudioClient```) under ``### Removed`` or
-``### Changed``, or an entry anywhere in that section marked ``BREAKING``.
+the major version in ``speaker_audio/_version.py`` is greater than the snapshot's, and ``CHANGELOG.md`` has an
+entry naming it in the section of the current version ``## [X.Y.Z]`` (or, until the release renames it,
+``## [Unreleased]``): in backticks (```SpeakerAudioClient.wait_for_separation```, or what encloses it:
+```SpeakerAudioClient```) under ``### Removed`` or ``### Changed``, or anywhere in the section marked ``BREAKING``.
 
 Exit status: 0 no break (or every break released as above), 1 a break, 2 usage error (e.g. no snapshot).
 """
@@ -601,16 +601,13 @@ def check(search_path: Path = SEARCH_PATH, snapshot_path: Path = SNAPSHOT, chang
         )
         return report
     text = changelog_path.read_text(encoding="utf-8") if changelog_path.is_file() else ""
-    body = changelog.section(text, current)
-    if body is None:
-        report.refusal = f"{changelog_path.name} has no section ## [{current}] saying what broke"
-        return report
-    named = _changelog_names(body)
+    sections = [body for v in (current, changelog.UNRELEASED) if (body := changelog.section(text, v)) is not None]
+    named = set().union(*map(_changelog_names, sections))
     report.acknowledged = [b for b in breaks if b.names & named]
     if len(report.acknowledged) < len(breaks):
         report.refusal = (
-            f"{changelog_path.name} ## [{current}] does not name every break: add an entry under ### Removed or "
-            "### Changed (or marked BREAKING) naming it in backticks"
+            f"{changelog_path.name} does not name every break in ## [{current}] or ## [{changelog.UNRELEASED}]: "
+            "add an entry under ### Removed or ### Changed (or marked BREAKING) naming it in backticks"
         )
     return report
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -135,3 +136,95 @@ def test_consumer_pkg_passes_pyright_strict_against_the_installed_wheel(installe
     assert result.returncode == 0, "\n".join(errors) or result.stderr
     assert report["summary"]["filesAnalyzed"] == 2
     assert report["summary"]["errorCount"] == 0
+
+
+def _package_version() -> str:
+    """``__version__`` as written in facade/speaker_audio/_version.py, the one source of the version."""
+    match = re.search(r'^__version__ = "([^"]+)"', (ROOT / "facade/speaker_audio/_version.py").read_text(), re.M)
+    assert match is not None
+    return match[1]
+
+
+def _metadata(wheel: Path) -> str:
+    with zipfile.ZipFile(wheel) as archive:
+        return archive.read(next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))).decode()
+
+
+def test_wheel_version_is_the_package_version(installed: InstalledWheel) -> None:
+    version = _package_version()
+    assert installed.wheel.name == f"speaker_audio-{version}-py3-none-any.whl"
+    assert f"\nVersion: {version}\n" in _metadata(installed.wheel)
+    assert f"speaker_audio-{version}.dist-info/licenses/LICENSE" in zipfile.ZipFile(installed.wheel).namelist()
+
+
+# what an sdist must hold for a rebuild (and for `make test` from it), and nothing from outside these
+SDIST_TOP = {
+    "PKG-INFO",
+    "pyproject.toml",
+    "README.md",
+    "CHANGELOG.md",
+    "CONTRIBUTING.md",
+    "LICENSE",
+    "Makefile",
+    ".gitignore",
+    "facade",
+    "generated",
+    "openapi",
+    "scripts",
+    "tests",
+    "docs",
+}
+
+
+def test_sdist_holds_what_a_rebuild_needs_and_rebuilds_the_same_wheel(
+    installed: InstalledWheel, tmp_path: Path
+) -> None:
+    import tarfile
+
+    version = _package_version()
+    subprocess.run(
+        [sys.executable, "-m", "build", "--sdist", "--no-isolation", "--outdir", str(tmp_path / "dist"), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    [sdist] = (tmp_path / "dist").glob("*.tar.gz")
+    assert sdist.name == f"speaker_audio-{version}.tar.gz"
+    prefix = f"speaker_audio-{version}/"
+    with tarfile.open(sdist) as archive:
+        names = {name.removeprefix(prefix) for name in archive.getnames() if name.startswith(prefix)}
+        archive.extractall(tmp_path / "src", filter="data")
+    top = {name.split("/")[0] for name in names}
+    assert top == SDIST_TOP, f"missing: {SDIST_TOP - top}, unexpected: {top - SDIST_TOP}"
+    package = {p.relative_to(ROOT).as_posix() for p in (ROOT / "facade/speaker_audio").rglob("*") if p.is_file()}
+    generated = {p.relative_to(ROOT).as_posix() for p in (ROOT / "generated").rglob("*") if p.is_file()}
+    sources = {name for name in package | generated if "__pycache__" not in name}
+    assert sources <= names, sorted(sources - names)
+    for needed in ("facade/public-api.json", "openapi/spec.lock.json", "scripts/generate.py", "tests/conftest.py"):
+        assert needed in names
+    assert not any("__pycache__" in name or name.endswith(".pyc") for name in names)
+    assert f"\nVersion: {version}\n" in (tmp_path / "src" / prefix / "PKG-INFO").read_text()
+
+    # the wheel built from the unpacked sdist is the wheel built from the checkout
+    rebuilt_dir = tmp_path / "rebuilt"
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(rebuilt_dir), prefix],
+        cwd=tmp_path / "src",
+        check=True,
+        capture_output=True,
+    )
+    [rebuilt] = rebuilt_dir.glob("*.whl")
+    assert rebuilt.name == installed.wheel.name
+    with zipfile.ZipFile(rebuilt) as new, zipfile.ZipFile(installed.wheel) as old:
+        assert sorted(new.namelist()) == sorted(old.namelist())
+        differ = [n for n in old.namelist() if not n.endswith("RECORD") and new.read(n) != old.read(n)]
+        assert differ == []
+
+    # the metadata renders where an index would show it
+    shutil.copy(installed.wheel, tmp_path / "dist")
+    twine = subprocess.run(
+        [sys.executable, "-m", "twine", "check", "--strict", *map(str, sorted((tmp_path / "dist").iterdir()))],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert twine.returncode == 0, twine.stdout + twine.stderr
