@@ -185,7 +185,44 @@ def load_current(search_path: Path = SEARCH_PATH) -> griffe.Module:
         resolve_external=False,
     )
     assert isinstance(loaded, griffe.Module)
+    _inline_constant_defaults(loaded)
     return loaded
+
+
+def _inline_constant_defaults(package: griffe.Module) -> None:
+    """A default that names a constant of the package (``timeout=_settings.DEFAULT_TIMEOUT``) becomes the
+    constant's value (``60.0``): defaults are compared by value, not by where the constant lives."""
+
+    def constant(default: object) -> str | None:
+        for _ in range(5):  # a constant defined as another constant
+            if not isinstance(default, griffe.ExprName | griffe.ExprAttribute):
+                return None
+            path = default.canonical_path
+            if not path.startswith(package.path + "."):
+                return None
+            try:
+                target = package.modules_collection.get_member(path)
+                if isinstance(target, griffe.Alias):
+                    target = target.final_target
+            except (KeyError, ValueError, griffe.AliasResolutionError, griffe.CyclicAliasError):
+                return None
+            if not isinstance(target, griffe.Attribute) or target.value is None:
+                return None
+            if not isinstance(target.value, griffe.ExprName | griffe.ExprAttribute):
+                return str(target.value)
+            default = target.value
+        return None
+
+    def visit(obj: griffe.Module | griffe.Class) -> None:
+        for member in obj.members.values():
+            if isinstance(member, griffe.Function):
+                for parameter in member.parameters:
+                    if (value := constant(parameter.default)) is not None:
+                        parameter.default = value
+            elif isinstance(member, griffe.Module | griffe.Class):
+                visit(member)
+
+    visit(package)
 
 
 def _reattach_bases(obj: griffe.Module | griffe.Class) -> None:

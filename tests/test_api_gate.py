@@ -315,3 +315,12 @@ def test_the_snapshot_step_refuses_an_unreleased_break_and_takes_a_released_one(
     assert f"wrote {snapshot} ({version})" in capsys.readouterr().out
     assert api_check.read_snapshot(snapshot).version == version
     assert api_check.check(tree.facade, snapshot, tmp_path / "no-changelog.md").breaks == []
+
+
+def test_a_changed_default_is_a_note_by_value_not_a_break(tree: Tree) -> None:
+    tree.edit("_settings.py", r"^DEFAULT_MAX_RETRIES = 2$", "DEFAULT_MAX_RETRIES = 3")
+    report = tree.check()
+    assert report.ok
+    assert report.breaks == []
+    assert "`SpeakerAudioClient.__init__(max_retries)`: default changed: 2 -> 3" in report.notes
+    assert "`AsyncSpeakerAudioClient.__init__(max_retries)`: default changed: 2 -> 3" in report.notes
