@@ -82,6 +82,13 @@ $(PRISM):
 
 pytest: prism
 
+# The support matrix (README: "Supported Pythons and dependencies"): pytest on each supported Python with the newest
+# dependencies, and on the lowest set (httpx and attrs at their floors) on the oldest, each in its own nox venv under
+# .matrix/ (scripts/noxfile.py). A Python that is not installed is skipped; the summary lists every leg.
+.PHONY: matrix
+matrix: install prism  ## make matrix [MATRIX_ARGS="-s tests-3.13 -- -x"] (nox arguments; after -- pytest's)
+	$(PY) scripts/matrix.py $(MATRIX_ARGS)
+
 test: install check-generated lint typecheck api-check verifytypes pytest
 
 demo: install
@@ -100,5 +107,5 @@ soak: install  ## thousands of async calls with random faults; writes its figure
 	$(PY) scripts/soak.py --write-doc
 
 clean:
-	rm -rf $(VENV) build dist demo-output .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .matrix build dist demo-output .mypy_cache .ruff_cache .pytest_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
