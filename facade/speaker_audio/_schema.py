@@ -202,17 +202,7 @@ class _Compiler:
             if keyword in _OBJECT_KEYWORDS and keyword != next(k for k in schema if k in _OBJECT_KEYWORDS):
                 continue  # the object keywords compile as one check, at the first of them
             checks.append(build(self, argument, schema))
-        if len(checks) == 1:
-            return checks[0]
-
-        def check_all(value: object, path: str) -> str | None:
-            for check in checks:
-                message = check(value, path)
-                if message is not None:
-                    return message
-            return None
-
-        return check_all
+        return _all(checks)
 
     def ref(self, ref: object, schema: Mapping[str, Any]) -> _Check:
         if not isinstance(ref, str) or not ref.startswith(_REF_PREFIX):
@@ -358,16 +348,7 @@ class _Compiler:
         return check
 
     def all_of(self, argument: object, schema: Mapping[str, Any]) -> _Check:
-        options = self._options(argument)
-
-        def check(value: object, path: str) -> str | None:
-            for option in options:
-                message = option(value, path)
-                if message is not None:
-                    return message
-            return None
-
-        return check
+        return _all(self._options(argument))
 
     def _options(self, argument: object) -> list[_Check]:
         if not isinstance(argument, list) or not argument:
@@ -412,6 +393,21 @@ def _multiple_of(compiler: _Compiler, argument: object, schema: Mapping[str, Any
             except OverflowError:
                 fits = False
         return None if fits else f"{_at(path)}: must be a multiple of {divisor}"
+
+    return check
+
+
+def _all(checks: list[_Check]) -> _Check:
+    """One check that runs ``checks`` in order and reports the first failure (``allOf``, and a schema's keywords)."""
+    if len(checks) == 1:
+        return checks[0]
+
+    def check(value: object, path: str) -> str | None:
+        for each in checks:
+            message = each(value, path)
+            if message is not None:
+                return message
+        return None
 
     return check
 
