@@ -37,6 +37,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from speaker_audio import _body
+from speaker_audio._files import AtomicFile
 from speaker_audio._responses import OPERATIONS, separation_status_from_json, speaker_audio_member
 from speaker_audio._schema import load_spec, response_schema
 from speaker_audio.errors import ResponseValidationError
@@ -230,13 +231,15 @@ def memory_streaming_route(raw: bytes, cuts: list[int]) -> tuple[bytes, Any]:
 def streaming_route(raw: bytes, cuts: list[int]) -> tuple[bytes, Any]:
     with tempfile.TemporaryDirectory() as folder:
         dest = Path(folder) / "speaker.mp3"
-        sink = _body.AudioFileSink(dest, overwrite=False, max_bytes=1 << 30)
+        file = AtomicFile(dest)
+        sink = _body.AudioFileSink(file, max_bytes=1 << 30)
         try:
             for chunk in chunked(raw, cuts):
                 sink.feed(chunk)
-            path = sink.finish()
+            path = file.commit(sink.finish())
         except BaseException:
             sink.abort()
+            file.abort()
             assert list(Path(folder).iterdir()) == []  # nothing left behind after a refusal
             raise
         return path.read_bytes(), None

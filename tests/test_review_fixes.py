@@ -200,10 +200,12 @@ def test_one_pass_route_refuses_an_escaped_duplicate_audio_member() -> None:
 def test_missing_directory_with_a_trailing_slash_is_not_a_file_name(
     completed_fake: FakeElevenLabs, tmp_path: Path
 ) -> None:
-    with SpeakerAudioClient(base_url=completed_fake.base_url) as client, pytest.raises(FileNotFoundError):
-        client.download_speaker_audio(*IDS, f"{tmp_path}/newdir/")
-    assert completed_fake.requests == []
-    assert list(tmp_path.iterdir()) == []
+    # a trailing slash names a directory: it is created, and the file is <speaker><ext> inside it
+    with SpeakerAudioClient(base_url=completed_fake.base_url) as client:
+        path = client.download_speaker_audio(*IDS, f"{tmp_path}/newdir/")
+    assert path.parent == tmp_path / "newdir"
+    assert [p.name for p in tmp_path.iterdir()] == ["newdir"]
+    assert [p.name for p in (tmp_path / "newdir").iterdir()] == [path.name]
 
 
 def test_files_follow_the_current_umask(tmp_path: Path) -> None:
@@ -234,12 +236,15 @@ def test_cancelled_downloads_stop_at_the_next_chunk_and_leave_nothing(
     with SpeakerAudioClient(base_url=completed_fake.base_url) as client:
         status = client.get_separation_status("voice-demo", "sample-demo")
     downloads = SpeakerDownloads(status, tmp_path)
-    sink = downloads.sink_factory("speaker-1", 1 << 20)()
-    sink.feed(b'{"audio_base_64": "QUJD')
-    downloads.cancel()
-    with pytest.raises(DownloadCancelled):
-        sink.feed(b'REVG", "media_type": "audio/mpeg", "duration_secs": 1}')
-    sink.abort()
+    with downloads.open_file("speaker-1") as file:  # the clients discard the file as this block does
+        sink = downloads.sink_factory("speaker-1", file, 1 << 20)()
+        sink.feed(b'{"audio_base_64": "QUJD')
+        downloads.cancel()
+        with pytest.raises(DownloadCancelled):
+            sink.feed(b'REVG", "media_type": "audio/mpeg", "duration_secs": 1}')
+        sink.abort()
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(DownloadCancelled):
-        downloads.sink_factory("speaker-2", 1 << 20)()  # no new attempt starts either
+        downloads.open_file("speaker-2")  # no new download starts either
+    with AtomicFile(tmp_path / "x.mp3") as file, pytest.raises(DownloadCancelled):
+        downloads.sink_factory("speaker-2", file, 1 << 20)()  # nor a new attempt

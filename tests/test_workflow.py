@@ -154,13 +154,15 @@ def test_concurrency_below_one_is_a_value_error_before_any_request(
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_the_directory_must_exist(completed_fake: FakeElevenLabs, tmp_path: Path, kind: Kind) -> None:
-    with pytest.raises(FileNotFoundError):
-        download_all(kind, completed_fake.base_url, "voice-demo", "sample-demo", tmp_path / "missing")
+def test_the_directory_must_not_be_a_file(completed_fake: FakeElevenLabs, tmp_path: Path, kind: Kind) -> None:
+    # a missing directory is created (tests/test_files.py); a file where a folder should be is refused
     (tmp_path / "file").write_bytes(b"")
     with pytest.raises(NotADirectoryError):
         download_all(kind, completed_fake.base_url, "voice-demo", "sample-demo", tmp_path / "file")
+    with pytest.raises(NotADirectoryError):
+        download_all(kind, completed_fake.base_url, "voice-demo", "sample-demo", tmp_path / "file" / "sub")
     assert completed_fake.requests == []
+    assert all_files(tmp_path) == ["file"]
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -15,14 +15,15 @@ import httpx
 from speaker_audio import _http_errors, _requests, _responses, _retry, _settings
 from speaker_audio._base import ClientSettings
 from speaker_audio._body import AudioFileSink, AudioMemorySink, BodySink
+from speaker_audio._files import AtomicFile
 from speaker_audio._models import SeparationStatus, SpeakerAudio
 from speaker_audio._version import USER_AGENT
 from speaker_audio._workflow import (
     SeparationPoller,
     SpeakerDownloads,
     check_concurrency,
-    check_download_directory,
-    resolve_download_target,
+    open_download_file,
+    prepare_download_directory,
 )
 from speaker_audio.errors import SpeakerAudioError
 
@@ -106,14 +107,17 @@ class AsyncSpeakerAudioClient(ClientSettings):
         overwrite: bool = False,
         progress: Callable[[int], None] | None = None,
     ) -> Path:
-        """Stream one speaker's audio to ``dest`` in bounded memory, atomically (see the sync client)."""
+        """Stream one speaker's audio to ``dest`` in bounded memory, atomically (see the sync client).
+
+        The file work that can block (creating folders and the temporary file, fsync and rename,
+        cleanup) runs on a worker thread, never on the event loop.
+        """
         spec = _requests.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
-        target, stem = resolve_download_target(dest, speaker_id, overwrite=overwrite)
-        return await self._execute(
+        file, stem = await asyncio.to_thread(open_download_file, dest, speaker_id, overwrite=overwrite)
+        return await self._download(
             spec,
-            lambda: AudioFileSink(
-                target, overwrite=overwrite, max_bytes=self.max_response_bytes, stem=stem, on_received=progress
-            ),
+            file,
+            lambda: AudioFileSink(file, max_bytes=self.max_response_bytes, stem=stem, on_received=progress),
         )
 
     async def get_separation_status(self, voice_id: str, sample_id: str) -> SeparationStatus:
@@ -158,17 +162,35 @@ class AsyncSpeakerAudioClient(ClientSettings):
         downloads under way, which leave nothing behind.
         """
         check_concurrency(concurrency)
-        folder = check_download_directory(directory)
-        status = await self.get_separation_status(voice_id, sample_id)
-        downloads = SpeakerDownloads(status, folder, overwrite=overwrite, progress=progress)
+        folder, created = await asyncio.to_thread(prepare_download_directory, directory)
+        try:
+            status = await self.get_separation_status(voice_id, sample_id)
+            downloads = SpeakerDownloads(status, folder, overwrite=overwrite, progress=progress)
 
-        async def fetch(speaker_id: str) -> Path:
-            spec = _requests.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
-            return await self._execute(spec, downloads.sink_factory(speaker_id, self.max_response_bytes))
+            async def fetch(speaker_id: str) -> Path:
+                spec = _requests.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
+                file = await asyncio.to_thread(downloads.open_file, speaker_id)
+                return await self._download(
+                    spec, file, downloads.sink_factory(speaker_id, file, self.max_response_bytes)
+                )
 
-        return await downloads.run_in_tasks(fetch, concurrency)
+            return await downloads.run_in_tasks(fetch, concurrency)
+        finally:
+            if created.paths:  # the folders it created, if no file was written into them
+                await asyncio.to_thread(created.remove_empty)
 
     # -- the I/O loop --
+
+    async def _download(
+        self, spec: _requests.RequestSpec, file: AtomicFile, make_sink: Callable[[], AudioFileSink]
+    ) -> Path:
+        """Fill ``file`` from the response and commit it; fsync, rename and cleanup run off the event loop."""
+        try:
+            final = await self._execute(spec, make_sink)
+            return await asyncio.to_thread(file.commit, final)
+        finally:
+            if not file.done:  # an error or a cancellation: discard it (waits for a commit under way)
+                await asyncio.to_thread(file.abort)
 
     async def _execute(self, spec: _requests.RequestSpec, make_sink: Callable[[], BodySink[T]]) -> T:
         retries = 0

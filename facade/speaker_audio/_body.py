@@ -116,18 +116,19 @@ class AudioMemorySink(BodySink["SpeakerAudio"]):
 
 
 class AudioFileSink(BodySink[Path]):
-    """Decodes the audio straight into a temporary file beside ``dest``; renames it on success.
+    """Decodes the audio straight into ``file``; :meth:`finish` returns the path to commit it to.
 
-    With ``stem`` set, ``dest`` is a directory and the file is ``<stem><extension>``, the
-    extension coming from the response's media type. ``on_received(bytes_so_far)`` is called
-    after each chunk of the body.
+    The owner creates ``file`` before the request (so a folder that cannot be written costs no
+    request), keeps it across retries (each new sink empties it first), commits it with the path
+    that :meth:`finish` returns (the async client does so off its event loop), and discards it on
+    failure. With ``stem`` set, the file is ``<stem><extension>`` in ``file``'s folder, the extension
+    coming from the response's media type. ``on_received(bytes_so_far)`` is called after each chunk.
     """
 
     def __init__(
         self,
-        dest: Path,
+        file: AtomicFile,
         *,
-        overwrite: bool,
         max_bytes: int,
         stem: str | None = None,
         on_received: Callable[[int], None] | None = None,
@@ -136,11 +137,8 @@ class AudioFileSink(BodySink[Path]):
         self._on_received = on_received
         self._decoder = StreamingAudioDecoder(audio_field=speaker_audio_member())
         self._stem = stem
-        self._dest = dest
-        if stem is None:
-            self._file = AtomicFile(dest, overwrite=overwrite)
-        else:  # the extension, so the final name, is known only once the media type has arrived
-            self._file = AtomicFile.in_directory(dest, stem, overwrite=overwrite)
+        self._file = file
+        file.rewind()  # a retry starts the file again (a no-op for the first attempt)
 
     def _consume(self, chunk: bytes) -> None:
         decoded = self._decoder.feed(chunk)
@@ -150,15 +148,11 @@ class AudioFileSink(BodySink[Path]):
             self._on_received(self.received)
 
     def finish(self) -> Path:
-        try:
-            fields = self._decoder.finish()
-            audio = speaker_audio_from_parts(b"", fields)  # validates media_type and duration_secs
-            if self._stem is not None:
-                return self._file.commit(self._dest / f"{self._stem}{audio.extension}")
-            return self._file.commit()
-        except BaseException:
-            self._file.abort()
-            raise
+        fields = self._decoder.finish()
+        audio = speaker_audio_from_parts(b"", fields)  # validates media_type and duration_secs
+        if self._stem is not None:
+            return self._file.directory / f"{self._stem}{audio.extension}"
+        return self._file.target
 
     def abort(self) -> None:
-        self._file.abort()
+        """Nothing to do: the owner of the file keeps it for a retry or discards it."""

@@ -303,8 +303,7 @@ def _cmd_separate(ctx: _Context) -> int:
 
 def _cmd_download_all(ctx: _Context) -> int:
     args = ctx.args
-    directory = Path(args.output)
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = Path(args.output)  # created by download_all_speakers, and removed again if it stays empty
     with ctx.client() as client:
         if args.separate:
             client.start_speaker_separation(args.voice, args.sample)
@@ -476,7 +475,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--output",
         metavar="PATH",
         default=".",
-        help="a file, or an existing directory for <speaker><ext> (default: the current directory)",
+        help="a file, or a directory for <speaker><ext> (an existing one or a path ending with /; "
+        "default: the current directory). Missing folders are created, and removed again if the download fails",
     )
     get.add_argument("--overwrite", action="store_true", help="replace an existing file")
     get.set_defaults(run=_cmd_get)
@@ -510,7 +510,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ids(download_all)
     download_all.add_argument(
-        "-o", "--output", metavar="DIR", default=".", help="directory for the files, created if needed (default: .)"
+        "-o",
+        "--output",
+        metavar="DIR",
+        default=".",
+        help="directory for the files (default: .); missing folders are created, and removed again if no file "
+        "is written into them",
     )
     download_all.add_argument(
         "--concurrency", type=_positive_int, default=4, metavar="N", help="downloads at a time (default: 4)"

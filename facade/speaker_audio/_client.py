@@ -21,8 +21,8 @@ from speaker_audio._workflow import (
     SeparationPoller,
     SpeakerDownloads,
     check_concurrency,
-    check_download_directory,
-    resolve_download_target,
+    open_download_file,
+    prepare_download_directory,
 )
 from speaker_audio.errors import SpeakerAudioError
 
@@ -120,22 +120,24 @@ class SpeakerAudioClient(ClientSettings):
     ) -> Path:
         """Stream one speaker's audio to ``dest`` in bounded memory; returns the path written.
 
-        ``dest`` is a file path, or an existing directory (the file is then ``<speaker_id><ext>``
-        inside it, the id made safe as a file name). The file appears atomically and only once
-        the whole response was received and decoded; on any error nothing is left behind.
+        ``dest`` is a file path, or a directory (an existing one, or any path ending with ``/``): the
+        file is then ``<speaker_id><ext>`` inside it, the id made safe as a file name. Missing folders
+        are created, and removed again if the download fails. The file appears atomically and only
+        once the whole response was received and decoded; on any error nothing is left behind.
         ``progress(bytes_received)``, if given, is called after each chunk of the response body
         (it starts again from 0 if the request is retried).
-        Raises ``FileExistsError`` (before any request) if ``dest`` exists and ``overwrite`` is false,
-        and the errors of :meth:`get_speaker_audio`.
+        Raises, before any request: ``FileExistsError`` if ``dest`` exists and ``overwrite`` is false;
+        the ``OSError`` of a folder that cannot be created or written (``NotADirectoryError``,
+        ``PermissionError``, ...). Then the errors of :meth:`get_speaker_audio`.
         """
         spec = _requests.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
-        target, stem = resolve_download_target(dest, speaker_id, overwrite=overwrite)
-        return self._execute(
-            spec,
-            lambda: AudioFileSink(
-                target, overwrite=overwrite, max_bytes=self.max_response_bytes, stem=stem, on_received=progress
-            ),
-        )
+        file, stem = open_download_file(dest, speaker_id, overwrite=overwrite)
+        with file:
+            final = self._execute(
+                spec,
+                lambda: AudioFileSink(file, max_bytes=self.max_response_bytes, stem=stem, on_received=progress),
+            )
+            return file.commit(final)
 
     def get_separation_status(self, voice_id: str, sample_id: str) -> SeparationStatus:
         """The speaker-separation state of a sample, with its speakers once completed."""
@@ -180,8 +182,10 @@ class SpeakerAudioClient(ClientSettings):
         case, get a short hash of the id appended). ``progress(speaker_id, bytes_received, done)``,
         if given, is called from the worker threads as data arrives.
 
-        Raises, before any audio is requested: ``ValueError`` if ``concurrency`` < 1,
-        ``FileNotFoundError``/``NotADirectoryError`` for ``directory``, ``SeparationNotCompletedError``
+        ``directory`` and its missing parents are created, and removed again if the call writes no file
+        into them. Raises, before any request: ``ValueError`` if ``concurrency`` < 1, the ``OSError`` of a
+        ``directory`` that cannot be created or written (``NotADirectoryError``, ``PermissionError``, ...).
+        Before any audio is requested: ``SeparationNotCompletedError``
         or ``SeparationFailedError`` unless the separation is completed, ``FileExistsError`` if a
         speaker's file exists and ``overwrite`` is false. ``SpeakerDownloadError`` names the first
         speaker that failed (cause in ``__cause__``, files already written in ``.completed``; no new
@@ -189,15 +193,20 @@ class SpeakerAudioClient(ClientSettings):
         is skipped and reported that way once the others are done.
         """
         check_concurrency(concurrency)
-        folder = check_download_directory(directory)
-        status = self.get_separation_status(voice_id, sample_id)
-        downloads = SpeakerDownloads(status, folder, overwrite=overwrite, progress=progress)
+        folder, created = prepare_download_directory(directory)
+        try:
+            status = self.get_separation_status(voice_id, sample_id)
+            downloads = SpeakerDownloads(status, folder, overwrite=overwrite, progress=progress)
 
-        def fetch(speaker_id: str) -> Path:
-            spec = _requests.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
-            return self._execute(spec, downloads.sink_factory(speaker_id, self.max_response_bytes))
+            def fetch(speaker_id: str) -> Path:
+                spec = _requests.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
+                with downloads.open_file(speaker_id) as file:  # before the request: a file-system error costs none
+                    final = self._execute(spec, downloads.sink_factory(speaker_id, file, self.max_response_bytes))
+                    return file.commit(final)
 
-        return downloads.run_in_threads(fetch, concurrency)
+            return downloads.run_in_threads(fetch, concurrency)
+        finally:
+            created.remove_empty()  # the folders it created, if no file was written into them
 
     # -- the I/O loop --
 

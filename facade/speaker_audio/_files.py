@@ -1,19 +1,42 @@
-"""Atomic file writing and safe file names."""
+"""Atomic file writing, the folders a call creates, and safe file names."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
+import threading
 import unicodedata
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["AtomicFile", "id_digest", "safe_file_stem", "write_bytes_atomic"]
+__all__ = [
+    "AtomicFile",
+    "CreatedDirectories",
+    "check_writable_directory",
+    "id_digest",
+    "safe_file_stem",
+    "write_bytes_atomic",
+]
 
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]")
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {f"{p}{i}" for p in ("COM", "LPT") for i in range(1, 10)}
 _MAX_STEM = 100
+
+# Work relative to an open directory where the platform can (Linux, macOS, BSDs): a folder that is renamed
+# or removed mid-download then still gets its temporary file deleted. Elsewhere (Windows), paths as before.
+USE_DIR_FD = (
+    hasattr(os, "O_DIRECTORY") and {os.open, os.link, os.unlink, os.stat} <= os.supports_dir_fd and os.name == "posix"
+)
+
+# link() errors that mean "this file system has no hard links" (FAT, some network and FUSE file systems);
+# only these fall back to check-then-rename. Any other error (no space, read-only, permission) is raised.
+NO_HARD_LINK_ERRNOS = frozenset(
+    code
+    for code in (getattr(errno, name, None) for name in ("EPERM", "ENOTSUP", "EOPNOTSUPP", "EXDEV", "ENOSYS"))
+    if code is not None
+)
 
 
 def id_digest(name: str) -> str:
@@ -40,59 +63,162 @@ def safe_file_stem(name: str) -> str:
     return stem
 
 
+class CreatedDirectories:
+    """The missing folders a call created, so that it can remove them again if it writes nothing into them.
+
+    :meth:`make` creates ``directory`` and its missing parents (recording only those this call made, not
+    those another process made meanwhile); :meth:`remove_empty` removes them again, deepest first, as
+    long as they are empty (a folder that received a file, or was moved away, is left alone).
+    """
+
+    def __init__(self) -> None:
+        self.paths: list[Path] = []
+
+    def make(self, directory: Path) -> None:
+        """Create ``directory`` and its missing parents; ``NotADirectoryError`` if a part is a file."""
+        missing: list[Path] = []
+        path = directory
+        while not path.is_dir():
+            if os.path.lexists(path):
+                raise NotADirectoryError(errno.ENOTDIR, "not a directory", str(path))
+            missing.append(path)
+            if path.parent == path:
+                break
+            path = path.parent
+        try:
+            for folder in reversed(missing):
+                try:
+                    folder.mkdir()
+                except FileExistsError:
+                    if not folder.is_dir():
+                        raise NotADirectoryError(errno.ENOTDIR, "not a directory", str(folder)) from None
+                else:
+                    self.paths.append(folder)
+        except BaseException:
+            self.remove_empty()
+            raise
+
+    def remove_empty(self) -> None:
+        """Remove the folders :meth:`make` created, deepest first, where they are still empty."""
+        while self.paths:
+            with contextlib.suppress(OSError):  # not empty, moved or already gone: leave it
+                self.paths.pop().rmdir()
+
+
+def check_writable_directory(directory: Path) -> None:
+    """Create and delete a temporary file in ``directory``: its ``OSError`` if that is impossible."""
+    fd, name = _create_temporary(directory, None, "probe")
+    os.close(fd)
+    os.unlink(directory / name)
+
+
 class AtomicFile:
     """A temporary file beside ``target`` that becomes ``target`` only on :meth:`commit`.
 
-    Use as a context manager: leaving the block without committing (an error) deletes the
-    temporary file, so neither a partial file nor a changed ``target`` is ever left behind.
+    The temporary file (``.<name>.<random>.part``) is created at once, so a folder that cannot be
+    written fails here, before anything is requested. With ``make_parents``, missing folders of
+    ``target`` are created, and removed again on :meth:`abort` if still empty. Where the platform
+    allows, the folder is held open and every step works relative to it, so the temporary file is
+    deleted even if the folder is renamed meanwhile; :meth:`commit` then refuses (``FileNotFoundError``)
+    rather than writing into a folder that is no longer at ``target``'s path.
+
+    Use as a context manager: leaving the block without committing deletes the temporary file,
+    so neither a partial file nor a changed ``target`` is ever left behind. :meth:`commit` and
+    :meth:`abort` may run on any thread (the async client runs them off its event loop).
     """
 
-    def __init__(self, target: str | os.PathLike[str], *, overwrite: bool = False) -> None:
+    def __init__(self, target: str | os.PathLike[str], *, overwrite: bool = False, make_parents: bool = False) -> None:
         if not overwrite and os.path.lexists(target):
             raise FileExistsError(f"{target} exists; pass overwrite=True to replace it")
-        self._open(Path(target), overwrite)
+        self._open(Path(target), overwrite, make_parents)
 
     @classmethod
-    def in_directory(cls, directory: Path, stem: str, *, overwrite: bool) -> AtomicFile:
+    def in_directory(cls, directory: Path, stem: str, *, overwrite: bool, make_parents: bool = False) -> AtomicFile:
         """A temporary file in ``directory`` whose final name is passed to :meth:`commit` (and checked there)."""
         atomic = cls.__new__(cls)
-        atomic._open(directory / stem, overwrite)
+        atomic._open(directory / stem, overwrite, make_parents)
         return atomic
 
-    def _open(self, target: Path, overwrite: bool) -> None:
+    def _open(self, target: Path, overwrite: bool, make_parents: bool) -> None:
         self.target = target
         self.overwrite = overwrite
-        fd, self.temp_path = _create_temporary_beside(target)
-        self.file: BinaryIO = os.fdopen(fd, "wb")
+        self.directory = target.parent
+        self._lock = threading.Lock()
         self._done = False
+        self._dir_fd: int | None = None
+        self.created = CreatedDirectories()
+        try:
+            if make_parents:
+                self.created.make(self.directory)
+            if USE_DIR_FD:
+                self._dir_fd = os.open(self.directory, os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
+            fd, self._temp_name = _create_temporary(self.directory, self._dir_fd, target.name)
+        except BaseException:
+            self._close_directory()
+            self.created.remove_empty()
+            raise
+        self.file: BinaryIO = os.fdopen(fd, "wb")
+
+    @property
+    def temp_path(self) -> Path:
+        """Where the temporary file was created (by path: the folder may have moved since)."""
+        return self.directory / self._temp_name
+
+    @property
+    def done(self) -> bool:
+        """True once committed or aborted."""
+        return self._done
 
     def write(self, data: bytes) -> None:
         """Append ``data`` to the temporary file."""
         self.file.write(data)
 
+    def rewind(self) -> None:
+        """Empty the temporary file, to write it again from the start (a retried download)."""
+        if self.file.tell():
+            self.file.seek(0)
+            self.file.truncate()
+
     def commit(self, target: Path | None = None) -> Path:
         """Flush, fsync and move the temporary file onto the target; returns the target.
 
         ``target`` may name a different file in the same directory (decided once the content is known).
+        Raises ``FileExistsError`` if the target appeared meanwhile (unless ``overwrite``), and
+        ``FileNotFoundError`` if the folder was moved or removed since the temporary file was created.
+        On any error the temporary file is deleted.
         """
-        if target is not None:
-            self.target = target
-        try:
-            self.file.flush()
-            os.fsync(self.file.fileno())
-            self.file.close()
-            if self.overwrite:
-                os.replace(self.temp_path, self.target)
-            else:
-                _move_without_clobbering(self.temp_path, self.target)
-        except BaseException:
-            self.abort()
-            raise
-        self._done = True
-        return self.target
+        with self._lock:
+            if self._done:
+                raise ValueError("this temporary file was already committed or discarded")
+            if target is not None:
+                if target.parent != self.directory:
+                    raise ValueError(f"{target} is not in {self.directory}")
+                self.target = target
+            try:
+                self.file.flush()
+                os.fsync(self.file.fileno())
+                self.file.close()
+                self._check_directory_in_place()
+                if self.overwrite:
+                    _replace(self._temp_name, self.target.name, self._dir_fd, self.directory)
+                else:
+                    _move_without_clobbering(self._temp_name, self.target.name, self._dir_fd, self.directory)
+                if self._dir_fd is not None:
+                    with contextlib.suppress(OSError):  # the new name is durable too (not every FS allows it)
+                        os.fsync(self._dir_fd)
+            except BaseException:
+                self._abort_locked()
+                raise
+            self._done = True
+            self._close_directory()
+            return self.target
 
     def abort(self) -> None:
-        """Close and delete the temporary file (idempotent)."""
+        """Close and delete the temporary file, and the folders it created if still empty (idempotent)."""
+        with self._lock:
+            self._abort_locked()
+
+    def _abort_locked(self) -> None:
         if self._done:
             return
         self._done = True
@@ -100,7 +226,31 @@ class AtomicFile:
             with contextlib.suppress(OSError):  # e.g. a full disk refusing the final flush
                 self.file.close()
         finally:
-            self.temp_path.unlink(missing_ok=True)
+            try:
+                _unlink(self._temp_name, self._dir_fd, self.directory)
+            finally:
+                self._close_directory()
+                self.created.remove_empty()
+
+    def _check_directory_in_place(self) -> None:
+        if self._dir_fd is None:
+            return
+        held = os.fstat(self._dir_fd)
+        try:
+            now = os.stat(self.directory)
+        except OSError:
+            now = None
+        if now is None or (now.st_dev, now.st_ino) != (held.st_dev, held.st_ino):
+            raise FileNotFoundError(
+                errno.ENOENT,
+                "the folder was moved or removed during the download; nothing was written",
+                str(self.directory),
+            )
+
+    def _close_directory(self) -> None:
+        fd, self._dir_fd = self._dir_fd, None
+        if fd is not None:
+            os.close(fd)
 
     def __enter__(self) -> AtomicFile:
         return self
@@ -109,40 +259,79 @@ class AtomicFile:
         self.abort()
 
 
-def _create_temporary_beside(target: Path) -> tuple[int, Path]:
-    """Create a new hidden ``.part`` file next to ``target``; return its descriptor and path.
+def _create_temporary(directory: Path, dir_fd: int | None, name: str | None) -> tuple[int, str]:
+    """Create a new hidden ``.part`` file in ``directory``; return its descriptor and name.
 
     Created with mode 0666, so the process's current umask applies as for any new file
     (``mkstemp`` would make it 0600).
     """
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
     for _ in range(100):
-        candidate = target.parent / f".{target.name[:50]}.{os.urandom(6).hex()}.part"
+        candidate = f".{(name or 'speaker-audio')[:50]}.{os.urandom(6).hex()}.part"
         try:
-            return os.open(candidate, flags, 0o666), candidate
+            if dir_fd is None:
+                return os.open(directory / candidate, flags, 0o666), candidate
+            return os.open(candidate, flags, 0o666, dir_fd=dir_fd), candidate
         except FileExistsError:
             continue
-    raise FileExistsError(f"could not create a temporary file beside {target}")
+    raise FileExistsError(errno.EEXIST, "could not create a temporary file", str(directory))
 
 
-def _move_without_clobbering(source: Path, target: Path) -> None:
-    """Rename ``source`` to ``target``, failing with ``FileExistsError`` if ``target`` exists."""
+def _unlink(name: str, dir_fd: int | None, directory: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        if dir_fd is None:
+            os.unlink(directory / name)
+        else:
+            os.unlink(name, dir_fd=dir_fd)
+
+
+def _replace(source: str, target: str, dir_fd: int | None, directory: Path) -> None:
+    if dir_fd is None:
+        os.replace(directory / source, directory / target)
+    else:
+        os.replace(source, target, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+
+
+def _exists(name: str, dir_fd: int | None, directory: Path) -> bool:
+    try:
+        if dir_fd is None:
+            os.lstat(directory / name)
+        else:
+            os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _move_without_clobbering(source: str, target: str, dir_fd: int | None, directory: Path) -> None:
+    """Rename ``source`` to ``target`` (names in ``directory``); ``FileExistsError`` if ``target`` exists."""
     try:
         # link() fails if the target appeared meanwhile: never clobber without consent
-        os.link(source, target)
+        if dir_fd is None:
+            os.link(directory / source, directory / target)
+        else:
+            os.link(source, target, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
     except FileExistsError:
-        raise FileExistsError(f"{target} exists; pass overwrite=True to replace it") from None
-    except OSError:
-        # file systems without hard links: check, then rename (a narrow race, but no partial file)
-        if os.path.lexists(target):
-            raise FileExistsError(f"{target} exists; pass overwrite=True to replace it") from None
-        os.replace(source, target)
+        raise FileExistsError(f"{directory / target} exists; pass overwrite=True to replace it") from None
+    except OSError as error:
+        if error.errno not in NO_HARD_LINK_ERRNOS:
+            raise
+        # a file system without hard links: check, then rename. A file created at ``target`` between the
+        # two steps would be replaced (a window of microseconds; see docs/reliability.md), never a partial file.
+        if _exists(target, dir_fd, directory):
+            raise FileExistsError(f"{directory / target} exists; pass overwrite=True to replace it") from None
+        _replace(source, target, dir_fd, directory)
         return
-    os.unlink(source)
+    _unlink(source, dir_fd, directory)
 
 
-def write_bytes_atomic(target: str | os.PathLike[str], data: bytes, *, overwrite: bool = False) -> Path:
-    """Write ``data`` to ``target`` atomically; ``FileExistsError`` if it exists and not ``overwrite``."""
-    with AtomicFile(target, overwrite=overwrite) as out:
+def write_bytes_atomic(
+    target: str | os.PathLike[str], data: bytes, *, overwrite: bool = False, make_parents: bool = True
+) -> Path:
+    """Write ``data`` to ``target`` atomically; ``FileExistsError`` if it exists and not ``overwrite``.
+
+    Missing folders are created (``make_parents``), and removed again if the write fails.
+    """
+    with AtomicFile(target, overwrite=overwrite, make_parents=make_parents) as out:
         out.write(data)
         return out.commit()

@@ -143,12 +143,14 @@ class SpeakerAudio:
     def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
         """Write the audio to ``path`` atomically and return the path written.
 
-        ``path`` may be an existing directory: the file is then ``audio<extension>`` inside it.
-        Raises ``FileExistsError`` if the file exists and ``overwrite`` is false; on any error,
-        nothing is left behind and an existing file is untouched.
+        ``path`` may be a directory (an existing one, or any path ending with ``/``): the file is then
+        ``audio<extension>`` inside it. Missing folders are created, and removed again if the write fails.
+        Raises ``FileExistsError`` if the file exists and ``overwrite`` is false, and the ``OSError`` of a
+        folder that cannot be created or written; on any error, nothing is left behind and an existing
+        file is untouched.
         """
         target = Path(path)
-        if target.is_dir():
+        if target.is_dir() or str(path).endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
             target = target / f"audio{self.extension}"
         return write_bytes_atomic(target, self.data, overwrite=overwrite)
 

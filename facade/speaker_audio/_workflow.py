@@ -15,7 +15,7 @@ from typing import assert_never
 
 from speaker_audio._body import AudioFileSink
 from speaker_audio._decode import _EXTENSIONS
-from speaker_audio._files import id_digest, safe_file_stem
+from speaker_audio._files import AtomicFile, CreatedDirectories, check_writable_directory, id_digest, safe_file_stem
 from speaker_audio._models import SeparationStatus
 from speaker_audio._requests import validate_id
 from speaker_audio.errors import (
@@ -31,7 +31,8 @@ __all__ = [
     "SeparationPoller",
     "SpeakerDownloads",
     "check_concurrency",
-    "check_download_directory",
+    "open_download_file",
+    "prepare_download_directory",
     "resolve_download_target",
     "speaker_file_stems",
 ]
@@ -94,13 +95,12 @@ def resolve_download_target(
 ) -> tuple[Path, str | None]:
     """Where a download goes: ``(file, None)`` for a file path, ``(directory, stem)`` for a directory.
 
-    Raises ``FileExistsError`` for an existing file when ``overwrite`` is false, and
-    ``FileNotFoundError`` when the parent directory does not exist, before any request is sent.
+    ``dest`` is a directory when it exists as one or ends with a path separator (then it may be
+    missing: :func:`open_download_file` creates it). Raises ``FileExistsError`` for an existing file
+    when ``overwrite`` is false. Checks only: creates nothing.
     """
     path = Path(dest)
-    if not path.is_dir() and str(dest).endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
-        raise FileNotFoundError(f"directory {dest} does not exist")
-    if path.is_dir():
+    if path.is_dir() or str(dest).endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
         stem = safe_file_stem(speaker_id)
         if not overwrite:
             # the extension is known only from the response: refuse any audio file of that name now
@@ -110,9 +110,21 @@ def resolve_download_target(
         return path, stem
     if not overwrite and os.path.lexists(path):
         raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"directory {path.parent} does not exist")
     return path, None
+
+
+def open_download_file(
+    dest: str | os.PathLike[str], speaker_id: str, *, overwrite: bool
+) -> tuple[AtomicFile, str | None]:
+    """The temporary file of one download, created before any request; and the stem (for a directory).
+
+    Creates missing folders (removed again if the download fails) and the temporary file, so a
+    folder that cannot be created or written raises its ``OSError`` here, before the request.
+    """
+    target, stem = resolve_download_target(dest, speaker_id, overwrite=overwrite)
+    if stem is None:
+        return AtomicFile(target, overwrite=overwrite, make_parents=True), None
+    return AtomicFile.in_directory(target, stem, overwrite=overwrite, make_parents=True), stem
 
 
 # --- downloading every speaker ----------------------------------------------------------------------
@@ -131,14 +143,22 @@ def check_concurrency(concurrency: int) -> int:
     return concurrency
 
 
-def check_download_directory(directory: str | os.PathLike[str]) -> Path:
-    """``directory`` as a ``Path`` if it is an existing directory, else ``FileNotFoundError``/``NotADirectoryError``."""
+def prepare_download_directory(directory: str | os.PathLike[str]) -> tuple[Path, CreatedDirectories]:
+    """``directory`` as a ``Path``, created with its missing parents and checked to be writable.
+
+    Returns the folders it created, for the caller to remove again if they stay empty. Raises
+    ``NotADirectoryError`` if ``directory`` (or a parent) is a file, and the ``OSError`` of a folder
+    that cannot be created or written (``PermissionError``, read-only file system, ...).
+    """
     path = Path(directory)
-    if not path.is_dir():
-        if os.path.lexists(path):
-            raise NotADirectoryError(f"{path} is not a directory")
-        raise FileNotFoundError(f"directory {path} does not exist")
-    return path
+    created = CreatedDirectories()
+    created.make(path)
+    try:
+        check_writable_directory(path)
+    except BaseException:
+        created.remove_empty()
+        raise
+    return path, created
 
 
 def speaker_file_stems(speaker_ids: Iterable[str]) -> dict[str, str]:
@@ -230,8 +250,14 @@ class SpeakerDownloads:
         """True once a download failed: no new download may start."""
         return bool(self.failures)
 
-    def sink_factory(self, speaker_id: str, max_bytes: int) -> Callable[[], AudioFileSink]:
-        """The sink maker for one speaker's download (a new sink per attempt)."""
+    def open_file(self, speaker_id: str) -> AtomicFile:
+        """Create the temporary file of one speaker's download (before its request)."""
+        if self._cancelled:
+            raise DownloadCancelled(f"download of speaker {speaker_id!r} cancelled")
+        return AtomicFile.in_directory(self.directory, self.stems[speaker_id], overwrite=self.overwrite)
+
+    def sink_factory(self, speaker_id: str, file: AtomicFile, max_bytes: int) -> Callable[[], AudioFileSink]:
+        """The sink maker for one speaker's download into ``file`` (a new sink per attempt)."""
         stem = self.stems[speaker_id]
 
         def report(received: int) -> None:
@@ -243,9 +269,7 @@ class SpeakerDownloads:
 
         def make() -> AudioFileSink:
             report(0)
-            return AudioFileSink(
-                self.directory, overwrite=self.overwrite, max_bytes=max_bytes, stem=stem, on_received=report
-            )
+            return AudioFileSink(file, max_bytes=max_bytes, stem=stem, on_received=report)
 
         return make
 
