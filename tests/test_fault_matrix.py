@@ -7,6 +7,7 @@ socket, file descriptor or thread is left behind, and that the key is in no log 
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import threading
@@ -45,17 +46,58 @@ def audio_body(audio: str = "SUQzAwAAAAAA", media_type: object = "audio/mpeg", d
     return json.dumps({"audio_base_64": audio, "media_type": media_type, "duration_secs": duration}).encode()
 
 
+FileFault = Callable[[pytest.MonkeyPatch, Path], None]
+
+
 @attrs.frozen
 class Case:
-    """One fault: how to script it, what the caller must see, how many attempts the server must see."""
+    """One fault: how to script it, what the caller must see, how many attempts the server must see.
+
+    A file-system fault (``file_fault``) touches only the downloads: ``get_speaker_audio`` must succeed.
+    """
 
     name: str
     faults: tuple[Fault, ...] = ()
-    error: type[SpeakerAudioError] | None = None
+    error: type[SpeakerAudioError] | type[OSError] | None = None
     attempts: int = 1
     client_kwargs: dict[str, Any] = attrs.field(factory=dict)
     refused: bool = False
     redirect: bool = False
+    file_fault: FileFault | None = None
+
+
+def read_only_folder(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """Creating the temporary file fails as in a read-only folder (chmod does not stop root)."""
+    real_open = os.open
+
+    def failing_open(path: Any, flags: int, mode: int = 0o777, *, dir_fd: int | None = None) -> int:
+        if str(path).endswith(".part"):
+            raise OSError(errno.EROFS, "Read-only file system", str(path))
+        return real_open(path, flags, mode, dir_fd=dir_fd)
+
+    monkeypatch.setattr(os, "open", failing_open)
+
+
+def folder_renamed_before_commit(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """The destination folder is renamed once the body arrived (just before the fsync of the commit)."""
+    real_fsync = os.fsync
+
+    def renaming_fsync(fd: int) -> None:
+        if folder.exists():
+            folder.rename(folder.with_name(MOVED))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", renaming_fsync)
+
+
+def disk_full_at_commit(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    def full_disk(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+
+
+MOVED = "moved-away"
 
 
 def audio_fault(**kwargs: Any) -> Fault:
@@ -93,6 +135,9 @@ CASES = [
     Case("200 with wrong base64 padding", (ok_body(audio_body(audio="SUQzAA=")),), AudioDecodeError),
     Case("redirect to another host", redirect=True, error=APIStatusError),
     Case("response over max_response_bytes", (), ResponseTooLargeError, 1, {"max_response_bytes": 3000}),
+    Case("read-only destination folder", error=OSError, attempts=0, file_fault=read_only_folder),
+    Case("folder renamed during the download", error=FileNotFoundError, file_fault=folder_renamed_before_commit),
+    Case("disk full at commit", error=OSError, file_fault=disk_full_at_commit),
 ]  # fmt: skip
 
 OPERATIONS = ("get_speaker_audio", "download_speaker_audio", "download_all_speakers")
@@ -133,7 +178,14 @@ def run_operation(run: ClientRunner, operation: str, dest_dir: Path) -> Any:
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 @pytest.mark.parametrize("operation", OPERATIONS)
 @pytest.mark.parametrize("kind", KINDS)
-def test_fault_cell(kind: Kind, operation: str, case: Case, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_fault_cell(
+    kind: Kind,
+    operation: str,
+    case: Case,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     threads_before = threading.active_count()
     fds_before = open_fds()
     dest_dir = tmp_path / "out"
@@ -141,6 +193,11 @@ def test_fault_cell(kind: Kind, operation: str, case: Case, tmp_path: Path, capl
     existing = {"speaker-1.mp3": PRECIOUS, "speaker-2.wav": PRECIOUS + b"2"}
     for name, content in existing.items():
         (dest_dir / name).write_bytes(content)
+    expected_error, expected_attempts = case.error, case.attempts
+    if case.file_fault is not None:
+        case.file_fault(monkeypatch, dest_dir)
+        if operation == "get_speaker_audio":  # no file: the fault does not touch it
+            expected_error, expected_attempts = None, 1
 
     with FakeElevenLabs() as fake, FakeElevenLabs() as elsewhere:
         fake.voices[VOICE][SAMPLE].status = "completed"
@@ -157,37 +214,45 @@ def test_fault_cell(kind: Kind, operation: str, case: Case, tmp_path: Path, capl
         with caplog.at_level(logging.DEBUG):
             try:
                 result = run_operation(run, operation, dest_dir)
-            except SpeakerAudioError as exc:
+            except (SpeakerAudioError, OSError) as exc:
                 outcome = exc
+        monkeypatch.undo()
+        if (tmp_path / MOVED).exists():  # put the renamed folder back to check what it holds
+            (tmp_path / MOVED).rename(dest_dir)
         speakers = 2 if operation == "download_all_speakers" else 1
         audio_attempts = len(fake.requests_to("/audio"))
+        all_requests = len(fake.requests)
         assert elsewhere.requests == []
 
     # 1. the right error class, or success
-    if case.error is None:
+    if expected_error is None:
         assert outcome is None, f"expected success, got {outcome!r}"
         if operation == "get_speaker_audio":
             assert result.media_type == "audio/mpeg"
     else:
         assert outcome is not None, "expected an error"
         errors = [outcome]
-        if outcome.__cause__ is not None and isinstance(outcome.__cause__, SpeakerAudioError):
+        if outcome.__cause__ is not None and isinstance(outcome.__cause__, (SpeakerAudioError, OSError)):
             errors.append(outcome.__cause__)  # download_all wraps the per-speaker error
-        assert any(isinstance(e, case.error) for e in errors), f"expected {case.error.__name__}, got {outcome!r}"
+        assert any(isinstance(e, expected_error) for e in errors), (
+            f"expected {expected_error.__name__}, got {outcome!r}"
+        )
     # 2. the attempts the server saw (per speaker for download_all, where a failure may stop the others early)
-    if operation == "download_all_speakers" and case.error is not None:
-        assert case.attempts <= audio_attempts <= case.attempts * speakers
-    elif case.error is None:  # a one-off fault: one speaker needed the extra attempts
-        assert audio_attempts == speakers + case.attempts - 1
+    if operation == "download_all_speakers" and expected_error is not None:
+        assert expected_attempts <= audio_attempts <= expected_attempts * speakers
+    elif expected_error is None:  # a one-off fault: one speaker needed the extra attempts
+        assert audio_attempts == speakers + expected_attempts - 1
     else:
-        assert audio_attempts == case.attempts
+        assert audio_attempts == expected_attempts
+    if expected_attempts == 0:  # refused before anything was sent: no status request either
+        assert all_requests == 0
     # 3. no partial or temporary file; pre-existing files unchanged unless the download succeeded
     names = sorted(p.name for p in dest_dir.iterdir())
     assert names == sorted(existing), f"unexpected files: {names}"
     for name, content in existing.items():
         written = (dest_dir / name).read_bytes()
         if (
-            case.error is None
+            expected_error is None
             and (operation == "download_all_speakers" or name == "speaker-1.mp3")
             and (operation != "get_speaker_audio")
         ):

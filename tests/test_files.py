@@ -1,0 +1,312 @@
+"""Files and folders: temporary files before any request, dir-fd cleanup, off-loop file work, folders.
+
+Issue 10 items 5, 9, 10 (the event loop), 16 and issue 12 item 6, on both clients where they apply.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _clients import ClientRunner, Kind
+from conftest import TEST_KEY
+
+from speaker_audio import NotFoundError, SpeakerAudio, SpeakerDownloadError
+from speaker_audio import _files as files
+from speaker_audio.testing import FakeElevenLabs, Fault
+
+VOICE, SAMPLE = FakeElevenLabs.demo_ids
+
+
+def tree(root: Path) -> list[str]:
+    """Every file and folder under ``root``, relative, sorted (temporary files included)."""
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+def runner(kind: Kind, fake: FakeElevenLabs, **kwargs: Any) -> ClientRunner:
+    return ClientRunner(kind, fake.base_url, api_key=TEST_KEY, max_retries=2, **kwargs)
+
+
+@pytest.fixture
+def temp_creations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the ``.part`` files created (and the thread that created each, in ``threads``)."""
+    created: list[str] = []
+    real_open = os.open
+
+    def recording_open(path: Any, flags: int, mode: int = 0o777, *, dir_fd: int | None = None) -> int:
+        if str(path).endswith(".part"):
+            created.append(threading.current_thread().name)
+        return real_open(path, flags, mode, dir_fd=dir_fd)
+
+    monkeypatch.setattr(os, "open", recording_open)
+    return created
+
+
+def refuse_temporary_files(monkeypatch: pytest.MonkeyPatch, code: int = errno.EROFS) -> None:
+    """Make creating a ``.part`` file fail as a read-only folder does (chmod does not stop root)."""
+    real_open = os.open
+
+    def failing_open(path: Any, flags: int, mode: int = 0o777, *, dir_fd: int | None = None) -> int:
+        if str(path).endswith(".part"):
+            raise OSError(code, os.strerror(code), str(path))
+        return real_open(path, flags, mode, dir_fd=dir_fd)
+
+    monkeypatch.setattr(os, "open", failing_open)
+
+
+# --- item 9: file-system failures cost no request ------------------------------------------------------
+
+
+DOWNLOADS: dict[str, Callable[..., Any]] = {
+    "download_speaker_audio": lambda run, dest, **kw: run.call(
+        "download_speaker_audio", VOICE, SAMPLE, "speaker-1", dest / "speaker-1.mp3", **kw
+    ),
+    "download_speaker_audio into a folder": lambda run, dest, **kw: run.call(
+        "download_speaker_audio", VOICE, SAMPLE, "speaker-1", f"{dest}/", **kw
+    ),
+    "download_all_speakers": lambda run, dest, **kw: run.call("download_all_speakers", VOICE, SAMPLE, dest, **kw),
+}
+
+
+@pytest.mark.parametrize("operation", DOWNLOADS)
+@pytest.mark.parametrize("code", [errno.EROFS, errno.EACCES])
+def test_a_folder_that_cannot_be_written_costs_no_request(
+    completed_fake: FakeElevenLabs,
+    tmp_path: Path,
+    kind: Kind,
+    operation: str,
+    code: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    refuse_temporary_files(monkeypatch, code)
+    with pytest.raises(OSError, match=re.escape(os.strerror(code))) as caught:
+        DOWNLOADS[operation](runner(kind, completed_fake), tmp_path)
+    assert caught.value.errno == code
+    assert completed_fake.requests == []  # not even the status request of download_all_speakers
+    assert tree(tmp_path) == []
+
+
+@pytest.mark.parametrize("operation", DOWNLOADS)
+def test_a_folder_that_cannot_be_created_costs_no_request(
+    completed_fake: FakeElevenLabs, tmp_path: Path, kind: Kind, operation: str
+) -> None:
+    (tmp_path / "file").write_bytes(b"x")
+    with pytest.raises(NotADirectoryError):
+        DOWNLOADS[operation](runner(kind, completed_fake), tmp_path / "file" / "sub")
+    assert completed_fake.requests == []
+    assert tree(tmp_path) == ["file"]
+
+
+def test_save_into_a_folder_that_cannot_be_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    refuse_temporary_files(monkeypatch)
+    with pytest.raises(OSError, match="Read-only"):
+        SpeakerAudio(data=b"x", media_type="audio/wav", duration_secs=1.0).save(tmp_path / "new" / "a.wav")
+    assert tree(tmp_path) == []  # the folder it created is gone again
+
+
+def test_one_temporary_file_serves_every_attempt(
+    completed_fake: FakeElevenLabs, tmp_path: Path, kind: Kind, temp_creations: list[str]
+) -> None:
+    expected = runner(kind, completed_fake).call("get_speaker_audio", VOICE, SAMPLE, "speaker-1").data
+    completed_fake.script(Fault(path_contains="/audio", drop="mid_body", times=2))
+    path = runner(kind, completed_fake).call("download_speaker_audio", VOICE, SAMPLE, "speaker-1", tmp_path)
+    assert len(completed_fake.requests_to("/audio")) == 4  # the reference fetch, then two failures and a success
+    assert len(temp_creations) == 1  # created once, before the first request, rewound for each retry
+    assert path.read_bytes() == expected  # nothing of the failed attempts is left in it
+    assert tree(tmp_path) == [path.name]
+
+
+# --- item 5: a folder renamed during the download -------------------------------------------------------
+
+
+@pytest.mark.parametrize("operation", ["download_speaker_audio", "download_all_speakers"])
+def test_a_folder_renamed_during_the_download_keeps_no_temporary_file(
+    completed_fake: FakeElevenLabs, tmp_path: Path, kind: Kind, operation: str
+) -> None:
+    folder, moved = tmp_path / "out", tmp_path / "moved"
+    folder.mkdir()
+
+    def rename_once(*args: Any) -> None:  # progress(received) or progress(speaker_id, received, done)
+        received = args[0] if len(args) == 1 else args[1]
+        if received and folder.exists():  # mid-body: the temporary file exists and holds data
+            folder.rename(moved)
+
+    run = runner(kind, completed_fake)
+    if operation == "download_speaker_audio":
+        with pytest.raises(FileNotFoundError, match="moved or removed"):
+            run.call(operation, VOICE, SAMPLE, "speaker-1", folder / "s.mp3", progress=rename_once)
+    else:
+        with pytest.raises(SpeakerDownloadError) as caught:
+            run.call(operation, VOICE, SAMPLE, folder, progress=rename_once, concurrency=1)
+        assert isinstance(caught.value.__cause__, FileNotFoundError)
+    # refused, not written into the folder at its new place; and no temporary file anywhere
+    assert tree(tmp_path) == ["moved"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="needs dir_fd support (POSIX)")
+def test_a_removed_folder_is_refused_at_commit(tmp_path: Path) -> None:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    atomic = files.AtomicFile(folder / "a.wav")
+    atomic.write(b"data")
+    os.rename(folder, tmp_path / "elsewhere")
+    folder.mkdir()  # a different folder now has the old name
+    with pytest.raises(FileNotFoundError):
+        atomic.commit()
+    assert tree(tmp_path) == ["elsewhere", "out"]
+
+
+# --- item 10: the async client's file work runs off the event loop --------------------------------------
+
+
+@pytest.mark.parametrize("fails", [False, True], ids=["commit", "abort"])
+def test_async_file_work_runs_off_the_event_loop(
+    completed_fake: FakeElevenLabs,
+    tmp_path: Path,
+    fails: bool,
+    temp_creations: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    loop_thread = threading.current_thread().name  # asyncio.run runs the loop on this thread
+    fsyncs: list[str] = []
+    unlinks: list[str] = []
+    real_fsync, real_unlink = os.fsync, os.unlink
+
+    def recording_fsync(fd: int) -> None:
+        fsyncs.append(threading.current_thread().name)
+        real_fsync(fd)
+
+    def recording_unlink(path: Any, *, dir_fd: int | None = None) -> None:
+        unlinks.append(threading.current_thread().name)
+        real_unlink(path, dir_fd=dir_fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    monkeypatch.setattr(os, "unlink", recording_unlink)
+    if fails:
+        completed_fake.script(Fault(path_contains="/audio", status=404, times=9))
+    run = runner("async", completed_fake)
+    for operation, dest in (("download_speaker_audio", "a"), ("download_all_speakers", "b")):
+        if fails:
+            with pytest.raises((NotFoundError, SpeakerDownloadError)):
+                DOWNLOADS[operation](run, tmp_path / dest)
+        else:
+            DOWNLOADS[operation](run, tmp_path / dest)
+    assert temp_creations
+    assert loop_thread not in temp_creations
+    assert unlinks
+    assert loop_thread not in unlinks
+    if not fails:
+        assert fsyncs
+        assert loop_thread not in fsyncs
+    assert tree(tmp_path) == ([] if fails else ["a", "a/speaker-1.mp3", "b", "b/speaker-1.mp3", "b/speaker-2.wav"])
+
+
+# --- item 16: file systems without hard links -----------------------------------------------------------
+
+
+def failing_link(code: int) -> Callable[..., None]:
+    def link(*args: object, **kwargs: object) -> None:
+        raise OSError(code, os.strerror(code))
+
+    return link
+
+
+@pytest.mark.parametrize("code", [errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.ENOSYS])
+def test_without_hard_links_the_file_is_renamed_into_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int
+) -> None:
+    monkeypatch.setattr(os, "link", failing_link(code))
+    path = files.write_bytes_atomic(tmp_path / "a.wav", b"new")
+    assert path.read_bytes() == b"new"
+    assert tree(tmp_path) == ["a.wav"]
+
+
+def test_without_hard_links_an_existing_file_is_still_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "link", failing_link(errno.EPERM))
+    atomic = files.AtomicFile(tmp_path / "a.wav")
+    atomic.write(b"new")
+    (tmp_path / "a.wav").write_bytes(b"appeared meanwhile")
+    with pytest.raises(FileExistsError):
+        atomic.commit()
+    assert (tmp_path / "a.wav").read_bytes() == b"appeared meanwhile"
+    assert tree(tmp_path) == ["a.wav"]
+
+
+@pytest.mark.parametrize("code", [errno.EACCES, errno.ENOSPC, errno.EIO, errno.EROFS, errno.EDQUOT])
+def test_other_link_failures_are_raised_not_worked_around(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int
+) -> None:
+    monkeypatch.setattr(os, "link", failing_link(code))
+    with pytest.raises(OSError, match=re.escape(os.strerror(code))) as caught:
+        files.write_bytes_atomic(tmp_path / "a.wav", b"new")
+    assert caught.value.errno == code
+    assert tree(tmp_path) == []
+
+
+# --- issue 12 item 6: one rule for folders --------------------------------------------------------------
+
+
+def test_missing_folders_are_created_for_every_download(
+    completed_fake: FakeElevenLabs, tmp_path: Path, kind: Kind
+) -> None:
+    run = runner(kind, completed_fake)
+    one = run.call("download_speaker_audio", VOICE, SAMPLE, "speaker-1", tmp_path / "a" / "b" / "s.mp3")
+    into = run.call("download_speaker_audio", VOICE, SAMPLE, "speaker-1", f"{tmp_path}/c/d/")
+    every = run.call("download_all_speakers", VOICE, SAMPLE, tmp_path / "e" / "f")
+    saved = SpeakerAudio(data=b"x", media_type="audio/wav", duration_secs=1.0).save(tmp_path / "g" / "h.wav")
+    assert one == tmp_path / "a" / "b" / "s.mp3"
+    assert into == tmp_path / "c" / "d" / "speaker-1.mp3"
+    assert set(every.values()) == {tmp_path / "e" / "f" / "speaker-1.mp3", tmp_path / "e" / "f" / "speaker-2.wav"}
+    assert saved == tmp_path / "g" / "h.wav"
+    assert all(p.is_file() for p in (one, into, saved, *every.values()))
+
+
+@pytest.mark.parametrize("operation", DOWNLOADS)
+def test_a_failed_download_removes_the_folders_it_created(
+    completed_fake: FakeElevenLabs, tmp_path: Path, kind: Kind, operation: str
+) -> None:
+    (tmp_path / "kept").mkdir()  # a folder that existed before stays, even empty
+    completed_fake.script(Fault(path_contains="/audio", status=404, times=9))
+    with pytest.raises((NotFoundError, SpeakerDownloadError)):
+        DOWNLOADS[operation](runner(kind, completed_fake), tmp_path / "kept" / "new" / "deeper")
+    assert len(completed_fake.requests_to("/audio")) >= 1
+    assert tree(tmp_path) == ["kept"]
+
+
+@pytest.mark.parametrize("operation", DOWNLOADS)
+def test_an_interrupted_download_removes_the_folders_it_created(
+    completed_fake: FakeElevenLabs, tmp_path: Path, kind: Kind, operation: str
+) -> None:
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises((KeyboardInterrupt, SpeakerDownloadError)):  # Ctrl-C while the body arrives
+        DOWNLOADS[operation](runner(kind, completed_fake), tmp_path / "new" / "deeper", progress=interrupt)
+    assert len(completed_fake.requests_to("/audio")) >= 1
+    assert tree(tmp_path) == []
+
+
+def test_a_failed_download_all_keeps_a_folder_that_received_a_file(
+    completed_fake: FakeElevenLabs, tmp_path: Path, kind: Kind
+) -> None:
+    completed_fake.script(Fault(path_contains="speaker-2", status=404, times=9))
+    with pytest.raises(SpeakerDownloadError) as caught:
+        runner(kind, completed_fake).call("download_all_speakers", VOICE, SAMPLE, tmp_path / "new", concurrency=1)
+    assert list(caught.value.completed) == ["speaker-1"]
+    assert tree(tmp_path) == ["new", "new/speaker-1.mp3"]
+
+
+def test_a_failed_save_removes_the_folders_it_created(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def full_disk(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        SpeakerAudio(data=b"x", media_type="audio/wav", duration_secs=1.0).save(tmp_path / "new" / "a.wav")
+    assert tree(tmp_path) == []
