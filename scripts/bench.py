@@ -10,6 +10,7 @@ bench venv (``.bench/venv``), never in the package's dependencies.
     python scripts/bench.py --setup              # only create the bench venv (make bench-venv)
     python scripts/bench.py --no-sdk             # skip the official SDK (and the bench venv)
     python scripts/bench.py --profile get:100mb  # cProfile one call (get, download, calls; add :sdk or :floor)
+    python scripts/bench.py --stall-only         # only the async event-loop stall during a 200 MiB download
 """
 
 from __future__ import annotations
@@ -51,6 +52,11 @@ SIZES: dict[str, int] = {"1kb": 1024, "10mb": 10 * 2**20, "100mb": 100 * 2**20}
 LABELS = {"1kb": "1 KB", "10mb": "10 MB", "100mb": "100 MB"}
 FULL_RUNS = {"1kb": 9, "10mb": 5, "100mb": 3}
 QUICK_SIZES = ("1kb", "10mb")
+STALL_BODY = "200mb"  # the async event-loop stall: one 200 MiB download with a 1 ms heartbeat beside it
+STALL_BYTES = 200 * 2**20
+STALL_RUNS = 3
+STALL_LIMIT_MS = 20.0
+HEARTBEAT_S = 0.001
 IMPORT_RUNS = 9
 CALLS = 200
 CALL_RUNS = 9
@@ -88,7 +94,7 @@ def prepare_bodies(names: tuple[str, ...]) -> dict[str, Body]:
     folder.mkdir(parents=True, exist_ok=True)
     bodies: dict[str, Body] = {}
     for name in names:
-        size = SIZES[name]
+        size = STALL_BYTES if name == STALL_BODY else SIZES[name]
         path = folder / f"{name}-{SEED}.json"
         meta_path = path.with_suffix(".meta.json")
         if path.exists() and meta_path.exists():
@@ -367,6 +373,8 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
         else:
             digest, size = _file_digest(dest), dest.stat().st_size
             dest.unlink()
+    elif op == "stall":
+        return stall_child(spec)
     else:
         raise SystemExit(f"unknown op {op!r}")
     if op != "calls" and (digest != spec["sha256"] or size != spec["size"]):
@@ -385,6 +393,47 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
         "peak_kib": peak,
         "ru_maxrss_kib": maxrss,
     }
+
+
+def stall_child(spec: dict[str, Any]) -> dict[str, Any]:
+    """One async download with a heartbeat task that sleeps 1 ms: the largest lateness is the longest stall."""
+    import asyncio
+
+    from speaker_audio import AsyncSpeakerAudioClient
+
+    dest = Path(spec["dest"])
+    dest.unlink(missing_ok=True)
+
+    async def run() -> dict[str, Any]:
+        longest, ticks, running = 0.0, 0, True
+
+        async def heartbeat() -> None:
+            nonlocal longest, ticks
+            while running:
+                before = time.perf_counter()
+                await asyncio.sleep(HEARTBEAT_S)
+                longest = max(longest, time.perf_counter() - before - HEARTBEAT_S)
+                ticks += 1
+
+        async with AsyncSpeakerAudioClient(API_KEY, base_url=spec["base_url"], timeout=120.0) as client:
+            # warm up: the first request imports httpx's transport modules (anyio, h11, ...) on the loop
+            await client.download_speaker_audio(VOICE_ID, SAMPLE_ID, "1kb", dest, overwrite=True)
+            beat = asyncio.create_task(heartbeat())
+            await asyncio.sleep(0.05)  # the heartbeat is running
+            longest = 0.0
+            start = time.perf_counter()
+            await client.download_speaker_audio(VOICE_ID, SAMPLE_ID, spec["speaker"], dest, overwrite=True)
+            wall = time.perf_counter() - start
+            running = False
+            await beat
+        return {"stall_ms": longest * 1000, "ticks": ticks, "wall_s": wall}
+
+    result = asyncio.run(run())
+    digest, size = _file_digest(dest), dest.stat().st_size
+    dest.unlink()
+    if digest != spec["sha256"] or size != spec["size"]:
+        raise SystemExit(f"async download {spec['speaker']}: wrong audio ({size} bytes, sha256 {digest[:12]})")
+    return result
 
 
 def _file_digest(path: Path) -> str:
@@ -526,6 +575,7 @@ class Results:
     calls: dict[str, list[Sample]] = field(default_factory=dict)
     imports: dict[str, list[float]] = field(default_factory=dict)
     load: list[tuple[float, float, float]] = field(default_factory=list)  # load averages at start and end
+    stalls: list[dict[str, float]] = field(default_factory=list)  # async 200 MiB download: stall_ms, ticks, wall_s
 
 
 def child_env() -> dict[str, str]:
@@ -540,8 +590,8 @@ class ChildError(Exception):
     """A measured process failed."""
 
 
-def run_child(python: Path, spec: dict[str, Any]) -> Sample:
-    """Run one measurement in a fresh process."""
+def run_child_json(python: Path, spec: dict[str, Any]) -> dict[str, Any]:
+    """Run one measurement in a fresh process; its JSON answer."""
     command = [str(python), "-I", str(SCRIPT), "--child", json.dumps(spec)]
     result = subprocess.run(
         command, capture_output=True, text=True, cwd=ROOT, env=child_env(), timeout=CHILD_TIMEOUT, check=False
@@ -549,7 +599,13 @@ def run_child(python: Path, spec: dict[str, Any]) -> Sample:
     if result.returncode != 0:
         what = f"{spec['impl']} {spec['op']} {spec['speaker']}"
         raise ChildError(f"bench child failed ({what}):\n{result.stdout}\n{result.stderr}")
-    out = json.loads(result.stdout.strip().splitlines()[-1])
+    out: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return out
+
+
+def run_child(python: Path, spec: dict[str, Any]) -> Sample:
+    """Run one measurement in a fresh process."""
+    out = run_child_json(python, spec)
     return Sample(
         float(out["wall_s"]),
         float(out["cpu_s"]),
@@ -620,6 +676,22 @@ class Measurement:
         print(_progress(f"{CALLS} calls", {impl: wall(results.calls[impl]) for impl in self.impls}))
         results.load.append(os.getloadavg())
         return results
+
+    def run_stall(self, body: Body, runs: int) -> None:
+        """The longest event-loop stall of the async client during a 200 MiB download, ``runs`` times."""
+        for _ in range(runs):
+            spec = {
+                "impl": "ours",
+                "op": "stall",
+                "base_url": self.base_url,
+                "speaker": STALL_BODY,
+                "size": body.audio_bytes,
+                "sha256": body.sha256,
+                "dest": str(self.out_dir / f"stall-{os.getpid()}.mp3"),
+            }
+            result = run_child_json(self.interp.python, spec)
+            self.results.stalls.append({k: float(v) for k, v in result.items()})
+        print(stall_row(self.results.stalls))
 
     def _import(self, impl: str, into: list[float]) -> None:
         if impl in self.impls:
@@ -773,6 +845,10 @@ def render(interp: Interpreter, bodies: dict[str, Body], results: Results, comma
         "spawning parent's peak across `exec`, so it is never below the orchestrator's size. CPU = user + system",
         "time of the measured process during the call (the server's work is not in it). Medians of the runs;",
         "sizes are of the decoded audio (1 KB = 1024 B, 10 MB = 10 MiB, 100 MB = 100 MiB).",
+        "Event-loop stall: one `AsyncSpeakerAudioClient.download_speaker_audio` of 200 MiB with a task beside it",
+        "that sleeps 1 ms in a loop; the largest lateness of a wake-up is the longest stall (the worst run counts).",
+        "A 1 KB download on the same client comes first: the first request of a process imports httpx's transport",
+        "modules (anyio, h11) on the loop, a one-time cost that is not the download's.",
         "",
         "## Machine",
         "",
@@ -940,7 +1016,19 @@ def _target_rows(bodies: dict[str, Body], results: Results) -> list[str]:
         f"| `import speaker_audio` ≤ 1.3x `import httpx` | {r:.3f}x ({import_ms['ours']:.0f} vs "
         f"{import_ms['floor']:.0f} ms) | 1.3x | {verdict(r <= 1.3)} |"
     )
+    rows.append(stall_row(results.stalls))
     return rows
+
+
+def stall_row(stalls: list[dict[str, float]]) -> str:
+    """The target row of the async event-loop stall (the worst run counts)."""
+    what = f"async download 200 MiB: longest event-loop stall ≤ {STALL_LIMIT_MS:.0f} ms"
+    if not stalls:
+        return f"| {what} | not run | {STALL_LIMIT_MS:.0f} ms | n/a |"
+    worst = max(s["stall_ms"] for s in stalls)
+    runs = ", ".join(f"{s['stall_ms']:.1f}" for s in stalls)
+    detail = f"{worst:.1f} ms (runs: {runs} ms; {_med([s['wall_s'] for s in stalls]) * 1000:.0f} ms per download)"
+    return f"| {what} | {detail} | {STALL_LIMIT_MS:.0f} ms | {verdict(worst <= STALL_LIMIT_MS)} |"
 
 
 def _vs_sdk(ours: float, sdk: float, unit: str, scale: float) -> str:
@@ -1016,6 +1104,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--runs", type=int, help="runs per case, overriding the defaults")
     parser.add_argument("--no-sdk", action="store_true", help="do not set up or measure the official SDK")
+    parser.add_argument(
+        "--stall-only", action="store_true", help="only the async event-loop stall during a 200 MiB download"
+    )
     parser.add_argument("--setup", action="store_true", help="only create the bench venv and exit")
     parser.add_argument("--profile", metavar="OP:SIZE[:IMPL]", help="cProfile one call, e.g. get:100mb or get:1kb:sdk")
     parser.add_argument("--serve", metavar="MAPPING", help=argparse.SUPPRESS)
@@ -1033,22 +1124,31 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench venv: {note}")
         return 0 if ok else 1
 
-    interp = choose_interpreter(use_sdk=not args.no_sdk)
+    interp = choose_interpreter(use_sdk=not (args.no_sdk or args.stall_only))
     print(f"bench: measuring with {interp.python} ({interp.note})")
     if args.profile:
         profile(interp, args.profile)
         return 0
+    if args.stall_only:
+        stall_bodies = prepare_bodies(("1kb", STALL_BODY))  # 1kb: the warm-up download
+        with Server(stall_bodies) as base_url:
+            measurement = Measurement(interp, base_url)
+            measurement.run_stall(stall_bodies[STALL_BODY], args.runs or (1 if args.quick else STALL_RUNS))
+        worst = max(s["stall_ms"] for s in measurement.results.stalls)
+        return 0 if worst <= STALL_LIMIT_MS else 1
     names = tuple(args.sizes.split(",")) if args.sizes else QUICK_SIZES if args.quick else tuple(SIZES)
     if unknown := set(names) - set(SIZES):
         parser.error(f"unknown size(s) {', '.join(sorted(unknown))}; choose from {', '.join(SIZES)}")
     runs = Runs.quick() if args.quick else Runs.full()
     if args.runs:
         runs = Runs.fixed(args.runs)
-    served = prepare_bodies(tuple(dict.fromkeys(("1kb", *names))))  # the small calls always use 1kb
+    served = prepare_bodies(tuple(dict.fromkeys(("1kb", *names, STALL_BODY))))  # the small calls always use 1kb
     bodies = {name: served[name] for name in names}
     started = time.monotonic()
     with Server(served) as base_url:
-        results = Measurement(interp, base_url).run(bodies, runs)
+        measurement = Measurement(interp, base_url)
+        results = measurement.run(bodies, runs)
+        measurement.run_stall(served[STALL_BODY], args.runs or (1 if args.quick else STALL_RUNS))
     partial = args.quick or args.sizes or args.runs
     command = " ".join(["scripts/bench.py", *(sys.argv[1:] if argv is None else argv)])
     report = render(interp, bodies, results, command)
