@@ -8,6 +8,8 @@ from __future__ import annotations
 import errno
 import os
 import re
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -309,4 +311,31 @@ def test_a_failed_save_removes_the_folders_it_created(tmp_path: Path, monkeypatc
     monkeypatch.setattr(os, "fsync", full_disk)
     with pytest.raises(OSError, match="No space"):
         SpeakerAudio(data=b"x", media_type="audio/wav", duration_secs=1.0).save(tmp_path / "new" / "a.wav")
+    assert tree(tmp_path) == []
+
+
+# --- the CLI follows the same folder rule ---------------------------------------------------------------
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ELEVENLABS_", "PYTEST_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "speaker_audio", *args], capture_output=True, text=True, timeout=60, env=env, check=False
+    )
+
+
+def test_cli_get_creates_missing_folders(completed_fake: FakeElevenLabs, tmp_path: Path) -> None:
+    ids = ("get", VOICE, SAMPLE, "speaker-1")
+    into = cli("--base-url", completed_fake.base_url, *ids, "-o", f"{tmp_path}/new/")
+    named = cli("--base-url", completed_fake.base_url, *ids, "-o", str(tmp_path / "a" / "b" / "s.mp3"))
+    assert (into.returncode, named.returncode) == (0, 0), into.stderr + named.stderr
+    assert tree(tmp_path) == ["a", "a/b", "a/b/s.mp3", "new", "new/speaker-1.mp3"]
+
+
+def test_cli_failures_leave_no_folder_behind(fake: FakeElevenLabs, tmp_path: Path) -> None:
+    # download-all of a separation that is not completed; get of a speaker that answers 404
+    fake.script(Fault(path_contains="/audio", status=404, times=9))
+    listed = cli("--base-url", fake.base_url, "download-all", VOICE, SAMPLE, "-o", str(tmp_path / "deep" / "new"))
+    got = cli("--base-url", fake.base_url, "get", VOICE, SAMPLE, "speaker-1", "-o", f"{tmp_path}/missing/")
+    assert (listed.returncode, got.returncode) == (3, 3), listed.stderr + got.stderr
     assert tree(tmp_path) == []
