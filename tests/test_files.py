@@ -11,7 +11,8 @@ import re
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -339,3 +340,46 @@ def test_cli_failures_leave_no_folder_behind(fake: FakeElevenLabs, tmp_path: Pat
     got = cli("--base-url", fake.base_url, "get", VOICE, SAMPLE, "speaker-1", "-o", f"{tmp_path}/missing/")
     assert (listed.returncode, got.returncode) == (3, 3), listed.stderr + got.stderr
     assert tree(tmp_path) == []
+
+
+@pytest.mark.parametrize("operation", DOWNLOADS)
+def test_async_cancelled_while_the_file_is_created_leaves_nothing(
+    completed_fake: FakeElevenLabs, tmp_path: Path, operation: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from speaker_audio import AsyncSpeakerAudioClient
+
+    real_open = os.open
+    creating = threading.Event()
+
+    def slow_open(path: Any, flags: int, mode: int = 0o777, *, dir_fd: int | None = None) -> int:
+        if str(path).endswith(".part"):
+            creating.set()
+            time.sleep(0.3)  # on the worker thread: the caller is cancelled meanwhile
+        return real_open(path, flags, mode, dir_fd=dir_fd)
+
+    monkeypatch.setattr(os, "open", slow_open)
+
+    async def cancel_during_creation() -> None:
+        async with AsyncSpeakerAudioClient(base_url=completed_fake.base_url) as client:
+            starts: dict[str, Callable[[], Coroutine[Any, Any, Any]]] = {
+                "download_speaker_audio": lambda: client.download_speaker_audio(
+                    VOICE, SAMPLE, "speaker-1", tmp_path / "new" / "s.mp3"
+                ),
+                "download_speaker_audio into a folder": lambda: client.download_speaker_audio(
+                    VOICE, SAMPLE, "speaker-1", f"{tmp_path}/new/"
+                ),
+                "download_all_speakers": lambda: client.download_all_speakers(VOICE, SAMPLE, tmp_path / "new"),
+            }
+            task = asyncio.ensure_future(starts[operation]())
+            while not creating.is_set():
+                await asyncio.sleep(0.005)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        await asyncio.sleep(0.6)  # the worker thread finishes; what it made is discarded
+
+    asyncio.run(cancel_during_creation())
+    assert tree(tmp_path) == []
+    assert completed_fake.requests_to("/audio") == []

@@ -113,7 +113,9 @@ class AsyncSpeakerAudioClient(ClientSettings):
         cleanup) runs on a worker thread, never on the event loop.
         """
         spec = _requests.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
-        file, stem = await asyncio.to_thread(open_download_file, dest, speaker_id, overwrite=overwrite)
+        file, stem = await _make_off_loop(
+            lambda: open_download_file(dest, speaker_id, overwrite=overwrite), lambda made: made[0].abort()
+        )
         return await self._download(
             spec,
             file,
@@ -162,14 +164,16 @@ class AsyncSpeakerAudioClient(ClientSettings):
         downloads under way, which leave nothing behind.
         """
         check_concurrency(concurrency)
-        folder, created = await asyncio.to_thread(prepare_download_directory, directory)
+        folder, created = await _make_off_loop(
+            lambda: prepare_download_directory(directory), lambda made: made[1].remove_empty()
+        )
         try:
             status = await self.get_separation_status(voice_id, sample_id)
             downloads = SpeakerDownloads(status, folder, overwrite=overwrite, progress=progress)
 
             async def fetch(speaker_id: str) -> Path:
                 spec = _requests.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
-                file = await asyncio.to_thread(downloads.open_file, speaker_id)
+                file = await _make_off_loop(lambda: downloads.open_file(speaker_id), AtomicFile.abort)
                 return await self._download(
                     spec, file, downloads.sink_factory(speaker_id, file, self.max_response_bytes)
                 )
@@ -230,6 +234,25 @@ class AsyncSpeakerAudioClient(ClientSettings):
             if sink is not None:
                 sink.abort()
             _requests.redact_request(request)
+
+
+async def _make_off_loop(make: Callable[[], T], discard: Callable[[T], None]) -> T:
+    """``make()`` on a worker thread; if the caller is cancelled meanwhile, what it made is discarded.
+
+    The thread cannot be stopped: without this, a download cancelled while its temporary file (or
+    folder) was being created would leave that file behind.
+    """
+    work = asyncio.ensure_future(asyncio.to_thread(make))
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+
+        def discard_when_made(done: asyncio.Future[T]) -> None:
+            if not done.cancelled() and done.exception() is None:
+                discard(done.result())
+
+        work.add_done_callback(discard_when_made)
+        raise
 
 
 async def _read_bounded(response: httpx.Response, limit: int) -> bytes:
