@@ -383,3 +383,17 @@ def test_async_cancelled_while_the_file_is_created_leaves_nothing(
     asyncio.run(cancel_during_creation())
     assert tree(tmp_path) == []
     assert completed_fake.requests_to("/audio") == []
+
+
+def test_the_path_based_fallback_without_dir_fd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Platforms without ``dir_fd`` (Windows) go by path: create, commit, refuse, discard, link fallback."""
+    monkeypatch.setattr(files, "USE_DIR_FD", False)
+    assert files.write_bytes_atomic(tmp_path / "new" / "a.wav", b"one").read_bytes() == b"one"
+    with pytest.raises(FileExistsError):
+        files.write_bytes_atomic(tmp_path / "new" / "a.wav", b"two")
+    assert files.write_bytes_atomic(tmp_path / "new" / "a.wav", b"two", overwrite=True).read_bytes() == b"two"
+    with files.AtomicFile(tmp_path / "gone" / "b.wav", make_parents=True) as discarded:
+        discarded.write(b"partial")
+    monkeypatch.setattr(os, "link", failing_link(errno.EPERM))
+    assert files.write_bytes_atomic(tmp_path / "new" / "c.wav", b"three").read_bytes() == b"three"
+    assert tree(tmp_path) == ["new", "new/a.wav", "new/c.wav"]
