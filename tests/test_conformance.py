@@ -250,6 +250,7 @@ def test_every_operation_and_status_of_the_fake_conforms() -> None:
         httpx.Client(base_url=fake.base_url, headers={"xi-api-key": "k"}) as http,
     ):
         fake.add_sample("voice-demo", "sample-failing", fail_separation=True)
+        fake.add_sample("voice-demo", "sample-wav", audio=b"RIFF", media_type="audio/wav", duration_secs=None)
         fake.voices["voice-demo"]["sample-demo"].polls_until_complete = 2
         http.get(f"{v}/sample-demo/speakers")  # 200 not_started
         http.get(f"{v}/sample-demo/speakers/speaker-1/audio")  # 400: not completed yet
@@ -261,6 +262,8 @@ def test_every_operation_and_status_of_the_fake_conforms() -> None:
         http.get(f"{v}/sample-demo/speakers/nobody/audio")  # 404
         http.get(f"{v}/sample-demo/audio")  # 200 sample audio
         http.get(f"{v}/sample-demo/audio?remove_background_noise=true")  # 200
+        http.get(f"{v}/sample-wav/audio?remove_background_noise=false")  # 200, duration_secs null
+        http.get(f"{v}/sample-demo/audio?remove_background_noise=maybe")  # 422: not a boolean
         http.post(f"{v}/sample-failing/separate-speakers")
         http.get(f"{v}/sample-failing/speakers")  # 200 failed
         for path in ("speakers", "speakers/x/audio", "audio"):
@@ -302,6 +305,8 @@ def test_the_whole_workflow_sees_only_conforming_responses(tmp_path: Path, kind:
                 client.start_speaker_separation(*ids)
                 client.wait_for_separation(*ids, poll_interval=0.01)
                 client.get_speaker_audio(*ids, "speaker-1")
+                client.get_sample_audio(*ids, remove_background_noise=True)
+                client.download_sample_audio(*ids, tmp_path)
                 client.download_all_speakers(*ids, tmp_path)
                 client.download_all_speakers("voice-demo", "sample-hostile", tmp_path)
         else:
@@ -312,12 +317,15 @@ def test_the_whole_workflow_sees_only_conforming_responses(tmp_path: Path, kind:
                     await client.start_speaker_separation(*ids)
                     await client.wait_for_separation(*ids, poll_interval=0.01)
                     await client.get_speaker_audio(*ids, "speaker-1")
+                    await client.get_sample_audio(*ids, remove_background_noise=True)
+                    await client.download_sample_audio(*ids, tmp_path)
                     await client.download_all_speakers(*ids, tmp_path)
                     await client.download_all_speakers("voice-demo", "sample-hostile", tmp_path)
 
             asyncio.run(go())
         responses = list(fake.responses)
-    assert len(responses) >= 9
+    assert len(responses) >= 11
+    assert sum(r.raw_path.endswith("/sample-demo/audio?remove_background_noise=true") for r in responses) == 1
     assert [p for r in responses for p in conformance_problems(r)] == []
 
 
@@ -378,6 +386,7 @@ def _assert_prism_accepted(responses: list[httpx.Response]) -> None:
         "get_separation_status",
         "start_speaker_separation",
         "get_speaker_audio",
+        "get_sample_audio",
     }
 
 
@@ -396,6 +405,10 @@ def test_prism_accepts_every_request_of_the_sync_client(prism: str, tmp_path: Pa
                 client.get_speaker_audio(*ids, "DCwhRBWXzGAHq8TQ4Fs18")
             with contextlib.suppress(AudioDecodeError):
                 client.download_speaker_audio(*ids, "a/b c", tmp_path)
+            with contextlib.suppress(AudioDecodeError):
+                client.get_sample_audio(*ids, remove_background_noise=True)
+            with contextlib.suppress(AudioDecodeError):
+                client.download_sample_audio(*ids, tmp_path)
             with pytest.raises((SeparationTimeoutError, SeparationNotCompletedError)):
                 client.wait_for_separation(*ids, timeout=0, poll_interval=0.01)
             with contextlib.suppress(SeparationNotCompletedError):
@@ -422,6 +435,8 @@ async def test_prism_accepts_every_request_of_the_async_client(prism: str, tmp_p
             await client.get_speaker_audio(*ids, "speaker 1")
         with contextlib.suppress(AudioDecodeError):
             await client.download_speaker_audio(*ids, "s", tmp_path)
+        with contextlib.suppress(AudioDecodeError):
+            await client.get_sample_audio(*ids)
         with contextlib.suppress(SeparationNotCompletedError):
             await client.download_all_speakers(*ids, tmp_path)
     _assert_prism_accepted(responses)

@@ -38,7 +38,14 @@ from hypothesis import strategies as st
 
 from speaker_audio import _body
 from speaker_audio._files import AtomicFile
-from speaker_audio._responses import OPERATIONS, separation_status_from_json, speaker_audio_member
+from speaker_audio._responses import (
+    OPERATIONS,
+    SAMPLE_AUDIO,
+    SPEAKER_AUDIO,
+    AudioResponse,
+    separation_status_from_json,
+    speaker_audio_member,
+)
 from speaker_audio._schema import load_spec, response_schema
 from speaker_audio.errors import ResponseValidationError
 
@@ -207,19 +214,19 @@ def chunked(data: bytes, cuts: list[int]) -> list[bytes]:
     return [data[a:b] for a, b in itertools.pairwise(points)]
 
 
-def one_pass_route(raw: bytes, cuts: list[int]) -> tuple[bytes, Any]:
-    sink = _body.AudioMemorySink(max_bytes=1 << 30)
+def one_pass_route(raw: bytes, cuts: list[int], operation: AudioResponse[Any]) -> tuple[bytes, Any]:
+    sink = _body.AudioMemorySink(1 << 30, operation)
     assert len(raw) <= _body.SMALL_BODY_BYTES  # the one-pass route
     sink.feed(raw)
     audio = sink.finish()
     return audio.data, audio
 
 
-def memory_streaming_route(raw: bytes, cuts: list[int]) -> tuple[bytes, Any]:
+def memory_streaming_route(raw: bytes, cuts: list[int], operation: AudioResponse[Any]) -> tuple[bytes, Any]:
     """``AudioMemorySink`` past its one-pass size (lowered to 0 here), fed in random chunks."""
     small, _body.SMALL_BODY_BYTES = _body.SMALL_BODY_BYTES, 0
     try:
-        sink = _body.AudioMemorySink(max_bytes=1 << 30)
+        sink = _body.AudioMemorySink(1 << 30, operation)
         for chunk in chunked(raw, cuts):
             sink.feed(chunk)
         audio = sink.finish()
@@ -228,11 +235,11 @@ def memory_streaming_route(raw: bytes, cuts: list[int]) -> tuple[bytes, Any]:
     return audio.data, audio
 
 
-def streaming_route(raw: bytes, cuts: list[int]) -> tuple[bytes, Any]:
+def streaming_route(raw: bytes, cuts: list[int], operation: AudioResponse[Any]) -> tuple[bytes, Any]:
     with tempfile.TemporaryDirectory() as folder:
         dest = Path(folder) / "speaker.mp3"
         file = AtomicFile(dest)
-        sink = _body.AudioFileSink(file, max_bytes=1 << 30)
+        sink = _body.AudioFileSink(file, max_bytes=1 << 30, route=operation)
         try:
             for chunk in chunked(raw, cuts):
                 sink.feed(chunk)
@@ -246,44 +253,51 @@ def streaming_route(raw: bytes, cuts: list[int]) -> tuple[bytes, Any]:
 
 
 ROUTES = {"one-pass": one_pass_route, "memory-streaming": memory_streaming_route, "file-streaming": streaming_route}
-AUDIO_SCHEMA = response_schema("get_speaker_audio")
+# every operation whose 200 body carries base64 audio, through the same sinks
+AUDIO_OPERATIONS: dict[str, AudioResponse[Any]] = {"get_speaker_audio": SPEAKER_AUDIO, "get_sample_audio": SAMPLE_AUDIO}
+AUDIO_SCHEMAS = {operation: response_schema(operation) for operation in AUDIO_OPERATIONS}
 STATUS_SCHEMA = response_schema("get_separation_status")
 CUTS = st.lists(st.integers(0, 10_000), max_size=6)
 
 
+@pytest.mark.parametrize("operation", sorted(AUDIO_OPERATIONS))
 @pytest.mark.parametrize("route", sorted(ROUTES))
 @examples
-@given(body=from_schema(AUDIO_SCHEMA), audio=st.binary(max_size=200), cuts=CUTS)
+@given(data=st.data(), audio=st.binary(max_size=200), cuts=CUTS)
 def test_every_spec_valid_audio_body_is_accepted_and_round_trips(
-    route: str, body: dict[str, JSON], audio: bytes, cuts: list[int]
+    operation: str, route: str, data: st.DataObject, audio: bytes, cuts: list[int]
 ) -> None:
-    body = with_valid_audio(body, audio)
-    assert oracle("get_speaker_audio")(body)
-    data, result = ROUTES[route](json.dumps(body).encode(), cuts)
-    assert data == audio
+    body = with_valid_audio(data.draw(from_schema(AUDIO_SCHEMAS[operation])), audio)
+    assert oracle(operation)(body)
+    decoded, result = ROUTES[route](json.dumps(body).encode(), cuts, AUDIO_OPERATIONS[operation])
+    assert decoded == audio
     if result is not None:
         assert result.media_type == body["media_type"]
-        assert result.duration_secs == float(body["duration_secs"])
+        duration = body.get("duration_secs")  # nullable and optional in the sample audio's schema
+        assert result.duration_secs == (None if duration is None else float(duration))
+        if operation == "get_sample_audio":
+            assert (result.voice_id, result.sample_id) == (body["voice_id"], body["sample_id"])
         assert result.model.to_dict() == {**body, AUDIO_MEMBER: ""}  # upstream's extra members included
 
 
+@pytest.mark.parametrize("operation", sorted(AUDIO_OPERATIONS))
 @pytest.mark.parametrize("route", sorted(ROUTES))
 @mutations
-@given(body=mutated(AUDIO_SCHEMA), audio=st.binary(max_size=200), cuts=CUTS)
+@given(data=st.data(), audio=st.binary(max_size=200), cuts=CUTS)
 def test_audio_route_accepts_exactly_what_the_spec_accepts(
-    route: str, body: JSON, audio: bytes, cuts: list[int]
+    operation: str, route: str, data: st.DataObject, audio: bytes, cuts: list[int]
 ) -> None:
-    body = with_valid_audio(body, audio)
+    body = with_valid_audio(data.draw(mutated(AUDIO_SCHEMAS[operation])), audio)
     try:
         raw = json.dumps(body, allow_nan=False).encode()
     except ValueError:
         assume(False)  # no JSON text holds an infinity (the status test below covers it after json.loads)
-    if oracle("get_speaker_audio")(body):
-        data, _ = ROUTES[route](raw, cuts)
-        assert data == audio
+    if oracle(operation)(body):
+        decoded, _ = ROUTES[route](raw, cuts, AUDIO_OPERATIONS[operation])
+        assert decoded == audio
     else:
         with pytest.raises(ResponseValidationError):
-            ROUTES[route](raw, cuts)
+            ROUTES[route](raw, cuts, AUDIO_OPERATIONS[operation])
 
 
 @examples
@@ -317,7 +331,13 @@ def test_status_parser_accepts_exactly_what_the_spec_accepts(body: JSON) -> None
 
 def test_every_response_the_facade_reads_is_covered_and_its_schema_compiles() -> None:
     """The operations above are all the facade parses; each has a schema that the generator and oracle accept."""
-    assert set(OPERATIONS) == {"get_speaker_audio", "get_separation_status", "start_speaker_separation"}
+    assert set(OPERATIONS) == {
+        "get_speaker_audio",
+        "get_separation_status",
+        "start_speaker_separation",
+        "get_sample_audio",
+    }
+    assert set(AUDIO_OPERATIONS) == {operation for operation in OPERATIONS if operation.endswith("_audio")}
     for operation in OPERATIONS:
         jsonschema.Draft202012Validator.check_schema(inline(response_schema(operation)))
 
@@ -332,3 +352,9 @@ def test_the_oracle_is_not_vacuous() -> None:
     assert not check({**good, "duration_secs": math.inf})
     assert not check({k: v for k, v in good.items() if k != "media_type"})
     assert not check({**good, "duration_secs": True})
+    sample = {**good, "voice_id": "v", "sample_id": "s", "duration_secs": None}
+    check = oracle("get_sample_audio")
+    assert check(sample)  # nullable here
+    assert check({k: v for k, v in sample.items() if k != "duration_secs"})  # and optional
+    assert not check({k: v for k, v in sample.items() if k != "voice_id"})
+    assert not check({**sample, "duration_secs": "1.5"})

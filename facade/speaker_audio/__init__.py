@@ -29,6 +29,7 @@ from speaker_audio.errors import (
     ResponseValidationError,
     SeparationFailedError,
     SeparationNotCompletedError,
+    SeparationNotStartedError,
     SeparationTimeoutError,
     SpeakerAudioError,
     SpeakerDownloadError,
@@ -39,7 +40,14 @@ from speaker_audio.errors import (
 if TYPE_CHECKING:
     from speaker_audio._async_client import AsyncSpeakerAudioClient
     from speaker_audio._client import SpeakerAudioClient, get_speaker_audio
-    from speaker_audio._models import SeparationStatus, Speaker, SpeakerAudio, Utterance
+    from speaker_audio._models import (
+        DownloadProgress,
+        SampleAudio,
+        SeparationStatus,
+        Speaker,
+        SpeakerAudio,
+        Utterance,
+    )
 
 # Loaded on first use (``from speaker_audio import SpeakerAudioClient`` loads it at once), keeping a bare
 # ``import speaker_audio`` as fast as ``import httpx``: the clients and results pull in attrs and the
@@ -48,6 +56,8 @@ _LAZY = {
     "AsyncSpeakerAudioClient": "speaker_audio._async_client",
     "SpeakerAudioClient": "speaker_audio._client",
     "get_speaker_audio": "speaker_audio._client",
+    "DownloadProgress": "speaker_audio._models",
+    "SampleAudio": "speaker_audio._models",
     "SeparationStatus": "speaker_audio._models",
     "Speaker": "speaker_audio._models",
     "SpeakerAudio": "speaker_audio._models",
@@ -79,6 +89,7 @@ __all__ = [
     "AsyncSpeakerAudioClient",
     "AudioDecodeError",
     "AuthenticationError",
+    "DownloadProgress",
     "InternalServerError",
     "InvalidIdError",
     "NotFoundError",
@@ -86,8 +97,10 @@ __all__ = [
     "RateLimitError",
     "ResponseTooLargeError",
     "ResponseValidationError",
+    "SampleAudio",
     "SeparationFailedError",
     "SeparationNotCompletedError",
+    "SeparationNotStartedError",
     "SeparationStatus",
     "SeparationTimeoutError",
     "Speaker",

@@ -8,15 +8,16 @@ import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import Any, Self, TypeVar
 
 import httpx
 
 from speaker_audio import _http_errors, _requests, _responses, _retry, _settings
 from speaker_audio._base import ClientSettings
-from speaker_audio._body import AudioFileSink, AudioMemorySink, BodySink
+from speaker_audio._body import AudioFileSink, AudioMemorySink, BodySink, expected_body_bytes
 from speaker_audio._files import AtomicFile
-from speaker_audio._models import SeparationStatus, SpeakerAudio
+from speaker_audio._models import DownloadProgress, SampleAudio, SeparationStatus, SpeakerAudio
+from speaker_audio._responses import SAMPLE_AUDIO, SPEAKER_AUDIO, AudioResponse
 from speaker_audio._version import USER_AGENT
 from speaker_audio._workflow import (
     SeparationPoller,
@@ -106,6 +107,7 @@ class AsyncSpeakerAudioClient(ClientSettings):
         *,
         overwrite: bool = False,
         progress: Callable[[int], None] | None = None,
+        on_progress: Callable[[DownloadProgress], None] | None = None,
     ) -> Path:
         """Stream one speaker's audio to ``dest`` in bounded memory, atomically (see the sync client).
 
@@ -113,13 +115,58 @@ class AsyncSpeakerAudioClient(ClientSettings):
         cleanup) runs on a worker thread, never on the event loop.
         """
         spec = _requests.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
+        return await self._download_audio(spec, SPEAKER_AUDIO, dest, speaker_id, overwrite, progress, on_progress)
+
+    async def get_sample_audio(
+        self, voice_id: str, sample_id: str, *, remove_background_noise: bool = False
+    ) -> SampleAudio:
+        """Fetch a voice sample's own audio, decoded and validated (see the sync client)."""
+        spec = _requests.build_get_sample_audio(
+            voice_id, sample_id, self._api_key, remove_background_noise=remove_background_noise
+        )
+        return await self._execute(spec, lambda: AudioMemorySink(self.max_response_bytes, SAMPLE_AUDIO))
+
+    async def download_sample_audio(
+        self,
+        voice_id: str,
+        sample_id: str,
+        dest: str | os.PathLike[str],
+        *,
+        remove_background_noise: bool = False,
+        overwrite: bool = False,
+        progress: Callable[[int], None] | None = None,
+        on_progress: Callable[[DownloadProgress], None] | None = None,
+    ) -> Path:
+        """Stream a voice sample's own audio to ``dest`` in bounded memory, atomically (see the sync client)."""
+        spec = _requests.build_get_sample_audio(
+            voice_id, sample_id, self._api_key, remove_background_noise=remove_background_noise
+        )
+        return await self._download_audio(spec, SAMPLE_AUDIO, dest, sample_id, overwrite, progress, on_progress)
+
+    async def _download_audio(
+        self,
+        spec: _requests.RequestSpec,
+        route: AudioResponse[Any],
+        dest: str | os.PathLike[str],
+        name: str,
+        overwrite: bool,
+        progress: Callable[[int], None] | None,
+        on_progress: Callable[[DownloadProgress], None] | None,
+    ) -> Path:
         file, stem = await _make_off_loop(
-            lambda: open_download_file(dest, speaker_id, overwrite=overwrite), lambda made: made[0].abort()
+            lambda: open_download_file(dest, name, overwrite=overwrite), lambda made: made[0].abort()
         )
         return await self._download(
             spec,
             file,
-            lambda: AudioFileSink(file, max_bytes=self.max_response_bytes, stem=stem, on_received=progress),
+            lambda: AudioFileSink(
+                file,
+                max_bytes=self.max_response_bytes,
+                stem=stem,
+                on_received=progress,
+                on_progress=on_progress,
+                route=route,
+            ),
         )
 
     async def get_separation_status(self, voice_id: str, sample_id: str) -> SeparationStatus:
@@ -133,15 +180,26 @@ class AsyncSpeakerAudioClient(ClientSettings):
         await self._execute(spec, self._json_sink(_responses.start_separation_from_json, spec))
 
     async def wait_for_separation(
-        self, voice_id: str, sample_id: str, *, timeout: float = 600.0, poll_interval: float = 2.0
+        self,
+        voice_id: str,
+        sample_id: str,
+        *,
+        timeout: float = 600.0,
+        poll_interval: float = 2.0,
+        start: bool = False,
     ) -> SeparationStatus:
         """Poll until separation is ``completed`` (returned) or ``failed`` (``SeparationFailedError``).
 
+        If the first poll finds ``not_started``: with ``start=True`` the separation is started
+        (:meth:`start_speaker_separation`) and waited for; otherwise ``SeparationNotStartedError`` is
+        raised at once. ``not_started`` at a later poll is waited through, like ``pending``.
         Raises ``SeparationTimeoutError`` when ``timeout`` seconds pass first.
         """
-        poller = SeparationPoller(voice_id, sample_id, timeout=timeout, poll_interval=poll_interval)
+        poller = SeparationPoller(voice_id, sample_id, timeout=timeout, poll_interval=poll_interval, start=start)
         while True:
             status = await self.get_separation_status(voice_id, sample_id)
+            if poller.should_start(status):
+                await self.start_speaker_separation(voice_id, sample_id)
             wait = poller.next_wait(status)
             if wait is None:
                 return status
@@ -156,6 +214,7 @@ class AsyncSpeakerAudioClient(ClientSettings):
         overwrite: bool = False,
         concurrency: int = 4,
         progress: Callable[[str, int, bool], None] | None = None,
+        on_progress: Callable[[DownloadProgress], None] | None = None,
     ) -> dict[str, Path]:
         """Download every speaker of a completed separation into ``directory``; returns ``{speaker_id: path}``.
 
@@ -169,7 +228,9 @@ class AsyncSpeakerAudioClient(ClientSettings):
         )
         try:
             status = await self.get_separation_status(voice_id, sample_id)
-            downloads = SpeakerDownloads(status, folder, overwrite=overwrite, progress=progress)
+            downloads = SpeakerDownloads(
+                status, folder, overwrite=overwrite, progress=progress, on_progress=on_progress
+            )
 
             async def fetch(speaker_id: str) -> Path:
                 spec = _requests.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
@@ -221,6 +282,7 @@ class AsyncSpeakerAudioClient(ClientSettings):
                     body = await _read_bounded(response, _http_errors.MAX_ERROR_BODY_BYTES)
                     raise _http_errors.status_error(response, body)
                 sink = make_sink()
+                sink.expected_body_bytes = expected_body_bytes(response.headers)
                 async for chunk in response.aiter_bytes():
                     sink.feed(chunk)
                 result = sink.finish()

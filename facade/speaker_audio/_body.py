@@ -7,19 +7,52 @@ error, not an out-of-memory kill.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from speaker_audio._files import AtomicFile
-from speaker_audio._models import SpeakerAudio
-from speaker_audio._responses import parse_json_body, speaker_audio_from_parts, speaker_audio_member
+from speaker_audio._models import DownloadProgress
+from speaker_audio._responses import SPEAKER_AUDIO, AudioResponse, parse_json_body
 from speaker_audio._streaming import StreamingAudioDecoder, decode_whole_body
 from speaker_audio.errors import ResponseTooLargeError
 
 T = TypeVar("T")
+A = TypeVar("A")
 
-__all__ = ["AudioFileSink", "AudioMemorySink", "BodySink", "JsonSink"]
+__all__ = [
+    "AudioFileSink",
+    "AudioMemorySink",
+    "BodySink",
+    "JsonSink",
+    "estimate_audio_bytes",
+    "expected_body_bytes",
+]
+
+
+def expected_body_bytes(headers: Mapping[str, str]) -> int | None:
+    """The body size a response announces (``Content-Length``), or ``None`` when unknown or compressed.
+
+    A compressed body's ``Content-Length`` counts compressed bytes, not the JSON the sinks see.
+    """
+    encoding = headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        return None
+    try:
+        size = int(headers.get("content-length", ""))
+    except ValueError:
+        return None
+    return size if size >= 0 else None
+
+
+def estimate_audio_bytes(body_bytes: int, audio_start: int | None) -> int:
+    """Audio bytes a ``body_bytes`` long body holds, its audio string starting at ``audio_start``.
+
+    Base64 holds 3 bytes per 4 characters. The other members' length after the audio is unknown,
+    so only the closing quote and brace are counted: an upper bound by those members' few bytes.
+    """
+    characters = max(0, body_bytes - (audio_start or 0) - 2)
+    return characters * 3 // 4
 
 
 class BodySink(Generic[T]):
@@ -28,6 +61,8 @@ class BodySink(Generic[T]):
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.received = 0
+        self.expected_body_bytes: int | None = None
+        """The body's announced size (set by the shells from the headers; see ``expected_body_bytes``)."""
 
     def feed(self, chunk: bytes) -> None:
         """Consume one chunk of the body."""
@@ -66,15 +101,17 @@ class JsonSink(BodySink[T]):
 SMALL_BODY_BYTES = 64 * 1024
 
 
-class AudioMemorySink(BodySink["SpeakerAudio"]):
+class AudioMemorySink(BodySink[A]):
     """Decodes the audio while it streams in, holding only the decoded bytes (no body/str copies).
 
-    A body that ends within ``SMALL_BODY_BYTES`` is decoded in one pass instead (faster for
-    small answers, same acceptance: see ``decode_whole_body``).
+    ``route`` is the audio operation (``SPEAKER_AUDIO`` by default, or ``SAMPLE_AUDIO``): its audio
+    member and its result type. A body that ends within ``SMALL_BODY_BYTES`` is decoded in one pass
+    instead (faster for small answers, same acceptance: see ``decode_whole_body``).
     """
 
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, max_bytes: int, route: AudioResponse[A] = SPEAKER_AUDIO) -> None:  # type: ignore[assignment]
         super().__init__(max_bytes)
+        self._route: AudioResponse[A] = route
         self._decoder: StreamingAudioDecoder | None = None
         self._small: list[bytes] | None = []
         self._small_size = 0
@@ -88,7 +125,7 @@ class AudioMemorySink(BodySink["SpeakerAudio"]):
             if self._small_size <= SMALL_BODY_BYTES:
                 return
             chunks, self._small = self._small, None  # too large: switch to streaming
-            self._decoder = StreamingAudioDecoder(audio_field=speaker_audio_member())
+            self._decoder = StreamingAudioDecoder(audio_field=self._route.member())
             for piece in chunks:
                 self._write(self._decoder.feed(piece))
             return
@@ -99,16 +136,16 @@ class AudioMemorySink(BodySink["SpeakerAudio"]):
         if decoded:
             self._audio.write(decoded)
 
-    def finish(self) -> SpeakerAudio:
+    def finish(self) -> A:
         if self._small is not None:
-            data, fields = decode_whole_body(b"".join(self._small), audio_field=speaker_audio_member())
+            data, fields = decode_whole_body(b"".join(self._small), audio_field=self._route.member())
             self._small = None
-            return speaker_audio_from_parts(data, fields)
+            return self._route.from_parts(data, fields)
         assert self._decoder is not None
         fields = self._decoder.finish()
         data = self._audio.getvalue()
         self._audio = io.BytesIO()
-        return speaker_audio_from_parts(data, fields)
+        return self._route.from_parts(data, fields)
 
     def abort(self) -> None:
         self._small = None
@@ -122,7 +159,10 @@ class AudioFileSink(BodySink[Path]):
     request), keeps it across retries (each new sink empties it first), commits it with the path
     that :meth:`finish` returns (the async client does so off its event loop), and discards it on
     failure. With ``stem`` set, the file is ``<stem><extension>`` in ``file``'s folder, the extension
-    coming from the response's media type. ``on_received(bytes_so_far)`` is called after each chunk.
+    coming from the response's media type. ``route`` is the audio operation (``SPEAKER_AUDIO`` by
+    default). ``on_received(audio_bytes_so_far)`` is called after each chunk of the body with the
+    decoded audio bytes written so far; ``on_progress(DownloadProgress)`` too, with the expected
+    sizes, and once more with ``done=True`` when the whole body was received and validated.
     """
 
     def __init__(
@@ -132,10 +172,15 @@ class AudioFileSink(BodySink[Path]):
         max_bytes: int,
         stem: str | None = None,
         on_received: Callable[[int], None] | None = None,
+        on_progress: Callable[[DownloadProgress], None] | None = None,
+        route: AudioResponse[Any] = SPEAKER_AUDIO,
     ) -> None:
         super().__init__(max_bytes)
         self._on_received = on_received
-        self._decoder = StreamingAudioDecoder(audio_field=speaker_audio_member())
+        self._on_progress = on_progress
+        self._route = route
+        self._decoder = StreamingAudioDecoder(audio_field=route.member())
+        self.audio_bytes = 0
         self._stem = stem
         self._file = file
         file.rewind()  # a retry starts the file again (a no-op for the first attempt)
@@ -144,12 +189,33 @@ class AudioFileSink(BodySink[Path]):
         decoded = self._decoder.feed(chunk)
         if decoded:
             self._file.write(decoded)
+            self.audio_bytes += len(decoded)
         if self._on_received is not None:
-            self._on_received(self.received)
+            self._on_received(self.audio_bytes)
+        if self._on_progress is not None:
+            self._on_progress(self.progress())
+
+    def progress(self, *, done: bool = False) -> DownloadProgress:
+        """The progress so far: audio and body bytes, with the expected sizes (exact once ``done``)."""
+        expected: int | None = self.audio_bytes
+        if not done:
+            total = self.expected_body_bytes
+            expected = (
+                None if total is None else max(self.audio_bytes, estimate_audio_bytes(total, self._decoder.audio_start))
+            )
+        return DownloadProgress(
+            audio_bytes=self.audio_bytes,
+            expected_audio_bytes=expected,
+            body_bytes=self.received,
+            expected_body_bytes=self.expected_body_bytes,
+            done=done,
+        )
 
     def finish(self) -> Path:
         fields = self._decoder.finish()
-        audio = speaker_audio_from_parts(b"", fields)  # validates media_type and duration_secs
+        audio = self._route.from_parts(b"", fields)  # validates the other members against the spec
+        if self._on_progress is not None:
+            self._on_progress(self.progress(done=True))
         if self._stem is not None:
             return self._file.directory / f"{self._stem}{audio.extension}"
         return self._file.target

@@ -1,10 +1,10 @@
 """The ``speaker-audio`` command line (also ``python -m speaker_audio``), on stdlib argparse.
 
 Results go to stdout; progress, notes and errors to stderr. A progress line is drawn only when
-stderr is a terminal (and not with ``--quiet``). Exit codes: 0 success, 1 other failure (e.g. a file
-exists), 2 usage error (bad arguments or ids), 3 API error (error status, malformed response,
-separation failed / not completed / timed out), 4 network error, 130 interrupted (Ctrl-C or SIGTERM),
-141 output pipe closed.
+stderr is a terminal or ``--progress`` asks for it (and never with ``--quiet``). Exit codes: 0 success,
+1 other failure (e.g. a file exists), 2 usage error (bad arguments or ids), 3 API error (error status,
+malformed response, separation failed / not started / not completed / timed out), 4 network error,
+130 interrupted (Ctrl-C or SIGTERM), 141 output pipe closed.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -27,7 +28,8 @@ import attrs
 
 from speaker_audio._client import SpeakerAudioClient
 from speaker_audio._decode import _EXTENSIONS, sniff_media_type
-from speaker_audio._models import SeparationStatus
+from speaker_audio._models import DownloadProgress, SeparationStatus
+from speaker_audio._progress_text import format_size, format_transfer
 from speaker_audio._settings import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, REGION_BASE_URLS
 from speaker_audio._version import __version__
 from speaker_audio._workflow import SeparationPoller
@@ -36,6 +38,7 @@ from speaker_audio.errors import (
     AuthenticationError,
     InvalidIdError,
     SeparationNotCompletedError,
+    SeparationNotStartedError,
     SpeakerAudioError,
     SpeakerDownloadError,
 )
@@ -88,13 +91,7 @@ def _printable(text: str) -> str:
     return text if text.isprintable() else repr(text)[1:-1]
 
 
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "kB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    raise AssertionError("unreachable")
+_size = format_size
 
 
 def _table(rows: Sequence[Sequence[str]], right: frozenset[int] = frozenset()) -> str:
@@ -182,26 +179,51 @@ class ProgressLine:
                 self._drawn = False
 
 
-class _DownloadProgress:
-    """Feeds a ``ProgressLine`` from ``download_all_speakers``' progress callback."""
+class _TransferProgress:
+    """Feeds a ``ProgressLine`` from a download's ``on_progress``: audio bytes, total, percentage, rate, time left."""
 
-    def __init__(self, line: ProgressLine, total: int) -> None:
+    def __init__(self, line: ProgressLine, label: str, clock: Callable[[], float] = time.monotonic) -> None:
+        self.line = line
+        self.label = label
+        self._clock = clock
+        self._started = clock()
+
+    def __call__(self, progress: DownloadProgress) -> None:
+        elapsed = self._clock() - self._started
+        text = format_transfer(progress.audio_bytes, progress.expected_audio_bytes, elapsed)
+        self.line.update(f"{self.label}: {text}", force=progress.done)
+
+
+class _DownloadProgress:
+    """Feeds a ``ProgressLine`` from ``download_all_speakers``' ``on_progress`` callback (all speakers summed)."""
+
+    def __init__(self, line: ProgressLine, total: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.line = line
         self.total = total
         self.received: dict[str, int] = {}
+        self.expected: dict[str, int | None] = {}
         self.done: set[str] = set()
         self._lock = threading.Lock()
+        self._clock = clock
+        self._started = clock()
 
-    def __call__(self, speaker_id: str, received: int, done: bool) -> None:
+    def __call__(self, progress: DownloadProgress) -> None:
+        speaker_id = progress.speaker_id or ""
         with self._lock:
-            self.received[speaker_id] = received
-            if done:
+            self.received[speaker_id] = progress.audio_bytes
+            self.expected[speaker_id] = progress.expected_audio_bytes
+            if progress.done:
                 self.done.add(speaker_id)
-            text = (
-                f"downloading: {len(self.done)}/{self.total} speakers done, "
-                f"{_size(sum(self.received.values()))} received"
+            expected = list(self.expected.values())
+            # the total is known once every speaker's response has announced its size
+            total = (
+                sum(e for e in expected if e is not None)
+                if len(expected) == self.total and None not in expected
+                else None
             )
-        self.line.update(text, force=done)
+            transfer = format_transfer(sum(self.received.values()), total, self._clock() - self._started)
+            text = f"downloading: {len(self.done)}/{self.total} speakers done, {transfer}"
+        self.line.update(text, force=progress.done)
 
 
 # --- commands --------------------------------------------------------------------------------------
@@ -223,7 +245,7 @@ class _Context:
             print(text, file=self.err, flush=True)
 
     def progress_line(self) -> ProgressLine:
-        return ProgressLine(self.err, enabled=not self.quiet and _isatty(self.err))
+        return ProgressLine(self.err, enabled=not self.quiet and (bool(self.args.progress) or _isatty(self.err)))
 
     def client(self) -> SpeakerAudioClient:
         base_url = self.args.base_url or (REGION_BASE_URLS[self.args.region] if self.args.region else None)
@@ -238,15 +260,37 @@ def _isatty(stream: TextIO) -> bool:
         return False
 
 
-def _wait(ctx: _Context, client: SpeakerAudioClient, voice_id: str, sample_id: str) -> SeparationStatus:
-    """Poll like ``wait_for_separation``, showing the state and elapsed time on a terminal."""
-    poller = SeparationPoller(voice_id, sample_id, timeout=ctx.args.timeout, poll_interval=ctx.args.poll_interval)
+def _wait(
+    ctx: _Context,
+    client: SpeakerAudioClient,
+    voice_id: str,
+    sample_id: str,
+    *,
+    start: bool = False,
+    already_started: bool = False,
+) -> SeparationStatus:
+    """Poll like ``wait_for_separation``, showing the state and elapsed time on a terminal.
+
+    ``start``: start the separation if the first poll finds it ``not_started`` (else that raises
+    ``SeparationNotStartedError``). ``already_started``: the command has just started it itself.
+    """
+    poller = SeparationPoller(
+        voice_id,
+        sample_id,
+        timeout=ctx.args.timeout,
+        poll_interval=ctx.args.poll_interval,
+        start=start,
+        started=already_started,
+    )
     line = ctx.progress_line()
     started = time.monotonic()
     polls = 0
     try:
         while True:
             status = client.get_separation_status(voice_id, sample_id)
+            if poller.should_start(status):
+                client.start_speaker_separation(voice_id, sample_id)
+                ctx.note(f"started speaker separation of {_printable(voice_id)} / {_printable(sample_id)}")
             polls += 1
             plural = "" if polls == 1 else "s"
             elapsed = time.monotonic() - started
@@ -272,13 +316,44 @@ def _cmd_get(ctx: _Context) -> int:
                 args.speaker,
                 args.output,
                 overwrite=args.overwrite,
-                progress=lambda received: line.update(f"downloading {name}: {_size(received)} received"),
+                on_progress=_TransferProgress(line, f"downloading {name}"),
             )
         finally:
             line.close()
     print(path, file=ctx.out)
     row = _file_row(args.speaker, path, None)
     ctx.note(f"saved {row[1]} ({row[2]}, sniffed {row[3]}, {row[5]})")
+    return EXIT_OK
+
+
+def _cmd_sample_audio(ctx: _Context) -> int:
+    args = ctx.args
+    line = ctx.progress_line()
+    with ctx.client() as client:
+        name = _printable(args.sample)
+        line.update(f"downloading sample {name} ...", force=True)
+        try:
+            path = client.download_sample_audio(
+                args.voice,
+                args.sample,
+                args.output,
+                remove_background_noise=args.remove_background_noise,
+                overwrite=args.overwrite,
+                on_progress=_TransferProgress(line, f"downloading sample {name}"),
+            )
+        finally:
+            line.close()
+    print(path, file=ctx.out)
+    row = _file_row(args.sample, path, None)
+    ctx.note(f"saved {row[1]} ({row[2]}, sniffed {row[3]}, {row[5]})")
+    return EXIT_OK
+
+
+def _cmd_wait(ctx: _Context) -> int:
+    args = ctx.args
+    with ctx.client() as client:
+        status = _wait(ctx, client, args.voice, args.sample, start=args.start)
+    print(_status_json(status) if args.json else format_status(status), file=ctx.out)
     return EXIT_OK
 
 
@@ -296,7 +371,7 @@ def _cmd_separate(ctx: _Context) -> int:
         ctx.note(f"started speaker separation of {_printable(args.voice)} / {_printable(args.sample)}")
         if not args.wait:
             return EXIT_OK
-        status = _wait(ctx, client, args.voice, args.sample)
+        status = _wait(ctx, client, args.voice, args.sample, already_started=True)
     print(format_status(status), file=ctx.out)
     return EXIT_OK
 
@@ -308,7 +383,7 @@ def _cmd_download_all(ctx: _Context) -> int:
         if args.separate:
             client.start_speaker_separation(args.voice, args.sample)
             ctx.note(f"started speaker separation of {_printable(args.voice)} / {_printable(args.sample)}")
-            status = _wait(ctx, client, args.voice, args.sample)
+            status = _wait(ctx, client, args.voice, args.sample, already_started=True)
             if not ctx.quiet:
                 print(format_status(status), file=ctx.err, flush=True)
         else:
@@ -322,7 +397,7 @@ def _cmd_download_all(ctx: _Context) -> int:
                 directory,
                 overwrite=args.overwrite,
                 concurrency=args.concurrency,
-                progress=progress,
+                on_progress=progress,
             )
         finally:
             line.close()
@@ -429,6 +504,12 @@ def _add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> N
     )
     option(group, "-v", "--verbose", action="store_true", help="log retries and requests; tracebacks on errors")
     option(group, "-q", "--quiet", action="store_true", help="no progress line and no notes on stderr")
+    option(
+        group,
+        "--progress",
+        action="store_true",
+        help="draw the progress line on stderr even when it is not a terminal",
+    )
 
 
 def _wait_options(parser: argparse.ArgumentParser) -> None:
@@ -481,6 +562,28 @@ def build_parser() -> argparse.ArgumentParser:
     get.add_argument("--overwrite", action="store_true", help="replace an existing file")
     get.set_defaults(run=_cmd_get)
 
+    sample_audio = command(
+        "sample-audio",
+        "download a sample's own audio",
+        "Download a voice sample's own audio (not separated), streamed to disk and written\n"
+        "atomically. Prints the path written.",
+    )
+    ids(sample_audio)
+    sample_audio.add_argument(
+        "-o",
+        "--output",
+        metavar="PATH",
+        default=".",
+        help="a file, or an existing directory for <sample><ext> (default: the current directory)",
+    )
+    sample_audio.add_argument(
+        "--remove-background-noise",
+        action="store_true",
+        help="ask the server to remove background noise (it can make clean samples worse)",
+    )
+    sample_audio.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    sample_audio.set_defaults(run=_cmd_sample_audio)
+
     status = command(
         "status",
         "show the separation status and speakers",
@@ -500,6 +603,18 @@ def build_parser() -> argparse.ArgumentParser:
     separate.add_argument("--wait", action="store_true", help="wait for the separation to complete")
     _wait_options(separate)
     separate.set_defaults(run=_cmd_separate)
+
+    wait = command(
+        "wait",
+        "wait for speaker separation to complete",
+        "Wait until a sample's speaker separation completes and print its speakers.\n"
+        "A separation that was never started fails at once (exit 3), unless --start starts it.",
+    )
+    ids(wait)
+    wait.add_argument("--start", action="store_true", help="start the separation if it was never started")
+    wait.add_argument("--json", action="store_true", help="print the final status as JSON")
+    _wait_options(wait)
+    wait.set_defaults(run=_cmd_wait)
 
     download_all = command(
         "download-all",
@@ -570,6 +685,9 @@ def _error_line(error: BaseException) -> str:
     cause = error.__cause__ if isinstance(error, SpeakerDownloadError) else error
     if isinstance(cause, AuthenticationError):
         text += f" (set ${API_KEY_ENV} or pass --api-key)"
+    elif isinstance(cause, SeparationNotStartedError):
+        text = re.sub(r"call start_speaker_separation\(.*\) first", "run `separate` first", text)
+        text = text.replace("pass start=True to wait_for_separation", "pass --start")
     elif isinstance(cause, SeparationNotCompletedError):
         text += " (run `separate --wait` first, or pass --separate)"
     return f"{PROG}: error: {type(error).__name__}: {text}"

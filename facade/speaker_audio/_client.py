@@ -8,14 +8,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Self, TypeVar
+from typing import Any, Self, TypeVar
 
 import httpx
 
 from speaker_audio import _http_errors, _requests, _responses, _retry, _settings
 from speaker_audio._base import ClientSettings
-from speaker_audio._body import AudioFileSink, AudioMemorySink, BodySink
-from speaker_audio._models import SeparationStatus, SpeakerAudio
+from speaker_audio._body import AudioFileSink, AudioMemorySink, BodySink, expected_body_bytes
+from speaker_audio._models import DownloadProgress, SampleAudio, SeparationStatus, SpeakerAudio
+from speaker_audio._responses import SAMPLE_AUDIO, SPEAKER_AUDIO, AudioResponse
 from speaker_audio._version import USER_AGENT
 from speaker_audio._workflow import (
     SeparationPoller,
@@ -117,6 +118,7 @@ class SpeakerAudioClient(ClientSettings):
         *,
         overwrite: bool = False,
         progress: Callable[[int], None] | None = None,
+        on_progress: Callable[[DownloadProgress], None] | None = None,
     ) -> Path:
         """Stream one speaker's audio to ``dest`` in bounded memory; returns the path written.
 
@@ -124,18 +126,72 @@ class SpeakerAudioClient(ClientSettings):
         file is then ``<speaker_id><ext>`` inside it, the id made safe as a file name. Missing folders
         are created, and removed again if the download fails. The file appears atomically and only
         once the whole response was received and decoded; on any error nothing is left behind.
-        ``progress(bytes_received)``, if given, is called after each chunk of the response body
-        (it starts again from 0 if the request is retried).
+        ``progress(audio_bytes)``, if given, is called after each chunk of the response body with the
+        decoded audio bytes written so far (it starts again from 0 if the request is retried).
+        ``on_progress(DownloadProgress)`` is called likewise, with the expected total (an estimate from
+        ``Content-Length``, when the server sent one) and once more with ``done=True`` and the exact size.
         Raises, before any request: ``FileExistsError`` if ``dest`` exists and ``overwrite`` is false;
         the ``OSError`` of a folder that cannot be created or written (``NotADirectoryError``,
         ``PermissionError``, ...). Then the errors of :meth:`get_speaker_audio`.
         """
         spec = _requests.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
-        file, stem = open_download_file(dest, speaker_id, overwrite=overwrite)
+        return self._download(spec, SPEAKER_AUDIO, dest, speaker_id, overwrite, progress, on_progress)
+
+    def get_sample_audio(self, voice_id: str, sample_id: str, *, remove_background_noise: bool = False) -> SampleAudio:
+        """Fetch a voice sample's own audio (``GET …/samples/{sample_id}/audio``), decoded and validated.
+
+        ``remove_background_noise=True`` asks the server for the audio with background noise removed.
+        Raises as :meth:`get_speaker_audio` (and ``TypeError`` for a non-bool ``remove_background_noise``).
+        """
+        spec = _requests.build_get_sample_audio(
+            voice_id, sample_id, self._api_key, remove_background_noise=remove_background_noise
+        )
+        return self._execute(spec, lambda: AudioMemorySink(self.max_response_bytes, SAMPLE_AUDIO))
+
+    def download_sample_audio(
+        self,
+        voice_id: str,
+        sample_id: str,
+        dest: str | os.PathLike[str],
+        *,
+        remove_background_noise: bool = False,
+        overwrite: bool = False,
+        progress: Callable[[int], None] | None = None,
+        on_progress: Callable[[DownloadProgress], None] | None = None,
+    ) -> Path:
+        """Stream a voice sample's own audio to ``dest`` in bounded memory; returns the path written.
+
+        As :meth:`download_speaker_audio` (atomic, missing folders created, ``FileExistsError`` before any
+        request, the same ``progress``/``on_progress``); a directory ``dest`` gets ``<sample_id><ext>``
+        (the id made safe).
+        """
+        spec = _requests.build_get_sample_audio(
+            voice_id, sample_id, self._api_key, remove_background_noise=remove_background_noise
+        )
+        return self._download(spec, SAMPLE_AUDIO, dest, sample_id, overwrite, progress, on_progress)
+
+    def _download(
+        self,
+        spec: _requests.RequestSpec,
+        route: AudioResponse[Any],
+        dest: str | os.PathLike[str],
+        name: str,
+        overwrite: bool,
+        progress: Callable[[int], None] | None,
+        on_progress: Callable[[DownloadProgress], None] | None,
+    ) -> Path:
+        file, stem = open_download_file(dest, name, overwrite=overwrite)
         with file:
             final = self._execute(
                 spec,
-                lambda: AudioFileSink(file, max_bytes=self.max_response_bytes, stem=stem, on_received=progress),
+                lambda: AudioFileSink(
+                    file,
+                    max_bytes=self.max_response_bytes,
+                    stem=stem,
+                    on_received=progress,
+                    on_progress=on_progress,
+                    route=route,
+                ),
             )
             return file.commit(final)
 
@@ -150,15 +206,26 @@ class SpeakerAudioClient(ClientSettings):
         self._execute(spec, self._json_sink(_responses.start_separation_from_json, spec))
 
     def wait_for_separation(
-        self, voice_id: str, sample_id: str, *, timeout: float = 600.0, poll_interval: float = 2.0
+        self,
+        voice_id: str,
+        sample_id: str,
+        *,
+        timeout: float = 600.0,
+        poll_interval: float = 2.0,
+        start: bool = False,
     ) -> SeparationStatus:
         """Poll until separation is ``completed`` (returned) or ``failed`` (``SeparationFailedError``).
 
+        If the first poll finds ``not_started``: with ``start=True`` the separation is started
+        (:meth:`start_speaker_separation`) and waited for; otherwise ``SeparationNotStartedError`` is
+        raised at once. ``not_started`` at a later poll is waited through, like ``pending``.
         Raises ``SeparationTimeoutError`` when ``timeout`` seconds pass first.
         """
-        poller = SeparationPoller(voice_id, sample_id, timeout=timeout, poll_interval=poll_interval)
+        poller = SeparationPoller(voice_id, sample_id, timeout=timeout, poll_interval=poll_interval, start=start)
         while True:
             status = self.get_separation_status(voice_id, sample_id)
+            if poller.should_start(status):
+                self.start_speaker_separation(voice_id, sample_id)
             wait = poller.next_wait(status)
             if wait is None:
                 return status
@@ -173,14 +240,16 @@ class SpeakerAudioClient(ClientSettings):
         overwrite: bool = False,
         concurrency: int = 4,
         progress: Callable[[str, int, bool], None] | None = None,
+        on_progress: Callable[[DownloadProgress], None] | None = None,
     ) -> dict[str, Path]:
         """Download every speaker of a completed separation into ``directory``; returns ``{speaker_id: path}``.
 
         Each speaker is streamed and written atomically like :meth:`download_speaker_audio`, at most
         ``concurrency`` at a time (on threads). File names are ``<speaker_id><ext>`` with the id made
         safe: they never leave ``directory`` and never share a file (ids that would collide, e.g. by
-        case, get a short hash of the id appended). ``progress(speaker_id, bytes_received, done)``,
-        if given, is called from the worker threads as data arrives.
+        case, get a short hash of the id appended). ``progress(speaker_id, audio_bytes, done)``,
+        if given, is called from the worker threads as data arrives (decoded audio bytes so far);
+        ``on_progress(DownloadProgress)`` likewise, with ``speaker_id`` set and the expected sizes.
 
         ``directory`` and its missing parents are created, and removed again if the call writes no file
         into them. Raises, before any request: ``ValueError`` if ``concurrency`` < 1, the ``OSError`` of a
@@ -196,7 +265,9 @@ class SpeakerAudioClient(ClientSettings):
         folder, created = prepare_download_directory(directory)
         try:
             status = self.get_separation_status(voice_id, sample_id)
-            downloads = SpeakerDownloads(status, folder, overwrite=overwrite, progress=progress)
+            downloads = SpeakerDownloads(
+                status, folder, overwrite=overwrite, progress=progress, on_progress=on_progress
+            )
 
             def fetch(speaker_id: str) -> Path:
                 spec = _requests.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
@@ -235,6 +306,7 @@ class SpeakerAudioClient(ClientSettings):
                     body = _read_bounded(response, _http_errors.MAX_ERROR_BODY_BYTES)
                     raise _http_errors.status_error(response, body)
                 sink = make_sink()
+                sink.expected_body_bytes = expected_body_bytes(response.headers)
                 for chunk in response.iter_bytes():
                     sink.feed(chunk)
                 result = sink.finish()

@@ -24,15 +24,20 @@ if TYPE_CHECKING:  # the generated models load with the first client, keeping `i
     from speaker_audio_api.models.speaker_response_model import SpeakerResponseModel
     from speaker_audio_api.models.speaker_separation_response_model import SpeakerSeparationResponseModel
     from speaker_audio_api.models.utterance_response_model import UtteranceResponseModel
+    from speaker_audio_api.models.voice_sample_preview_response_model import VoiceSamplePreviewResponseModel
     from speaker_audio_api.types import Unset
 
-__all__ = ["SeparationStatus", "Speaker", "SpeakerAudio", "Utterance"]
+__all__ = ["DownloadProgress", "SampleAudio", "SeparationStatus", "Speaker", "SpeakerAudio", "Utterance"]
 
 
 def _to_float(value: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"expected a number, got {type(value).__name__}")
     return float(value)
+
+
+def _to_optional_float(value: float | None) -> float | None:
+    return None if value is None else _to_float(value)
 
 
 R = TypeVar("R")
@@ -149,10 +154,70 @@ class SpeakerAudio:
         folder that cannot be created or written; on any error, nothing is left behind and an existing
         file is untouched.
         """
-        target = Path(path)
-        if target.is_dir() or str(path).endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
-            target = target / f"audio{self.extension}"
-        return write_bytes_atomic(target, self.data, overwrite=overwrite)
+        return _save_audio(self.data, self.extension, path, overwrite=overwrite)
+
+
+def _save_audio(data: bytes, extension: str, path: str | os.PathLike[str], *, overwrite: bool) -> Path:
+    target = Path(path)
+    if target.is_dir() or str(path).endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
+        target = target / f"audio{extension}"
+    return write_bytes_atomic(target, data, overwrite=overwrite)
+
+
+def _sample_audio_model(self: SampleAudio) -> VoiceSamplePreviewResponseModel:
+    from speaker_audio_api.models.voice_sample_preview_response_model import VoiceSamplePreviewResponseModel
+
+    return VoiceSamplePreviewResponseModel(
+        audio_base_64="",
+        voice_id=self.voice_id,
+        sample_id=self.sample_id,
+        media_type=self.media_type,
+        duration_secs=self.duration_secs,
+    )
+
+
+@attrs.frozen
+class SampleAudio:
+    """A voice sample's own audio (``GET …/samples/{sample_id}/audio``), decoded.
+
+    Attributes:
+        data: the audio bytes, decoded from validated base64.
+        media_type: the media type the server gave, e.g. ``"audio/mpeg"``.
+        duration_secs: the duration the server gave, in seconds; ``None`` when it gave none (nullable in the spec).
+        voice_id: the voice the sample belongs to, as the server gave it.
+        sample_id: the sample, as the server gave it.
+        model: the validated response as the generated ``VoiceSamplePreviewResponseModel``, with
+            ``audio_base_64`` set to ``""`` (the audio is in ``data``); built from the fields above
+            when not given.
+    """
+
+    data: bytes = attrs.field(validator=attrs.validators.instance_of(bytes), repr=lambda d: f"<{len(d)} bytes>")
+    media_type: str = attrs.field(validator=attrs.validators.instance_of(str))
+    duration_secs: float | None = attrs.field(converter=_to_optional_float)
+    voice_id: str = attrs.field(validator=attrs.validators.instance_of(str))
+    sample_id: str = attrs.field(validator=attrs.validators.instance_of(str))
+    model: VoiceSamplePreviewResponseModel = attrs.field(
+        default=attrs.Factory(_sample_audio_model, takes_self=True), repr=False, eq=False, kw_only=True
+    )
+
+    def __attrs_post_init__(self) -> None:
+        _keep_model_in_step(
+            self,
+            lambda m: (
+                (m.audio_base_64, m.media_type, _as_float(m.duration_secs), m.voice_id, m.sample_id)
+                == ("", self.media_type, self.duration_secs, self.voice_id, self.sample_id)
+            ),
+            _sample_audio_model,
+        )
+
+    @property
+    def extension(self) -> str:
+        """File extension for ``media_type`` (``".mp3"`` for ``audio/mpeg``; ``".bin"`` when unknown)."""
+        return extension_for_media_type(self.media_type)
+
+    def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+        """Write the audio to ``path`` atomically and return the path written (as :meth:`SpeakerAudio.save`)."""
+        return _save_audio(self.data, self.extension, path, overwrite=overwrite)
 
 
 def _utterance_model(self: Utterance) -> UtteranceResponseModel:
@@ -295,3 +360,36 @@ class SeparationStatus:
     def is_completed(self) -> bool:
         """True when separation finished successfully."""
         return self.status == "completed"
+
+
+@attrs.frozen
+class DownloadProgress:
+    """How far one download has come; passed to the ``on_progress`` callback of the download methods.
+
+    Attributes:
+        audio_bytes: decoded audio bytes received so far (of the current attempt: 0 again after a retry).
+        expected_audio_bytes: the audio's expected size: while downloading, an estimate from the
+            response's ``Content-Length`` (the base64 text is 4/3 of the audio; the estimate may exceed
+            the final size by the few bytes of the body's other members); with ``done`` the exact size.
+            ``None`` when the server sent no ``Content-Length`` or a compressed body.
+        body_bytes: response body bytes received so far.
+        expected_body_bytes: the body's ``Content-Length``, when known and not compressed.
+        done: true once, when the file is in place (then ``expected_audio_bytes == audio_bytes``).
+        speaker_id: the speaker, for ``download_all_speakers``; else ``None``.
+    """
+
+    audio_bytes: int
+    expected_audio_bytes: int | None
+    body_bytes: int
+    expected_body_bytes: int | None
+    done: bool = False
+    speaker_id: str | None = None
+
+    @property
+    def fraction(self) -> float | None:
+        """``audio_bytes / expected_audio_bytes`` within 0..1, or ``None`` when the total is unknown."""
+        if self.expected_audio_bytes is None:
+            return None
+        if self.expected_audio_bytes <= 0:
+            return 1.0 if self.done else 0.0
+        return min(1.0, self.audio_bytes / self.expected_audio_bytes)

@@ -23,6 +23,7 @@ __all__ = [
     "API_KEY_HEADER",
     "REDACTED",
     "RequestSpec",
+    "build_get_sample_audio",
     "build_get_separation_status",
     "build_get_speaker_audio",
     "build_start_speaker_separation",
@@ -53,6 +54,7 @@ _PRELOADED_MODULES = (
     "speaker_audio_api.api.pvc_voices.get_speaker_audio",
     "speaker_audio_api.api.pvc_voices.get_separation_status",
     "speaker_audio_api.api.pvc_voices.start_speaker_separation",
+    "speaker_audio_api.api.pvc_voices.get_sample_audio",
     "speaker_audio_api.models",
 )
 
@@ -96,10 +98,14 @@ class RequestSpec(NamedTuple):
 
 def _spec_from_kwargs(operation: str, kwargs: dict[str, Any]) -> RequestSpec:
     method = str(kwargs["method"]).upper()
+    path = str(kwargs["url"])
+    params = kwargs.get("params")
+    if params:  # encoded as httpx encodes them (booleans as "true"/"false"), names as the generated code gives them
+        path = f"{path}?{httpx.QueryParams(params)}"
     return RequestSpec(
         operation=operation,
         method=method,
-        path=str(kwargs["url"]),
+        path=path,
         headers=dict(kwargs.get("headers", {})),
         idempotent=method in ("GET", "HEAD", "OPTIONS"),
     )
@@ -137,6 +143,19 @@ def build_start_speaker_separation(voice_id: str, sample_id: str, api_key: Secre
 
     kwargs = operation._get_kwargs(*ids, xi_api_key=_key_arg(api_key))
     return _spec_from_kwargs("start_speaker_separation", kwargs)
+
+
+def build_get_sample_audio(
+    voice_id: str, sample_id: str, api_key: Secret | None, *, remove_background_noise: bool = False
+) -> RequestSpec:
+    """Request for GET …/samples/{sample_id}/audio (the sample's own audio)."""
+    ids = (validate_id("voice_id", voice_id), validate_id("sample_id", sample_id))
+    if not isinstance(remove_background_noise, bool):
+        raise TypeError(f"remove_background_noise must be a bool, got {type(remove_background_noise).__name__}")
+    from speaker_audio_api.api.pvc_voices import get_sample_audio as operation
+
+    kwargs = operation._get_kwargs(*ids, remove_background_noise=remove_background_noise, xi_api_key=_key_arg(api_key))
+    return _spec_from_kwargs("get_sample_audio", kwargs)
 
 
 def redact_request(request: httpx.Request) -> None:

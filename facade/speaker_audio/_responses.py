@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Generic, Protocol, Self, TypeVar
 
 from speaker_audio._http_errors import reject_json_constant
-from speaker_audio._models import SeparationStatus, Speaker, SpeakerAudio, Utterance
+from speaker_audio._models import SampleAudio, SeparationStatus, Speaker, SpeakerAudio, Utterance
 from speaker_audio._schema import UnsupportedSchemaError, load_spec, response_schema, response_validator
 from speaker_audio.errors import ResponseValidationError
 
@@ -23,8 +23,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "OPERATIONS",
+    "SAMPLE_AUDIO",
+    "SPEAKER_AUDIO",
+    "AudioResponse",
+    "audio_member",
     "parse_json_body",
     "preload_validators",
+    "sample_audio_from_parts",
     "separation_status_from_json",
     "speaker_audio_from_parts",
     "speaker_audio_member",
@@ -40,14 +45,15 @@ class _GeneratedModel(Protocol):
 M = TypeVar("M", bound=_GeneratedModel)
 
 # The operationIds (from openapi/overlay.json) whose 200 bodies the facade reads.
-OPERATIONS = ("get_speaker_audio", "get_separation_status", "start_speaker_separation")
+OPERATIONS = ("get_speaker_audio", "get_separation_status", "start_speaker_separation", "get_sample_audio")
 
 
 def preload_validators() -> None:
     """Compile the response validators now (a client's construction), not on the first call."""
     for operation in OPERATIONS:
         response_validator(operation)
-    speaker_audio_member()
+    for route in (SPEAKER_AUDIO, SAMPLE_AUDIO):
+        route.member()
 
 
 def _validated(model_class: type[M], operation: str, document: object) -> M:
@@ -65,20 +71,34 @@ def _validated(model_class: type[M], operation: str, document: object) -> M:
     return model
 
 
+def _audio_model_class(operation: str) -> type[Any]:
+    from speaker_audio_api.models.speaker_audio_response_model import SpeakerAudioResponseModel
+    from speaker_audio_api.models.voice_sample_preview_response_model import VoiceSamplePreviewResponseModel
+
+    classes: dict[str, type[Any]] = {
+        "get_speaker_audio": SpeakerAudioResponseModel,
+        "get_sample_audio": VoiceSamplePreviewResponseModel,
+    }
+    return classes[operation]
+
+
 @functools.cache
-def speaker_audio_member() -> str:
-    """The JSON name of the audio member: the generated model's attribute, checked against the pinned schema."""
+def audio_member(operation: str) -> str:
+    """The JSON name of ``operation``'s audio member: the generated model's attribute, checked against the spec."""
     import attrs
 
-    from speaker_audio_api.models.speaker_audio_response_model import SpeakerAudioResponseModel
-
-    name = attrs.fields(SpeakerAudioResponseModel).audio_base_64.name
-    schema = response_schema("get_speaker_audio")
+    name: str = attrs.fields(_audio_model_class(operation)).audio_base_64.name
+    schema = response_schema(operation)
     ref = schema.get("$ref", "") if isinstance(schema, dict) else ""
     properties = load_spec()["components"]["schemas"].get(ref.rsplit("/", 1)[-1], {}).get("properties", {})
     if properties.get(name, {}).get("type") != "string":
-        raise UnsupportedSchemaError(f"the pinned get_speaker_audio response has no string member {name!r}")
+        raise UnsupportedSchemaError(f"the pinned {operation} response has no string member {name!r}")
     return name
+
+
+def speaker_audio_member() -> str:
+    """The JSON name of the speaker audio's audio member (see :func:`audio_member`)."""
+    return audio_member("get_speaker_audio")
 
 
 def speaker_audio_from_parts(data: bytes, members: Mapping[str, object]) -> SpeakerAudio:
@@ -91,6 +111,51 @@ def speaker_audio_from_parts(data: bytes, members: Mapping[str, object]) -> Spea
     document = {**members, speaker_audio_member(): ""}
     model = _validated(SpeakerAudioResponseModel, "get_speaker_audio", document)
     return SpeakerAudio(data=data, media_type=model.media_type, duration_secs=model.duration_secs, model=model)
+
+
+def sample_audio_from_parts(data: bytes, members: Mapping[str, object]) -> SampleAudio:
+    """A ``SampleAudio`` from the decoded audio and the response's other members (validated here, as above)."""
+    from speaker_audio_api.models.voice_sample_preview_response_model import VoiceSamplePreviewResponseModel
+    from speaker_audio_api.types import Unset
+
+    document = {**members, audio_member("get_sample_audio"): ""}
+    model = _validated(VoiceSamplePreviewResponseModel, "get_sample_audio", document)
+    duration = None if isinstance(model.duration_secs, Unset) else model.duration_secs
+    return SampleAudio(
+        data=data,
+        media_type=model.media_type,
+        duration_secs=duration,
+        voice_id=model.voice_id,
+        sample_id=model.sample_id,
+        model=model,
+    )
+
+
+A = TypeVar("A")
+
+
+class AudioResponse(Generic[A]):
+    """An operation whose 200 body carries base64 audio: its audio member and how to build its result.
+
+    The audio sinks take one of these (``SPEAKER_AUDIO``, ``SAMPLE_AUDIO``), so one streaming
+    decoder and one pair of sinks serve every audio operation.
+    """
+
+    def __init__(self, operation: str, from_parts: Callable[[bytes, Mapping[str, object]], A]) -> None:
+        self.operation = operation
+        self.from_parts: Callable[[bytes, Mapping[str, object]], A] = from_parts
+        """The result from the decoded audio and the body's other members (validated against the spec)."""
+
+    def member(self) -> str:
+        """The JSON name of the audio member."""
+        return audio_member(self.operation)
+
+    def __repr__(self) -> str:
+        return f"AudioResponse({self.operation!r})"
+
+
+SPEAKER_AUDIO: AudioResponse[SpeakerAudio] = AudioResponse("get_speaker_audio", speaker_audio_from_parts)
+SAMPLE_AUDIO: AudioResponse[SampleAudio] = AudioResponse("get_sample_audio", sample_audio_from_parts)
 
 
 def _speaker(model: SpeakerResponseModel) -> Speaker:

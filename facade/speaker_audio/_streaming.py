@@ -82,6 +82,7 @@ class StreamingAudioDecoder:
     __slots__ = (
         "_audio_field",
         "_audio_seen",
+        "_audio_start",
         "_carry",
         "_depth",
         "_error",
@@ -109,6 +110,7 @@ class StreamingAudioDecoder:
         self._finished = False
         self._members: dict[str, object] = {}
         self._audio_seen = False
+        self._audio_start: int | None = None
         self._key = ""
         self._other_bytes = 0
         # Raw text of the member name or value being read, and the scanner state for it.
@@ -142,6 +144,11 @@ class StreamingAudioDecoder:
             raise
         self._offset = start + len(chunk)
         return out
+
+    @property
+    def audio_start(self) -> int | None:
+        """The body offset of the audio string's first character, once the decoder has reached it."""
+        return self._audio_start
 
     def finish(self) -> dict[str, object]:
         """Check that the body was one complete JSON object; return its members other than the audio.
@@ -230,6 +237,7 @@ class StreamingAudioDecoder:
                         raise ResponseValidationError(f"response member {self._audio_field!r} is not a string")
                     self._state = _AUDIO
                     pos += 1
+                    self._audio_start = self._offset + pos
                 else:
                     self._state = _OTHER
                     self._raw = []

@@ -13,15 +13,18 @@ from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import assert_never
 
+import attrs
+
 from speaker_audio._body import AudioFileSink
 from speaker_audio._decode import _EXTENSIONS
 from speaker_audio._files import AtomicFile, CreatedDirectories, check_writable_directory, id_digest, safe_file_stem
-from speaker_audio._models import SeparationStatus
+from speaker_audio._models import DownloadProgress, SeparationStatus
 from speaker_audio._requests import validate_id
 from speaker_audio.errors import (
     InvalidIdError,
     SeparationFailedError,
     SeparationNotCompletedError,
+    SeparationNotStartedError,
     SeparationTimeoutError,
     SpeakerDownloadError,
 )
@@ -39,7 +42,14 @@ __all__ = [
 
 
 class SeparationPoller:
-    """Decides, after each status read, whether to stop (done), fail, or wait and poll again."""
+    """Decides, after each status read, whether to start separation, stop (done), fail, or wait and poll again.
+
+    ``not_started`` is decisive only at the first poll: with ``start`` the caller must start the
+    separation (:meth:`should_start` says so), else :meth:`next_wait` raises ``SeparationNotStartedError``.
+    At a later poll (after ``pending``, or just after a start that the server does not show yet) it is
+    waited through like ``pending``, within the timeout. ``started=True`` tells the poller that the
+    caller has just started the separation itself (so a first ``not_started`` is waited through too).
+    """
 
     def __init__(
         self,
@@ -48,25 +58,42 @@ class SeparationPoller:
         *,
         timeout: float,
         poll_interval: float,
+        start: bool = False,
+        started: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not (timeout >= 0 and poll_interval > 0):  # also refuses NaN
             raise ValueError("timeout must be >= 0 and poll_interval > 0")
+        self._voice_id = voice_id
+        self._sample_id = sample_id
         self._where = f"voice {voice_id!r}, sample {sample_id!r}"
         self._timeout = timeout
         self._poll_interval = poll_interval
+        self._start = start
+        self._started = started
+        self._polls = 0
         self._clock = clock
         self._deadline = clock() + timeout
+
+    def should_start(self, status: SeparationStatus) -> bool:
+        """True (once) when the caller must start the separation now: first poll, ``not_started``, ``start``."""
+        if self._start and not self._started and self._polls == 0 and status.status == "not_started":
+            self._started = True
+            return True
+        return False
 
     def next_wait(self, status: SeparationStatus) -> float | None:
         """``None`` when ``status`` is completed; else seconds to wait before the next poll.
 
-        Raises ``SeparationFailedError`` on ``failed`` and ``SeparationTimeoutError`` past the deadline.
+        Raises ``SeparationFailedError`` on ``failed``, ``SeparationNotStartedError`` on ``not_started``
+        at the first poll (unless started), and ``SeparationTimeoutError`` past the deadline.
         """
         from speaker_audio_api.models.speaker_separation_response_model_status import (
             SpeakerSeparationResponseModelStatus as State,
         )
 
+        first = self._polls == 0
+        self._polls += 1
         # Exhaustive over the pinned spec's statuses: a value that upstream adds is a mypy error
         # here after regeneration, until someone decides what it means for waiting.
         state = status.model.status
@@ -75,7 +102,15 @@ class SeparationPoller:
                 return None
             case State.FAILED:
                 raise SeparationFailedError(f"speaker separation failed for {self._where}")
-            case State.NOT_STARTED | State.PENDING:
+            case State.NOT_STARTED:
+                if first and not self._started:
+                    raise SeparationNotStartedError(
+                        f"speaker separation for {self._where} was never started (status 'not_started'): "
+                        f"call start_speaker_separation({self._voice_id!r}, {self._sample_id!r}) first, "
+                        "or pass start=True to wait_for_separation",
+                        status=status.status,
+                    )
+            case State.PENDING:
                 pass
             case _:
                 assert_never(state)
@@ -130,8 +165,8 @@ def open_download_file(
 # --- downloading every speaker ----------------------------------------------------------------------
 
 ProgressCallback = Callable[[str, int, bool], None]
-"""``progress(speaker_id, bytes_received, done)``: called as each chunk of a speaker's response arrives
-(``bytes_received`` counts the response body of the current attempt, so it restarts at 0 on a retry)
+"""``progress(speaker_id, audio_bytes, done)``: called as each chunk of a speaker's response arrives
+(``audio_bytes`` counts the decoded audio of the current attempt, so it restarts at 0 on a retry)
 and once with ``done=True`` when that speaker's file is in place. The sync client calls it from its
 worker threads."""
 
@@ -210,6 +245,7 @@ class SpeakerDownloads:
         *,
         overwrite: bool = False,
         progress: ProgressCallback | None = None,
+        on_progress: Callable[[DownloadProgress], None] | None = None,
     ) -> None:
         self._where = f"voice {status.voice_id!r}, sample {status.sample_id!r}"
         if status.status == "failed":
@@ -222,6 +258,7 @@ class SpeakerDownloads:
         self.directory = directory
         self.overwrite = overwrite
         self._progress = progress
+        self._on_progress = on_progress
         self.all_speaker_ids = list(status.speakers)
         self.unrequestable: dict[str, InvalidIdError] = {}
         for speaker_id in self.all_speaker_ids:
@@ -267,9 +304,19 @@ class SpeakerDownloads:
             if self._progress is not None:
                 self._progress(speaker_id, received, False)
 
+        def detailed(progress: DownloadProgress) -> None:
+            if self._on_progress is not None:
+                self._on_progress(attrs.evolve(progress, speaker_id=speaker_id))
+
         def make() -> AudioFileSink:
             report(0)
-            return AudioFileSink(file, max_bytes=max_bytes, stem=stem, on_received=report)
+            return AudioFileSink(
+                file,
+                max_bytes=max_bytes,
+                stem=stem,
+                on_received=report,
+                on_progress=detailed if self._on_progress is not None else None,
+            )
 
         return make
 

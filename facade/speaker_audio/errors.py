@@ -27,6 +27,7 @@ __all__ = [
     "ResponseValidationError",
     "SeparationFailedError",
     "SeparationNotCompletedError",
+    "SeparationNotStartedError",
     "SeparationTimeoutError",
     "SpeakerAudioError",
     "SpeakerDownloadError",
@@ -191,6 +192,13 @@ class SeparationNotCompletedError(SpeakerAudioError):
     def __init__(self, message: str, *, status: str) -> None:
         super().__init__(message)
         self.status = status
+
+
+class SeparationNotStartedError(SeparationNotCompletedError):
+    """``wait_for_separation`` found separation ``not_started`` at its first poll (and was not asked to start it).
+
+    Start it with ``start_speaker_separation`` first, or pass ``start=True`` to ``wait_for_separation``.
+    """
 
 
 class SpeakerDownloadError(SpeakerAudioError):

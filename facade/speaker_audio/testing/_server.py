@@ -84,6 +84,10 @@ class FakeSample:
     audio: bytes = b""
     media_type: str = "audio/mpeg"
     polls_seen: int = 0
+    denoised_audio: bytes | None = None
+    """Served for ``remove_background_noise=true`` (``audio`` when ``None``)."""
+    duration_secs: float | None = None
+    """The sample audio's ``duration_secs`` (nullable in the spec)."""
 
 
 @attrs.frozen
@@ -213,6 +217,7 @@ class FakeElevenLabs:
                     for name, (audio, media_type, secs) in clips.items()
                 },
                 audio=clips["speaker-1"][0],
+                duration_secs=clips["speaker-1"][2],
             )
 
     # -- data --
@@ -227,14 +232,25 @@ class FakeElevenLabs:
         polls_until_complete: int = 1,
         fail_separation: bool = False,
         audio: bytes = b"",
+        media_type: str = "audio/mpeg",
+        denoised_audio: bytes | None = None,
+        duration_secs: float | None = None,
     ) -> FakeSample:
-        """Create (or replace) a sample; its speakers become visible once separation completes."""
+        """Create (or replace) a sample; its speakers become visible once separation completes.
+
+        ``audio`` (of ``media_type``, ``duration_secs``) is the sample's own audio, served by
+        ``GET …/samples/{sample_id}/audio``; ``denoised_audio``, if given, is served instead when the
+        request asks for ``remove_background_noise=true``.
+        """
         sample = FakeSample(
             speakers=dict(speakers or {}),
             status=status,
             polls_until_complete=polls_until_complete,
             fail_separation=fail_separation,
             audio=audio,
+            media_type=media_type,
+            denoised_audio=denoised_audio,
+            duration_secs=duration_secs,
         )
         with self._lock:
             self.voices.setdefault(voice_id, {})[sample_id] = sample
@@ -528,6 +544,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if method != self.command:
                 return self._json(405, {"detail": "Method Not Allowed"})
             ids = [urllib.parse.unquote(part) for part in match.groups()]
+            self._query = urllib.parse.parse_qs(raw_path.partition("?")[2], keep_blank_values=True)
             if fake.api_key is not None and headers.get("xi-api-key") != fake.api_key:
                 return self._json(401, _error_body("invalid_api_key", "Invalid API key"))
             for position, value in enumerate(ids):
@@ -597,11 +614,29 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         return _audio_response(speaker.audio, tail)
 
     def _op_sample_audio(self, voice_id: str, sample_id: str) -> tuple[int, Iterator[bytes] | list[bytes], int, str]:
-        sample = self._sample(voice_id, sample_id)
-        if sample is None:
-            return self._sample_not_found(sample_id)
-        tail = {"voice_id": voice_id, "sample_id": sample_id, "media_type": sample.media_type, "duration_secs": None}
-        return _audio_response(sample.audio, tail)
+        values = getattr(self, "_query", {}).get("remove_background_noise", ["false"])
+        denoise = _QUERY_BOOLEANS.get(values[-1].lower())
+        if denoise is None:  # as FastAPI answers a query value that is not a boolean
+            loc = ["query", "remove_background_noise"]
+            return self._json(422, _validation_body(loc, "Input should be a valid boolean", "bool_parsing"))
+        with self.server.fake._lock:
+            sample = self._sample(voice_id, sample_id)
+            if sample is None:
+                return self._sample_not_found(sample_id)
+            audio = sample.denoised_audio if denoise and sample.denoised_audio is not None else sample.audio
+            tail = {
+                "voice_id": voice_id,
+                "sample_id": sample_id,
+                "media_type": sample.media_type,
+                "duration_secs": sample.duration_secs,
+            }
+        return _audio_response(audio, tail)
+
+
+_QUERY_BOOLEANS = {
+    **dict.fromkeys(("true", "1", "yes", "on", "t", "y"), True),
+    **dict.fromkeys(("false", "0", "no", "off", "f", "n"), False),
+}
 
 
 def _audio_response(audio: bytes, tail: Mapping[str, Any]) -> tuple[int, Iterator[bytes], int, str]:
