@@ -82,6 +82,16 @@ def test_download_sample_audio_streams_to_a_file_or_a_directory(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clean.wav", "sample-x.wav"]
 
 
+def test_download_sample_audio_follows_the_folder_rule(fake: FakeElevenLabs, kind: Kind, tmp_path: Path) -> None:
+    runner = ClientRunner(kind, fake.base_url, max_retries=0)
+    path = runner.call("download_sample_audio", "voice-demo", "sample-demo", f"{tmp_path}/new/dir/")
+    assert path == tmp_path / "new" / "dir" / "sample-demo.mp3"  # missing folders created
+    assert path.read_bytes() == MP3
+    with pytest.raises(NotFoundError):
+        runner.call("download_sample_audio", "voice-demo", "nobody", f"{tmp_path}/other/")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new"]  # the folder it created is gone again
+
+
 def test_download_sample_audio_never_clobbers_and_asks_nothing_first(
     fake: FakeElevenLabs, kind: Kind, tmp_path: Path
 ) -> None:

@@ -574,7 +574,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--output",
         metavar="PATH",
         default=".",
-        help="a file, or an existing directory for <sample><ext> (default: the current directory)",
+        help="a file, or a directory for <sample><ext> (an existing one or a path ending with /; "
+        "default: the current directory). Missing folders are created, and removed again if the download fails",
     )
     sample_audio.add_argument(
         "--remove-background-noise",
