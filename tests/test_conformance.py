@@ -3,8 +3,12 @@
 1. openapi-core validates the fake API's responses: explicitly for every operation and status it
    produces, and, for the whole test session, every response any ``FakeElevenLabs`` sends (a response
    listener registered when this module is collected; checked when the session finishes).
-2. Stoplight Prism, mocking the spec with request validation on, must accept every request the
-   facade sends (installed by ``make prism`` into ``.tools/``; skipped only when npm is absent).
+2. Schemathesis, driven by the pinned spec (``generated/speaker_audio_api/openapi.json``), finds nothing
+   wrong with the fake API: every check, on examples, the coverage phase (undeclared methods included)
+   and fuzzed requests, with two exceptions stated where they are made.
+3. Stoplight Prism, mocking the spec with request validation on, must accept every request the
+   facade sends (installed by ``make prism`` into ``.tools/``; skipped, with the reason, when npm is
+   absent or could not install it).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -27,8 +32,11 @@ from typing import Any, Literal
 import attrs
 import httpx
 import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
 from openapi_core import OpenAPI
 from openapi_core.datatypes import RequestParameters
+from schemathesis.specs.openapi.checks import positive_data_acceptance, status_code_conformance
 
 import build_spec
 from speaker_audio import (
@@ -327,6 +335,78 @@ def test_the_whole_workflow_sees_only_conforming_responses(tmp_path: Path, kind:
     assert len(responses) >= 11
     assert sum(r.raw_path.endswith("/sample-demo/audio?remove_background_noise=true") for r in responses) == 1
     assert [p for r in responses for p in conformance_problems(r)] == []
+
+
+# --- Schemathesis: the fake API as the spec describes it ---------------------------------------------------
+
+SCHEMATHESIS_SCHEMA = schemathesis.openapi.from_path(ROOT / "generated" / "speaker_audio_api" / "openapi.json")
+# The spec's example ids: Schemathesis' examples phase uses them, so they name a completed sample on the fake.
+EXAMPLE_VOICE, EXAMPLE_SAMPLE, EXAMPLE_SPEAKER = "21m00Tcm4TlvDq8ikWAM", "VW7YKqPnjY4h39yTbx2L", "VW7YKqPnjY4h39yTbx2L"
+FAKE_MAX_ID_LENGTH = 256  # the fake answers 422 to a blank id or one longer than this
+
+
+@pytest.fixture(scope="module")
+def schemathesis_fake() -> Iterator[FakeElevenLabs]:
+    """One fake for the whole Schemathesis run, with a completed sample under the spec's example ids."""
+    with FakeElevenLabs() as fake:
+        demo_speakers = fake.voices["voice-demo"]["sample-demo"].speakers
+        fake.add_sample(
+            EXAMPLE_VOICE,
+            EXAMPLE_SAMPLE,
+            speakers={EXAMPLE_SPEAKER: demo_speakers["speaker-1"]},
+            status="completed",
+            audio=demo_speakers["speaker-2"].audio,
+        )
+        yield fake
+
+
+def waived_checks(case: schemathesis.Case[Any], status: int, fake: FakeElevenLabs) -> list[Any]:
+    """The checks not applied to this one response, each for a reason the spec itself gives.
+
+    - A 404 for ids that name nothing on the fake: ``status_code_conformance`` is waived. The upstream spec
+      declares only 200 and 422, yet any real API answers 404 for a voice, sample or speaker that does not
+      exist (and Schemathesis generates such ids all the time); everything else about that 404 (JSON body,
+      content type, and the other checks) is still checked.
+    - A 422 for a blank id (or one over 256 characters): ``positive_data_acceptance`` is waived. The spec
+      puts no constraint on ids, but the fake refuses these with the spec's own 422 body so that clients can
+      exercise their 422 handling (tests rely on it); the 422 itself is declared and its body is validated.
+    """
+    # the ids as the fake sees them (Schemathesis keeps them percent-encoded once the case was sent)
+    ids = {name: urllib.parse.unquote(str(value)) for name, value in (case.path_parameters or {}).items()}
+    if status == 404:
+        sample = fake.voices.get(ids.get("voice_id", ""), {}).get(ids.get("sample_id", ""))
+        if sample is None or ("speaker_id" in ids and ids["speaker_id"] not in sample.speakers):
+            return [status_code_conformance]
+    if status == 422 and any(not i.strip() or len(i) > FAKE_MAX_ID_LENGTH for i in ids.values()):
+        return [positive_data_acceptance]
+    return []
+
+
+@SCHEMATHESIS_SCHEMA.parametrize()
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+def test_schemathesis_finds_nothing_wrong_with_the_fake(
+    case: schemathesis.Case[Any], schemathesis_fake: FakeElevenLabs
+) -> None:
+    """Every Schemathesis check (positive and negative data, undeclared methods) passes against the fake."""
+    response = case.call(base_url=schemathesis_fake.base_url)
+    case.validate_response(response, excluded_checks=waived_checks(case, response.status_code, schemathesis_fake))
+
+
+def test_undeclared_methods_get_405_with_allow_and_unknown_paths_404() -> None:
+    v = "/v1/voices/pvc/voice-demo/samples/sample-demo"
+    with FakeElevenLabs() as fake, httpx.Client(base_url=fake.base_url) as http:
+        for method in ("TRACE", "PATCH", "PUT", "DELETE", "OPTIONS", "QUERY", "POST"):
+            response = http.request(method, f"{v}/speakers")
+            assert (response.status_code, response.headers.get("allow")) == (405, "GET"), method
+            assert response.json() == {"detail": "Method Not Allowed"}
+        response = http.get(f"{v}/separate-speakers")
+        assert (response.status_code, response.headers["allow"]) == (405, "POST")
+        head = http.head(f"{v}/speakers/speaker-1/audio")  # no body, and the connection stays usable
+        assert (head.status_code, head.headers["allow"], head.content) == (405, "GET", b"")
+        assert http.get(f"{v}/speakers").status_code == 200
+        for method in ("GET", "TRACE", "POST"):
+            assert http.request(method, "/v1/nowhere").status_code == 404
+        assert {entry.status for entry in fake.request_log} == {200, 404, 405}
 
 
 # --- Prism: every request we send is one the spec allows --------------------------------------------------

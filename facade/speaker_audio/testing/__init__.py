@@ -7,7 +7,17 @@ from speaker_audio.testing._server import (
     Fault,
     RecordedRequest,
     RecordedResponse,
+    RequestLogEntry,
     demo_clips,
 )
 
-__all__ = ["FakeElevenLabs", "FakeSample", "FakeSpeaker", "Fault", "RecordedRequest", "RecordedResponse", "demo_clips"]
+__all__ = [
+    "FakeElevenLabs",
+    "FakeSample",
+    "FakeSpeaker",
+    "Fault",
+    "RecordedRequest",
+    "RecordedResponse",
+    "RequestLogEntry",
+    "demo_clips",
+]

@@ -12,6 +12,7 @@ import base64
 import contextlib
 import http.server
 import json
+import logging
 import random
 import re
 import socket
@@ -23,7 +24,7 @@ import time
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from importlib import resources
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import attrs
 
@@ -34,8 +35,11 @@ __all__ = [
     "Fault",
     "RecordedRequest",
     "RecordedResponse",
+    "RequestLogEntry",
     "demo_clips",
 ]
+
+_log = logging.getLogger("speaker_audio.testing")
 
 _PVC = "/v1/voices/pvc/"
 _SEGMENT = r"([^/?#]+)"
@@ -45,6 +49,20 @@ _ROUTES: list[tuple[str, re.Pattern[str], str]] = [
     ("POST", re.compile(rf"^{_PVC}{_SEGMENT}/samples/{_SEGMENT}/separate-speakers$"), "start_separation"),
     ("GET", re.compile(rf"^{_PVC}{_SEGMENT}/samples/{_SEGMENT}/audio$"), "sample_audio"),
 ]
+# the handler name of each route -> its operationId in the pinned spec (what ``Fault(operation=...)`` names)
+_OPERATION_IDS = {
+    "speaker_audio": "get_speaker_audio",
+    "separation_status": "get_separation_status",
+    "start_separation": "start_speaker_separation",
+    "sample_audio": "get_sample_audio",
+}
+_OPERATIONS = frozenset(_OPERATION_IDS.values())
+# boolean query parameters of each route (as the spec declares them): any other value is a 422, as FastAPI answers
+_BOOLEAN_QUERY = {"sample_audio": ("remove_background_noise",)}
+_QUERY_BOOLEANS = {
+    **dict.fromkeys(("true", "1", "yes", "on", "t", "y"), True),
+    **dict.fromkeys(("false", "0", "no", "off", "f", "n"), False),
+}
 _STREAM_QUANTUM = 3 * 65536  # decoded bytes per base64 write: a multiple of 3 keeps chunks independent
 _MAX_ID_LENGTH = 256
 _MAX_RECORDED_BODY = 1 << 20  # larger response bodies are recorded as None
@@ -90,9 +108,24 @@ class FakeSample:
     """The sample audio's ``duration_secs`` (nullable in the spec)."""
 
 
+def _check_operation(instance: Fault, attribute: attrs.Attribute[str | None], value: str | None) -> None:
+    if value is not None and value not in _OPERATIONS:
+        raise ValueError(f"unknown operation {value!r}: expected one of {', '.join(sorted(_OPERATIONS))}")
+
+
+def _upper(value: str | None) -> str | None:
+    return None if value is None else value.upper()
+
+
 @attrs.frozen
 class Fault:
     """A scripted misbehaviour, applied to the next ``times`` matching requests.
+
+    Which requests match: by default **GET requests only** (the calls a client retries), so a fault meant
+    for a download never hits ``start_speaker_separation``'s POST. Set ``method="POST"`` (or ``"*"`` for
+    any method), and/or ``operation`` (an operationId of the pinned spec: ``get_speaker_audio``,
+    ``get_separation_status``, ``start_speaker_separation``, ``get_sample_audio``; it implies that
+    operation's method), and/or ``path_contains``; a request must match all that are set.
 
     Attributes:
         status: answer with this status (and ``body``/``headers``) instead of the real response.
@@ -103,8 +136,11 @@ class Fault:
             sends the headers and half the (real or scripted) body, then resets; ``"short_body"`` promises
             a longer Content-Length than it sends; ``"chunked_cut"`` sends a chunked body and stops
             before its last chunk.
-        method / path_contains: which requests it applies to (default: all).
-        times: how many matching requests it applies to.
+        method: the HTTP method to match (default: GET, unless ``operation`` is set; ``"*"``: any).
+        operation: the spec operation to match (raises ``ValueError`` for an unknown one).
+        path_contains: a substring of the raw request path (and query) to match.
+        times: how many matching requests it applies to. Faults not used up when a test ends are
+            discarded with its ``fake_elevenlabs`` server (or by :meth:`FakeElevenLabs.reset`).
     """
 
     status: int | None = None
@@ -112,9 +148,21 @@ class Fault:
     body: bytes | None = None
     delay: float = 0.0
     drop: Literal["before_headers", "mid_body", "short_body", "chunked_cut"] | None = None
-    method: str | None = None
+    method: str | None = attrs.field(default=None, converter=_upper)
     path_contains: str | None = None
     times: int = 1
+    operation: str | None = attrs.field(default=None, validator=_check_operation, kw_only=True)
+
+    def matches(self, method: str, raw_path: str, operation: str | None) -> bool:
+        """Whether this fault applies to a request (``operation``: the spec operation it reached, if any)."""
+        if self.method is None:
+            if self.operation is None and method != "GET":
+                return False
+        elif self.method != "*" and self.method != method.upper():
+            return False
+        if self.operation is not None and self.operation != operation:
+            return False
+        return self.path_contains is None or self.path_contains in raw_path
 
 
 @attrs.frozen
@@ -146,6 +194,35 @@ class RecordedResponse:
     headers: Mapping[str, str]
     body: bytes | None
     fault: Fault | None = None
+
+
+@attrs.frozen
+class RequestLogEntry:
+    """One line of the request log: a request the fake server answered, and how.
+
+    ``str(entry)`` is the line itself, e.g. ``GET /v1/voices/pvc/v/samples/s/speakers -> 200 (1.2 ms)``.
+
+    Attributes:
+        method / raw_path: the request (path with its query, as sent).
+        status: the status sent, or ``None`` when a fault dropped the connection before any headers.
+        duration_secs: from the end of the request's headers to the end of the answer.
+        fault: the scripted ``Fault`` that shaped the answer, if any.
+    """
+
+    method: str
+    raw_path: str
+    status: int | None
+    duration_secs: float
+    fault: Fault | None = None
+
+    def __str__(self) -> str:
+        path = self.raw_path if self.raw_path.isprintable() else repr(self.raw_path)[1:-1]
+        status = "dropped" if self.status is None else str(self.status)
+        line = f"{self.method} {path} -> {status} ({self.duration_secs * 1000:.1f} ms)"
+        if self.fault is not None:
+            what = f"drop={self.fault.drop}" if self.fault.drop else "scripted"
+            line += f" [fault: {what}]"
+        return line
 
 
 @attrs.define
@@ -180,6 +257,12 @@ class FakeElevenLabs:
         api_key: when set, requests without this ``xi-api-key`` get 401.
         port: 0 picks a free port.
         with_demo_data: create ``voice-demo`` / ``sample-demo`` with two speakers (an MP3 and a WAV).
+        record_responses: keep every response sent in :attr:`responses`.
+
+    Every request is kept in :attr:`requests` (as received) and in :attr:`request_log` (one
+    :class:`RequestLogEntry` per answer: method, path, status, duration), and each log line is also
+    logged at INFO on the ``speaker_audio.testing`` logger (``speaker-audio -v fake-server`` prints them).
+    A path of the API answered with another method gets 405 with an ``Allow`` header; any other path 404.
     """
 
     demo_ids: ClassVar[tuple[str, str]] = ("voice-demo", "sample-demo")
@@ -195,8 +278,10 @@ class FakeElevenLabs:
     ) -> None:
         self.api_key = api_key
         self._port = port
+        self.with_demo_data = with_demo_data
         self.record_responses = record_responses
         self.responses: list[RecordedResponse] = []
+        self.request_log: list[RequestLogEntry] = []
         self._lock = threading.Lock()
         self.voices: dict[str, dict[str, FakeSample]] = {}
         self.requests: list[RecordedRequest] = []
@@ -209,18 +294,39 @@ class FakeElevenLabs:
         self._connections: set[socket.socket] = set()
         self._stopping = threading.Event()  # set by stop(): ends scripted delays, refuses new connections
         if with_demo_data:
-            clips = demo_clips()
-            self.add_sample(
-                *self.demo_ids,
-                speakers={
-                    name: FakeSpeaker(audio=audio, media_type=media_type, duration_secs=secs)
-                    for name, (audio, media_type, secs) in clips.items()
-                },
-                audio=clips["speaker-1"][0],
-                duration_secs=clips["speaker-1"][2],
-            )
+            self._add_demo_data()
 
     # -- data --
+
+    def _add_demo_data(self) -> None:
+        clips = demo_clips()
+        self.add_sample(
+            *self.demo_ids,
+            speakers={
+                name: FakeSpeaker(audio=audio, media_type=media_type, duration_secs=secs)
+                for name, (audio, media_type, secs) in clips.items()
+            },
+            audio=clips["speaker-1"][0],
+            duration_secs=clips["speaker-1"][2],
+        )
+
+    def reset(self) -> None:
+        """Return to the state of a new server, which keeps running on its port.
+
+        Forgets every voice and sample (the demo data is created afresh when ``with_demo_data``), the
+        scripted and random faults, the recorded requests and responses and the request log. For a
+        server shared by several tests: call it between them, so nothing of one test reaches the next.
+        """
+        with self._lock:
+            self.voices.clear()
+            self._faults.clear()
+            self._random_faults = []
+            self._random_fault_rate = 0.0
+            self.requests.clear()
+            self.responses.clear()
+            self.request_log.clear()
+        if self.with_demo_data:
+            self._add_demo_data()
 
     def add_sample(
         self,
@@ -274,10 +380,16 @@ class FakeElevenLabs:
             self._random = random.Random(seed)
 
     def clear_faults(self) -> None:
-        """Forget all scripted faults."""
+        """Forget all scripted faults (also those not used up) and stop injecting random ones."""
         with self._lock:
             self._faults.clear()
             self._random_faults = []
+
+    @property
+    def pending_faults(self) -> list[Fault]:
+        """The scripted faults not used up yet, in order (each once, whatever its remaining count)."""
+        with self._lock:
+            return [scripted.fault for scripted in self._faults if scripted.remaining > 0]
 
     @classmethod
     def add_response_listener(cls, listener: Callable[[RecordedResponse], None]) -> None:
@@ -365,18 +477,13 @@ class FakeElevenLabs:
 
     # -- used by the handler --
 
-    def _take_fault(self, method: str, path: str) -> Fault | None:
+    def _take_fault(self, method: str, path: str, operation: str | None) -> Fault | None:
         with self._lock:
             for scripted in self._faults:
-                f = scripted.fault
-                if scripted.remaining <= 0:
-                    continue
-                if f.method is not None and f.method.upper() != method:
-                    continue
-                if f.path_contains is not None and f.path_contains not in path:
+                if scripted.remaining <= 0 or not scripted.fault.matches(method, path, operation):
                     continue
                 scripted.remaining -= 1
-                return f
+                return scripted.fault
             if self._random_faults and self._random.random() < self._random_fault_rate:
                 return self._random.choice(self._random_faults)
         return None
@@ -384,6 +491,11 @@ class FakeElevenLabs:
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:
             self.requests.append(request)
+
+    def _log(self, entry: RequestLogEntry) -> None:
+        with self._lock:
+            self.request_log.append(entry)
+        _log.info("%s", entry)
 
     def _wants_responses(self) -> bool:
         return self.record_responses or bool(self._response_listeners)
@@ -420,6 +532,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # headers and body go out as separate writes: no 40 ms delayed-ACK stalls
     timeout = 30  # idle keep-alive connections close after this
     server: _Server
+    _query: dict[str, list[str]]  # the request's query parameters, set by _route
 
     def setup(self) -> None:
         super().setup()
@@ -434,43 +547,81 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         return  # quiet: tests read fake.requests instead
 
-    def do_GET(self) -> None:
-        self._handle()
+    if not TYPE_CHECKING:  # (hidden from mypy, which would otherwise accept any attribute of the handler)
 
-    def do_POST(self) -> None:
-        self._handle()
-
-    def do_PUT(self) -> None:
-        self._handle()
-
-    def do_DELETE(self) -> None:
-        self._handle()
+        def __getattr__(self, name: str) -> Any:
+            """``do_<METHOD>`` for every method: any method gets an answer (405 or 404), never 501."""
+            if name.startswith("do_"):
+                return self._handle
+            raise AttributeError(name)
 
     # -- plumbing --
 
+    def _routes_for(self, path: str) -> tuple[list[str], tuple[str, list[str]] | None]:
+        """The methods ``path`` answers to, and the handler name and ids for this request's method."""
+        allowed: list[str] = []
+        found: tuple[str, list[str]] | None = None
+        for method, pattern, name in _ROUTES:
+            match = pattern.match(path)
+            if match is None:
+                continue
+            allowed.append(method)
+            if method == self.command and found is None:
+                found = name, [urllib.parse.unquote(part) for part in match.groups()]
+        return allowed, found
+
     def _handle(self) -> None:
+        started = time.perf_counter()
+        self._status: int | None = None
+        fault: Fault | None = None
+        try:
+            fault = self._answer()
+        finally:
+            entry = RequestLogEntry(self.command, self.path, self._status, time.perf_counter() - started, fault)
+            self.server.fake._log(entry)
+
+    def _answer(self) -> Fault | None:
         fake = self.server.fake
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:
+            self.close_connection = True
+            self._send(400, *self._json(400, {"detail": "Invalid Content-Length"})[1:3], {}, None)
+            return None
         body = self.rfile.read(length) if length else b""
+        if self.headers.get("Transfer-Encoding"):  # a body we do not read: do not reuse the connection
+            self.close_connection = True
         raw_path = self.path
         headers = {k.lower(): v for k, v in self.headers.items()}
         fake._record(RecordedRequest(self.command, raw_path, headers, body, int(self.client_address[1])))
-        fault = fake._take_fault(self.command, raw_path)
+        allowed, found = self._routes_for(raw_path.split("?", 1)[0])
+        operation = _OPERATION_IDS[found[0]] if found is not None else None
+        fault = fake._take_fault(self.command, raw_path, operation)
         if fault is not None and fault.delay:
             fake._stopping.wait(fault.delay)  # a stall that stop() cuts short
         if fault is not None and fault.drop == "before_headers":
             self._drop(reset=True)
-            return
+            return fault
         if fault is not None and fault.status is not None:
             payload = fault.body
             if payload is None:
                 payload = json.dumps(_error_body("fault", f"scripted {fault.status}")).encode()
             self._send(fault.status, [payload], len(payload), dict(fault.headers), fault)
-            return
-        status, chunks, size, content_type = self._route(raw_path, headers)
+            return fault
         extra = dict(fault.headers) if fault is not None else {}
+        chunks: Iterator[bytes] | list[bytes]
+        if found is None and allowed:
+            status, chunks, size, content_type = self._json(405, {"detail": "Method Not Allowed"})
+            extra.setdefault("Allow", ", ".join(allowed))
+        elif found is None:
+            status, chunks, size, content_type = self._json(404, {"detail": "Not Found"})
+        else:
+            status, chunks, size, content_type = self._route(found[0], found[1], headers)
         extra.setdefault("Content-Type", content_type)
         self._send(status, chunks, size, extra, fault)
+        return fault
 
     def _drop(self, *, reset: bool = False) -> None:
         """Close the connection: a TCP reset (RST) when ``reset``, else an orderly close (FIN)."""
@@ -491,6 +642,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         fault: Fault | None,
     ) -> None:
         drop = fault.drop if fault is not None else None
+        self._status = status
         self.send_response(status)
         headers.setdefault("Content-Type", "application/json")
         headers.setdefault("request-id", f"req-{len(self.server.fake.requests)}")
@@ -517,6 +669,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         promised = size * 2 + 10 if drop == "short_body" else size
         self.send_header("Content-Length", str(promised))
         self.end_headers()
+        if self.command == "HEAD":  # the headers a GET would get, and no body
+            self.wfile.flush()
+            return
         if drop in ("mid_body", "short_body"):
             data = b"".join(chunks)
             self.wfile.write(data[: max(1, len(data) // 2)] if drop == "mid_body" else data)
@@ -534,27 +689,29 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         data = json.dumps(payload).encode()
         return status, [data], len(data), "application/json"
 
-    def _route(self, raw_path: str, headers: Mapping[str, str]) -> tuple[int, Iterator[bytes] | list[bytes], int, str]:
+    def _route(
+        self, name: str, ids: list[str], headers: Mapping[str, str]
+    ) -> tuple[int, Iterator[bytes] | list[bytes], int, str]:
         fake = self.server.fake
-        path = raw_path.split("?", 1)[0]
-        for method, pattern, name in _ROUTES:
-            match = pattern.match(path)
-            if match is None:
-                continue
-            if method != self.command:
-                return self._json(405, {"detail": "Method Not Allowed"})
-            ids = [urllib.parse.unquote(part) for part in match.groups()]
-            self._query = urllib.parse.parse_qs(raw_path.partition("?")[2], keep_blank_values=True)
-            if fake.api_key is not None and headers.get("xi-api-key") != fake.api_key:
-                return self._json(401, _error_body("invalid_api_key", "Invalid API key"))
-            for position, value in enumerate(ids):
-                if not value.strip() or len(value) > _MAX_ID_LENGTH:
-                    loc = ["path", ("voice_id", "sample_id", "speaker_id")[position]]
-                    return self._json(422, _validation_body(loc, "Invalid id", "value_error"))
-            return getattr(self, f"_op_{name}")(*ids)  # type: ignore[no-any-return]
-        return self._json(404, {"detail": "Not Found"})
+        if fake.api_key is not None and headers.get("xi-api-key") != fake.api_key:
+            return self._json(401, _error_body("invalid_api_key", "Invalid API key"))
+        for position, value in enumerate(ids):
+            if not value.strip() or len(value) > _MAX_ID_LENGTH:
+                loc = ["path", ("voice_id", "sample_id", "speaker_id")[position]]
+                return self._json(422, _validation_body(loc, "Invalid id", "value_error"))
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query, keep_blank_values=True)
+        self._query = query
+        for parameter in _BOOLEAN_QUERY.get(name, ()):
+            values = query.get(parameter)
+            if values is not None and values[-1].lower() not in _QUERY_BOOLEANS:  # the last one counts, as in FastAPI
+                loc = ["query", parameter]
+                return self._json(422, _validation_body(loc, "Input should be a valid boolean", "bool_parsing"))
+        return getattr(self, f"_op_{name}")(*ids)  # type: ignore[no-any-return]
 
-    def _sample_not_found(self, sample_id: str) -> tuple[int, list[bytes], int, str]:
+    def _sample_not_found(self, voice_id: str, sample_id: str) -> tuple[int, list[bytes], int, str]:
+        """404 naming what is missing: the voice, or the sample of an existing voice."""
+        if voice_id not in self.server.fake.voices:
+            return self._json(404, _error_body("voice_not_found", f"Voice {voice_id} was not found"))
         return self._json(404, _error_body("sample_not_found", f"Sample {sample_id} was not found"))
 
     def _sample(self, voice_id: str, sample_id: str) -> FakeSample | None:
@@ -565,7 +722,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         with fake._lock:
             sample = self._sample(voice_id, sample_id)
             if sample is None:
-                return self._sample_not_found(sample_id)
+                return self._sample_not_found(voice_id, sample_id)
             if sample.status == "pending":
                 sample.polls_seen += 1
                 if sample.polls_seen >= sample.polls_until_complete:
@@ -591,7 +748,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         with fake._lock:
             sample = self._sample(voice_id, sample_id)
             if sample is None:
-                return self._sample_not_found(sample_id)
+                return self._sample_not_found(voice_id, sample_id)
             if sample.status in ("not_started", "failed"):
                 sample.status = "pending"
                 sample.polls_seen = 0
@@ -604,7 +761,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         with fake._lock:
             sample = self._sample(voice_id, sample_id)
             if sample is None:
-                return self._sample_not_found(sample_id)
+                return self._sample_not_found(voice_id, sample_id)
             if sample.status != "completed":
                 return self._json(400, _error_body("separation_not_completed", "Speaker separation is not completed"))
             speaker = sample.speakers.get(speaker_id)
@@ -614,15 +771,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         return _audio_response(speaker.audio, tail)
 
     def _op_sample_audio(self, voice_id: str, sample_id: str) -> tuple[int, Iterator[bytes] | list[bytes], int, str]:
-        values = getattr(self, "_query", {}).get("remove_background_noise", ["false"])
-        denoise = _QUERY_BOOLEANS.get(values[-1].lower())
-        if denoise is None:  # as FastAPI answers a query value that is not a boolean
-            loc = ["query", "remove_background_noise"]
-            return self._json(422, _validation_body(loc, "Input should be a valid boolean", "bool_parsing"))
+        values = self._query.get("remove_background_noise", ["false"])
+        denoise = _QUERY_BOOLEANS[values[-1].lower()]  # a value that is not a boolean got 422 in _route
         with self.server.fake._lock:
             sample = self._sample(voice_id, sample_id)
             if sample is None:
-                return self._sample_not_found(sample_id)
+                return self._sample_not_found(voice_id, sample_id)
             audio = sample.denoised_audio if denoise and sample.denoised_audio is not None else sample.audio
             tail = {
                 "voice_id": voice_id,
@@ -631,12 +785,6 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 "duration_secs": sample.duration_secs,
             }
         return _audio_response(audio, tail)
-
-
-_QUERY_BOOLEANS = {
-    **dict.fromkeys(("true", "1", "yes", "on", "t", "y"), True),
-    **dict.fromkeys(("false", "0", "no", "off", "f", "n"), False),
-}
 
 
 def _audio_response(audio: bytes, tail: Mapping[str, Any]) -> tuple[int, Iterator[bytes], int, str]:
