@@ -7,6 +7,7 @@ import json
 import os
 import pty
 import select
+import shlex
 import shutil
 import signal
 import subprocess
@@ -71,7 +72,11 @@ def test_each_command_has_help(command: str) -> None:
     result = cli(command, "--help")
     assert result.returncode == 0
     assert result.stdout.startswith(f"usage: speaker-audio {command}")
-    assert "--api-key" in result.stdout  # the global options are accepted after the command too
+    if command == "fake-server":  # the fake takes none of the client's connection options
+        for option in ("--api-key", "--base-url", "--region", "--max-retries"):
+            assert option not in result.stdout
+    else:
+        assert "--api-key" in result.stdout  # the global options are accepted after the command too
 
 
 def test_the_console_script_is_installed() -> None:
@@ -417,6 +422,56 @@ def test_fake_server_stops_on_sigterm_and_can_require_a_key() -> None:
         _, stderr = proc.communicate(timeout=10)
     assert proc.returncode == 0
     assert stderr == ""
+
+
+def test_fake_server_help_lists_its_own_options_and_refuses_client_ones(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _cli.main(["fake-server", "--help"]) == 0
+    help_text = capsys.readouterr().out
+    for option in ("--port", "--require-api-key", "--polls", "--verbose", "--quiet", "method, path, status, duration"):
+        assert option in help_text
+    for args in (["--api-key", "k"], ["--region", "eu"], ["--max-retries", "1"], ["--base-url", "http://x"]):
+        err = io.StringIO()
+        assert _cli.main([*args, "fake-server", "--port", "0"], out=io.StringIO(), err=err) == 2
+        assert f"{args[0]} configure a client, not the fake server" in err.getvalue()
+    assert _cli.main(["fake-server", "--require-api-key", "two words"]) == 2
+    assert "printable ASCII without spaces" in capsys.readouterr().err
+
+
+def test_fake_server_try_line_works_as_printed_when_a_key_is_required(tmp_path: Path) -> None:
+    proc, url = start_fake_server("fake-server", "--port", "0", "--polls", "1", "--require-api-key", "sk-fake-1")
+    try:
+        assert proc.stderr is not None
+        notes = [proc.stderr.readline(), proc.stderr.readline()]
+        [try_line] = [line.split("try: ", 1)[1] for line in notes if "try: " in line]
+        words = shlex.split(try_line)
+        assignments = dict(word.split("=", 1) for word in words if "=" in word and not word.startswith("-"))
+        command = [word for word in words if word.split("=", 1)[0] not in assignments]
+        assert assignments == {"ELEVENLABS_API_KEY": "sk-fake-1"}  # the fake's own key, as the env var
+        assert command[:3] == ["speaker-audio", "--base-url", url]
+        result = cli(*command[1:], cwd=tmp_path, env=clean_env(**assignments))
+        assert result.returncode == 0, result.stderr
+        assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["speaker-1.mp3", "speaker-2.wav"]
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
+
+
+def test_fake_server_logs_every_request_with_verbose() -> None:
+    proc, url = start_fake_server("fake-server", "-v", "--port", "0")
+    try:
+        status = cli("--base-url", url, "status", "voice-demo", "sample-demo")
+        assert status.returncode == 0, status.stderr
+        missing = cli("--base-url", url, "status", "nobody", "sample-demo")
+        assert missing.returncode == 3
+        assert "Voice nobody was not found" in missing.stderr
+    finally:
+        proc.terminate()
+        _, stderr = proc.communicate(timeout=10)
+    lines = [line for line in stderr.splitlines() if "/v1/" in line]
+    assert len(lines) == 2, stderr
+    assert "GET /v1/voices/pvc/voice-demo/samples/sample-demo/speakers -> 200 (" in lines[0]
+    assert "GET /v1/voices/pvc/nobody/samples/sample-demo/speakers -> 404 (" in lines[1]
+    assert lines[1].endswith(" ms)")
 
 
 def test_sigterm_during_get_leaves_no_partial_file(completed_fake: FakeElevenLabs, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import re
+import shlex
 import signal
 import sys
 import threading
@@ -409,19 +410,31 @@ def _cmd_download_all(ctx: _Context) -> int:
     return EXIT_OK
 
 
+_CLIENT_ONLY_OPTIONS = {"api_key": "--api-key", "base_url": "--base-url", "region": "--region"}
+
+
 def _cmd_fake_server(ctx: _Context) -> int:
     from speaker_audio.testing import FakeElevenLabs
 
     args = ctx.args
+    given = [flag for name, flag in _CLIENT_ONLY_OPTIONS.items() if getattr(args, name, None) is not None]
+    if getattr(args, "max_retries", None) is not None:
+        given.append("--max-retries")
+    if given:
+        print(f"{PROG} fake-server: error: {', '.join(given)} configure a client, not the fake server", file=ctx.err)
+        return EXIT_USAGE
     fake = FakeElevenLabs(port=args.port, api_key=args.require_api_key)
     fake.voices["voice-demo"]["sample-demo"].polls_until_complete = args.polls
 
     def ready(server: FakeElevenLabs) -> None:
         print(server.base_url, file=ctx.out, flush=True)
         voice, sample = server.demo_ids
+        # the fake's own key (never a real one) goes into the example, so that it works as printed
+        key = f"{API_KEY_ENV}={shlex.quote(server.api_key)} " if server.api_key is not None else ""
         ctx.note(
             f"fake ElevenLabs API on {server.base_url} (demo voice {voice!r}, sample {sample!r}); Ctrl-C stops it\n"
-            f"  try: {PROG} --base-url {server.base_url} download-all {voice} {sample} --separate -o out/"
+            f"  try: {key}{PROG} --base-url {server.base_url} download-all {voice} {sample} --separate -o out/"
+            + ("" if args.verbose else "\n  (-v logs every request: method, path, status, duration)")
         )
 
     with _sigterm_as_interrupt():
@@ -480,6 +493,13 @@ def _port(text: str) -> int:
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"must be 0..65535, got {value}")
     return value
+
+
+def _fake_api_key(text: str) -> str:
+    """A key for the fake server: one that a client can send (printable ASCII, no spaces)."""
+    if not text or not all("!" <= char <= "~" for char in text):
+        raise argparse.ArgumentTypeError("must be printable ASCII without spaces, as an API key is")
+    return text
 
 
 def _add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
@@ -642,15 +662,27 @@ def build_parser() -> argparse.ArgumentParser:
     _wait_options(download_all)
     download_all.set_defaults(run=_cmd_download_all)
 
-    fake_server = command(
+    fake_server = commands.add_parser(  # not command(): the client's connection options mean nothing here
         "fake-server",
-        "run the built-in fake ElevenLabs API",
-        "Run the built-in fake ElevenLabs API on 127.0.0.1 until Ctrl-C. Prints its URL on stdout.\n"
-        "It serves the demo voice 'voice-demo' with sample 'sample-demo' (two speakers).",
+        help="run the built-in fake ElevenLabs API",
+        description="Run the built-in fake ElevenLabs API on 127.0.0.1 until Ctrl-C or SIGTERM. Prints its URL on\n"
+        "stdout, and on stderr a command to try against it. It serves the demo voice 'voice-demo' with\n"
+        "sample 'sample-demo' (two speakers); with -v it logs each request (method, path, status, duration)\n"
+        "on stderr.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    for names, help_text in (
+        (("-v", "--verbose"), "log every request on stderr: method, path, status, duration"),
+        (("-q", "--quiet"), "print only the URL (no notes on stderr)"),
+    ):
+        fake_server.add_argument(*names, action="store_true", default=argparse.SUPPRESS, help=help_text)
     fake_server.add_argument("--port", type=_port, default=8765, help="port to listen on; 0 picks one (8765)")
     fake_server.add_argument(
-        "--require-api-key", metavar="KEY", default=None, help="answer 401 to requests without this xi-api-key"
+        "--require-api-key",
+        metavar="KEY",
+        type=_fake_api_key,
+        default=None,
+        help="answer 401 to requests without this xi-api-key (a made-up key: it is printed)",
     )
     fake_server.add_argument(
         "--polls", type=_positive_int, default=3, metavar="N", help="status reads until separation completes (3)"
