@@ -474,4 +474,28 @@ def test_the_fixture_works_in_a_package_that_only_installs_speaker_audio() -> No
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "7 passed" in result.stdout
+    assert "11 passed" in result.stdout
+
+
+@pytest.mark.parametrize("option", ["--fixtures", "--markers"])
+def test_pytest_shows_the_fixture_and_the_marker_with_their_docs(option: str) -> None:
+    """A consumer finds both without reading our source: ``pytest --fixtures`` / ``--markers`` document them."""
+    package = ROOT / "tests" / "consumer_pkg"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ELEVENLABS_", "PYTEST_", "PYTHONPATH"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", option, "-c", str(package / "pyproject.toml"), "--rootdir", str(package)],
+        cwd=package,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = " ".join(result.stdout.split())
+    if option == "--fixtures":
+        assert "fake_elevenlabs -- " in text
+        for words in ("new for each test", "@pytest.mark.fake_elevenlabs(api_key=", "faults a test did not use up"):
+            assert words in text
+    else:
+        assert "@pytest.mark.fake_elevenlabs(*, api_key=None, with_demo_data=True, record_responses=False" in text

@@ -1,4 +1,4 @@
-"""pytest plugin (entry point ``pytest11``): the ``fake_elevenlabs`` fixture.
+"""pytest plugin (entry point ``pytest11``): the ``fake_elevenlabs`` fixture and marker.
 
 Installed with speaker-audio, so any package's tests can write::
 
@@ -9,6 +9,8 @@ The ``fake_elevenlabs`` marker passes keyword arguments to :class:`FakeElevenLab
 
     @pytest.mark.fake_elevenlabs(api_key="sk-test", record_responses=True)
     def test_wrong_key_is_refused(fake_elevenlabs): ...
+
+Both are documented where pytest shows them: ``pytest --fixtures`` and ``pytest --markers``.
 """
 
 from __future__ import annotations
@@ -20,18 +22,28 @@ import pytest
 
 from speaker_audio.testing._server import FakeElevenLabs
 
+MARKER_HELP = (
+    "fake_elevenlabs(*, api_key=None, with_demo_data=True, record_responses=False, port=0): configure the "
+    "fake_elevenlabs fixture's FakeElevenLabs for this test: api_key makes it answer 401 to requests without "
+    "that xi-api-key; with_demo_data=False starts it empty; record_responses keeps fake.responses."
+)
+
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "fake_elevenlabs(**kwargs): keyword arguments for the fake_elevenlabs fixture's FakeElevenLabs "
-        "(api_key, with_demo_data, record_responses)",
-    )
+    config.addinivalue_line("markers", MARKER_HELP)
 
 
 @pytest.fixture
 def fake_elevenlabs(request: pytest.FixtureRequest) -> Iterator[FakeElevenLabs]:
-    """A running fake ElevenLabs API on 127.0.0.1, with the demo voice/sample; stopped after the test."""
+    """A fake ElevenLabs API on 127.0.0.1, new for each test and stopped after it (speaker-audio's plugin).
+    Configure it with @pytest.mark.fake_elevenlabs(api_key="sk-test", with_demo_data=False, ...);
+    script faults with fake_elevenlabs.script(Fault(...)): faults a test did not use up end with it.
+
+    Pass ``fake_elevenlabs.base_url`` to a client. It serves ``fake_elevenlabs.demo_ids``
+    (voice-demo/sample-demo: two speakers, separation not started). A ``Fault`` hits GET requests only
+    unless it names a ``method`` or an ``operation``. ``fake_elevenlabs.requests`` and
+    ``fake_elevenlabs.request_log`` show what was asked and answered. Works in async tests as is.
+    """
     options: dict[str, Any] = {}
     marker = request.node.get_closest_marker("fake_elevenlabs")
     if marker is not None:
@@ -39,4 +51,7 @@ def fake_elevenlabs(request: pytest.FixtureRequest) -> Iterator[FakeElevenLabs]:
             raise TypeError("the fake_elevenlabs marker takes keyword arguments only")
         options.update(marker.kwargs)
     with FakeElevenLabs(**options) as server:
-        yield server
+        try:
+            yield server
+        finally:
+            server.clear_faults()  # nothing scripted in this test can reach another one
