@@ -53,6 +53,7 @@ SPEC: dict[str, Any] = json.loads(build_spec.build_spec())
 OPENAPI = OpenAPI.from_dict(SPEC)
 SPEC_HOST = SPEC["servers"][0]["url"]
 PRISM = ROOT / ".tools" / "node_modules" / ".bin" / "prism"
+PRISM_UNAVAILABLE = ROOT / ".tools" / "prism-unavailable.txt"  # written by `make prism` when npm failed
 Kind = Literal["sync", "async"]
 
 
@@ -418,12 +419,25 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def prism_skip_reason(prism: Path, unavailable: Path, npm: str | None) -> str | None:
+    """Why the Prism contract test cannot run (no npm, or npm could not install Prism), else ``None``."""
+    if prism.exists():
+        return None
+    if npm is None:
+        return "npm is not installed, so neither is Prism (@stoplight/prism-cli): contract test skipped"
+    if unavailable.exists():
+        why = " ".join(unavailable.read_text(errors="replace").split())[:400]
+        return f"Prism is not installed, contract test skipped: {why} (`make prism` tries again)"
+    return None
+
+
 @pytest.fixture(scope="module")
 def prism(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Prism mocking the built spec on a loopback port (request validation on, as by default)."""
+    reason = prism_skip_reason(PRISM, PRISM_UNAVAILABLE, shutil.which("npm"))
+    if reason is not None:
+        pytest.skip(reason)
     if not PRISM.exists():
-        if shutil.which("npm") is None:
-            pytest.skip("npm is not installed, so neither is Prism (@stoplight/prism-cli): contract test skipped")
         pytest.fail(f"npm is installed but Prism is not ({PRISM} is missing): run `make prism`")
     folder = tmp_path_factory.mktemp("prism")
     spec = folder / "openapi.json"
@@ -541,3 +555,81 @@ def test_the_cli_against_prism(prism: str) -> None:
             check=False,
         )
         assert result.returncode == 0, result.stderr
+
+
+# --- `make prism` when npm cannot install Prism ---------------------------------------------------------
+
+FAILING_NPM = """#!/bin/sh
+# a stand-in npm whose registry is unreachable
+if [ "$1" = config ]; then echo "http://127.0.0.1:9/"; exit 0; fi
+echo "npm error code ECONNREFUSED" >&2
+echo "npm error FetchError: request to http://127.0.0.1:9/@stoplight%2fprism-cli failed" >&2
+exit 1
+"""
+WORKING_NPM = """#!/bin/sh
+# a stand-in npm that installs a stand-in Prism
+if [ "$1" = config ]; then echo "http://127.0.0.1:9/"; exit 0; fi
+mkdir -p .tools/node_modules/.bin && printf '#!/bin/sh\\n' > .tools/node_modules/.bin/prism
+chmod +x .tools/node_modules/.bin/prism
+"""
+
+
+def make_prism(folder: Path, npm: str | None, **env: str) -> subprocess.CompletedProcess[str]:
+    """``make prism`` on a copy of our Makefile in ``folder``; ``npm``: a stand-in script, or None: the real one."""
+    shutil.copy(ROOT / "Makefile", folder / "Makefile")
+    path = os.environ["PATH"]
+    if npm is not None:
+        (folder / "bin").mkdir(exist_ok=True)
+        (folder / "bin" / "npm").write_text(npm)
+        (folder / "bin" / "npm").chmod(0o755)
+        path = f"{folder / 'bin'}{os.pathsep}{path}"
+    return subprocess.run(
+        ["make", "--no-print-directory", "prism"],
+        cwd=folder,
+        env={**os.environ, "PATH": path, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+@pytest.mark.parametrize("npm", ["stand-in", "real npm"])
+def test_make_prism_goes_on_and_the_test_skips_with_the_reason_when_npm_fails(tmp_path: Path, npm: str) -> None:
+    if npm == "real npm":
+        if shutil.which("npm") is None:
+            pytest.skip("npm is not installed")
+        # the real npm, pointed at a closed loopback port: no network is ever reached
+        env = {"npm_config_registry": "http://127.0.0.1:9/", "npm_config_fetch_retries": "0"}
+        result = make_prism(tmp_path, None, npm_config_cache=str(tmp_path / "npm-cache"), **env)
+    else:
+        result = make_prism(tmp_path, FAILING_NPM)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "npm could not install @stoplight/prism-cli@5 (registry: http://127.0.0.1:9/)" in result.stdout
+    assert "contract test will be skipped" in result.stdout
+    prism, unavailable = tmp_path / ".tools/node_modules/.bin/prism", tmp_path / ".tools/prism-unavailable.txt"
+    reason = prism_skip_reason(prism, unavailable, "npm")
+    assert reason is not None
+    assert "ECONNREFUSED" in reason
+    assert "registry: http://127.0.0.1:9/" in reason
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_prism_forgets_the_failure_once_npm_succeeds(tmp_path: Path) -> None:
+    assert make_prism(tmp_path, FAILING_NPM).returncode == 0
+    assert (tmp_path / ".tools/prism-unavailable.txt").exists()
+    result = make_prism(tmp_path, WORKING_NPM)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / ".tools/node_modules/.bin/prism").exists()
+    assert not (tmp_path / ".tools/prism-unavailable.txt").exists()
+
+
+def test_prism_is_skipped_only_with_a_reason(tmp_path: Path) -> None:
+    prism, unavailable = tmp_path / "prism", tmp_path / "prism-unavailable.txt"
+    assert "npm is not installed" in str(prism_skip_reason(prism, unavailable, None))
+    assert prism_skip_reason(prism, unavailable, "/usr/bin/npm") is None  # npm, no Prism, no reason: a failure
+    unavailable.write_text("npm could not install it:\nnpm error code E503\n")
+    assert "npm could not install it: npm error code E503" in str(prism_skip_reason(prism, unavailable, "npm"))
+    prism.touch()
+    assert prism_skip_reason(prism, unavailable, "npm") is None
