@@ -597,7 +597,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         fake._record(RecordedRequest(self.command, raw_path, headers, body, int(self.client_address[1])))
         allowed, found = self._routes_for(raw_path.split("?", 1)[0])
-        operation = _OPERATION_IDS[found[0]] if found is not None else None
+        operation = _OPERATION_IDS.get(found[0]) if found is not None else None
         fault = fake._take_fault(self.command, raw_path, operation)
         if fault is not None and fault.delay:
             fake._stopping.wait(fault.delay)  # a stall that stop() cuts short
