@@ -15,6 +15,7 @@ Both are documented where pytest shows them: ``pytest --fixtures`` and ``pytest 
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -42,7 +43,8 @@ def fake_elevenlabs(request: pytest.FixtureRequest) -> Iterator[FakeElevenLabs]:
     Pass ``fake_elevenlabs.base_url`` to a client. It serves ``fake_elevenlabs.demo_ids``
     (voice-demo/sample-demo: two speakers, separation not started). A ``Fault`` hits GET requests only
     unless it names a ``method`` or an ``operation``. ``fake_elevenlabs.requests`` and
-    ``fake_elevenlabs.request_log`` show what was asked and answered. Works in async tests as is.
+    ``fake_elevenlabs.request_log`` show what was asked and answered. A fault that matched no request
+    is reported as a warning when the test ends. Works in async tests as is.
     """
     options: dict[str, Any] = {}
     marker = request.node.get_closest_marker("fake_elevenlabs")
@@ -54,4 +56,12 @@ def fake_elevenlabs(request: pytest.FixtureRequest) -> Iterator[FakeElevenLabs]:
         try:
             yield server
         finally:
+            never_used = server._untouched_faults()
             server.clear_faults()  # nothing scripted in this test can reach another one
+        if never_used:
+            warnings.warn(
+                f"fake_elevenlabs: {len(never_used)} scripted fault(s) matched no request: "
+                f"{', '.join(map(repr, never_used))} (a Fault without method or operation applies to GET only)",
+                UserWarning,
+                stacklevel=1,
+            )

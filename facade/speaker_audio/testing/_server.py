@@ -385,6 +385,11 @@ class FakeElevenLabs:
             self._faults.clear()
             self._random_faults = []
 
+    def _untouched_faults(self) -> list[Fault]:
+        """The scripted faults that matched no request at all."""
+        with self._lock:
+            return [scripted.fault for scripted in self._faults if scripted.remaining == scripted.fault.times]
+
     @property
     def pending_faults(self) -> list[Fault]:
         """The scripted faults not used up yet, in order (each once, whatever its remaining count)."""
