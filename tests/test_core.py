@@ -32,12 +32,22 @@ def test_request_specs_come_from_the_generated_operations() -> None:
     spec = _requests.build_get_speaker_audio("a b", "c/d", "é", _settings.Secret("SECRET-KEY"))
     assert spec.method == "GET"
     assert spec.path == "/v1/voices/pvc/a%20b/samples/c%2Fd/speakers/%C3%A9/audio"
-    assert spec.headers == {"xi-api-key": "SECRET-KEY"}
+    # the key is not in the spec's headers: its auth writes it (under the spec's header name) as the request is sent
+    assert spec.headers == {}
+    assert spec.auth is not None
+    assert spec.auth.header == "xi-api-key"
+    request = httpx.Request("GET", "http://x/p")
+    flow = spec.auth.auth_flow(request)
+    assert next(flow).headers["xi-api-key"] == "SECRET-KEY"
+    flow.close()
+    assert request.headers["xi-api-key"] == _requests.REDACTED  # redacted once sent (or failed)
     assert spec.idempotent
-    assert "SECRET-KEY" not in repr(spec)
+    assert "SECRET-KEY" not in repr(spec) + repr(spec.auth) + repr(tuple(spec)) + str(list(spec))
     assert not POST.idempotent
     assert POST.path.endswith("/separate-speakers")
-    assert _requests.build_get_speaker_audio("v", "s", "sp", None).headers == {}
+    unauthenticated = _requests.build_get_speaker_audio("v", "s", "sp", None)
+    assert unauthenticated.headers == {}
+    assert unauthenticated.auth is None
 
 
 @pytest.mark.parametrize("bad", ["", ".", "..", "a\x00", "\n", "x\r", "\x1b[31m", "\x85"])

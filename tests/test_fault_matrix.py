@@ -20,6 +20,7 @@ from typing import Any
 import attrs
 import pytest
 from _clients import KINDS, ClientRunner, Kind
+from _leaks import views_holding
 from conftest import TEST_KEY
 
 from speaker_audio import (
@@ -27,6 +28,8 @@ from speaker_audio import (
     APIStatusError,
     APITimeoutError,
     AudioDecodeError,
+    AuthenticationError,
+    InsecureTransportError,
     InternalServerError,
     RateLimitError,
     ResponseTooLargeError,
@@ -64,6 +67,7 @@ class Case:
     refused: bool = False
     redirect: bool = False
     file_fault: FileFault | None = None
+    base_url: str | None = None  # instead of the fake's (only for clients refused at construction)
 
 
 def read_only_folder(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
@@ -138,6 +142,16 @@ CASES = [
     Case("read-only destination folder", error=OSError, attempts=0, file_fault=read_only_folder),
     Case("folder renamed during the download", error=FileNotFoundError, file_fault=folder_renamed_before_commit),
     Case("disk full at commit", error=OSError, file_fault=disk_full_at_commit),
+    Case("401 wrong key", (audio_fault(status=401, times=99),), AuthenticationError),
+    Case("stall past total_timeout", (audio_fault(delay=5, times=99),), APITimeoutError, 1, {"total_timeout": 0.3}),
+    Case(
+        "503 Retry-After past total_timeout",
+        (audio_fault(status=503, headers={"Retry-After": "2"}, times=99),),
+        APITimeoutError,
+        1,
+        {"total_timeout": 1.0},
+    ),
+    Case("key over plain http", (), InsecureTransportError, 0, base_url="http://speaker-audio.invalid"),
 ]  # fmt: skip
 
 OPERATIONS = ("get_speaker_audio", "download_speaker_audio", "download_all_speakers")
@@ -205,7 +219,7 @@ def test_fault_cell(
             fake.script(fault)
         if case.redirect:
             fake.script(audio_fault(status=307, headers={"Location": elsewhere.base_url + "/steal"}, body=b"", times=9))
-        base_url = fake.base_url
+        base_url = case.base_url or fake.base_url  # a non-loopback base_url is refused before any connection
         if case.refused:
             with FakeElevenLabs() as closed:
                 base_url = closed.base_url  # nothing listens there any more
@@ -268,3 +282,5 @@ def test_fault_cell(
         assert TEST_KEY not in repr(record.__dict__)
     if outcome is not None:
         assert TEST_KEY not in exception_text(outcome)
+        # ... nor in what an error reporter would send (sentry-sdk with locals), a traceback with locals, pickle
+        assert views_holding(TEST_KEY, outcome) == []

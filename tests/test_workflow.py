@@ -282,11 +282,11 @@ def test_at_most_concurrency_downloads_run_at_once(fake: FakeElevenLabs, tmp_pat
         with SpeakerAudioClient(base_url=fake.base_url) as client:
             execute = client._execute
 
-            def counting(spec: Any, make_sink: Any) -> Any:
+            def counting(spec: Any, make_sink: Any, deadline: Any = None) -> Any:
                 enter()
                 try:
                     time.sleep(0.05)
-                    return execute(spec, make_sink)
+                    return execute(spec, make_sink, deadline)
                 finally:
                     leave()
 
@@ -298,11 +298,11 @@ def test_at_most_concurrency_downloads_run_at_once(fake: FakeElevenLabs, tmp_pat
             async with AsyncSpeakerAudioClient(base_url=fake.base_url) as client:
                 execute = client._execute
 
-                async def counting(spec: Any, make_sink: Any) -> Any:
+                async def counting(spec: Any, make_sink: Any, deadline: Any = None) -> Any:
                     enter()
                     try:
                         await asyncio.sleep(0.05)
-                        return await execute(spec, make_sink)
+                        return await execute(spec, make_sink, deadline)
                     finally:
                         leave()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
@@ -12,7 +13,7 @@ from typing import Any, Self, TypeVar
 
 import httpx
 
-from speaker_audio import _http_errors, _requests, _responses, _retry, _settings
+from speaker_audio import _deadline, _http_errors, _requests, _responses, _retry, _settings
 from speaker_audio._base import ClientSettings
 from speaker_audio._body import AudioFileSink, AudioMemorySink, BodySink, expected_body_bytes
 from speaker_audio._files import AtomicFile
@@ -46,6 +47,7 @@ class AsyncSpeakerAudioClient(ClientSettings):
         max_retries: retries after the first try.
         retry_policy: when and how long to wait before a retry (its back-off and ``Retry-After`` limits).
         max_response_bytes: the largest response body accepted.
+        total_timeout: the bound on one whole call, or ``None``.
 
     Example::
 
@@ -62,19 +64,26 @@ class AsyncSpeakerAudioClient(ClientSettings):
         max_retries: int = _settings.DEFAULT_MAX_RETRIES,
         http_client: httpx.AsyncClient | None = None,
         max_response_bytes: int = _settings.DEFAULT_MAX_RESPONSE_BYTES,
+        total_timeout: float | None = None,
+        allow_insecure_http: bool = False,
     ) -> None:
+        key = _settings.conceal(api_key)
+        del api_key  # from here on only the Secret: tracebacks with locals must not show the key
         super().__init__(
-            api_key,
+            key,
             base_url=base_url,
             timeout=timeout,
             max_retries=max_retries,
             max_response_bytes=max_response_bytes,
+            total_timeout=total_timeout,
+            allow_insecure_http=allow_insecure_http,
         )
         self._owns_http_client = http_client is None
         self._http = http_client or httpx.AsyncClient(
             timeout=self.timeout, follow_redirects=False, headers={"user-agent": USER_AGENT}
         )
         self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        self._clock: Callable[[], float] = time.monotonic
 
     # -- lifecycle --
 
@@ -193,17 +202,27 @@ class AsyncSpeakerAudioClient(ClientSettings):
         If the first poll finds ``not_started``: with ``start=True`` the separation is started
         (:meth:`start_speaker_separation`) and waited for; otherwise ``SeparationNotStartedError`` is
         raised at once. ``not_started`` at a later poll is waited through, like ``pending``.
-        Raises ``SeparationTimeoutError`` when ``timeout`` seconds pass first.
+        Raises ``SeparationTimeoutError`` when ``timeout`` seconds pass first: it bounds everything the
+        call does (each request is cut to the time left, and no retry wait may pass it), give or
+        take one poll's request. ``total_timeout``, if set and shorter, raises ``APITimeoutError`` instead.
         """
-        poller = SeparationPoller(voice_id, sample_id, timeout=timeout, poll_interval=poll_interval, start=start)
+        poller = SeparationPoller(
+            voice_id, sample_id, timeout=timeout, poll_interval=poll_interval, start=start, clock=self._clock
+        )
+        spec = _requests.build_get_separation_status(voice_id, sample_id, self._api_key)
+        deadline = _deadline.earliest(self._call_deadline(spec, self._clock()), poller.deadline())
+        parse = self._json_sink(_responses.separation_status_from_json, spec)
         while True:
-            status = await self.get_separation_status(voice_id, sample_id)
+            status = await self._execute(spec, parse, deadline)
             if poller.should_start(status):
-                await self.start_speaker_separation(voice_id, sample_id)
+                start_spec = _requests.build_start_speaker_separation(voice_id, sample_id, self._api_key)
+                await self._execute(
+                    start_spec, self._json_sink(_responses.start_separation_from_json, start_spec), deadline
+                )
             wait = poller.next_wait(status)
             if wait is None:
                 return status
-            await self._sleep(wait)
+            await self._sleep(deadline.wait(wait, self._clock()) if deadline is not None else wait)
 
     async def download_all_speakers(
         self,
@@ -257,33 +276,51 @@ class AsyncSpeakerAudioClient(ClientSettings):
             if not file.done:  # an error or a cancellation: discard it (waits for a commit under way)
                 await asyncio.to_thread(file.abort)
 
-    async def _execute(self, spec: _requests.RequestSpec, make_sink: Callable[[], BodySink[T]]) -> T:
+    async def _execute(
+        self,
+        spec: _requests.RequestSpec,
+        make_sink: Callable[[], BodySink[T]],
+        deadline: _deadline.Deadline | None = None,
+    ) -> T:
+        """One public call's requests: the first try and its retries, within ``deadline`` (else ``total_timeout``)."""
+        if deadline is None:
+            deadline = self._call_deadline(spec, self._clock())
         retries = 0
         while True:
             try:
-                return await self._attempt(spec, make_sink)
+                return await self._attempt(spec, make_sink, deadline)
             except SpeakerAudioError as error:
                 delay = self.retry_policy.next_delay(spec, error, retries)
+                if deadline is not None:
+                    deadline.after_failure(error, delay, self._clock())
                 if delay is None:
                     raise
                 logger.info(_retry.describe_retry(spec, retries + 1, delay, error))
                 retries += 1
                 await self._sleep(delay)
 
-    async def _attempt(self, spec: _requests.RequestSpec, make_sink: Callable[[], BodySink[T]]) -> T:
+    async def _attempt(
+        self, spec: _requests.RequestSpec, make_sink: Callable[[], BodySink[T]], deadline: _deadline.Deadline | None
+    ) -> T:
+        timeout = deadline.clip(self.timeout, self._clock()) if deadline is not None else self.timeout
         request = self._http.build_request(
-            spec.method, self.base_url + spec.path, headers=spec.headers, timeout=self.timeout
+            spec.method, self.base_url + spec.path, headers=spec.headers, timeout=timeout
         )
         sink: BodySink[T] | None = None
         try:
-            response = await self._http.send(request, stream=True, follow_redirects=False)
+            auth = spec.auth or httpx.USE_CLIENT_DEFAULT  # the key is written into the request only as it is sent
+            response = await self._http.send(request, stream=True, follow_redirects=False, auth=auth)
             try:
                 if not response.is_success:
-                    body = await _read_bounded(response, _http_errors.MAX_ERROR_BODY_BYTES)
+                    body = await _read_bounded(
+                        response, _http_errors.MAX_ERROR_BODY_BYTES, self._between_chunks(deadline)
+                    )
                     raise _http_errors.status_error(response, body)
                 sink = make_sink()
                 sink.expected_body_bytes = expected_body_bytes(response.headers)
                 async for chunk in response.aiter_bytes():
+                    if deadline is not None:
+                        deadline.check(self._clock(), "while receiving the response")
                     sink.feed(chunk)
                 result = sink.finish()
                 sink = None
@@ -291,11 +328,18 @@ class AsyncSpeakerAudioClient(ClientSettings):
             finally:
                 await response.aclose()
         except httpx.HTTPError as exc:
-            raise _http_errors.transport_error(exc, spec) from exc
+            # the chained httpx error keeps its type and message, not its frames (which hold the sent headers)
+            raise _http_errors.transport_error(exc, spec, self._origin) from _http_errors.detach_tracebacks(exc)
         finally:
             if sink is not None:
                 sink.abort()
-            _requests.redact_request(request)
+
+    def _between_chunks(self, deadline: _deadline.Deadline | None) -> Callable[[], None]:
+        def check() -> None:
+            if deadline is not None:
+                deadline.check(self._clock(), "while receiving the error response")
+
+        return check
 
 
 async def _make_off_loop(make: Callable[[], T], discard: Callable[[T], None]) -> T:
@@ -317,9 +361,10 @@ async def _make_off_loop(make: Callable[[], T], discard: Callable[[T], None]) ->
         raise
 
 
-async def _read_bounded(response: httpx.Response, limit: int) -> bytes:
+async def _read_bounded(response: httpx.Response, limit: int, between_chunks: Callable[[], None]) -> bytes:
     body = bytearray()
     async for chunk in response.aiter_bytes():
+        between_chunks()
         body += chunk[: limit - len(body)]
         if len(body) >= limit:
             break

@@ -7,7 +7,7 @@ from typing import TypeVar
 
 import httpx
 
-from speaker_audio import _requests, _retry, _settings
+from speaker_audio import _deadline, _http_errors, _requests, _retry, _settings
 from speaker_audio._body import BodySink, JsonSink
 
 T = TypeVar("T")
@@ -20,18 +20,24 @@ class ClientSettings:
 
     def __init__(
         self,
-        api_key: str | None,
+        api_key: _settings.Secret | None,
         *,
         base_url: str | None,
         timeout: float | httpx.Timeout,
         max_retries: int,
         max_response_bytes: int,
+        total_timeout: float | None = None,
+        allow_insecure_http: bool = False,
     ) -> None:
         if isinstance(max_response_bytes, bool) or not isinstance(max_response_bytes, int) or max_response_bytes < 1:
             raise ValueError(f"max_response_bytes must be an int >= 1, got {max_response_bytes!r}")
         self._api_key = _settings.resolve_api_key(api_key)
         self.base_url: str = _settings.resolve_base_url(base_url)
         """The API's base URL, without a trailing slash (e.g. ``https://api.elevenlabs.io``)."""
+        _settings.check_key_transport(self.base_url, self._api_key, allow_insecure_http=allow_insecure_http)
+        self._origin = _http_errors.origin_of(self.base_url)
+        self.total_timeout: float | None = _deadline.check_total_timeout(total_timeout)
+        """Bound in seconds on one whole public call, retries and their waits included (``None``: none)."""
         self.timeout: httpx.Timeout = _settings.resolve_timeout(timeout)
         """The ``httpx.Timeout`` of every request: for connecting and for each read and write."""
         self.retry_policy: _retry.RetryPolicy = _retry.RetryPolicy(max_retries=max_retries)
@@ -46,8 +52,16 @@ class ClientSettings:
         return self.retry_policy.max_retries
 
     def __repr__(self) -> str:
-        key = "set" if self._api_key is not None else "none"
-        return f"{type(self).__name__}(base_url={self.base_url!r}, api_key={key}, max_retries={self.max_retries})"
+        # also for a client whose construction failed (tracebacks with locals show it)
+        key = "set" if getattr(self, "_api_key", None) is not None else "none"
+        policy = getattr(self, "retry_policy", None)
+        retries = policy.max_retries if policy is not None else None
+        return (
+            f"{type(self).__name__}(base_url={getattr(self, 'base_url', None)!r}, api_key={key}, max_retries={retries})"
+        )
+
+    def _call_deadline(self, spec: _requests.RequestSpec, now: float) -> _deadline.Deadline | None:
+        return _deadline.Deadline.total(self.total_timeout, now, f"{spec.method} {self._origin}{spec.path}")
 
     def _json_sink(self, parse: Callable[[object], T], spec: _requests.RequestSpec) -> Callable[[], BodySink[T]]:
         return lambda: JsonSink(parse, f"{spec.operation} response", self.max_response_bytes)

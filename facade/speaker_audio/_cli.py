@@ -37,6 +37,7 @@ from speaker_audio._workflow import SeparationPoller
 from speaker_audio.errors import (
     APIConnectionError,
     AuthenticationError,
+    InsecureTransportError,
     InvalidIdError,
     SeparationNotCompletedError,
     SeparationNotStartedError,
@@ -703,7 +704,7 @@ def exit_code_for(error: BaseException) -> int:
         return EXIT_API  # an unusable speaker id came from the server
     if isinstance(error, APIConnectionError):
         return EXIT_NETWORK
-    if isinstance(error, InvalidIdError):
+    if isinstance(error, InvalidIdError | InsecureTransportError):
         return EXIT_USAGE
     if isinstance(error, SpeakerAudioError):
         return EXIT_API
@@ -714,7 +715,7 @@ def exit_code_for(error: BaseException) -> int:
 
 def _error_line(error: BaseException) -> str:
     text = " ".join(str(error).split()) or "(no details)"
-    text = text.replace("overwrite=True", "--overwrite")
+    text = text.replace("overwrite=True", "--overwrite").replace("base_url=…", "--base-url …")
     cause = error.__cause__ if isinstance(error, SpeakerDownloadError) else error
     if isinstance(cause, AuthenticationError):
         text += f" (set ${API_KEY_ENV} or pass --api-key)"

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_ERROR_BODY_BYTES",
+    "detach_tracebacks",
+    "origin_of",
     "parse_error_body",
     "parse_retry_after",
     "reject_json_constant",
@@ -154,9 +156,38 @@ def status_error(response: httpx.Response, body: bytes) -> APIStatusError:
     return error_class(message, response=response, body=parsed, request_id=request_id)
 
 
-def transport_error(exc: httpx.HTTPError, spec: RequestSpec) -> APIConnectionError:
-    """The ``APIConnectionError`` for an httpx transport failure (raise it ``from exc``)."""
-    where = f"{spec.method} {spec.path}"
+def origin_of(url: str | httpx.URL) -> str:
+    """``scheme://host:port`` of ``url`` (the port made explicit; never user info, path or query)."""
+    url = httpx.URL(url)
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    port = url.port or {"http": 80, "https": 443}.get(url.scheme)
+    return f"{url.scheme}://{host}:{port}" if port else f"{url.scheme}://{host}"
+
+
+def detach_tracebacks(exc: BaseException) -> BaseException:
+    """``exc`` with the tracebacks of it and of every exception chained to it dropped; returns ``exc``.
+
+    Their frames (httpx's, httpcore's, h11's) hold request objects and raw header lists with the key, which
+    error reporters that capture local variables would send; the chained exceptions' types and messages stay.
+    """
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        linked = pending.pop()
+        if linked is None or id(linked) in seen:
+            continue
+        seen.add(id(linked))
+        linked.__traceback__ = None
+        pending += [linked.__cause__, linked.__context__]
+    return exc
+
+
+def transport_error(exc: httpx.HTTPError, spec: RequestSpec, origin: str | None = None) -> APIConnectionError:
+    """The ``APIConnectionError`` for an httpx transport failure (raise it ``from detach_tracebacks(exc)``).
+
+    The message names the method and the URL: ``origin`` (``scheme://host:port``, see :func:`origin_of`) and path.
+    """
+    where = f"{spec.method} {origin or ''}{spec.path}"
     if isinstance(exc, httpx.TimeoutException):
         return APITimeoutError(f"timed out ({type(exc).__name__}) for {where}")
     if isinstance(exc, httpx.LocalProtocolError):

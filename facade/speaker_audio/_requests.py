@@ -8,7 +8,7 @@ private to openapi-python-client, which is why the generator's version is pinned
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Generator, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import httpx
@@ -20,19 +20,17 @@ if TYPE_CHECKING:
     from speaker_audio_api.types import Unset
 
 __all__ = [
-    "API_KEY_HEADER",
     "REDACTED",
+    "KeyAuth",
     "RequestSpec",
     "build_get_sample_audio",
     "build_get_separation_status",
     "build_get_speaker_audio",
     "build_start_speaker_separation",
     "preload",
-    "redact_request",
     "validate_id",
 ]
 
-API_KEY_HEADER = "xi-api-key"
 REDACTED = "[redacted]"
 
 
@@ -80,14 +78,41 @@ def validate_id(name: str, value: object) -> str:
     return value
 
 
+class KeyAuth(httpx.Auth):
+    """Writes the API key header into a request as it is sent, and redacts it once the response has arrived.
+
+    Until then the key stays in a :class:`Secret`, so no request object, header list or spec holds it in
+    clear before the request goes out, nor after.
+    """
+
+    def __init__(self, header: str, key: Secret) -> None:
+        self.header = header
+        self._key = key
+
+    def __repr__(self) -> str:
+        return f"KeyAuth(header={self.header!r}, key={self._key!r})"
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers[self.header] = self._key.reveal()
+        try:
+            yield request
+        finally:  # also when sending failed: httpx closes the flow
+            request.headers[self.header] = REDACTED
+
+
 class RequestSpec(NamedTuple):
-    """What to send for one operation: method, path (percent-encoded) and headers (never in the repr)."""
+    """What to send for one operation: method, path (percent-encoded), headers and the key's ``auth``.
+
+    ``headers`` never holds the key: ``auth`` (a :class:`KeyAuth`, ``None`` without a key) writes it
+    when the request is sent.
+    """
 
     operation: str
     method: str
     path: str
     headers: Mapping[str, str]
     idempotent: bool
+    auth: KeyAuth | None = None
 
     def __repr__(self) -> str:
         return (
@@ -96,25 +121,37 @@ class RequestSpec(NamedTuple):
         )
 
 
-def _spec_from_kwargs(operation: str, kwargs: dict[str, Any]) -> RequestSpec:
+# Passed to the generated ``_get_kwargs`` in place of the key, to learn which header carries it
+# (the spec owns the header's name) without the key ever entering a plain dict.
+_KEY_PROBE = "speaker-audio key placeholder"
+
+
+def _spec_from_kwargs(operation: str, kwargs: dict[str, Any], api_key: Secret | None = None) -> RequestSpec:
     method = str(kwargs["method"]).upper()
     path = str(kwargs["url"])
     params = kwargs.get("params")
     if params:  # encoded as httpx encodes them (booleans as "true"/"false"), names as the generated code gives them
         path = f"{path}?{httpx.QueryParams(params)}"
+    headers = dict(kwargs.get("headers", {}))
+    auth = None
+    for name, value in list(headers.items()):
+        if value == _KEY_PROBE:
+            del headers[name]
+            auth = KeyAuth(name, api_key) if api_key is not None else None
     return RequestSpec(
         operation=operation,
         method=method,
         path=path,
-        headers=dict(kwargs.get("headers", {})),
+        headers=headers,
         idempotent=method in ("GET", "HEAD", "OPTIONS"),
+        auth=auth,
     )
 
 
 def _key_arg(api_key: Secret | None) -> str | Unset:
     from speaker_audio_api.types import UNSET
 
-    return api_key.reveal() if api_key is not None else UNSET
+    return _KEY_PROBE if api_key is not None else UNSET
 
 
 def build_get_speaker_audio(voice_id: str, sample_id: str, speaker_id: str, api_key: Secret | None) -> RequestSpec:
@@ -124,7 +161,7 @@ def build_get_speaker_audio(voice_id: str, sample_id: str, speaker_id: str, api_
     from speaker_audio_api.api.pvc_voices import get_speaker_audio as operation  # on first use: fast import
 
     kwargs = operation._get_kwargs(*ids, speaker, xi_api_key=_key_arg(api_key))
-    return _spec_from_kwargs("get_speaker_audio", kwargs)
+    return _spec_from_kwargs("get_speaker_audio", kwargs, api_key)
 
 
 def build_get_separation_status(voice_id: str, sample_id: str, api_key: Secret | None) -> RequestSpec:
@@ -133,7 +170,7 @@ def build_get_separation_status(voice_id: str, sample_id: str, api_key: Secret |
     from speaker_audio_api.api.pvc_voices import get_separation_status as operation
 
     kwargs = operation._get_kwargs(*ids, xi_api_key=_key_arg(api_key))
-    return _spec_from_kwargs("get_separation_status", kwargs)
+    return _spec_from_kwargs("get_separation_status", kwargs, api_key)
 
 
 def build_start_speaker_separation(voice_id: str, sample_id: str, api_key: Secret | None) -> RequestSpec:
@@ -142,7 +179,7 @@ def build_start_speaker_separation(voice_id: str, sample_id: str, api_key: Secre
     from speaker_audio_api.api.pvc_voices import start_speaker_separation as operation
 
     kwargs = operation._get_kwargs(*ids, xi_api_key=_key_arg(api_key))
-    return _spec_from_kwargs("start_speaker_separation", kwargs)
+    return _spec_from_kwargs("start_speaker_separation", kwargs, api_key)
 
 
 def build_get_sample_audio(
@@ -155,10 +192,4 @@ def build_get_sample_audio(
     from speaker_audio_api.api.pvc_voices import get_sample_audio as operation
 
     kwargs = operation._get_kwargs(*ids, remove_background_noise=remove_background_noise, xi_api_key=_key_arg(api_key))
-    return _spec_from_kwargs("get_sample_audio", kwargs)
-
-
-def redact_request(request: httpx.Request) -> None:
-    """Replace the API key header of ``request`` (already sent) so no exposed object carries it."""
-    if API_KEY_HEADER in request.headers:
-        request.headers[API_KEY_HEADER] = REDACTED
+    return _spec_from_kwargs("get_sample_audio", kwargs, api_key)

@@ -41,10 +41,9 @@ class RetryPolicy:
         self.jitter: Callable[[], float] = jitter
 
     def __repr__(self) -> str:
-        return (
-            f"RetryPolicy(max_retries={self.max_retries}, initial_delay={self.initial_delay}, "
-            f"max_delay={self.max_delay}, max_retry_after={self.max_retry_after})"
-        )
+        # getattr: also for a policy whose construction failed (tracebacks with locals show it)
+        fields = ("max_retries", "initial_delay", "max_delay", "max_retry_after")
+        return "RetryPolicy(" + ", ".join(f"{name}={getattr(self, name, None)}" for name in fields) + ")"
 
     def is_retryable(self, spec: RequestSpec, error: SpeakerAudioError) -> bool:
         """Whether ``error`` on ``spec`` may be retried at all (ignoring the count)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -17,6 +18,9 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "REGION_BASE_URLS",
     "Secret",
+    "check_key_transport",
+    "conceal",
+    "is_loopback_host",
     "resolve_api_key",
     "resolve_base_url",
     "resolve_timeout",
@@ -57,17 +61,45 @@ class Secret:
         raise TypeError("the API key is not picklable")
 
 
-def resolve_api_key(api_key: str | None) -> Secret | None:
-    """The explicit key, else ``ELEVENLABS_API_KEY``; ``None`` (no header sent) when neither is set."""
-    value = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
-    if not value:
-        return None
-    if value != value.strip() or not all("!" <= ch <= "~" for ch in value):
-        # the message must not echo the key: say only what is wrong with it
-        raise ValueError(
-            "the API key must be printable ASCII without spaces or line breaks (check for pasted whitespace)"
+def conceal(api_key: str | Secret | None) -> Secret | None:
+    """``api_key`` in a :class:`Secret`, done first thing so that no frame's locals keep the key in clear."""
+    if api_key is None or isinstance(api_key, Secret):
+        return api_key
+    if not isinstance(api_key, str):
+        raise TypeError(f"api_key must be a str or None, got {type(api_key).__name__}")
+    return Secret(api_key)
+
+
+def _key_from_environment() -> Secret | None:
+    value = os.environ.get(API_KEY_ENV)
+    return Secret(value) if value is not None else None
+
+
+def _key_problem(key: Secret, source: str) -> str | None:
+    # never echo the key (nor a URL passed in its place): say only what is wrong with it
+    value = key.reveal()
+    if value[:8].lower().startswith(("http://", "https://")):
+        return (
+            f"{source} looks like a URL, not an API key: did you mean base_url=…? "
+            "(the first positional argument of the client is the API key)"
         )
-    return Secret(value)
+    if value != value.strip() or not all("!" <= ch <= "~" for ch in value):
+        return f"{source} must be printable ASCII without spaces or line breaks (check for pasted whitespace)"
+    return None
+
+
+def resolve_api_key(api_key: str | Secret | None) -> Secret | None:
+    """The explicit key, else ``ELEVENLABS_API_KEY``; ``None`` (no header sent) when neither is set.
+
+    Raises ``ValueError`` for a key with spaces or control characters, or one that looks like a URL.
+    """
+    key = conceal(api_key) if api_key is not None else _key_from_environment()
+    if key is None or not key.reveal():
+        return None
+    problem = _key_problem(key, "api_key" if api_key is not None else API_KEY_ENV)
+    if problem is not None:
+        raise ValueError(problem)
+    return key
 
 
 def resolve_base_url(base_url: str | None) -> str:
@@ -85,3 +117,31 @@ def resolve_base_url(base_url: str | None) -> str:
 def resolve_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
     """An ``httpx.Timeout`` from a number of seconds or an ``httpx.Timeout``."""
     return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether ``host`` is ``localhost``, an address in 127.0.0.0/8, or ``::1``."""
+    host = host.strip("[]").rstrip(".").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_key_transport(base_url: str, api_key: Secret | None, *, allow_insecure_http: bool) -> None:
+    """Refuse to send a key over plain ``http://`` to any host but loopback, unless ``allow_insecure_http``.
+
+    Raises ``InsecureTransportError`` (a ``ValueError``); the message names the host, never the key.
+    """
+    from speaker_audio.errors import InsecureTransportError
+
+    url = httpx.URL(base_url)
+    if api_key is None or url.scheme != "http" or allow_insecure_http or is_loopback_host(url.host):
+        return
+    raise InsecureTransportError(
+        f"refusing to send the API key in clear over plain http:// to {url.host!r} (not a loopback host); "
+        "use an https:// base_url, or pass allow_insecure_http=True if you accept that anyone on the path "
+        "(or an HTTP_PROXY from the environment) can read the key"
+    )

@@ -16,6 +16,7 @@ from typing import assert_never
 import attrs
 
 from speaker_audio._body import AudioFileSink
+from speaker_audio._deadline import Deadline
 from speaker_audio._decode import _EXTENSIONS
 from speaker_audio._files import AtomicFile, CreatedDirectories, check_writable_directory, id_digest, safe_file_stem
 from speaker_audio._models import DownloadProgress, SeparationStatus
@@ -26,6 +27,7 @@ from speaker_audio.errors import (
     SeparationNotCompletedError,
     SeparationNotStartedError,
     SeparationTimeoutError,
+    SpeakerAudioError,
     SpeakerDownloadError,
 )
 
@@ -81,6 +83,17 @@ class SeparationPoller:
             self._started = True
             return True
         return False
+
+    def deadline(self) -> Deadline:
+        """The poll's deadline: a status request or retry wait that would pass ``timeout`` raises
+        ``SeparationTimeoutError``."""
+
+        def expired(what: str) -> SpeakerAudioError:
+            return SeparationTimeoutError(
+                f"speaker separation for {self._where} did not complete within {self._timeout:g}s (time ran out {what})"
+            )
+
+        return Deadline(self._deadline, expired)
 
     def next_wait(self, status: SeparationStatus) -> float | None:
         """``None`` when ``status`` is completed; else seconds to wait before the next poll.

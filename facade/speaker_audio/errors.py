@@ -18,6 +18,7 @@ __all__ = [
     "APITimeoutError",
     "AudioDecodeError",
     "AuthenticationError",
+    "InsecureTransportError",
     "InternalServerError",
     "InvalidIdError",
     "NotFoundError",
@@ -53,6 +54,13 @@ def _restore_error(cls: type[SpeakerAudioError], args: tuple[Any, ...], state: d
 
 class InvalidIdError(SpeakerAudioError, ValueError):
     """An id that cannot be sent as exactly one URL path segment (empty, ``.``, ``..``, control characters)."""
+
+
+class InsecureTransportError(SpeakerAudioError, ValueError):
+    """A client was asked to send the API key over plain ``http://`` to a host that is not loopback.
+
+    Raised when the client is built; pass ``allow_insecure_http=True`` to accept the risk.
+    """
 
 
 class APIConnectionError(SpeakerAudioError):
