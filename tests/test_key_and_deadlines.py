@@ -110,6 +110,28 @@ def test_a_connection_error_drops_the_frames_that_held_the_sent_headers(kind: Ki
     assert cause.__traceback__ is None
 
 
+def test_transport_frames_that_held_the_headers_are_not_reachable(kind: Kind) -> None:
+    # httpcore's _send_request_headers holds an h11.Request whose repr lists every header: a write that fails
+    # there leaves it in a frame of the chained error. No loopback server makes a header write fail on demand,
+    # so a transport plays that frame (no socket: this is about what the raised error keeps).
+    def failing_write(request: httpx.Request) -> httpx.Response:
+        sent_headers = list(request.headers.raw)  # noqa: F841 (the local that a reporter would capture)
+        raise httpx.WriteError("broken pipe while sending the headers", request=request)
+
+    async def afailing_write(request: httpx.Request) -> httpx.Response:
+        return failing_write(request)
+
+    http: httpx.Client | httpx.AsyncClient = (
+        httpx.Client(transport=httpx.MockTransport(failing_write))
+        if kind == "sync"
+        else httpx.AsyncClient(transport=httpx.MockTransport(afailing_write))
+    )
+    client = make_client(kind, api_key=TEST_KEY, base_url="https://api.example", http_client=http, max_retries=0)
+    with pytest.raises(APIConnectionError, match="broken pipe") as caught:
+        call(client, "get_speaker_audio", VOICE, SAMPLE, "speaker-1")
+    assert views_holding(TEST_KEY, caught.value) == []
+
+
 def test_errors_raised_while_building_a_client_show_no_key(kind: Kind) -> None:
     with pytest.raises(ValueError, match="max_retries") as caught:
         make_client(kind, api_key=TEST_KEY, max_retries=-1)
