@@ -334,6 +334,19 @@ def test_plain_http_to_loopback_is_allowed(kind: Kind, base_url: str) -> None:
     make_client(kind, api_key=TEST_KEY, base_url=base_url)
 
 
+@pytest.mark.parametrize("variable", ["HTTP_PROXY", "ALL_PROXY", "http_proxy"])
+def test_a_loopback_base_url_bypasses_an_environment_proxy(
+    kind: Kind, variable: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # httpx would send a loopback request (key in clear) through HTTP_PROXY; the "proxy" here is a loopback fake
+    with FakeElevenLabs() as fake, FakeElevenLabs() as proxy:
+        fake.voices[VOICE][SAMPLE].status = "completed"
+        monkeypatch.setenv(variable, proxy.base_url)
+        call(make_client(kind, api_key=TEST_KEY, base_url=fake.base_url), "get_separation_status", VOICE, SAMPLE)
+        assert proxy.requests == []
+        assert len(fake.requests) == 1
+
+
 def test_the_one_shot_function_refuses_it_before_connecting() -> None:
     with pytest.raises(InsecureTransportError):
         speaker_audio.get_speaker_audio(VOICE, SAMPLE, "s", api_key=TEST_KEY, base_url="http://speaker-audio.invalid")

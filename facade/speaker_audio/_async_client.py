@@ -80,7 +80,10 @@ class AsyncSpeakerAudioClient(ClientSettings):
         )
         self._owns_http_client = http_client is None
         self._http = http_client or httpx.AsyncClient(
-            timeout=self.timeout, follow_redirects=False, headers={"user-agent": USER_AGENT}
+            timeout=self.timeout,
+            follow_redirects=False,
+            headers={"user-agent": USER_AGENT},
+            mounts=self._direct_mounts(),
         )
         self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         self._clock: Callable[[], float] = time.monotonic

@@ -60,6 +60,17 @@ class ClientSettings:
             f"{type(self).__name__}(base_url={getattr(self, 'base_url', None)!r}, api_key={key}, max_retries={retries})"
         )
 
+    def _direct_mounts(self) -> dict[str, None]:
+        """httpx ``mounts`` for our own pool: a plain-http loopback base URL never goes through an environment proxy.
+
+        (httpx applies ``HTTP_PROXY``/``ALL_PROXY`` to loopback hosts too, which would carry the key in clear to
+        the proxy.)
+        """
+        url = httpx.URL(self.base_url)
+        if url.scheme == "http" and _settings.is_loopback_host(url.host):
+            return {self._origin.replace("http://", "all://", 1): None}
+        return {}
+
     def _call_deadline(self, spec: _requests.RequestSpec, now: float) -> _deadline.Deadline | None:
         return _deadline.Deadline.total(self.total_timeout, now, f"{spec.method} {self._origin}{spec.path}")
 

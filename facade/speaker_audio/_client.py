@@ -90,7 +90,10 @@ class SpeakerAudioClient(ClientSettings):
         )
         self._owns_http_client = http_client is None
         self._http = http_client or httpx.Client(
-            timeout=self.timeout, follow_redirects=False, headers={"user-agent": USER_AGENT}
+            timeout=self.timeout,
+            follow_redirects=False,
+            headers={"user-agent": USER_AGENT},
+            mounts=self._direct_mounts(),
         )
         self._sleep: Callable[[float], None] = time.sleep
         self._clock: Callable[[], float] = time.monotonic
