@@ -84,7 +84,10 @@ def _key_problem(key: Secret, source: str) -> str | None:
             "(the first positional argument of the client is the API key)"
         )
     if value != value.strip() or not all("!" <= ch <= "~" for ch in value):
-        return f"{source} must be printable ASCII without spaces or line breaks (check for pasted whitespace)"
+        return (
+            f"the API key ({source}) must be printable ASCII without spaces or line breaks "
+            "(check for pasted whitespace)"
+        )
     return None
 
 
