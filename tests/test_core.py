@@ -14,6 +14,7 @@ from speaker_audio import _http_errors, _requests, _retry, _settings
 from speaker_audio._files import safe_file_stem
 from speaker_audio.errors import (
     APIConnectionError,
+    APITimeoutError,
     InternalServerError,
     InvalidIdError,
     NotFoundError,
@@ -158,3 +159,31 @@ def test_safe_file_stems_of_different_ids_differ(a: str, b: str) -> None:
     assert stem
     assert "/" not in stem
     assert not stem.startswith(".")
+
+
+def test_deadline_cuts_each_timeout_to_the_time_left() -> None:
+    from speaker_audio._deadline import Deadline
+
+    deadline = Deadline.total(5.0, now=100.0, where="GET /x")
+    assert deadline is not None
+    clipped = deadline.clip(httpx.Timeout(connect=1.0, read=60.0, write=60.0, pool=None), now=100.0)
+    assert (clipped.connect, clipped.read, clipped.write, clipped.pool) == (1.0, 5.0, 5.0, 5.0)
+    assert deadline.wait(2.0, now=104.0) == 1.0
+    with pytest.raises(APITimeoutError, match=r"total_timeout of 5s ran out before the request was sent \(GET /x\)"):
+        deadline.clip(httpx.Timeout(60.0), now=105.0)
+
+
+def test_deadline_refuses_a_retry_wait_that_would_pass_it() -> None:
+    from speaker_audio._deadline import Deadline
+
+    deadline = Deadline.total(5.0, now=100.0, where="GET /x")
+    assert deadline is not None
+    error = APIConnectionError("reset")
+    deadline.after_failure(error, 1.0, now=101.0)  # a wait that ends in time: retry
+    deadline.after_failure(error, None, now=101.0)  # not retried: raised as is by the caller
+    with pytest.raises(APITimeoutError, match="before retrying after APIConnectionError: reset") as caught:
+        deadline.after_failure(error, 4.5, now=101.0)
+    assert caught.value.__cause__ is error
+    with pytest.raises(APITimeoutError) as again:  # the deadline's own error is not wrapped twice
+        deadline.after_failure(caught.value, 1.0, now=106.0)
+    assert again.value is caught.value
