@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -94,6 +98,58 @@ def test_a_captured_authentication_error_carries_no_key(kind: Kind) -> None:
     error = caught.value
     assert views_holding(TEST_KEY, error) == []
     assert error.response.request.headers["xi-api-key"] == "[redacted]"
+
+
+SENTRY_AT_ITS_DEFAULTS = """
+import json, os
+import sentry_sdk
+from sentry_sdk.transport import Transport
+from speaker_audio import AsyncSpeakerAudioClient, SpeakerAudioClient, SpeakerAudioError
+from speaker_audio.testing import FakeElevenLabs, Fault
+import asyncio
+
+sent = []  # the key comes from the environment, inline: no local or argv of this script holds it
+
+class Memory(Transport):
+    def capture_envelope(self, envelope):
+        sent.extend(item.payload.json for item in envelope.items if item.payload.json)
+
+sentry_sdk.init(dsn="https://public@sentry.invalid/1", transport=Memory())  # every other option at its default
+with FakeElevenLabs(api_key="sk-the-right-key") as fake:
+    fake.voices["voice-demo"]["sample-demo"].status = "completed"
+    fake.script(Fault(path_contains="speaker-2", drop="mid_body", times=9))
+    for speaker in ("speaker-1", "speaker-2"):
+        try:
+            with SpeakerAudioClient(os.environ["KEY"], base_url=fake.base_url, max_retries=0) as client:
+                client.get_speaker_audio("voice-demo", "sample-demo", speaker)
+        except SpeakerAudioError as error:
+            sentry_sdk.capture_exception(error)
+
+        async def go():
+            async with AsyncSpeakerAudioClient(os.environ["KEY"], base_url=fake.base_url, max_retries=0) as client:
+                await client.get_speaker_audio("voice-demo", "sample-demo", speaker)
+
+        try:
+            asyncio.run(go())
+        except SpeakerAudioError as error:
+            sentry_sdk.capture_exception(error)
+sentry_sdk.flush()
+events = [e for e in sent if isinstance(e, dict) and "exception" in e]
+text = json.dumps(events, default=repr)
+print(len(events), "vars" in text, os.environ["KEY"] in text)
+"""
+
+
+def test_sentry_at_all_its_defaults_sends_no_key(tmp_path: Path) -> None:
+    # in a child process: sentry_sdk.init() with its default integrations patches httpx for the whole process
+    script = tmp_path / "report.py"
+    script.write_text(SENTRY_AT_ITS_DEFAULTS)
+    env = {**os.environ, "KEY": TEST_KEY}
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=False, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["4", "True", "False"]  # 4 events (401 and reset, sync and async), locals, no key
 
 
 def test_a_connection_error_drops_the_frames_that_held_the_sent_headers(kind: Kind) -> None:
