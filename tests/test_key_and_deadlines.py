@@ -349,7 +349,9 @@ def test_wait_for_separation_polls_until_done_within_its_timeout(kind: Kind) -> 
 
 def test_total_timeout_shorter_than_the_wait_raises_api_timeout(kind: Kind) -> None:
     clock = FakeClock()
-    with FakeElevenLabs() as fake:  # the demo sample is "not_started": polls until a deadline
+    with FakeElevenLabs() as fake:
+        fake.voices[VOICE][SAMPLE].status = "pending"  # stays so (10**6 polls): polls until a deadline
+        fake.voices[VOICE][SAMPLE].polls_until_complete = 10**6
         client = make_client(kind, base_url=fake.base_url, total_timeout=3.0)
         clock.install(client)
         with pytest.raises((APITimeoutError, SeparationTimeoutError)) as caught:
