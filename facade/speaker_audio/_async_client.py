@@ -13,7 +13,7 @@ from typing import Any, Self, TypeVar
 
 import httpx
 
-from speaker_audio import _deadline, _http_errors, _requests, _responses, _retry, _settings
+from speaker_audio import _deadline, _http_errors, _inflate, _requests, _responses, _retry, _settings
 from speaker_audio._base import ClientSettings
 from speaker_audio._body import AudioFileSink, AudioMemorySink, BodySink, expected_body_bytes
 from speaker_audio._files import AtomicFile
@@ -48,6 +48,7 @@ class AsyncSpeakerAudioClient(ClientSettings):
         retry_policy: when and how long to wait before a retry (its back-off and ``Retry-After`` limits).
         max_response_bytes: the largest response body accepted.
         total_timeout: the bound on one whole call, or ``None``.
+        max_json_bytes: the largest JSON (status, start) response body accepted.
 
     Example::
 
@@ -64,6 +65,7 @@ class AsyncSpeakerAudioClient(ClientSettings):
         max_retries: int = _settings.DEFAULT_MAX_RETRIES,
         http_client: httpx.AsyncClient | None = None,
         max_response_bytes: int = _settings.DEFAULT_MAX_RESPONSE_BYTES,
+        max_json_bytes: int = _settings.DEFAULT_MAX_JSON_BYTES,
         total_timeout: float | None = None,
         allow_insecure_http: bool = False,
     ) -> None:
@@ -75,6 +77,7 @@ class AsyncSpeakerAudioClient(ClientSettings):
             timeout=timeout,
             max_retries=max_retries,
             max_response_bytes=max_response_bytes,
+            max_json_bytes=max_json_bytes,
             total_timeout=total_timeout,
             allow_insecure_http=allow_insecure_http,
         )
@@ -309,22 +312,29 @@ class AsyncSpeakerAudioClient(ClientSettings):
         request = self._http.build_request(
             spec.method, self.base_url + spec.path, headers=spec.headers, timeout=timeout
         )
+        request.headers["accept-encoding"] = _inflate.ACCEPT_ENCODING  # exactly what _inflate decodes
         sink: BodySink[T] | None = None
         try:
             auth = spec.auth or httpx.USE_CLIENT_DEFAULT  # the key is written into the request only as it is sent
             response = await self._http.send(request, stream=True, follow_redirects=False, auth=auth)
             try:
                 if not response.is_success:
-                    body = await _read_bounded(
-                        response, _http_errors.MAX_ERROR_BODY_BYTES, self._between_chunks(deadline)
-                    )
+                    body = await _read_error_body(response, self._between_chunks(deadline))
                     raise _http_errors.status_error(response, body)
+                inflater = _inflate.inflater_for(response.headers)
                 sink = make_sink()
                 sink.expected_body_bytes = expected_body_bytes(response.headers)
-                async for chunk in response.aiter_bytes():
-                    if deadline is not None:
-                        deadline.check(self._clock(), "while receiving the response")
-                    sink.feed(chunk)
+                if inflater is None:  # the identity path: chunks go to the sink as they arrive
+                    async for chunk in response.aiter_raw():
+                        if deadline is not None:
+                            deadline.check(self._clock(), "while receiving the response")
+                        sink.feed(chunk)
+                else:
+                    async for chunk in response.aiter_raw():
+                        if deadline is not None:
+                            deadline.check(self._clock(), "while receiving the response")
+                        sink.feed_compressed(chunk, inflater)
+                    inflater.finish()
                 result = sink.finish()
                 sink = None
                 return result
@@ -364,11 +374,11 @@ async def _make_off_loop(make: Callable[[], T], discard: Callable[[T], None]) ->
         raise
 
 
-async def _read_bounded(response: httpx.Response, limit: int, between_chunks: Callable[[], None]) -> bytes:
-    body = bytearray()
-    async for chunk in response.aiter_bytes():
-        between_chunks()
-        body += chunk[: limit - len(body)]
-        if len(body) >= limit:
-            break
-    return bytes(body)
+async def _read_error_body(response: httpx.Response, between_chunks: Callable[[], None]) -> bytes:
+    reader = _http_errors.ErrorBodyReader(response.headers)
+    if reader.wants_more:
+        async for chunk in response.aiter_raw():
+            between_chunks()
+            if not reader.feed(chunk):
+                break
+    return bytes(reader.body)

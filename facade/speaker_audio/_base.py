@@ -16,7 +16,7 @@ __all__ = ["ClientSettings"]
 
 
 class ClientSettings:
-    """Resolved settings of a client: key, base URL, timeout, retry policy, size limit."""
+    """Resolved settings of a client: key, base URL, timeout, retry policy, size limits."""
 
     def __init__(
         self,
@@ -26,11 +26,13 @@ class ClientSettings:
         timeout: float | httpx.Timeout,
         max_retries: int,
         max_response_bytes: int,
+        max_json_bytes: int = _settings.DEFAULT_MAX_JSON_BYTES,
         total_timeout: float | None = None,
         allow_insecure_http: bool = False,
     ) -> None:
-        if isinstance(max_response_bytes, bool) or not isinstance(max_response_bytes, int) or max_response_bytes < 1:
-            raise ValueError(f"max_response_bytes must be an int >= 1, got {max_response_bytes!r}")
+        for name, limit in (("max_response_bytes", max_response_bytes), ("max_json_bytes", max_json_bytes)):
+            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+                raise ValueError(f"{name} must be an int >= 1, got {limit!r}")
         self._api_key = _settings.resolve_api_key(api_key)
         self.base_url: str = _settings.resolve_base_url(base_url)
         """The API's base URL, without a trailing slash (e.g. ``https://api.elevenlabs.io``)."""
@@ -44,6 +46,8 @@ class ClientSettings:
         """When and how long to wait before retrying a failed request (see the README's "Errors and retries")."""
         self.max_response_bytes: int = max_response_bytes
         """A response body larger than this raises ``ResponseTooLargeError``."""
+        self.max_json_bytes: int = max_json_bytes
+        """A JSON (status, start) response body larger than this raises ``ResponseTooLargeError``."""
         _requests.preload()
 
     @property
@@ -75,4 +79,4 @@ class ClientSettings:
         return _deadline.Deadline.total(self.total_timeout, now, f"{spec.method} {self._origin}{spec.path}")
 
     def _json_sink(self, parse: Callable[[object], T], spec: _requests.RequestSpec) -> Callable[[], BodySink[T]]:
-        return lambda: JsonSink(parse, f"{spec.operation} response", self.max_response_bytes)
+        return lambda: JsonSink(parse, f"{spec.operation} response", self.max_json_bytes)

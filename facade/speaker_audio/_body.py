@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from speaker_audio._files import AtomicFile
+from speaker_audio._inflate import Inflater
 from speaker_audio._models import DownloadProgress
 from speaker_audio._responses import SPEAKER_AUDIO, AudioResponse, parse_json_body
 from speaker_audio._streaming import StreamingAudioDecoder, decode_whole_body
@@ -56,7 +57,12 @@ def estimate_audio_bytes(body_bytes: int, audio_start: int | None) -> int:
 
 
 class BodySink(Generic[T]):
-    """Base of the body consumers: ``feed`` chunks, then ``finish`` (or ``abort`` on error)."""
+    """Base of the body consumers: ``feed`` chunks, then ``finish`` (or ``abort`` on error).
+
+    ``limit_name`` is the client setting that ``max_bytes`` comes from, named in the error.
+    """
+
+    limit_name = "max_response_bytes"
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
@@ -65,11 +71,21 @@ class BodySink(Generic[T]):
         """The body's announced size (set by the shells from the headers; see ``expected_body_bytes``)."""
 
     def feed(self, chunk: bytes) -> None:
-        """Consume one chunk of the body."""
+        """Consume one chunk of the (inflated) body."""
         self.received += len(chunk)
         if self.received > self.max_bytes:
-            raise ResponseTooLargeError(f"response body exceeds max_response_bytes ({self.max_bytes} bytes)")
+            raise self._too_large()
         self._consume(chunk)
+
+    def feed_compressed(self, chunk: bytes, inflater: Inflater) -> None:
+        """Consume one chunk of a compressed body: its compressed and its inflated bytes both count."""
+        if inflater.compressed + len(chunk) > self.max_bytes:
+            raise self._too_large()
+        for piece in inflater.inflate(chunk):
+            self.feed(piece)
+
+    def _too_large(self) -> ResponseTooLargeError:
+        return ResponseTooLargeError(f"response body exceeds {self.limit_name} ({self.max_bytes} bytes)")
 
     def _consume(self, chunk: bytes) -> None:
         raise NotImplementedError
@@ -83,7 +99,9 @@ class BodySink(Generic[T]):
 
 
 class JsonSink(BodySink[T]):
-    """Buffers a small JSON body and parses it with ``parse`` at the end."""
+    """Buffers a small JSON body and parses it with ``parse`` at the end (``max_bytes`` is ``max_json_bytes``)."""
+
+    limit_name = "max_json_bytes"
 
     def __init__(self, parse: Callable[[object], T], where: str, max_bytes: int) -> None:
         super().__init__(max_bytes)

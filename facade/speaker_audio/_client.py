@@ -12,7 +12,7 @@ from typing import Any, Self, TypeVar, cast
 
 import httpx
 
-from speaker_audio import _deadline, _http_errors, _requests, _responses, _retry, _settings
+from speaker_audio import _deadline, _http_errors, _inflate, _requests, _responses, _retry, _settings
 from speaker_audio._base import ClientSettings
 from speaker_audio._body import AudioFileSink, AudioMemorySink, BodySink, expected_body_bytes
 from speaker_audio._models import DownloadProgress, SampleAudio, SeparationStatus, SpeakerAudio
@@ -43,7 +43,10 @@ class SpeakerAudioClient(ClientSettings):
         max_retries: retries after the first try (0 disables); see the README's "Errors and retries".
         http_client: your own ``httpx.Client`` (proxies, mounts); never closed by us. Our ``timeout`` applies
             to its requests, and redirects are never followed.
-        max_response_bytes: a response body larger than this raises ``ResponseTooLargeError``.
+        max_response_bytes: a response body larger than this raises ``ResponseTooLargeError``. A compressed
+            body counts with its inflated size, which is checked as it is inflated.
+        max_json_bytes: a status or start-separation (JSON) body larger than this (16 MiB by default)
+            raises ``ResponseTooLargeError``; ``max_response_bytes`` is the limit for audio.
         total_timeout: seconds that one whole call may take, retries and their waits included (each request's
             timeouts are cut to the time left); past it, ``APITimeoutError``. ``None`` (default): no such bound.
             ``download_all_speakers`` applies it to each of its requests, not to the whole run.
@@ -57,6 +60,7 @@ class SpeakerAudioClient(ClientSettings):
         retry_policy: when and how long to wait before a retry (its back-off and ``Retry-After`` limits).
         max_response_bytes: the largest response body accepted.
         total_timeout: the bound on one whole call, or ``None``.
+        max_json_bytes: the largest JSON (status, start) response body accepted.
 
     Example::
 
@@ -74,6 +78,7 @@ class SpeakerAudioClient(ClientSettings):
         max_retries: int = _settings.DEFAULT_MAX_RETRIES,
         http_client: httpx.Client | None = None,
         max_response_bytes: int = _settings.DEFAULT_MAX_RESPONSE_BYTES,
+        max_json_bytes: int = _settings.DEFAULT_MAX_JSON_BYTES,
         total_timeout: float | None = None,
         allow_insecure_http: bool = False,
     ) -> None:
@@ -85,6 +90,7 @@ class SpeakerAudioClient(ClientSettings):
             timeout=timeout,
             max_retries=max_retries,
             max_response_bytes=max_response_bytes,
+            max_json_bytes=max_json_bytes,
             total_timeout=total_timeout,
             allow_insecure_http=allow_insecure_http,
         )
@@ -335,20 +341,29 @@ class SpeakerAudioClient(ClientSettings):
         request = self._http.build_request(
             spec.method, self.base_url + spec.path, headers=spec.headers, timeout=timeout
         )
+        request.headers["accept-encoding"] = _inflate.ACCEPT_ENCODING  # exactly what _inflate decodes
         sink: BodySink[T] | None = None
         try:
             auth = spec.auth or httpx.USE_CLIENT_DEFAULT  # the key is written into the request only as it is sent
             response = self._http.send(request, stream=True, follow_redirects=False, auth=auth)
             try:
                 if not response.is_success:
-                    body = _read_bounded(response, _http_errors.MAX_ERROR_BODY_BYTES, self._between_chunks(deadline))
+                    body = _read_error_body(response, self._between_chunks(deadline))
                     raise _http_errors.status_error(response, body)
+                inflater = _inflate.inflater_for(response.headers)
                 sink = make_sink()
                 sink.expected_body_bytes = expected_body_bytes(response.headers)
-                for chunk in response.iter_bytes():
-                    if deadline is not None:
-                        deadline.check(self._clock(), "while receiving the response")
-                    sink.feed(chunk)
+                if inflater is None:  # the identity path: chunks go to the sink as they arrive
+                    for chunk in response.iter_raw():
+                        if deadline is not None:
+                            deadline.check(self._clock(), "while receiving the response")
+                        sink.feed(chunk)
+                else:
+                    for chunk in response.iter_raw():
+                        if deadline is not None:
+                            deadline.check(self._clock(), "while receiving the response")
+                        sink.feed_compressed(chunk, inflater)
+                    inflater.finish()
                 result = sink.finish()
                 sink = None
                 return result
@@ -369,14 +384,14 @@ class SpeakerAudioClient(ClientSettings):
         return check
 
 
-def _read_bounded(response: httpx.Response, limit: int, between_chunks: Callable[[], None]) -> bytes:
-    body = bytearray()
-    for chunk in response.iter_bytes():
-        between_chunks()
-        body += chunk[: limit - len(body)]
-        if len(body) >= limit:
-            break
-    return bytes(body)
+def _read_error_body(response: httpx.Response, between_chunks: Callable[[], None]) -> bytes:
+    reader = _http_errors.ErrorBodyReader(response.headers)
+    if reader.wants_more:
+        for chunk in response.iter_raw():
+            between_chunks()
+            if not reader.feed(chunk):
+                break
+    return bytes(reader.body)
 
 
 def get_speaker_audio(

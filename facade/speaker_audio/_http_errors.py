@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from speaker_audio._inflate import inflater_for
 from speaker_audio.errors import (
     APIConnectionError,
     APIStatusError,
@@ -17,6 +18,7 @@ from speaker_audio.errors import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseValidationError,
     UnprocessableEntityError,
     ValidationErrorDetail,
 )
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_ERROR_BODY_BYTES",
+    "ErrorBodyReader",
     "detach_tracebacks",
     "origin_of",
     "parse_error_body",
@@ -37,6 +40,50 @@ __all__ = [
 ]
 
 MAX_ERROR_BODY_BYTES = 1 << 20
+
+
+class ErrorBodyReader:
+    """Keeps the start of an error response's body, inflated: at most ``MAX_ERROR_BODY_BYTES`` of it.
+
+    Feed it the raw (still compressed) chunks while :meth:`feed` returns true; then ``body`` is what
+    was kept. It also stops after ``MAX_ERROR_BODY_BYTES`` compressed bytes. A body in a coding it
+    cannot read is dropped (``body`` stays empty), and one that turns out invalid is cut where the
+    damage starts: the status is the error, the body only a detail of it.
+    """
+
+    __slots__ = ("_inflater", "_readable", "body")
+
+    def __init__(self, headers: httpx.Headers) -> None:
+        self.body = bytearray()
+        """The (inflated) body kept so far."""
+        try:
+            self._inflater = inflater_for(headers)
+            self._readable = True
+        except ResponseValidationError:
+            self._inflater = None
+            self._readable = False
+
+    @property
+    def wants_more(self) -> bool:
+        """Whether another chunk would be kept."""
+        compressed = 0 if self._inflater is None else self._inflater.compressed
+        return self._readable and len(self.body) < MAX_ERROR_BODY_BYTES and compressed < MAX_ERROR_BODY_BYTES
+
+    def feed(self, chunk: bytes) -> bool:
+        """Keep what fits of the next raw chunk; returns :attr:`wants_more`."""
+        if not self.wants_more:
+            return False
+        if self._inflater is None:
+            self.body += chunk[: MAX_ERROR_BODY_BYTES - len(self.body)]
+            return self.wants_more
+        try:
+            for piece in self._inflater.inflate(chunk):
+                self.body += piece[: MAX_ERROR_BODY_BYTES - len(self.body)]
+                if len(self.body) >= MAX_ERROR_BODY_BYTES:
+                    break
+        except ResponseValidationError:
+            self._readable = False
+        return self.wants_more
 
 
 def request_id_of(headers: httpx.Headers) -> str | None:
@@ -128,10 +175,18 @@ def _summary(body: Any) -> str:
 def status_error(response: httpx.Response, body: bytes) -> APIStatusError:
     """The ``APIStatusError`` subclass for a non-2xx ``response`` with (the start of) its ``body``."""
     status = response.status_code
-    # the streamed response was consumed and closed: attach a read copy that holds (the start of) the body
+    # the streamed response was consumed and closed: attach a read copy that holds (the start of) the body,
+    # which is already inflated, so the copy is built without Content-Encoding (httpx would inflate it again)
+    # and then shows the headers as received, as a response that httpx had read itself would
+    headers = response.headers
     response = httpx.Response(
-        status, headers=response.headers, content=body, request=response.request, extensions=response.extensions
+        status,
+        headers=[(name, value) for name, value in headers.multi_items() if name.lower() != "content-encoding"],
+        content=body,
+        request=response.request,
+        extensions=response.extensions,
     )
+    response.headers = headers
     parsed = parse_error_body(body)
     request_id = request_id_of(response.headers)
     request = response.request

@@ -1,0 +1,101 @@
+"""Compressed response bodies (sans-I/O): the codings we ask for, and inflating them in bounded steps.
+
+httpx would inflate each network read whole, and stacked codings layer upon layer, so a few
+kilobytes of gzip could become gigabytes before any size check ran. The shells therefore read the
+raw body and inflate it here, at most ``INFLATE_STEP`` bytes at a time, so that every size limit
+applies to the inflated bytes as they appear. Exactly one coding per response is accepted.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+
+import httpx
+
+from speaker_audio.errors import ResponseValidationError
+
+__all__ = ["ACCEPT_ENCODING", "INFLATE_STEP", "Inflater", "inflater_for"]
+
+ACCEPT_ENCODING = "gzip, deflate"
+"""The ``Accept-Encoding`` sent with every request: exactly the codings :class:`Inflater` decodes."""
+
+INFLATE_STEP = 256 * 1024
+"""The most bytes one call to ``zlib`` may inflate: the memory a compressed chunk can cost at once."""
+
+_CODINGS = {"gzip": "gzip", "x-gzip": "gzip", "deflate": "deflate"}
+
+
+def inflater_for(headers: httpx.Headers) -> Inflater | None:
+    """The :class:`Inflater` for a response's ``Content-Encoding``; ``None`` when the body is not encoded.
+
+    Raises ``ResponseValidationError`` for a coding other than gzip or deflate, and for more than one
+    coding (``gzip, gzip``): we never ask for those, and stacking is how decompression bombs multiply.
+    """
+    codings = [name.strip().lower() for name in headers.get_list("content-encoding", split_commas=True)]
+    codings = [name for name in codings if name and name != "identity"]
+    if not codings:
+        return None
+    if len(codings) > 1 or codings[0] not in _CODINGS:
+        raise ResponseValidationError(
+            f"unsupported Content-Encoding {', '.join(codings)!r}: speaker-audio asks for and decodes "
+            f"one of {ACCEPT_ENCODING}"
+        )
+    return Inflater(_CODINGS[codings[0]])
+
+
+class Inflater:
+    """Inflates a gzip or deflate body fed in chunks, yielding pieces of at most ``INFLATE_STEP`` bytes.
+
+    ``gzip`` may hold several members (RFC 1952); ``deflate`` is the zlib format, or raw deflate as
+    some servers send it. ``compressed`` counts the bytes fed. Raises ``ResponseValidationError`` for
+    data that is not valid in the coding, data after its end, and (from :meth:`finish`) a stream
+    cut short.
+    """
+
+    __slots__ = ("_coding", "_head", "_inflater", "compressed")
+
+    def __init__(self, coding: str) -> None:
+        if coding not in ("gzip", "deflate"):
+            raise ValueError(f"unknown coding {coding!r}")
+        self._coding = coding
+        self._inflater = zlib.decompressobj(zlib.MAX_WBITS | 16) if coding == "gzip" else None
+        self._head = b""  # deflate: the first byte, until the second tells zlib from raw deflate
+        self.compressed = 0
+        """Compressed bytes fed so far."""
+
+    def inflate(self, data: bytes) -> Iterator[bytes]:
+        """Inflate ``data``, the next chunk of the body, yielding pieces of at most ``INFLATE_STEP`` bytes."""
+        self.compressed += len(data)
+        inflater = self._inflater
+        if inflater is None:  # deflate, format not yet known
+            data = self._head + data
+            if len(data) < 2:
+                self._head = data
+                return
+            self._head = b""
+            zlib_format = data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
+            inflater = self._inflater = zlib.decompressobj(zlib.MAX_WBITS if zlib_format else -zlib.MAX_WBITS)
+        while data:
+            if inflater.eof:
+                inflater = self._next_member(data)
+            try:
+                piece = inflater.decompress(data, INFLATE_STEP)
+            except zlib.error as exc:
+                raise ResponseValidationError(f"the response body is not valid {self._coding} data: {exc}") from None
+            data = inflater.unconsumed_tail or inflater.unused_data
+            if piece:
+                yield piece
+
+    def _next_member(self, data: bytes) -> zlib._Decompress:
+        if self._coding != "gzip" or not data.startswith(b"\x1f\x8b"):
+            raise ResponseValidationError(f"the response body has data after the end of its {self._coding} stream")
+        self._inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        return self._inflater
+
+    def finish(self) -> None:
+        """Check that the body ended where the compressed stream ends (an empty body is accepted)."""
+        if self.compressed == 0:
+            return
+        if self._inflater is None or not self._inflater.eof:
+            raise ResponseValidationError(f"the response body ended before the end of its {self._coding} stream")
