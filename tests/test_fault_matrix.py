@@ -8,11 +8,13 @@ socket, file descriptor or thread is left behind, and that the key is in no log 
 from __future__ import annotations
 
 import errno
+import gzip
 import logging
 import os
 import threading
 import time
 import traceback
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ from speaker_audio import (
     AuthenticationError,
     InsecureTransportError,
     InternalServerError,
+    NotFoundError,
     RateLimitError,
     ResponseTooLargeError,
     ResponseValidationError,
@@ -104,12 +107,26 @@ def disk_full_at_commit(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
 MOVED = "moved-away"
 
 
+def gzipped(data: bytes, *, times: int = 1) -> bytes:
+    for _ in range(times):
+        data = gzip.compress(data)
+    return data
+
+
+ERROR_JSON = b'{"detail": {"status": "fault", "message": "compressed error body"}}'
+GZIP_BOMB = gzipped(b'{"audio_base_64": "' + b"A" * (8 << 20))  # 8 MiB of base64 in 8 KiB
+
+
 def audio_fault(**kwargs: Any) -> Fault:
     return Fault(path_contains="/audio", **kwargs)
 
 
 def ok_body(body: bytes) -> Fault:
     return audio_fault(status=200, body=body, times=99)
+
+
+def ok_body_encoded(body: bytes, encoding: str) -> Fault:
+    return audio_fault(status=200, body=body, times=99, headers={"Content-Encoding": encoding})
 
 
 CASES = [
@@ -152,6 +169,20 @@ CASES = [
         {"total_timeout": 1.0},
     ),
     Case("key over plain http", (), InsecureTransportError, 0, base_url="http://speaker-audio.invalid"),
+    Case("429 with a gzip body and Retry-After", (audio_fault(status=429, body=gzipped(ERROR_JSON), times=99,
+         headers={"Content-Encoding": "gzip", "Retry-After": "0"}),), RateLimitError, 3),
+    Case("404 with a deflate body", (audio_fault(status=404, body=zlib.compress(ERROR_JSON), times=99,
+         headers={"Content-Encoding": "deflate"}),), NotFoundError, 1),
+    Case("503 with a gzip body once, then success", (audio_fault(status=503, body=gzipped(ERROR_JSON),
+         headers={"Content-Encoding": "gzip"}),), None, 2),
+    Case("503 with a gzip bomb body", (audio_fault(status=503, body=GZIP_BOMB, times=99,
+         headers={"Content-Encoding": "gzip"}),), InternalServerError, 3),
+    Case("200 with a gzip body", (Fault(path_contains="speaker-1/audio", status=200, body=gzipped(audio_body()),
+         times=99, headers={"Content-Encoding": "gzip"}),), None, 1),
+    Case("200 with stacked codings (gzip, gzip)", (ok_body_encoded(gzipped(audio_body(), times=2), "gzip, gzip"),),
+         ResponseValidationError),
+    Case("200 gzip bomb over max_response_bytes", (ok_body_encoded(GZIP_BOMB, "gzip"),), ResponseTooLargeError, 1,
+         {"max_response_bytes": 1 << 20}),
 ]  # fmt: skip
 
 OPERATIONS = ("get_speaker_audio", "download_speaker_audio", "download_all_speakers")

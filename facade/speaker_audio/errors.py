@@ -177,7 +177,7 @@ class AudioDecodeError(ResponseValidationError):
 
 
 class ResponseTooLargeError(ResponseValidationError):
-    """The response body exceeded the client's ``max_response_bytes`` limit."""
+    """The response body exceeded the client's ``max_response_bytes`` (or, for JSON, ``max_json_bytes``) limit."""
 
 
 class SeparationFailedError(SpeakerAudioError):
