@@ -53,12 +53,13 @@ class Inflater:
     cut short.
     """
 
-    __slots__ = ("_coding", "_head", "_inflater", "compressed")
+    __slots__ = ("_head", "_inflater", "coding", "compressed")
 
     def __init__(self, coding: str) -> None:
         if coding not in ("gzip", "deflate"):
             raise ValueError(f"unknown coding {coding!r}")
-        self._coding = coding
+        self.coding = coding
+        """``gzip`` or ``deflate``."""
         self._inflater = zlib.decompressobj(zlib.MAX_WBITS | 16) if coding == "gzip" else None
         self._head = b""  # deflate: the first byte, until the second tells zlib from raw deflate
         self.compressed = 0
@@ -82,14 +83,14 @@ class Inflater:
             try:
                 piece = inflater.decompress(data, INFLATE_STEP)
             except zlib.error as exc:
-                raise ResponseValidationError(f"the response body is not valid {self._coding} data: {exc}") from None
+                raise ResponseValidationError(f"the response body is not valid {self.coding} data: {exc}") from None
             data = inflater.unconsumed_tail or inflater.unused_data
             if piece:
                 yield piece
 
     def _next_member(self, data: bytes) -> zlib._Decompress:
-        if self._coding != "gzip" or not data.startswith(b"\x1f\x8b"):
-            raise ResponseValidationError(f"the response body has data after the end of its {self._coding} stream")
+        if self.coding != "gzip" or not data.startswith(b"\x1f\x8b"):
+            raise ResponseValidationError(f"the response body has data after the end of its {self.coding} stream")
         self._inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
         return self._inflater
 
@@ -98,4 +99,4 @@ class Inflater:
         if self.compressed == 0:
             return
         if self._inflater is None or not self._inflater.eof:
-            raise ResponseValidationError(f"the response body ended before the end of its {self._coding} stream")
+            raise ResponseValidationError(f"the response body ended before the end of its {self.coding} stream")
