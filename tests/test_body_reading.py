@@ -499,3 +499,31 @@ def test_max_json_bytes_is_validated_and_exposed(client_class: type[SpeakerAudio
             client_class(max_json_bytes=bad)  # type: ignore[arg-type]
     assert client_class().max_json_bytes == DEFAULT_MAX_JSON_BYTES == 16 * MiB
     assert client_class(max_json_bytes=5).max_json_bytes == 5
+
+
+def reading_client(kind: Kind) -> httpx.Client | httpx.AsyncClient:
+    """An http client whose response hook reads every body (as a logging hook might)."""
+    if kind == "sync":
+        return httpx.Client(event_hooks={"response": [lambda response: response.read()]})
+
+    async def read(response: httpx.Response) -> None:
+        await response.aread()
+
+    return httpx.AsyncClient(event_hooks={"response": [read]})
+
+
+@pytest.mark.parametrize("coding", ["identity", "gzip"])
+def test_a_response_hook_that_reads_the_body_does_not_break_reading(kind: Kind, coding: str) -> None:
+    """httpx has already read (and inflated) the body when such a hook returns: it is fed on as it is."""
+    encode = (lambda data: data) if coding == "identity" else gzip.compress
+    headers = {} if coding == "identity" else {"Content-Encoding": coding}
+    with FakeElevenLabs() as fake:
+        fake.script(Fault(status=200, headers=headers, body=encode(AUDIO_JSON), path_contains="/audio"))
+        error = encode(json.dumps(ERROR_DETAIL).encode())
+        fake.script(Fault(status=404, headers=headers, body=error, path_contains="/audio"))
+        run = ClientRunner(kind, fake.base_url, max_retries=0)
+        audio = run.call_with_http_client(reading_client(kind), "get_speaker_audio", VOICE, SAMPLE, "speaker-1")
+        assert audio.data == b"ID3\x03\x00\x00\x00\x00\x00"
+        with pytest.raises(NotFoundError) as caught:
+            run.call_with_http_client(reading_client(kind), "get_speaker_audio", VOICE, SAMPLE, "speaker-1")
+    assert caught.value.body == ERROR_DETAIL

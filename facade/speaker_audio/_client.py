@@ -345,7 +345,7 @@ class SpeakerAudioClient(ClientSettings):
         sink: BodySink[T] | None = None
         try:
             auth = spec.auth or httpx.USE_CLIENT_DEFAULT  # the key is written into the request only as it is sent
-            response = self._http.send(request, stream=True, follow_redirects=False, auth=auth)
+            response = _inflate.unread(self._http.send(request, stream=True, follow_redirects=False, auth=auth))
             try:
                 if not response.is_success:
                     body = _read_error_body(response, self._between_chunks(deadline))

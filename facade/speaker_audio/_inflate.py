@@ -15,7 +15,7 @@ import httpx
 
 from speaker_audio.errors import ResponseValidationError
 
-__all__ = ["ACCEPT_ENCODING", "INFLATE_STEP", "Inflater", "inflater_for"]
+__all__ = ["ACCEPT_ENCODING", "INFLATE_STEP", "Inflater", "inflater_for", "unread"]
 
 ACCEPT_ENCODING = "gzip, deflate"
 """The ``Accept-Encoding`` sent with every request: exactly the codings :class:`Inflater` decodes."""
@@ -100,3 +100,21 @@ class Inflater:
             return
         if self._inflater is None or not self._inflater.eof:
             raise ResponseValidationError(f"the response body ended before the end of its {self.coding} stream")
+
+
+def unread(response: httpx.Response) -> httpx.Response:
+    """``response``, or, if an httpx event hook has already read its body, a copy that can be read again.
+
+    httpx inflated such a body as it read it, so the copy streams that content and has no ``Content-Encoding``
+    (the hook took the memory it needed; the limits still apply to what is fed on).
+    """
+    if not response.is_stream_consumed:
+        return response
+    headers = [(name, value) for name, value in response.headers.multi_items() if name.lower() != "content-encoding"]
+    return httpx.Response(
+        response.status_code,
+        headers=headers,
+        stream=httpx.ByteStream(response.content),
+        request=response.request,
+        extensions=response.extensions,
+    )
