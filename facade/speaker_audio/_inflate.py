@@ -61,24 +61,27 @@ class Inflater:
         self.coding = coding
         """``gzip`` or ``deflate``."""
         self._inflater = zlib.decompressobj(zlib.MAX_WBITS | 16) if coding == "gzip" else None
-        self._head = b""  # deflate: the first byte, until the second tells zlib from raw deflate
+        self._head = b""  # a first byte held until the second tells the format (deflate) or a new member (gzip)
         self.compressed = 0
         """Compressed bytes fed so far."""
 
     def inflate(self, data: bytes) -> Iterator[bytes]:
         """Inflate ``data``, the next chunk of the body, yielding pieces of at most ``INFLATE_STEP`` bytes."""
         self.compressed += len(data)
+        if self._head:
+            data, self._head = self._head + data, b""
         inflater = self._inflater
         if inflater is None:  # deflate, format not yet known
-            data = self._head + data
             if len(data) < 2:
                 self._head = data
                 return
-            self._head = b""
             zlib_format = data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0
             inflater = self._inflater = zlib.decompressobj(zlib.MAX_WBITS if zlib_format else -zlib.MAX_WBITS)
         while data:
             if inflater.eof:
+                if len(data) < 2 and self.coding == "gzip" and b"\x1f\x8b".startswith(data):
+                    self._head = data  # perhaps the start of another member
+                    return
                 inflater = self._next_member(data)
             try:
                 piece = inflater.decompress(data, INFLATE_STEP)
@@ -98,7 +101,7 @@ class Inflater:
         """Check that the body ended where the compressed stream ends (an empty body is accepted)."""
         if self.compressed == 0:
             return
-        if self._inflater is None or not self._inflater.eof:
+        if self._inflater is None or not self._inflater.eof or self._head:
             raise ResponseValidationError(f"the response body ended before the end of its {self.coding} stream")
 
 
