@@ -6,6 +6,7 @@ faults, or the small purpose-built servers below (a bomb server; an endless chun
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 import os
@@ -397,25 +398,28 @@ def test_compressed_success_responses(kind: Kind, coding: str, tmp_path: Path) -
     with FakeElevenLabs() as fake:
         fake.voices[VOICE][SAMPLE].status = "completed"
         status_json = httpx.get(f"{fake.base_url}/v1/voices/pvc/{VOICE}/samples/{SAMPLE}/speakers").content
-        fake.script(Fault(status=200, headers=headers, body=compress(AUDIO_JSON, coding), path_contains="/audio",
-                          times=9))  # fmt: skip
+        sample_json = httpx.get(f"{fake.base_url}/v1/voices/pvc/{VOICE}/samples/{SAMPLE}/audio").content
+        fake.script(Fault(status=200, headers=headers, body=compress(AUDIO_JSON, coding), times=9,
+                          path_contains="/speakers/speaker-1/audio"))  # fmt: skip
+        fake.script(Fault(status=200, headers=headers, body=compress(sample_json, coding),
+                          path_contains=f"/samples/{SAMPLE}/audio"))  # fmt: skip
         fake.script(Fault(status=200, headers=headers, body=compress(status_json, coding), method="GET", times=1))
         run = ClientRunner(kind, fake.base_url, max_retries=0)
         status = run.call("get_separation_status", VOICE, SAMPLE)
         audio = run.call("get_speaker_audio", VOICE, SAMPLE, "speaker-1")
         path = run.call("download_speaker_audio", VOICE, SAMPLE, "speaker-1", tmp_path / "s1.mp3")
-        sent = [request.headers.get("accept-encoding") for request in fake.requests[1:]]
+        sample = run.call("get_sample_audio", VOICE, SAMPLE)
+        sent = [request.headers.get("accept-encoding") for request in fake.requests[2:]]
     assert status.status == "completed"
     assert list(status.speakers) == list(json.loads(status_json)["speakers"])
     assert audio.data == b"ID3\x03\x00\x00\x00\x00\x00"
     assert audio.media_type == "audio/mpeg"
     assert path.read_bytes() == audio.data
-    assert sent == [ACCEPT_ENCODING] * 3
+    assert sample.data == base64.b64decode(json.loads(sample_json)["audio_base_64"])
+    assert sent == [ACCEPT_ENCODING] * 4
 
 
 def test_large_gzip_audio_streams_to_disk(kind: Kind, tmp_path: Path) -> None:
-    import base64
-
     audio = bytes(range(256)) * 20_000  # 5 MB: many inflate steps, the streaming decoder's path
     body = json.dumps({"audio_base_64": base64.b64encode(audio).decode(), "media_type": "audio/mpeg",
                        "duration_secs": 2.0}).encode()  # fmt: skip
