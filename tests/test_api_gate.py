@@ -229,8 +229,8 @@ def test_a_removed_result_attribute_fails(tree: Tree) -> None:
 
 
 def test_a_removed_method_of_the_testing_module_fails(tree: Tree) -> None:
+    tree.edit("testing/__init__.py", r'"Fault",\s*', "")  # from __all__ first: the next pattern would match it too
     tree.edit("testing/__init__.py", r"\bFault,\s*", "")
-    tree.edit("testing/__init__.py", r'"Fault", ', "")
     assert tree.breaks() == ["`testing.Fault`: removed"]
 
 
