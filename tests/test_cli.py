@@ -488,8 +488,8 @@ def test_sigterm_during_get_leaves_no_partial_file(completed_fake: FakeElevenLab
         time.sleep(0.05)
     proc.send_signal(signal.SIGTERM)
     _, stderr = proc.communicate(timeout=20)
-    assert proc.returncode == 130, stderr
-    assert b"interrupted" in stderr
+    assert proc.returncode == 143, stderr  # 128 + SIGTERM
+    assert b"terminated" in stderr
     assert list(tmp_path.iterdir()) == []
 
 

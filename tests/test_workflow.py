@@ -282,11 +282,11 @@ def test_at_most_concurrency_downloads_run_at_once(fake: FakeElevenLabs, tmp_pat
         with SpeakerAudioClient(base_url=fake.base_url) as client:
             execute = client._execute
 
-            def counting(spec: Any, make_sink: Any, deadline: Any = None) -> Any:
+            def counting(spec: Any, make_sink: Any, deadline: Any = None, **options: Any) -> Any:
                 enter()
                 try:
                     time.sleep(0.05)
-                    return execute(spec, make_sink, deadline)
+                    return execute(spec, make_sink, deadline, **options)
                 finally:
                     leave()
 

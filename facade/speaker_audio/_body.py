@@ -181,6 +181,7 @@ class AudioFileSink(BodySink[Path]):
     default). ``on_received(audio_bytes_so_far)`` is called after each chunk of the body with the
     decoded audio bytes written so far; ``on_progress(DownloadProgress)`` too, with the expected
     sizes, and once more with ``done=True`` when the whole body was received and validated.
+    ``check()`` is called before each chunk is used: it raises to stop the download (a cancelled run).
     """
 
     def __init__(
@@ -192,8 +193,10 @@ class AudioFileSink(BodySink[Path]):
         on_received: Callable[[int], None] | None = None,
         on_progress: Callable[[DownloadProgress], None] | None = None,
         route: AudioResponse[Any] = SPEAKER_AUDIO,
+        check: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(max_bytes)
+        self._check = check
         self._on_received = on_received
         self._on_progress = on_progress
         self._route = route
@@ -204,6 +207,8 @@ class AudioFileSink(BodySink[Path]):
         file.rewind()  # a retry starts the file again (a no-op for the first attempt)
 
     def _consume(self, chunk: bytes) -> None:
+        if self._check is not None:  # first: it may stop a cancelled download before anything is written
+            self._check()
         decoded = self._decoder.feed(chunk)
         if decoded:
             self._file.write(decoded)

@@ -47,10 +47,12 @@ from speaker_audio.errors import (
 
 __all__ = [
     "EXIT_API",
+    "EXIT_BROKEN_PIPE",
     "EXIT_FAILURE",
     "EXIT_INTERRUPTED",
     "EXIT_NETWORK",
     "EXIT_OK",
+    "EXIT_TERMINATED",
     "EXIT_USAGE",
     "build_parser",
     "exit_code_for",
@@ -62,8 +64,9 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 EXIT_API = 3
 EXIT_NETWORK = 4
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as tools killed by a closed pipe report
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 
 PROG = "speaker-audio"
 _MEDIA_TYPE_FOR_EXTENSION = {ext: media_type for media_type, ext in reversed(_EXTENSIONS.items())}
@@ -444,15 +447,19 @@ def _cmd_fake_server(ctx: _Context) -> int:
     return EXIT_OK
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C's ``KeyboardInterrupt`` (exit code 143 instead of 130)."""
+
+
 @contextlib.contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
-    """Let SIGTERM stop a foreground server as Ctrl-C does (main thread only)."""
+    """Let SIGTERM stop the command as Ctrl-C does, cleanups included (main thread only)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
+        raise Terminated
 
     previous = signal.signal(signal.SIGTERM, interrupt)
     try:
@@ -757,9 +764,12 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
     try:
         with _sigterm_as_interrupt():  # SIGTERM cleans up partial files just as Ctrl-C does
             return run(ctx)
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=err)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as interrupt:
+        # the downloads under way were cancelled and their temporary files deleted; workers blocked in a
+        # socket read are daemon threads that the exit does not wait for
+        terminated = isinstance(interrupt, Terminated)
+        print(f"{PROG}: {'terminated' if terminated else 'interrupted'}", file=err, flush=True)
+        return EXIT_TERMINATED if terminated else EXIT_INTERRUPTED
     except BrokenPipeError:
         # the reader of our output went away (e.g. `| head`): the work is done; exit as a piped tool does
         with contextlib.suppress(OSError, ValueError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +25,7 @@ from speaker_audio._workflow import (
     check_concurrency,
     open_download_file,
     prepare_download_directory,
+    raise_if_cancelled,
 )
 from speaker_audio.errors import SpeakerAudioError
 
@@ -302,7 +304,8 @@ class SpeakerAudioClient(ClientSettings):
             def fetch(speaker_id: str) -> Path:
                 spec = _requests.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
                 with downloads.open_file(speaker_id) as file:  # before the request: a file-system error costs none
-                    final = self._execute(spec, downloads.sink_factory(speaker_id, file, self.max_response_bytes))
+                    make_sink = downloads.sink_factory(speaker_id, file, self.max_response_bytes)
+                    final = self._execute(spec, make_sink, cancel=downloads.cancel_event)
                     return file.commit(final)
 
             return downloads.run_in_threads(fetch, concurrency)
@@ -316,12 +319,15 @@ class SpeakerAudioClient(ClientSettings):
         spec: _requests.RequestSpec,
         make_sink: Callable[[], BodySink[T]],
         deadline: _deadline.Deadline | None = None,
+        *,
+        cancel: threading.Event | None = None,
     ) -> T:
         """One public call's requests: the first try and its retries, within ``deadline`` (else ``total_timeout``)."""
         if deadline is None:
             deadline = self._call_deadline(spec, self._clock())
         retries = 0
         while True:
+            raise_if_cancelled(cancel, f"{spec.method} {spec.path}")  # no attempt (nor retry) once cancelled
             try:
                 return self._attempt(spec, make_sink, deadline)
             except SpeakerAudioError as error:

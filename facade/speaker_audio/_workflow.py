@@ -34,10 +34,12 @@ from speaker_audio.errors import (
 __all__ = [
     "ProgressCallback",
     "SeparationPoller",
+    "DownloadCancelled",
     "SpeakerDownloads",
     "check_concurrency",
     "open_download_file",
     "prepare_download_directory",
+    "raise_if_cancelled",
     "resolve_download_target",
     "speaker_file_stems",
 ]
@@ -236,6 +238,12 @@ class DownloadCancelled(BaseException):  # like KeyboardInterrupt: not an error 
     """Raised inside a download's worker when the run was interrupted; never escapes ``download_all_speakers``."""
 
 
+def raise_if_cancelled(cancel: threading.Event | None, what: str) -> None:
+    """``DownloadCancelled`` if ``cancel`` is set: checked before every attempt, so no request starts after it."""
+    if cancel is not None and cancel.is_set():
+        raise DownloadCancelled(f"{what} cancelled")
+
+
 class SpeakerDownloads:
     """Plan and bookkeeping of one ``download_all_speakers`` run; the clients move the bytes.
 
@@ -293,7 +301,9 @@ class SpeakerDownloads:
         self.failures: dict[str, Exception] = {}
         self.received: dict[str, int] = {}
         self._lock = threading.Lock()  # the sync client records outcomes from its worker threads
-        self._cancelled = False
+        self.cancel_event = threading.Event()
+        """Set once the run is interrupted: no attempt starts after it (see ``raise_if_cancelled``)."""
+        self._open_files: list[AtomicFile] = []  # every temporary file made, so that cancel() can discard them
 
     @property
     def stopped(self) -> bool:
@@ -302,17 +312,18 @@ class SpeakerDownloads:
 
     def open_file(self, speaker_id: str) -> AtomicFile:
         """Create the temporary file of one speaker's download (before its request)."""
-        if self._cancelled:
-            raise DownloadCancelled(f"download of speaker {speaker_id!r} cancelled")
-        return AtomicFile.in_directory(self.directory, self.stems[speaker_id], overwrite=self.overwrite)
+        with self._lock:  # a file is either made before cancel() (which then discards it) or never
+            raise_if_cancelled(self.cancel_event, f"download of speaker {speaker_id!r}")
+            file = AtomicFile.in_directory(self.directory, self.stems[speaker_id], overwrite=self.overwrite)
+            self._open_files.append(file)
+        return file
 
     def sink_factory(self, speaker_id: str, file: AtomicFile, max_bytes: int) -> Callable[[], AudioFileSink]:
         """The sink maker for one speaker's download into ``file`` (a new sink per attempt)."""
         stem = self.stems[speaker_id]
 
         def report(received: int) -> None:
-            if self._cancelled:  # interrupted: stop this download at its next chunk, leaving nothing
-                raise DownloadCancelled(f"download of speaker {speaker_id!r} cancelled")
+            raise_if_cancelled(self.cancel_event, f"download of speaker {speaker_id!r}")  # also before an attempt
             self.received[speaker_id] = received
             if self._progress is not None:
                 self._progress(speaker_id, received, False)
@@ -320,6 +331,10 @@ class SpeakerDownloads:
         def detailed(progress: DownloadProgress) -> None:
             if self._on_progress is not None:
                 self._on_progress(attrs.evolve(progress, speaker_id=speaker_id))
+
+        def check() -> None:
+            # interrupted: stop this download at its next chunk (cancel() already discarded its file)
+            raise_if_cancelled(self.cancel_event, f"download of speaker {speaker_id!r}")
 
         def make() -> AudioFileSink:
             report(0)
@@ -329,13 +344,22 @@ class SpeakerDownloads:
                 stem=stem,
                 on_received=report,
                 on_progress=detailed if self._on_progress is not None else None,
+                check=check,
             )
 
         return make
 
     def cancel(self) -> None:
-        """Stop every download under way at its next chunk (their files are discarded); start no new one."""
-        self._cancelled = True
+        """Interrupt the run at once: start no new download or retry, and delete every temporary file now.
+
+        Called from the waiting thread (Ctrl-C, SIGTERM, task cancellation): it does not wait for the
+        downloads under way, which may be blocked in a socket read; they stop at their next chunk.
+        """
+        with self._lock:
+            self.cancel_event.set()
+            files, self._open_files = self._open_files, []
+        for file in files:
+            file.abort()  # closes and unlinks the temporary file; a no-op for a committed one
 
     def succeeded(self, speaker_id: str, path: Path) -> None:
         """Record a finished download."""
@@ -367,30 +391,54 @@ class SpeakerDownloads:
         ) from error
 
     def run_in_threads(self, fetch: Callable[[str], Path], concurrency: int) -> dict[str, Path]:
-        """Run ``fetch(speaker_id)`` for every speaker on at most ``concurrency`` threads; see :meth:`result`."""
+        """Run ``fetch(speaker_id)`` for every speaker on at most ``concurrency`` threads; see :meth:`result`.
+
+        The workers are daemon threads and the calling thread never joins them: on an interrupt
+        (``KeyboardInterrupt``, or any exception while waiting) it cancels the run, deletes the
+        temporary files itself and re-raises at once, even while a worker is stuck in a socket read.
+        """
+        pending = iter(self.speaker_ids)
+        workers = min(concurrency, len(self.speaker_ids))
+        running = [workers]
+        all_done = threading.Event()
 
         def attempt(speaker_id: str) -> None:
             # outcomes are recorded here, on the worker, so the next queued speaker sees a failure at once
-            if self.stopped or self._cancelled:
-                return
             try:
                 path = fetch(speaker_id)
+            except DownloadCancelled:
+                return
             except Exception as error:
                 self.failed(speaker_id, error)
             else:
                 self.succeeded(speaker_id, path)
 
-        from concurrent.futures import ThreadPoolExecutor, as_completed  # imported when used: fast package import
+        def work() -> None:
+            try:
+                while True:
+                    with self._lock:
+                        speaker_id = next(pending, None)
+                    if speaker_id is None or self.stopped or self.cancel_event.is_set():
+                        return
+                    attempt(speaker_id)
+            finally:
+                with self._lock:
+                    running[0] -= 1
+                    if running[0] == 0:
+                        all_done.set()
 
-        pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="speaker-audio-download")
+        if workers == 0:
+            return self.result()
         try:
-            for future in as_completed([pool.submit(attempt, speaker_id) for speaker_id in self.speaker_ids]):
-                future.result()
+            for number in range(workers):
+                # daemon: a worker blocked in a read must not hold the process at exit (an executor would)
+                threading.Thread(target=work, name=f"speaker-audio-download-{number}", daemon=True).start()
+            # short waits: a signal delivered to another thread is handled here within 0.2 s
+            while not all_done.wait(0.2):
+                pass
         except BaseException:
-            self.cancel()  # Ctrl-C / SIGTERM: downloads under way stop at their next chunk, without retries
+            self.cancel()
             raise
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
         return self.result()
 
     async def run_in_tasks(self, fetch: Callable[[str], Awaitable[Path]], concurrency: int) -> dict[str, Path]:
@@ -410,7 +458,11 @@ class SpeakerDownloads:
                 else:
                     self.succeeded(speaker_id, path)
 
-        async with asyncio.TaskGroup() as group:
-            for speaker_id in self.speaker_ids:
-                group.create_task(attempt(speaker_id))
+        try:
+            async with asyncio.TaskGroup() as group:
+                for speaker_id in self.speaker_ids:
+                    group.create_task(attempt(speaker_id))
+        except BaseException:
+            self.cancel()  # the tasks' own cleanup already ran; this also covers a file made but not yet used
+            raise
         return self.result()
