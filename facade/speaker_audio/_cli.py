@@ -57,6 +57,7 @@ __all__ = [
     "build_parser",
     "exit_code_for",
     "main",
+    "read_api_key_file",
 ]
 
 EXIT_OK = 0
@@ -74,7 +75,8 @@ _MEDIA_TYPE_FOR_EXTENSION = {ext: media_type for media_type, ext in reversed(_EX
 _DESCRIPTION = f"""\
 Separate the speakers of an ElevenLabs PVC voice sample and download their audio.
 
-The API key comes from --api-key or ${API_KEY_ENV}; the server from --base-url, --region or
+The API key comes from ${API_KEY_ENV} or --api-key-file PATH ('-' reads standard input); --api-key KEY
+works too but is visible to other users in `ps`. The server comes from --base-url, --region or
 ${BASE_URL_ENV} (default {DEFAULT_BASE_URL}). Try it without a key against the built-in fake API:
 
   speaker-audio fake-server --port 8765 &
@@ -92,8 +94,21 @@ traceback and INFO logs (retries)."""
 
 
 def _printable(text: str) -> str:
-    """``text`` safe to show on a terminal: ids come from the server and may hold control characters."""
-    return text if text.isprintable() else repr(text)[1:-1]
+    r"""``text`` safe to show on a terminal: every character that is not printable is shown escaped.
+
+    Server-provided text (ids, error bodies, media types, messages) could otherwise drive the terminal:
+    C0 controls (ESC sequences retitle the window, clear the screen, plant hidden links; BEL), DEL, C1
+    controls (``\x9b`` is a one-byte CSI), bidi overrides (``\u202e``) and lone surrogates all become
+    escapes such as ``\x1b`` or ``\u202e``.
+    """
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
+def _printable_lines(text: str) -> str:
+    """``text`` with each line made :func:`_printable` (for tracebacks and log records)."""
+    return "\n".join(_printable(line) for line in text.split("\n"))
 
 
 _size = format_size
@@ -414,7 +429,12 @@ def _cmd_download_all(ctx: _Context) -> int:
     return EXIT_OK
 
 
-_CLIENT_ONLY_OPTIONS = {"api_key": "--api-key", "base_url": "--base-url", "region": "--region"}
+_CLIENT_ONLY_OPTIONS = {
+    "api_key": "--api-key",
+    "api_key_file": "--api-key-file",
+    "base_url": "--base-url",
+    "region": "--region",
+}
 
 
 def _cmd_fake_server(ctx: _Context) -> int:
@@ -520,7 +540,20 @@ def _add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> N
             kwargs["default"] = argparse.SUPPRESS
         container.add_argument(*names, **kwargs)
 
-    option(group, "--api-key", metavar="KEY", help=f"the xi-api-key (default: ${API_KEY_ENV}); never printed")
+    keys = group.add_mutually_exclusive_group()
+    option(
+        keys,
+        "--api-key",
+        metavar="KEY",
+        help=f"the xi-api-key (default: ${API_KEY_ENV}); never printed, but visible to other users in `ps`: "
+        f"${API_KEY_ENV} or --api-key-file is safer",
+    )
+    option(
+        keys,
+        "--api-key-file",
+        metavar="PATH",
+        help="read the xi-api-key from PATH ('-': standard input); one trailing newline is ignored",
+    )
     option(where, "--base-url", metavar="URL", help=f"API server (default: ${BASE_URL_ENV}, else {DEFAULT_BASE_URL})")
     option(where, "--region", choices=sorted(REGION_BASE_URLS), help="a data-residency server instead of --base-url")
     option(
@@ -721,11 +754,11 @@ def exit_code_for(error: BaseException) -> int:
 
 
 def _error_line(error: BaseException) -> str:
-    text = " ".join(str(error).split()) or "(no details)"
+    text = _printable(" ".join(str(error).split())) or "(no details)"  # error bodies come from the server
     text = text.replace("overwrite=True", "--overwrite").replace("base_url=…", "--base-url …")
     cause = error.__cause__ if isinstance(error, SpeakerDownloadError) else error
     if isinstance(cause, AuthenticationError):
-        text += f" (set ${API_KEY_ENV} or pass --api-key)"
+        text += f" (set ${API_KEY_ENV} or pass --api-key-file)"
     elif isinstance(cause, SeparationNotStartedError):
         text = re.sub(r"call start_speaker_separation\(.*\) first", "run `separate` first", text)
         text = text.replace("pass start=True to wait_for_separation", "pass --start")
@@ -734,21 +767,63 @@ def _error_line(error: BaseException) -> str:
     return f"{PROG}: error: {type(error).__name__}: {text}"
 
 
+class _PrintableFormatter(logging.Formatter):
+    """Log records with control characters escaped (a retry's reason quotes the server)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _printable_lines(super().format(record))
+
+
+def read_api_key_file(path: str, stdin: TextIO | None = None) -> str:
+    """The key held in the file ``path`` (``-``: standard input), without one trailing newline.
+
+    Raises ``ValueError`` for an empty key or one with a control character (a second line), and
+    ``OSError`` when the file cannot be read. The key itself is never quoted in a message.
+    """
+    where = "standard input" if path == "-" else repr(path)
+    try:
+        text = (stdin or sys.stdin).read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"--api-key-file: {where} is not UTF-8 text") from None
+    except OSError as error:
+        raise OSError(f"--api-key-file: cannot read {where}: {error.strerror or error}") from None
+    key = text.removesuffix("\n").removesuffix("\r")
+    if not key.strip():
+        raise ValueError(f"--api-key-file: {where} holds no key (it is empty)")
+    if not key.isprintable():
+        raise ValueError(f"--api-key-file: the key in {where} holds a line break or another control character")
+    return key
+
+
 def _configure_logging(verbose: bool, err: TextIO) -> None:
     if not verbose:
         return
     handler = logging.StreamHandler(err)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(_PrintableFormatter("%(levelname)s %(name)s: %(message)s"))
     for name in ("speaker_audio", "httpx"):
         logger = logging.getLogger(name)
         logger.setLevel(logging.INFO)
         logger.addHandler(handler)
 
 
+def _replace_unencodable(stream: TextIO) -> None:
+    """Let ``stream`` print what its encoding cannot encode as escapes (``\u2014``) instead of failing.
+
+    With e.g. ``PYTHONIOENCODING=ascii`` or ``LANG=C``, a speaker table or an error naming a non-ASCII id
+    would otherwise raise ``UnicodeEncodeError`` half-way through.
+    """
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None:
+        with contextlib.suppress(AttributeError, ValueError, OSError):
+            reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Run the command line; returns the exit code (``speaker-audio --help`` lists the commands)."""
     out = out or sys.stdout
     err = err or sys.stderr
+    for stream in (out, err):
+        _replace_unencodable(stream)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -758,6 +833,15 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
         parser.print_usage(err)
         print(f"{PROG}: error: --base-url and --region cannot be used together", file=err)
         return EXIT_USAGE
+    if args.api_key_file is not None:
+        try:
+            if args.api_key is not None:
+                raise ValueError("--api-key and --api-key-file cannot be used together")
+            args.api_key = read_api_key_file(args.api_key_file)
+        except (OSError, ValueError) as error:
+            parser.print_usage(err)
+            print(f"{PROG}: error: {_printable(str(error))}", file=err)
+            return EXIT_USAGE
     _configure_logging(args.verbose, err)
     ctx = _Context(args, out, err)
     run: Callable[[_Context], int] = args.run
@@ -778,6 +862,6 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
         return EXIT_BROKEN_PIPE
     except Exception as error:
         if args.verbose:
-            traceback.print_exc(file=err)
+            print(_printable_lines("".join(traceback.format_exception(error))).rstrip("\n"), file=err)
         print(_error_line(error), file=err)
         return exit_code_for(error)
