@@ -15,7 +15,7 @@ import httpx
 
 from speaker_audio import _deadline, _http_errors, _inflate, _requests, _responses, _retry, _settings
 from speaker_audio._base import ClientSettings
-from speaker_audio._body import AudioFileSink, AudioMemorySink, BodySink, expected_body_bytes
+from speaker_audio._body import AudioFileSink, AudioMemorySink, AudioStreamSink, BodySink, expected_body_bytes
 from speaker_audio._files import AtomicFile
 from speaker_audio._models import DownloadProgress, SampleAudio, SeparationStatus, SpeakerAudio
 from speaker_audio._responses import SAMPLE_AUDIO, SPEAKER_AUDIO, AudioResponse
@@ -129,8 +129,27 @@ class AsyncSpeakerAudioClient(ClientSettings):
         The file work that can block (creating folders and the temporary file, fsync and rename,
         cleanup) runs on a worker thread, never on the event loop.
         """
+        return await self._download_speaker_audio(
+            voice_id, sample_id, speaker_id, dest, overwrite=overwrite, progress=progress, on_progress=on_progress
+        )
+
+    async def _download_speaker_audio(
+        self,
+        voice_id: str,
+        sample_id: str,
+        speaker_id: str,
+        dest: str | os.PathLike[str],
+        *,
+        overwrite: bool = False,
+        progress: Callable[[int], None] | None = None,
+        on_progress: Callable[[DownloadProgress], None] | None = None,
+        on_audio: Callable[[SpeakerAudio], None] | None = None,
+    ) -> Path:
+        """:meth:`download_speaker_audio`; ``on_audio`` gets the server's media type and duration."""
         spec = _requests.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
-        return await self._download_audio(spec, SPEAKER_AUDIO, dest, speaker_id, overwrite, progress, on_progress)
+        return await self._download_audio(
+            spec, SPEAKER_AUDIO, dest, speaker_id, overwrite, progress, on_progress, on_audio=on_audio
+        )
 
     async def get_sample_audio(
         self, voice_id: str, sample_id: str, *, remove_background_noise: bool = False
@@ -167,6 +186,8 @@ class AsyncSpeakerAudioClient(ClientSettings):
         overwrite: bool,
         progress: Callable[[int], None] | None,
         on_progress: Callable[[DownloadProgress], None] | None,
+        *,
+        on_audio: Callable[[Any], None] | None = None,
     ) -> Path:
         file, stem = await _make_off_loop(
             lambda: open_download_file(dest, name, overwrite=overwrite), lambda made: made[0].abort()
@@ -181,8 +202,16 @@ class AsyncSpeakerAudioClient(ClientSettings):
                 on_received=progress,
                 on_progress=on_progress,
                 route=route,
+                on_audio=on_audio,
             ),
         )
+
+    async def _stream_speaker_audio(
+        self, voice_id: str, sample_id: str, speaker_id: str, write: Callable[[bytes], object]
+    ) -> SpeakerAudio:
+        """Hand the decoded audio to ``write`` piece by piece; returns its media type and duration (no data)."""
+        spec = _requests.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
+        return await self._execute(spec, lambda: AudioStreamSink(write, self.max_response_bytes, SPEAKER_AUDIO))
 
     async def get_separation_status(self, voice_id: str, sample_id: str) -> SeparationStatus:
         """The speaker-separation state of a sample, with its speakers once completed."""

@@ -24,6 +24,7 @@ A = TypeVar("A")
 __all__ = [
     "AudioFileSink",
     "AudioMemorySink",
+    "AudioStreamSink",
     "BodySink",
     "JsonSink",
     "estimate_audio_bytes",
@@ -182,6 +183,8 @@ class AudioFileSink(BodySink[Path]):
     decoded audio bytes written so far; ``on_progress(DownloadProgress)`` too, with the expected
     sizes, and once more with ``done=True`` when the whole body was received and validated.
     ``check()`` is called before each chunk is used: it raises to stop the download (a cancelled run).
+    ``on_audio(audio)``, if given, gets the validated result (media type, duration; its ``data`` is
+    empty: the audio is in the file) once the body is complete.
     """
 
     def __init__(
@@ -194,6 +197,7 @@ class AudioFileSink(BodySink[Path]):
         on_progress: Callable[[DownloadProgress], None] | None = None,
         route: AudioResponse[Any] = SPEAKER_AUDIO,
         check: Callable[[], None] | None = None,
+        on_audio: Callable[[Any], None] | None = None,
     ) -> None:
         super().__init__(max_bytes)
         self._check = check
@@ -202,6 +206,7 @@ class AudioFileSink(BodySink[Path]):
         self._route = route
         self._decoder = StreamingAudioDecoder(audio_field=route.member())
         self.audio_bytes = 0
+        self._on_audio = on_audio
         self._stem = stem
         self._file = file
         file.rewind()  # a retry starts the file again (a no-op for the first attempt)
@@ -239,9 +244,37 @@ class AudioFileSink(BodySink[Path]):
         audio = self._route.from_parts(b"", fields)  # validates the other members against the spec
         if self._on_progress is not None:
             self._on_progress(self.progress(done=True))
+        if self._on_audio is not None:
+            self._on_audio(audio)
         if self._stem is not None:
             return self._file.directory / f"{self._stem}{audio.extension}"
         return self._file.target
 
     def abort(self) -> None:
         """Nothing to do: the owner of the file keeps it for a retry or discards it."""
+
+
+class AudioStreamSink(BodySink[A]):
+    """Decodes the audio as it streams in and hands each decoded piece to ``write`` at once.
+
+    For a pipe (``speaker-audio get … -o -``): memory stays bounded and nothing is held. What was
+    written cannot be taken back, so a failure after the first byte leaves a partial stream behind
+    (``written`` counts the bytes handed over). ``finish`` returns the validated result of ``route``
+    (media type, duration) with empty ``data``.
+    """
+
+    def __init__(self, write: Callable[[bytes], object], max_bytes: int, route: AudioResponse[A]) -> None:
+        super().__init__(max_bytes)
+        self._write = write
+        self._route = route
+        self._decoder = StreamingAudioDecoder(audio_field=route.member())
+        self.written = 0
+
+    def _consume(self, chunk: bytes) -> None:
+        decoded = self._decoder.feed(chunk)
+        if decoded:
+            self._write(decoded)
+            self.written += len(decoded)
+
+    def finish(self) -> A:
+        return self._route.from_parts(b"", self._decoder.finish())

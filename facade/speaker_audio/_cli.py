@@ -28,9 +28,11 @@ from typing import Any, TextIO
 import attrs
 
 from speaker_audio._client import SpeakerAudioClient
-from speaker_audio._decode import _EXTENSIONS, sniff_media_type
-from speaker_audio._models import DownloadProgress, SeparationStatus
+from speaker_audio._decode import _EXTENSIONS, extension_for_media_type, sniff_media_type
+from speaker_audio._models import DownloadProgress, SeparationStatus, SpeakerAudio
 from speaker_audio._progress_text import format_size, format_transfer
+from speaker_audio._requests import RequestSpec
+from speaker_audio._retry import RetryPolicy
 from speaker_audio._settings import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, REGION_BASE_URLS
 from speaker_audio._version import __version__
 from speaker_audio._workflow import SeparationPoller
@@ -142,26 +144,60 @@ def _status_json(status: SeparationStatus) -> str:
     return json.dumps(attrs.asdict(status, filter=lambda field, _: field.name != "model"), indent=2)
 
 
-def _file_row(speaker_id: str, path: Path, duration: float | None) -> list[str]:
+def _sniff_file(path: Path) -> str | None:
     with path.open("rb") as f:
-        head = f.read(4096)
+        return sniff_media_type(f.read(4096))
+
+
+def _file_row(speaker_id: str, path: Path, duration: float | None, media_type: str | None = None) -> list[str]:
+    """``media_type`` is the server's; without it, the one that chose the file's extension (download-all)."""
     return [
         _printable(speaker_id),
         _printable(str(path)),
-        _MEDIA_TYPE_FOR_EXTENSION.get(path.suffix, "?"),
-        sniff_media_type(head) or "unknown",
+        _printable(media_type) if media_type is not None else _MEDIA_TYPE_FOR_EXTENSION.get(path.suffix, "?"),
+        _sniff_file(path) or "unknown",
         "?" if duration is None else f"{duration:.2f} s",
         _size(path.stat().st_size),
     ]
 
 
 def format_files(files: dict[str, Path], status: SeparationStatus | None = None) -> str:
-    """A table of downloaded files: media type (from the server, via the extension), sniffed type, duration, size."""
+    """A table of downloaded files: the server's media type (it chose the extension), sniffed type, duration, size."""
     rows = [["SPEAKER", "FILE", "MEDIA TYPE", "SNIFFED", "DURATION", "SIZE"]]
     for speaker_id, path in files.items():
         speaker = status.speakers.get(speaker_id) if status is not None else None
         rows.append(_file_row(speaker_id, path, speaker.duration_secs if speaker is not None else None))
     return _table(rows, right=frozenset({4, 5}))
+
+
+# extensions that name one kind of audio (an Ogg file may hold Opus; .mp4 and .m4a are both MP4 audio)
+_SAME_KIND = {".opus": ".ogg", ".oga": ".ogg", ".mp4": ".m4a", ".raw": ".pcm", ".wave": ".wav", ".mpga": ".mp3"}
+
+
+def _kind(extension: str) -> str:
+    extension = extension.lower()
+    return _SAME_KIND.get(extension, extension)
+
+
+def media_type_warning(path: Path | None, media_type: str, sniffed: str | None) -> str | None:
+    """Why the audio and its file disagree, or ``None``: the extension of ``path`` against the server's
+    ``media_type``, and the ``sniffed`` type of the bytes against it (unknown types are not compared)."""
+    expected = extension_for_media_type(media_type)
+    if expected == ".bin":
+        return None
+    problems = []
+    if path is not None and _kind(path.suffix) != _kind(expected):
+        problems.append(
+            f"its extension {path.suffix or '(none)'} does not match the server's media type "
+            f"{_printable(media_type)} ({expected})"
+        )
+    sniffed_extension = ".bin" if sniffed is None else extension_for_media_type(sniffed)
+    if sniffed_extension != ".bin" and _kind(sniffed_extension) != _kind(expected):
+        problems.append(f"its bytes look like {sniffed}, not {_printable(media_type)} as the server said")
+    if not problems:
+        return None
+    where = "the audio" if path is None else _printable(str(path))
+    return f"{where}: " + "; ".join(problems)
 
 
 class ProgressLine:
@@ -323,26 +359,101 @@ def _wait(
         line.close()
 
 
+def _warn(ctx: _Context, text: str) -> None:
+    """A warning on stderr (shown even with --quiet)."""
+    print(f"{PROG}: warning: {text}", file=ctx.err, flush=True)
+
+
 def _cmd_get(ctx: _Context) -> int:
     args = ctx.args
+    if args.output == "-":
+        return _get_to_stdout(ctx)
     line = ctx.progress_line()
+    received: list[SpeakerAudio] = []
     with ctx.client() as client:
         name = _printable(args.speaker)
         line.update(f"downloading {name} ...", force=True)
         try:
-            path = client.download_speaker_audio(
+            path = client._download_speaker_audio(
                 args.voice,
                 args.sample,
                 args.speaker,
                 args.output,
                 overwrite=args.overwrite,
                 on_progress=_TransferProgress(line, f"downloading {name}"),
+                on_audio=received.append,
             )
         finally:
             line.close()
     print(path, file=ctx.out)
-    row = _file_row(args.speaker, path, None)
-    ctx.note(f"saved {row[1]} ({row[2]}, sniffed {row[3]}, {row[5]})")
+    media_type = received[0].media_type
+    row = _file_row(args.speaker, path, received[0].duration_secs, media_type)
+    ctx.note(f"saved {row[1]} ({row[2]}, sniffed {row[3]}, {row[4]}, {row[5]})")
+    warning = media_type_warning(path, media_type, _sniff_file(path))
+    if warning is not None:
+        _warn(ctx, warning)
+    return EXIT_OK
+
+
+class _StandardOutputAudio:
+    """Writes decoded audio to a binary stream as it arrives (``get -o -``), keeping its first bytes for sniffing."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.written = 0
+        self.head = b""
+
+    def write(self, data: bytes) -> None:
+        if len(self.head) < 4096:
+            self.head += data[: 4096 - len(self.head)]
+        self.stream.write(data)
+        self.stream.flush()  # the player downstream gets each piece at once
+        self.written += len(data)
+
+
+class _RetryUntilOutput(RetryPolicy):
+    """The client's retry policy, except that nothing is retried once audio went out: a pipe cannot rewind."""
+
+    __slots__ = ("_output",)
+    _output: _StandardOutputAudio
+
+    @classmethod
+    def wrapping(cls, policy: RetryPolicy, output: _StandardOutputAudio) -> _RetryUntilOutput:
+        clone = cls.__new__(cls)
+        for slot in RetryPolicy.__slots__:
+            setattr(clone, slot, getattr(policy, slot))
+        clone._output = output
+        return clone
+
+    def next_delay(self, spec: RequestSpec, error: SpeakerAudioError, retries_done: int) -> float | None:
+        if self._output.written:
+            return None
+        return super().next_delay(spec, error, retries_done)
+
+
+def _get_to_stdout(ctx: _Context) -> int:
+    """``get … -o -``: stream the decoded audio to standard output in bounded memory; notes go to stderr."""
+    args = ctx.args
+    stream = getattr(ctx.out, "buffer", None)
+    if stream is None:
+        raise ValueError("-o - needs a binary standard output")
+    output = _StandardOutputAudio(stream)
+    with ctx.client() as client:
+        client.retry_policy = _RetryUntilOutput.wrapping(client.retry_policy, output)
+        try:
+            audio = client._stream_speaker_audio(args.voice, args.sample, args.speaker, output.write)
+        except SpeakerAudioError:
+            if output.written:
+                ctx.note(f"{_size(output.written)} of audio had been written to standard output (not retried)")
+            raise
+    sniffed = sniff_media_type(output.head)
+    ctx.note(
+        f"streamed {_printable(args.speaker)} to standard output ({_printable(audio.media_type)}, "
+        f"sniffed {sniffed or 'unknown'}, {audio.duration_secs:.2f} s, {_size(output.written)})"
+    )
+    warning = media_type_warning(None, audio.media_type, sniffed)
+    if warning is not None:
+        _warn(ctx, warning)
     return EXIT_OK
 
 
@@ -425,6 +536,11 @@ def _cmd_download_all(ctx: _Context) -> int:
         print(json.dumps({k: str(v) for k, v in files.items()}, indent=2), file=ctx.out)
     elif files:
         print(format_files(files, status), file=ctx.out)
+    for path in files.values():  # each extension came from the server's media type: check the bytes agree
+        media_type = _MEDIA_TYPE_FOR_EXTENSION.get(path.suffix)
+        warning = None if media_type is None else media_type_warning(None, media_type, _sniff_file(path))
+        if warning is not None:
+            _warn(ctx, warning.replace("the audio", _printable(str(path)), 1))
     ctx.note(f"{len(files)} speaker file(s) in {directory}")
     return EXIT_OK
 
@@ -608,7 +724,10 @@ def build_parser() -> argparse.ArgumentParser:
     get = command(
         "get",
         "download one speaker's audio",
-        "Download one speaker's separated audio, streamed to disk and written atomically.\nPrints the path written.",
+        "Download one speaker's separated audio, streamed to disk and written atomically.\n"
+        "Prints the path written; warns when the file's extension or bytes disagree with the server's\n"
+        "media type. With -o -, streams the decoded audio to standard output instead (in bounded memory;\n"
+        "a request is retried only until the first audio byte was written).",
     )
     ids(get)
     get.add_argument("speaker", metavar="SPEAKER", help="the speaker id (see `status`)")
@@ -618,7 +737,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         default=".",
         help="a file, or a directory for <speaker><ext> (an existing one or a path ending with /; "
-        "default: the current directory). Missing folders are created, and removed again if the download fails",
+        "default: the current directory), or - to stream the decoded audio to standard output (e.g. "
+        "`| ffplay -`; messages go to stderr). Missing folders are created, and removed again if the download fails",
     )
     get.add_argument("--overwrite", action="store_true", help="replace an existing file")
     get.set_defaults(run=_cmd_get)

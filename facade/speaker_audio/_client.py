@@ -15,7 +15,7 @@ import httpx
 
 from speaker_audio import _deadline, _http_errors, _inflate, _requests, _responses, _retry, _settings
 from speaker_audio._base import ClientSettings
-from speaker_audio._body import AudioFileSink, AudioMemorySink, BodySink, expected_body_bytes
+from speaker_audio._body import AudioFileSink, AudioMemorySink, AudioStreamSink, BodySink, expected_body_bytes
 from speaker_audio._models import DownloadProgress, SampleAudio, SeparationStatus, SpeakerAudio
 from speaker_audio._responses import SAMPLE_AUDIO, SPEAKER_AUDIO, AudioResponse
 from speaker_audio._version import USER_AGENT
@@ -154,12 +154,32 @@ class SpeakerAudioClient(ClientSettings):
         decoded audio bytes written so far (it starts again from 0 if the request is retried).
         ``on_progress(DownloadProgress)`` is called likewise, with the expected total (an estimate from
         ``Content-Length``, when the server sent one) and once more with ``done=True`` and the exact size.
-        Raises, before any request: ``FileExistsError`` if ``dest`` exists and ``overwrite`` is false;
+        Raises, before any request: ``FileExistsError`` if ``dest`` exists and ``overwrite`` is false
+        or is a FIFO, device or socket (never replaced);
         the ``OSError`` of a folder that cannot be created or written (``NotADirectoryError``,
         ``PermissionError``, ...). Then the errors of :meth:`get_speaker_audio`.
         """
+        return self._download_speaker_audio(
+            voice_id, sample_id, speaker_id, dest, overwrite=overwrite, progress=progress, on_progress=on_progress
+        )
+
+    def _download_speaker_audio(
+        self,
+        voice_id: str,
+        sample_id: str,
+        speaker_id: str,
+        dest: str | os.PathLike[str],
+        *,
+        overwrite: bool = False,
+        progress: Callable[[int], None] | None = None,
+        on_progress: Callable[[DownloadProgress], None] | None = None,
+        on_audio: Callable[[SpeakerAudio], None] | None = None,
+    ) -> Path:
+        """:meth:`download_speaker_audio`; ``on_audio`` gets the server's media type and duration (the CLI)."""
         spec = _requests.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
-        return self._download(spec, SPEAKER_AUDIO, dest, speaker_id, overwrite, progress, on_progress)
+        return self._download(
+            spec, SPEAKER_AUDIO, dest, speaker_id, overwrite, progress, on_progress, on_audio=on_audio
+        )
 
     def get_sample_audio(self, voice_id: str, sample_id: str, *, remove_background_noise: bool = False) -> SampleAudio:
         """Fetch a voice sample's own audio (``GET …/samples/{sample_id}/audio``), decoded and validated.
@@ -203,6 +223,8 @@ class SpeakerAudioClient(ClientSettings):
         overwrite: bool,
         progress: Callable[[int], None] | None,
         on_progress: Callable[[DownloadProgress], None] | None,
+        *,
+        on_audio: Callable[[Any], None] | None = None,
     ) -> Path:
         file, stem = open_download_file(dest, name, overwrite=overwrite)
         with file:
@@ -215,9 +237,20 @@ class SpeakerAudioClient(ClientSettings):
                     on_received=progress,
                     on_progress=on_progress,
                     route=route,
+                    on_audio=on_audio,
                 ),
             )
             return file.commit(final)
+
+    def _stream_speaker_audio(
+        self, voice_id: str, sample_id: str, speaker_id: str, write: Callable[[bytes], object]
+    ) -> SpeakerAudio:
+        """Stream the decoded audio to ``write`` piece by piece; returns its media type and duration (no data).
+
+        For ``speaker-audio get … -o -``; see ``AudioStreamSink`` (bytes written are never taken back).
+        """
+        spec = _requests.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
+        return self._execute(spec, lambda: AudioStreamSink(write, self.max_response_bytes, SPEAKER_AUDIO))
 
     def get_separation_status(self, voice_id: str, sample_id: str) -> SeparationStatus:
         """The speaker-separation state of a sample, with its speakers once completed."""

@@ -6,6 +6,7 @@ import contextlib
 import errno
 import os
 import re
+import stat
 import threading
 import unicodedata
 from pathlib import Path
@@ -16,6 +17,7 @@ __all__ = [
     "CreatedDirectories",
     "check_writable_directory",
     "id_digest",
+    "refuse_special_file",
     "safe_file_stem",
     "write_bytes_atomic",
 ]
@@ -335,3 +337,29 @@ def write_bytes_atomic(
     with AtomicFile(target, overwrite=overwrite, make_parents=make_parents) as out:
         out.write(data)
         return out.commit()
+
+
+_SPECIAL_KINDS = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def refuse_special_file(path: str | os.PathLike[str]) -> None:
+    """``FileExistsError`` if ``path`` names (through symlinks) a FIFO, device or socket, e.g. ``/dev/stdout``.
+
+    Writing atomically would replace such a file with a regular one, even with ``overwrite``; it is
+    refused instead, before any request. A missing path, a regular file, a directory or a dangling
+    symlink passes (the usual rules apply to them).
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return
+    for test, kind in _SPECIAL_KINDS:
+        if test(mode):
+            raise FileExistsError(
+                f"{os.fspath(path)} is {kind}, not a regular file: it is never replaced, even with overwrite=True"
+            )

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import attrs
 
 from speaker_audio._decode import extension_for_media_type
-from speaker_audio._files import write_bytes_atomic
+from speaker_audio._files import refuse_special_file, write_bytes_atomic
 
 if TYPE_CHECKING:  # the generated models load with the first client, keeping `import speaker_audio` fast
     from speaker_audio_api.models.speaker_audio_response_model import SpeakerAudioResponseModel
@@ -150,9 +150,9 @@ class SpeakerAudio:
 
         ``path`` may be a directory (an existing one, or any path ending with ``/``): the file is then
         ``audio<extension>`` inside it. Missing folders are created, and removed again if the write fails.
-        Raises ``FileExistsError`` if the file exists and ``overwrite`` is false, and the ``OSError`` of a
-        folder that cannot be created or written; on any error, nothing is left behind and an existing
-        file is untouched.
+        Raises ``FileExistsError`` if the file exists and ``overwrite`` is false or if it is a FIFO, device
+        or socket (never replaced), and the ``OSError`` of a folder that cannot be created or written;
+        on any error, nothing is left behind and an existing file is untouched.
         """
         return _save_audio(self.data, self.extension, path, overwrite=overwrite)
 
@@ -161,6 +161,7 @@ def _save_audio(data: bytes, extension: str, path: str | os.PathLike[str], *, ov
     target = Path(path)
     if target.is_dir() or str(path).endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
         target = target / f"audio{extension}"
+    refuse_special_file(target)
     return write_bytes_atomic(target, data, overwrite=overwrite)
 
 

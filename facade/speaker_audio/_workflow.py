@@ -18,7 +18,14 @@ import attrs
 from speaker_audio._body import AudioFileSink
 from speaker_audio._deadline import Deadline
 from speaker_audio._decode import _EXTENSIONS
-from speaker_audio._files import AtomicFile, CreatedDirectories, check_writable_directory, id_digest, safe_file_stem
+from speaker_audio._files import (
+    AtomicFile,
+    CreatedDirectories,
+    check_writable_directory,
+    id_digest,
+    refuse_special_file,
+    safe_file_stem,
+)
 from speaker_audio._models import DownloadProgress, SeparationStatus
 from speaker_audio._requests import validate_id
 from speaker_audio.errors import (
@@ -147,11 +154,15 @@ def resolve_download_target(
 
     ``dest`` is a directory when it exists as one or ends with a path separator (then it may be
     missing: :func:`open_download_file` creates it). Raises ``FileExistsError`` for an existing file
-    when ``overwrite`` is false. Checks only: creates nothing.
+    when ``overwrite`` is false, and for a FIFO, device or socket (``refuse_special_file``) even with
+    ``overwrite``. Checks only: creates nothing.
     """
     path = Path(dest)
+    refuse_special_file(path)
     if path.is_dir() or str(dest).endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
         stem = safe_file_stem(speaker_id)
+        for extension in sorted(_AUDIO_EXTENSIONS):
+            refuse_special_file(path / f"{stem}{extension}")
         if not overwrite:
             # the extension is known only from the response: refuse any audio file of that name now
             for extension in sorted(_AUDIO_EXTENSIONS):
@@ -289,6 +300,9 @@ class SpeakerDownloads:
                 self.unrequestable[speaker_id] = error
         self.speaker_ids = [s for s in self.all_speaker_ids if s not in self.unrequestable]
         self.stems = speaker_file_stems(self.speaker_ids)
+        for stem in self.stems.values():
+            for extension in sorted(_AUDIO_EXTENSIONS):
+                refuse_special_file(directory / f"{stem}{extension}")
         if not overwrite:
             for speaker_id, stem in self.stems.items():
                 for extension in sorted(_AUDIO_EXTENSIONS):
