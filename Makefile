@@ -1,12 +1,18 @@
-# speaker-audio: every target a newcomer needs. `make test` and `make demo` set themselves up.
+# speaker-audio: every target a newcomer needs. `make test` and `make demo` set themselves up; `make help` lists them.
+# Each target's `##` comment is its line in `make help` (tests/test_readme_contract.py checks every target has one).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install generate check-generated pin check-upstream lint format typecheck test pytest demo bench fuzz soak clean
+.PHONY: help install generate check-generated pin check-upstream lint format typecheck test pytest demo bench bench-venv fuzz soak clean
 
-install: $(STAMP)
+.DEFAULT_GOAL := install
+
+help:  ## list every target with what it does
+	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-zA-Z][a-zA-Z0-9_-]*:[^=]*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+install: $(STAMP)  ## create .venv with the package in editable mode and its dev tools (make test does it itself)
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "speaker-audio needs Python 3.11+" or 0)'
@@ -15,10 +21,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-generate: install
+generate: install  ## regenerate generated/speaker_audio_api from openapi/ (never edit it by hand)
 	$(PY) scripts/generate.py
 
-check-generated: install
+check-generated: install  ## fail if generated/ differs from what make generate would write
 	$(PY) scripts/generate.py --check
 
 pin: install  ## make pin SPEC=path-or-url-of-full-upstream-openapi.json [PIN_ARGS="--accept-breaking --add-operation 'GET /v1/...'"]
@@ -27,24 +33,24 @@ pin: install  ## make pin SPEC=path-or-url-of-full-upstream-openapi.json [PIN_AR
 check-upstream: install  ## make check-upstream SPEC=path-or-url: exit 1 if the lock no longer matches that upstream document (not part of make test)
 	$(PY) scripts/pin_spec.py $(or $(SPEC),../shared/upstream/elevenlabs-openapi.full.json) --check
 
-lint: install
+lint: install  ## ruff check and ruff format --check of facade, scripts and tests
 	$(VENV)/bin/ruff check facade scripts tests
 	$(VENV)/bin/ruff format --check facade scripts tests
 
-format: install
+format: install  ## ruff --fix and ruff format of facade, scripts and tests
 	$(VENV)/bin/ruff check --fix facade scripts tests
 	$(VENV)/bin/ruff format facade scripts tests
 
-typecheck: install
+typecheck: install  ## mypy --strict of facade/speaker_audio, scripts and tests
 	$(VENV)/bin/mypy facade/speaker_audio scripts tests
 
-pytest: install
+pytest: install  ## the test suite alone (part of make test)
 	$(PY) -m pytest
 
 # The public-API gate: speaker_audio (static analysis of facade/) against facade/public-api.json, the
 # snapshot of the last release. A break fails unless released as a new major version with a CHANGELOG entry.
 .PHONY: api-check api-snapshot dist
-api-check: install
+api-check: install  ## the public API against facade/public-api.json, the last release's snapshot (part of make test)
 	$(PY) scripts/api_check.py
 
 api-snapshot: install  ## the release step: check, then refresh facade/public-api.json with the current API and version
@@ -73,7 +79,7 @@ PRISM_PACKAGE := @stoplight/prism-cli@5
 PRISM_UNAVAILABLE := .tools/prism-unavailable.txt
 
 .PHONY: prism
-prism: $(PRISM)
+prism: $(PRISM)  ## install Stoplight Prism into .tools/ when npm exists (the contract test uses it)
 
 $(PRISM):
 	@if ! command -v npm >/dev/null 2>&1; then \
@@ -101,15 +107,15 @@ pytest: prism
 matrix: install prism  ## make matrix [MATRIX_ARGS="-s tests-3.13 -- -x"] (nox arguments; after -- pytest's)
 	$(PY) scripts/matrix.py $(MATRIX_ARGS)
 
-test: install check-generated lint typecheck api-check verifytypes pytest
+test: install check-generated lint typecheck api-check verifytypes pytest  ## everything CI runs: drift check, lint, types, API gate, pyright, pytest
 
-demo: install
+demo: install  ## the whole job against the built-in fake ElevenLabs API: no key, no network
 	$(PY) -m speaker_audio._demo
 
 bench: install  ## make bench [BENCH_ARGS=--quick]; the official SDK goes only into .bench/venv
 	$(PY) scripts/bench.py $(BENCH_ARGS)
 
-bench-venv: install
+bench-venv: install  ## set up .bench/venv (the official SDK, for make bench) without running it
 	$(PY) scripts/bench.py --setup
 
 fuzz: install  ## long hypothesis run of the decoders and parsers (make test runs a shorter one)
@@ -118,6 +124,6 @@ fuzz: install  ## long hypothesis run of the decoders and parsers (make test run
 soak: install  ## thousands of async calls with random faults; writes its figures into docs/reliability.md
 	$(PY) scripts/soak.py --write-doc
 
-clean:
+clean:  ## remove .venv, .matrix, build, dist and caches
 	rm -rf $(VENV) .matrix build dist demo-output .mypy_cache .ruff_cache .pytest_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -2,9 +2,10 @@
 
 Results go to stdout; progress, notes and errors to stderr. A progress line is drawn only when
 stderr is a terminal or ``--progress`` asks for it (and never with ``--quiet``). Exit codes: 0 success,
-1 other failure (e.g. a file exists), 2 usage error (bad arguments or ids), 3 API error (error status,
-malformed response, separation failed / not started / not completed / timed out), 4 network error,
-130 interrupted (Ctrl-C or SIGTERM), 141 output pipe closed.
+1 other failure (e.g. a file exists), 2 usage error (bad arguments, ids or key file), 3 API error (error
+status, malformed response, separation failed / not started / not completed / timed out), 4 network error,
+130 interrupted (Ctrl-C), 141 output pipe closed, 143 terminated (SIGTERM). Everything printed that came
+from the server is escaped (:func:`_printable`).
 """
 
 from __future__ import annotations
@@ -86,10 +87,11 @@ ${BASE_URL_ENV} (default {DEFAULT_BASE_URL}). Try it without a key against the b
 """
 
 _EPILOG = """\
-exit codes: 0 ok, 1 other failure (e.g. a file exists), 2 usage error, 3 API error
-(error status, malformed response, separation failed/not completed/timed out), 4 network error,
-130 interrupted (Ctrl-C or SIGTERM), 141 output pipe closed. Errors are one line on stderr; -v adds the
-traceback and INFO logs (retries)."""
+exit codes: 0 ok, 1 other failure (e.g. a file exists, a destination that is not a regular file),
+2 usage error, 3 API error (error status, malformed response, separation failed/not completed/timed
+out), 4 network error, 130 interrupted (Ctrl-C), 141 output pipe closed, 143 terminated (SIGTERM).
+Errors are one line on stderr; -v adds the traceback and INFO logs (retries). Text from the server is
+shown with control characters escaped."""
 
 
 # --- output helpers ---------------------------------------------------------------------------------
