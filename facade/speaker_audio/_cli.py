@@ -658,16 +658,15 @@ def _add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> N
             kwargs["default"] = argparse.SUPPRESS
         container.add_argument(*names, **kwargs)
 
-    keys = group.add_mutually_exclusive_group()
     option(
-        keys,
+        group,
         "--api-key",
         metavar="KEY",
         help=f"the xi-api-key (default: ${API_KEY_ENV}); never printed, but visible to other users in `ps`: "
         f"${API_KEY_ENV} or --api-key-file is safer",
     )
     option(
-        keys,
+        group,
         "--api-key-file",
         metavar="PATH",
         help="read the xi-api-key from PATH ('-': standard input); one trailing newline is ignored",
