@@ -261,6 +261,16 @@ def test_dash_streams_the_decoded_audio_to_standard_output_in_bounded_memory(fak
     assert (big_rss - small_rss) < 16 * 1024, f"peak RSS {small_rss} KiB for a small clip, {big_rss} KiB for 32 MiB"
 
 
+def test_dash_is_refused_by_download_all(completed_fake: FakeElevenLabs, tmp_path: Path) -> None:
+    result = cli(
+        "--base-url", completed_fake.base_url, "download-all", "voice-demo", "sample-demo", "-o", "-", cwd=tmp_path
+    )
+    assert result.returncode == 2
+    assert "works with get only" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+    assert completed_fake.requests == []
+
+
 def test_dash_into_a_closed_pipe_exits_141_quietly(fake: FakeElevenLabs) -> None:
     fake.add_sample("v", "s", speakers={"big": FakeSpeaker(audio=b"ID3" + bytes(8 << 20))})
     fake.voices["v"]["s"].status = "completed"

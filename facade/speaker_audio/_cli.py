@@ -511,6 +511,8 @@ def _cmd_separate(ctx: _Context) -> int:
 
 def _cmd_download_all(ctx: _Context) -> int:
     args = ctx.args
+    if args.output == "-":
+        raise ValueError("download-all writes one file per speaker: -o - (standard output) works with get only")
     directory = Path(args.output)  # created by download_all_speakers, and removed again if it stays empty
     with ctx.client() as client:
         if args.separate:
