@@ -313,3 +313,17 @@ def test_a_media_type_the_bytes_contradict_is_a_warning(fake: FakeElevenLabs, tm
     result = cli("--base-url", fake.base_url, "download-all", "v", "s", "-o", str(tmp_path / "all"))
     assert result.returncode == 0, result.stderr
     assert "its bytes look like audio/mpeg, not audio/wav as the server said" in result.stderr
+
+
+@pytest.mark.parametrize("dest", ["file", "-"])
+def test_a_hostile_media_type_is_escaped(fake: FakeElevenLabs, tmp_path: Path, dest: str) -> None:
+    mp3 = demo_clips()["speaker-1"][0]
+    fake.add_sample("v", "s", speakers={"x": FakeSpeaker(audio=mp3, media_type="audio/mpeg\x1b]0;pwned\x07\u202e")})
+    fake.voices["v"]["s"].status = "completed"
+    output = str(tmp_path / "x.mp3") if dest == "file" else "-"
+    command = [sys.executable, "-m", "speaker_audio", "--base-url", fake.base_url, "get", "v", "s", "x", "-o", output]
+    result = subprocess.run(command, capture_output=True, timeout=30, env=clean_env(), check=False)
+    stderr = result.stderr.decode()
+    assert result.returncode == 0, stderr
+    assert_no_raw_controls(stderr)
+    assert "audio/mpeg\\x1b]0;pwned\\x07\\u202e" in stderr
