@@ -327,3 +327,21 @@ def test_a_hostile_media_type_is_escaped(fake: FakeElevenLabs, tmp_path: Path, d
     assert result.returncode == 0, stderr
     assert_no_raw_controls(stderr)
     assert "audio/mpeg\\x1b]0;pwned\\x07\\u202e" in stderr
+
+
+def test_dash_retries_only_until_the_first_audio_byte(fake: FakeElevenLabs) -> None:
+    audio = b"ID3" + os.urandom(1 << 20)
+    fake.add_sample("v", "s", speakers={"x": FakeSpeaker(audio=audio)})
+    fake.voices["v"]["s"].status = "completed"
+    command = [sys.executable, "-m", "speaker_audio", "--base-url", fake.base_url, "get", "v", "s", "x", "-o", "-"]
+    fake.script(Fault(status=503, headers={"Retry-After": "0"}, path_contains="/audio"))  # before any byte: retried
+    done = subprocess.run(command, capture_output=True, timeout=60, env=clean_env(), check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == audio
+    assert len(fake.requests_to("/audio")) == 2
+    fake.script(Fault(drop="mid_body", path_contains="/audio", times=9))  # after bytes went out: not retried
+    done = subprocess.run(command, capture_output=True, timeout=60, env=clean_env(), check=False)
+    assert done.returncode == 4, done.stderr
+    assert 0 < len(done.stdout) < len(audio)
+    assert b"had been written to standard output (not retried)" in done.stderr
+    assert len(fake.requests_to("/audio")) == 3
