@@ -415,6 +415,7 @@ class SpeakerDownloads:
         workers = min(concurrency, len(self.speaker_ids))
         running = [workers]
         all_done = threading.Event()
+        escaped: list[BaseException] = []  # e.g. KeyboardInterrupt from a progress callback: re-raised by the caller
 
         def attempt(speaker_id: str) -> None:
             # outcomes are recorded here, on the worker, so the next queued speaker sees a failure at once
@@ -435,6 +436,9 @@ class SpeakerDownloads:
                     if speaker_id is None or self.stopped or self.cancel_event.is_set():
                         return
                     attempt(speaker_id)
+            except BaseException as error:
+                escaped.append(error)
+                all_done.set()  # the caller re-raises it at once, without waiting for the other workers
             finally:
                 with self._lock:
                     running[0] -= 1
@@ -450,6 +454,8 @@ class SpeakerDownloads:
             # short waits: a signal delivered to another thread is handled here within 0.2 s
             while not all_done.wait(0.2):
                 pass
+            if escaped:
+                raise escaped[0]
         except BaseException:
             self.cancel()
             raise
