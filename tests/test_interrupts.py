@@ -25,7 +25,8 @@ from typing import Literal
 
 import pytest
 
-from speaker_audio import AsyncSpeakerAudioClient, SpeakerAudioClient
+from speaker_audio import AsyncSpeakerAudioClient, SpeakerAudioClient, SpeakerDownloadError
+from speaker_audio.testing import FakeElevenLabs
 
 VOICE, SAMPLE = "v", "s"
 SPEAKERS = [f"speaker-{n}" for n in range(1, 5)]
@@ -217,3 +218,24 @@ def test_cancelling_the_async_download_all_ends_it_at_once(stalling: StallingSer
     time.sleep(0.3)
     assert stalling.requests_after(cancelled_at) == 0
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_speaker_whose_download_is_cancelled_alone_is_never_a_silent_partial_result(
+    completed_fake: FakeElevenLabs, tmp_path: Path
+) -> None:
+    """A worker task cancelled on its own (not the caller's task) must not vanish from an async run's result."""
+    voice, sample = FakeElevenLabs.demo_ids
+
+    def cancel_the_first(speaker_id: str, received: int, done: bool) -> None:
+        if speaker_id == "speaker-1":
+            raise asyncio.CancelledError  # this worker task ends as cancelled; the caller's is not
+
+    async def run() -> object:
+        async with AsyncSpeakerAudioClient(base_url=completed_fake.base_url, max_retries=0) as client:
+            return await client.download_all_speakers(voice, sample, tmp_path, progress=cancel_the_first)
+
+    with pytest.raises(SpeakerDownloadError, match=r"speaker-1.*cancelled") as caught:
+        asyncio.run(run())
+    assert caught.value.speaker_id == "speaker-1"
+    assert "speaker-1" in caught.value.not_downloaded
+    assert not list(tmp_path.glob(".*.part"))

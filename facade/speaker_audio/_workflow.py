@@ -393,7 +393,11 @@ class SpeakerDownloads:
         if failure is None:
             failure = next(iter(self.unrequestable.items()), None)
         if failure is None:
-            return {s: self.completed[s] for s in self.all_speaker_ids if s in self.completed}
+            missing = [s for s in self.speaker_ids if s not in self.completed]
+            if not missing:
+                return {s: self.completed[s] for s in self.all_speaker_ids if s in self.completed}
+            # neither downloaded nor failed: its download was cancelled on its own (never a silent partial result)
+            failure = (missing[0], RuntimeError("its download was cancelled"))
         speaker_id, error = failure
         total = len(self.all_speaker_ids)
         raise SpeakerDownloadError(
