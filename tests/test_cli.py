@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from speaker_audio import _cli
+from speaker_audio import SpeakerAudioClient, _cli
 from speaker_audio._settings import REGION_BASE_URLS
 from speaker_audio.testing import FakeElevenLabs, FakeSpeaker, Fault, demo_clips
 
@@ -503,3 +503,55 @@ def test_closed_output_pipe_is_not_an_error(completed_fake: FakeElevenLabs, tmp_
     _, stderr = proc.communicate(timeout=20)
     assert proc.returncode == 141, stderr
     assert b"Traceback" not in stderr
+
+
+def run_main(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = _cli.main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_total_timeout_bounds_a_command(fake: FakeElevenLabs) -> None:
+    fake.script(Fault(path_contains="/speakers", delay=5.0, times=9))  # each answer takes 5 s
+    started = time.monotonic()
+    code, _, err = run_main("--base-url", fake.base_url, "--total-timeout", "0.5", "status", *fake.demo_ids)
+    assert code == _cli.EXIT_NETWORK, err
+    assert "--total-timeout of 0.5s ran out" in err
+    assert time.monotonic() - started < 4.0  # without the bound: 5 s, and success
+
+
+def test_allow_insecure_http_is_needed_for_a_key_over_plain_http_to_another_host(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    key = "sk-cli-secret-0123456789"
+    base = ("--api-key", key, "--base-url", "http://192.0.2.1:9")  # TEST-NET-1: refused before any connection
+    code, _, err = run_main(*base, "status", "v", "s")
+    assert code == _cli.EXIT_USAGE
+    assert "--allow-insecure-http" in err
+    assert "allow_insecure_http" not in err
+    assert key not in err
+
+    built: list[dict[str, object]] = []
+
+    class Recording(SpeakerAudioClient):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            built.append(kwargs)
+            raise RuntimeError("stop here: no connection to a non-loopback host in a test")
+
+    monkeypatch.setattr(_cli, "SpeakerAudioClient", Recording)
+    code, _, err = run_main(*base, "--allow-insecure-http", "status", "v", "s")
+    assert built
+    assert built[0]["allow_insecure_http"] is True
+    assert key not in err
+
+
+def test_sample_audio_shows_the_servers_media_type_and_warns_on_a_wrong_extension(
+    fake: FakeElevenLabs, tmp_path: Path
+) -> None:
+    code, _out, err = run_main(
+        "--base-url", fake.base_url, "sample-audio", *fake.demo_ids, "-o", str(tmp_path / "s.wav")
+    )
+    assert code == _cli.EXIT_OK, err
+    assert "(audio/mpeg, sniffed audio/mpeg," in err
+    assert "warning" in err.lower()
+    assert ".wav" in err

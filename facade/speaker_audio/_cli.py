@@ -30,7 +30,7 @@ import attrs
 
 from speaker_audio._client import SpeakerAudioClient
 from speaker_audio._decode import _EXTENSIONS, extension_for_media_type, sniff_media_type
-from speaker_audio._models import DownloadProgress, SeparationStatus, SpeakerAudio
+from speaker_audio._models import DownloadProgress, SampleAudio, SeparationStatus, SpeakerAudio
 from speaker_audio._progress_text import format_size, format_transfer
 from speaker_audio._requests import RequestSpec
 from speaker_audio._retry import RetryPolicy
@@ -308,7 +308,13 @@ class _Context:
     def client(self) -> SpeakerAudioClient:
         base_url = self.args.base_url or (REGION_BASE_URLS[self.args.region] if self.args.region else None)
         retries = DEFAULT_MAX_RETRIES if self.args.max_retries is None else self.args.max_retries
-        return SpeakerAudioClient(self.args.api_key, base_url=base_url, max_retries=retries)
+        return SpeakerAudioClient(
+            self.args.api_key,
+            base_url=base_url,
+            max_retries=retries,
+            total_timeout=getattr(self.args, "total_timeout", None),
+            allow_insecure_http=bool(getattr(self.args, "allow_insecure_http", False)),
+        )
 
 
 def _isatty(stream: TextIO) -> bool:
@@ -462,23 +468,29 @@ def _get_to_stdout(ctx: _Context) -> int:
 def _cmd_sample_audio(ctx: _Context) -> int:
     args = ctx.args
     line = ctx.progress_line()
+    received: list[SampleAudio] = []
     with ctx.client() as client:
         name = _printable(args.sample)
         line.update(f"downloading sample {name} ...", force=True)
         try:
-            path = client.download_sample_audio(
+            path = client._download_sample_audio(
                 args.voice,
                 args.sample,
                 args.output,
                 remove_background_noise=args.remove_background_noise,
                 overwrite=args.overwrite,
                 on_progress=_TransferProgress(line, f"downloading sample {name}"),
+                on_audio=received.append,
             )
         finally:
             line.close()
     print(path, file=ctx.out)
-    row = _file_row(args.sample, path, None)
-    ctx.note(f"saved {row[1]} ({row[2]}, sniffed {row[3]}, {row[5]})")
+    media_type = received[0].media_type
+    row = _file_row(args.sample, path, received[0].duration_secs, media_type)
+    ctx.note(f"saved {row[1]} ({row[2]}, sniffed {row[3]}, {row[4]}, {row[5]})")
+    warning = media_type_warning(path, media_type, _sniff_file(path))
+    if warning is not None:
+        _warn(ctx, warning)
     return EXIT_OK
 
 
@@ -554,6 +566,8 @@ _CLIENT_ONLY_OPTIONS = {
     "api_key_file": "--api-key-file",
     "base_url": "--base-url",
     "region": "--region",
+    "total_timeout": "--total-timeout",
+    "allow_insecure_http": "--allow-insecure-http",
 }
 
 
@@ -561,8 +575,8 @@ def _cmd_fake_server(ctx: _Context) -> int:
     from speaker_audio.testing import FakeElevenLabs
 
     args = ctx.args
-    given = [flag for name, flag in _CLIENT_ONLY_OPTIONS.items() if getattr(args, name, None) is not None]
-    if getattr(args, "max_retries", None) is not None:
+    given = [flag for name, flag in _CLIENT_ONLY_OPTIONS.items() if getattr(args, name, None) not in (None, False)]
+    if getattr(args, "max_retries", None) is not None:  # 0 is given too
         given.append("--max-retries")
     if given:
         print(f"{PROG} fake-server: error: {', '.join(given)} configure a client, not the fake server", file=ctx.err)
@@ -681,6 +695,19 @@ def _add_global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> N
         type=_non_negative_int,
         metavar="N",
         help=f"retries of a failed request (default: {DEFAULT_MAX_RETRIES})",
+    )
+    option(
+        group,
+        "--total-timeout",
+        type=_positive_float,
+        metavar="SECS",
+        help="give up on a request after SECS in all, retries and their waits included (default: no bound)",
+    )
+    option(
+        group,
+        "--allow-insecure-http",
+        action="store_true",
+        help="send the key over a plain http:// --base-url to a host other than this machine (readable on the way)",
     )
     option(group, "-v", "--verbose", action="store_true", help="log retries and requests; tracebacks on errors")
     option(group, "-q", "--quiet", action="store_true", help="no progress line and no notes on stderr")
@@ -879,6 +906,7 @@ def exit_code_for(error: BaseException) -> int:
 def _error_line(error: BaseException) -> str:
     text = _printable(" ".join(str(error).split())) or "(no details)"  # error bodies come from the server
     text = text.replace("overwrite=True", "--overwrite").replace("base_url=…", "--base-url …")
+    text = text.replace("allow_insecure_http=True", "--allow-insecure-http").replace("total_timeout", "--total-timeout")
     cause = error.__cause__ if isinstance(error, SpeakerDownloadError) else error
     if isinstance(cause, AuthenticationError):
         text += f" (set ${API_KEY_ENV} or pass --api-key-file)"

@@ -209,10 +209,33 @@ class SpeakerAudioClient(ClientSettings):
         request, the same ``progress``/``on_progress``); a directory ``dest`` gets ``<sample_id><ext>``
         (the id made safe).
         """
+        return self._download_sample_audio(
+            voice_id,
+            sample_id,
+            dest,
+            remove_background_noise=remove_background_noise,
+            overwrite=overwrite,
+            progress=progress,
+            on_progress=on_progress,
+        )
+
+    def _download_sample_audio(
+        self,
+        voice_id: str,
+        sample_id: str,
+        dest: str | os.PathLike[str],
+        *,
+        remove_background_noise: bool = False,
+        overwrite: bool = False,
+        progress: Callable[[int], None] | None = None,
+        on_progress: Callable[[DownloadProgress], None] | None = None,
+        on_audio: Callable[[SampleAudio], None] | None = None,
+    ) -> Path:
+        """:meth:`download_sample_audio`; ``on_audio`` gets the server's media type and duration (the CLI)."""
         spec = _requests.build_get_sample_audio(
             voice_id, sample_id, self._api_key, remove_background_noise=remove_background_noise
         )
-        return self._download(spec, SAMPLE_AUDIO, dest, sample_id, overwrite, progress, on_progress)
+        return self._download(spec, SAMPLE_AUDIO, dest, sample_id, overwrite, progress, on_progress, on_audio=on_audio)
 
     def _download(
         self,
