@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+from typing import Any
 
 import httpx
 import pytest
@@ -111,3 +113,22 @@ def test_reset_returns_a_shared_server_to_its_first_state() -> None:
         assert (fake.requests, fake.request_log) == ([], [])
         response = http.get(f"{SAMPLES}/sample-demo/speakers")
         assert (response.status_code, response.json()["status"]) == (200, "not_started")
+
+
+def test_a_request_answered_before_reset_is_not_logged_after_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The log line is written once the answer went out; a reset() in between must still win."""
+    with FakeElevenLabs() as fake, httpx.Client(base_url=fake.base_url) as http:
+        real_log = fake._log
+        may_log, logged = threading.Event(), threading.Event()
+
+        def late_log(*args: Any) -> None:
+            may_log.wait(5)
+            real_log(*args)
+            logged.set()
+
+        monkeypatch.setattr(fake, "_log", late_log)
+        assert http.get(f"{SAMPLES}/sample-demo/speakers").status_code == 200  # answered; not yet logged
+        fake.reset()
+        may_log.set()
+        assert logged.wait(5)
+        assert fake.request_log == []

@@ -109,6 +109,25 @@ class StallingServer:
         return sum(1 for arrival in self.audio_requests if arrival > moment)
 
 
+@pytest.fixture(autouse=True)
+def _ctrl_c_is_delivered() -> Iterator[None]:
+    """Python's own SIGINT handling, even when this run inherited SIGINT ignored.
+
+    A job started with ``&`` by a non-interactive shell (as CI runs its second leg) inherits SIGINT set to
+    ignored, and Python then leaves it so: neither ``_thread.interrupt_main()`` nor a terminal's Ctrl-C would
+    reach the code under test. The CLI subprocesses get the default disposition back through ``preexec_fn``.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # in the child, before exec: Python installs its handler again
+
+
 @pytest.fixture(params=["before_headers", "mid_body"])
 def stalling(request: pytest.FixtureRequest) -> Iterator[StallingServer]:
     with StallingServer(request.param) as server:
@@ -152,6 +171,7 @@ def test_the_cli_exits_at_once_on_a_signal(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
+        preexec_fn=_default_sigint,
     )
     try:
         wait_for_the_stall(stalling, out, in_flight)

@@ -181,7 +181,7 @@ def status_error(response: httpx.Response, body: bytes) -> APIStatusError:
     headers = response.headers
     response = httpx.Response(
         status,
-        headers=[(name, value) for name, value in headers.multi_items() if name.lower() != "content-encoding"],
+        headers=[(name, value) for name, value in headers.raw if name.lower() != b"content-encoding"],  # as bytes
         content=body,
         request=response.request,
         extensions=response.extensions,

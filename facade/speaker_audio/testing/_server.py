@@ -283,6 +283,7 @@ class FakeElevenLabs:
         self.responses: list[RecordedResponse] = []
         self.request_log: list[RequestLogEntry] = []
         self._lock = threading.Lock()
+        self._generation = 0  # bumped by reset(): a request answered across it is not logged after it
         self.voices: dict[str, dict[str, FakeSample]] = {}
         self.requests: list[RecordedRequest] = []
         self._faults: list[_ScriptedFault] = []
@@ -318,6 +319,7 @@ class FakeElevenLabs:
         server shared by several tests: call it between them, so nothing of one test reaches the next.
         """
         with self._lock:
+            self._generation += 1
             self.voices.clear()
             self._faults.clear()
             self._random_faults = []
@@ -497,8 +499,10 @@ class FakeElevenLabs:
         with self._lock:
             self.requests.append(request)
 
-    def _log(self, entry: RequestLogEntry) -> None:
+    def _log(self, entry: RequestLogEntry, generation: int) -> None:
         with self._lock:
+            if generation != self._generation:  # the client had its answer and reset() came before this line
+                return
             self.request_log.append(entry)
         _log.info("%s", entry)
 
@@ -577,13 +581,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         started = time.perf_counter()
+        generation = self.server.fake._generation
         self._status: int | None = None
         fault: Fault | None = None
         try:
             fault = self._answer()
         finally:
             entry = RequestLogEntry(self.command, self.path, self._status, time.perf_counter() - started, fault)
-            self.server.fake._log(entry)
+            self.server.fake._log(entry, generation)
 
     def _answer(self) -> Fault | None:
         fake = self.server.fake
