@@ -538,3 +538,23 @@ def test_a_response_hook_that_reads_the_body_does_not_break_reading(kind: Kind, 
         with pytest.raises(NotFoundError) as caught:
             run.call_with_http_client(reading_client(kind), "get_speaker_audio", VOICE, SAMPLE, "speaker-1")
     assert caught.value.body == ERROR_DETAIL
+
+
+@pytest.mark.parametrize("hook", [False, True], ids=["plain", "body-reading hook"])
+def test_non_ascii_header_bytes_keep_the_right_error(kind: Kind, hook: bool) -> None:
+    """obs-text in a header (``Server: café``, sent as Latin-1) must not turn a status into a ``UnicodeEncodeError``."""
+    odd = {"Server": "caf\xe9", "request-id": "r\x9b1"}
+    with FakeElevenLabs() as fake:
+        fake.script(Fault(status=503, headers={**odd, "Retry-After": "0"}, path_contains="/audio"))
+        fake.script(Fault(status=404, headers=odd, path_contains="/audio"))
+        run = ClientRunner(kind, fake.base_url, max_retries=1)
+
+        def fetch() -> object:
+            if hook:
+                return run.call_with_http_client(reading_client(kind), "get_speaker_audio", VOICE, SAMPLE, "speaker-1")
+            return run.call("get_speaker_audio", VOICE, SAMPLE, "speaker-1")
+
+        with pytest.raises(NotFoundError) as caught:
+            fetch()
+        assert len(fake.requests_to("/audio")) == 2  # the 503 was retried, then the 404 raised
+    assert (b"server", b"caf\xe9") in [(name.lower(), value) for name, value in caught.value.response.headers.raw]

@@ -403,3 +403,32 @@ def test_the_path_based_fallback_without_dir_fd(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setattr(os, "link", failing_link(errno.EPERM))
     assert files.write_bytes_atomic(tmp_path / "new" / "c.wav", b"three").read_bytes() == b"three"
     assert tree(tmp_path) == ["new", "new/a.wav", "new/c.wav"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="/dev/stdout is POSIX")
+def test_dev_stdout_is_refused_even_when_standard_output_is_a_regular_file(
+    completed_fake: FakeElevenLabs, tmp_path: Path, kind: Kind
+) -> None:
+    """/dev/stdout -> /proc/self/fd/1 stats as a regular file when stdout is redirected to one: still refused.
+
+    Only a symlink in ``tmp_path`` is used as the destination: were the refusal broken, that link (not the
+    machine's /dev/stdout) is what would be replaced.
+    """
+    link = tmp_path / "out.mp3"
+    link.symlink_to("/dev/stdout")
+    assert files._through_kernel_file_system("/dev/stdout") == "/dev/stdout"  # pure: writes nothing
+    with (tmp_path / "log").open("wb") as regular:
+        saved = os.dup(1)
+        os.dup2(regular.fileno(), 1)  # standard output is now a regular file, as in `… > log`
+        try:
+            with pytest.raises(FileExistsError, match="/dev or /proc"):
+                SpeakerAudio(data=b"x", media_type="audio/mpeg", duration_secs=1.0).save(link, overwrite=True)
+            with pytest.raises(FileExistsError, match="/dev or /proc"):
+                runner(kind, completed_fake).call(
+                    "download_speaker_audio", VOICE, SAMPLE, "speaker-1", link, overwrite=True
+                )
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+    assert completed_fake.requests_to("/audio") == []
+    assert link.is_symlink()

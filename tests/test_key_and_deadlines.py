@@ -7,6 +7,7 @@ the non-loopback hosts below are refused at construction, so nothing ever connec
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
 import socket
@@ -33,6 +34,7 @@ from speaker_audio import (
     InsecureTransportError,
     SeparationTimeoutError,
     SpeakerAudioClient,
+    SpeakerAudioError,
 )
 from speaker_audio._cli import main as cli_main
 from speaker_audio.testing import FakeElevenLabs, Fault
@@ -405,6 +407,19 @@ def test_a_loopback_base_url_bypasses_an_environment_proxy(
         assert len(fake.requests) == 1
 
 
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::1]"])
+def test_a_loopback_base_url_on_the_default_port_bypasses_an_environment_proxy(
+    kind: Kind, host: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # no port in the base URL: the request goes straight to port 80 of this machine (refused), never to the proxy
+    with FakeElevenLabs() as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.base_url)
+        client = make_client(kind, api_key=TEST_KEY, base_url=f"http://{host}", max_retries=0)
+        with contextlib.suppress(SpeakerAudioError):  # nothing listens there (or something else answers)
+            call(client, "get_separation_status", VOICE, SAMPLE)
+        assert proxy.requests == []
+
+
 def test_the_one_shot_function_refuses_it_before_connecting() -> None:
     with pytest.raises(InsecureTransportError):
         speaker_audio.get_speaker_audio(VOICE, SAMPLE, "s", api_key=TEST_KEY, base_url="http://speaker-audio.invalid")
@@ -484,3 +499,18 @@ def test_the_cli_refuses_a_url_as_key_with_a_hint(verbose: list[str]) -> None:
     assert code == 2
     assert "did you mean --base-url" in err.getvalue()
     assert "127.0.0.1" not in err.getvalue() + out.getvalue()
+
+
+@pytest.mark.parametrize(("state", "outcome"), [("completed", "returned"), ("pending", "timed out")])
+def test_wait_for_separation_with_timeout_0_still_polls_once(kind: Kind, state: str, outcome: str) -> None:
+    with FakeElevenLabs() as fake:
+        fake.voices[VOICE][SAMPLE].status = state
+        fake.voices[VOICE][SAMPLE].polls_until_complete = 100  # pending stays pending
+        client = make_client(kind, base_url=fake.base_url)
+        try:
+            status = call(client, "wait_for_separation", VOICE, SAMPLE, timeout=0)
+            result = "returned" if status.status == "completed" else "other"
+        except SeparationTimeoutError:
+            result = "timed out"
+        assert len(fake.requests) == 1  # "give or take one poll's request": the first poll is always sent
+    assert result == outcome

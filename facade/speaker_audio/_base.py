@@ -72,7 +72,9 @@ class ClientSettings:
         """
         url = httpx.URL(self.base_url)
         if url.scheme == "http" and _settings.is_loopback_host(url.host):
-            return {self._origin.replace("http://", "all://", 1): None}
+            # by host alone: a pattern with the default port written out ("…:80") never matches a URL without one
+            host = f"[{url.host}]" if ":" in url.host else url.host
+            return {f"all://{host}": None}
         return {}
 
     def _call_deadline(self, spec: _requests.RequestSpec, now: float) -> _deadline.Deadline | None:

@@ -307,13 +307,17 @@ class SpeakerAudioClient(ClientSettings):
             voice_id, sample_id, timeout=timeout, poll_interval=poll_interval, start=start, clock=self._clock
         )
         spec = _requests.build_get_separation_status(voice_id, sample_id, self._api_key)
-        deadline = _deadline.earliest(self._call_deadline(spec, self._clock()), poller.deadline())
+        call_deadline = self._call_deadline(spec, self._clock())
+        deadline = _deadline.earliest(call_deadline, poller.deadline())
+        # the first poll (and a start it calls for) is always sent, even with timeout=0
+        this_poll = _deadline.earliest(call_deadline, poller.deadline(first_poll_from=self._clock()))
         parse = self._json_sink(_responses.separation_status_from_json, spec)
         while True:
-            status = self._execute(spec, parse, deadline)
+            status = self._execute(spec, parse, this_poll)
             if poller.should_start(status):
                 start_spec = _requests.build_start_speaker_separation(voice_id, sample_id, self._api_key)
-                self._execute(start_spec, self._json_sink(_responses.start_separation_from_json, start_spec), deadline)
+                self._execute(start_spec, self._json_sink(_responses.start_separation_from_json, start_spec), this_poll)
+            this_poll = deadline
             wait = poller.next_wait(status)
             if wait is None:
                 return status

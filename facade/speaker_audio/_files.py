@@ -354,6 +354,12 @@ def refuse_special_file(path: str | os.PathLike[str]) -> None:
     refused instead, before any request. A missing path, a regular file, a directory or a dangling
     symlink passes (the usual rules apply to them).
     """
+    kernel_path = _through_kernel_file_system(path)
+    if kernel_path is not None:
+        raise FileExistsError(
+            f"{os.fspath(path)} is, or links to, {kernel_path} (in /dev or /proc, the kernel's files): nothing is "
+            "ever written or replaced there, even with overwrite=True"
+        )
     try:
         mode = os.stat(path).st_mode
     except (OSError, ValueError):
@@ -363,3 +369,27 @@ def refuse_special_file(path: str | os.PathLike[str]) -> None:
             raise FileExistsError(
                 f"{os.fspath(path)} is {kind}, not a regular file: it is never replaced, even with overwrite=True"
             )
+
+
+_KERNEL_FILE_SYSTEMS = ("/dev/", "/proc/")
+
+
+def _through_kernel_file_system(path: str | os.PathLike[str]) -> str | None:
+    """The first path in ``/dev`` or ``/proc`` that ``path`` is or links through (``None`` if none; POSIX only).
+
+    ``/dev/stdout`` links to ``/proc/self/fd/1``, which, with standard output redirected to a regular
+    file, stats as a regular file: the link chain itself shows it is no place to write a file into.
+    """
+    if os.name != "posix":
+        return None
+    try:
+        current = os.path.abspath(os.fspath(path))
+        for _ in range(40):  # the kernel's own limit on symlink hops
+            if current.startswith(_KERNEL_FILE_SYSTEMS) or os.path.dirname(current) in ("/dev", "/proc"):
+                return current
+            if not os.path.islink(current):
+                return None
+            current = os.path.normpath(os.path.join(os.path.dirname(current), os.readlink(current)))
+    except (OSError, ValueError):
+        return None
+    return None

@@ -113,7 +113,7 @@ def unread(response: httpx.Response) -> httpx.Response:
     """
     if not response.is_stream_consumed:
         return response
-    headers = [(name, value) for name, value in response.headers.multi_items() if name.lower() != "content-encoding"]
+    headers = [(name, value) for name, value in response.headers.raw if name.lower() != b"content-encoding"]  # bytes
     return httpx.Response(
         response.status_code,
         headers=headers,

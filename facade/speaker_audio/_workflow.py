@@ -52,6 +52,10 @@ __all__ = [
 ]
 
 
+FIRST_POLL_SECONDS = 1.0
+"""The least time a wait gives its first status request, whatever its ``timeout``."""
+
+
 class SeparationPoller:
     """Decides, after each status read, whether to start separation, stop (done), fail, or wait and poll again.
 
@@ -93,16 +97,21 @@ class SeparationPoller:
             return True
         return False
 
-    def deadline(self) -> Deadline:
+    def deadline(self, *, first_poll_from: float | None = None) -> Deadline:
         """The poll's deadline: a status request or retry wait that would pass ``timeout`` raises
-        ``SeparationTimeoutError``."""
+        ``SeparationTimeoutError``.
+
+        With ``first_poll_from`` (the clock when the first poll starts) it is at least ``FIRST_POLL_SECONDS``
+        away: the first poll is always sent, even with ``timeout=0`` ("give or take one poll's request").
+        """
 
         def expired(what: str) -> SpeakerAudioError:
             return SeparationTimeoutError(
                 f"speaker separation for {self._where} did not complete within {self._timeout:g}s (time ran out {what})"
             )
 
-        return Deadline(self._deadline, expired)
+        at = self._deadline if first_poll_from is None else max(self._deadline, first_poll_from + FIRST_POLL_SECONDS)
+        return Deadline(at, expired)
 
     def next_wait(self, status: SeparationStatus) -> float | None:
         """``None`` when ``status`` is completed; else seconds to wait before the next poll.
