@@ -555,3 +555,57 @@ def test_sample_audio_shows_the_servers_media_type_and_warns_on_a_wrong_extensio
     assert "(audio/mpeg, sniffed audio/mpeg," in err
     assert "warning" in err.lower()
     assert ".wav" in err
+
+
+# --- wait --timeout bounds every poll and retry wait (issue 10 item 7, in the CLI) ---------------------
+
+WAIT_COMMANDS = [
+    ["wait", "voice-demo", "sample-demo"],
+    ["separate", "voice-demo", "sample-demo", "--wait"],
+    ["download-all", "voice-demo", "sample-demo", "--separate", "-o", "{tmp}/out/"],
+]
+
+
+@pytest.mark.parametrize("command", WAIT_COMMANDS, ids=lambda c: c[0])
+def test_wait_timeout_cuts_a_retry_after_wait(fake: FakeElevenLabs, tmp_path: Path, command: list[str]) -> None:
+    fake.voices["voice-demo"]["sample-demo"].status = "pending"
+    fake.script(Fault(path_contains="/speakers", status=503, headers={"Retry-After": "2"}, times=99))
+    args = [arg.replace("{tmp}", str(tmp_path)) for arg in command]
+    started = time.monotonic()
+    code, out, err = run_main("--base-url", fake.base_url, *args, "--timeout", "0.5")
+    elapsed = time.monotonic() - started
+    assert code == _cli.EXIT_API, err
+    assert "SeparationTimeoutError" in err
+    assert "within 0.5s" in err
+    assert out == ""
+    assert elapsed < 2.0  # without the bound: two 2 s waits, then InternalServerError after 4.6 s
+    assert len(fake.requests_to("/speakers", "GET")) == 1  # a 2 s wait does not fit into 0.5 s: no retry
+    assert not (tmp_path / "out").exists()
+
+
+def test_wait_timeout_cuts_a_stalled_poll(fake: FakeElevenLabs) -> None:
+    fake.voices["voice-demo"]["sample-demo"].status = "pending"
+    fake.script(Fault(path_contains="/speakers", delay=30.0, times=99))  # each poll would stall 30 s
+    started = time.monotonic()
+    code, _, err = run_main("--base-url", fake.base_url, "wait", "voice-demo", "sample-demo", "--timeout", "1")
+    elapsed = time.monotonic() - started
+    assert code == _cli.EXIT_API, err
+    assert "SeparationTimeoutError" in err
+    assert elapsed < 3.0  # without the bound: each 30 s stall ran into the read timeout, and was retried
+    assert len(fake.requests_to("/speakers", "GET")) == 1
+
+
+def test_wait_start_notes_the_start_and_draws_each_poll(fake: FakeElevenLabs) -> None:
+    fake.voices["voice-demo"]["sample-demo"].polls_until_complete = 2
+    out, err = io.StringIO(), _TTY()
+    args = ["--base-url", fake.base_url, "wait", "voice-demo", "sample-demo", "--start", "--poll-interval", "0.01"]
+    assert _cli.main(args, out=out, err=err) == 0, err.getvalue()
+    text = err.getvalue()
+    # the start is noted once, at the poll that found it not_started
+    assert text.startswith(
+        "started speaker separation of voice-demo / sample-demo\n\r\x1b[Kwaiting for separation: not_started (1 poll, "
+    )
+    assert text.count("started speaker separation") == 1
+    assert "\r\x1b[Kwaiting for separation: completed (" in text
+    assert len(fake.requests_to("/separate-speakers", "POST")) == 1
+    assert "voice-demo / sample-demo: completed" in out.getvalue()

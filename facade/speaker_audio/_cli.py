@@ -36,7 +36,6 @@ from speaker_audio._requests import RequestSpec
 from speaker_audio._retry import RetryPolicy
 from speaker_audio._settings import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, REGION_BASE_URLS
 from speaker_audio._version import __version__
-from speaker_audio._workflow import SeparationPoller
 from speaker_audio.errors import (
     APIConnectionError,
     AuthenticationError,
@@ -333,36 +332,34 @@ def _wait(
     start: bool = False,
     already_started: bool = False,
 ) -> SeparationStatus:
-    """Poll like ``wait_for_separation``, showing the state and elapsed time on a terminal.
+    """``wait_for_separation`` (``--timeout`` bounds every poll and retry wait), showing the state and elapsed time.
 
     ``start``: start the separation if the first poll finds it ``not_started`` (else that raises
     ``SeparationNotStartedError``). ``already_started``: the command has just started it itself.
     """
-    poller = SeparationPoller(
-        voice_id,
-        sample_id,
-        timeout=ctx.args.timeout,
-        poll_interval=ctx.args.poll_interval,
-        start=start,
-        started=already_started,
-    )
     line = ctx.progress_line()
     started = time.monotonic()
     polls = 0
+
+    def show(status: SeparationStatus, started_now: bool) -> None:
+        nonlocal polls
+        if started_now:
+            ctx.note(f"started speaker separation of {_printable(voice_id)} / {_printable(sample_id)}")
+        polls += 1
+        plural = "" if polls == 1 else "s"
+        elapsed = time.monotonic() - started
+        line.update(f"waiting for separation: {status.status} ({polls} poll{plural}, {elapsed:.1f} s)", force=True)
+
     try:
-        while True:
-            status = client.get_separation_status(voice_id, sample_id)
-            if poller.should_start(status):
-                client.start_speaker_separation(voice_id, sample_id)
-                ctx.note(f"started speaker separation of {_printable(voice_id)} / {_printable(sample_id)}")
-            polls += 1
-            plural = "" if polls == 1 else "s"
-            elapsed = time.monotonic() - started
-            line.update(f"waiting for separation: {status.status} ({polls} poll{plural}, {elapsed:.1f} s)", force=True)
-            wait = poller.next_wait(status)
-            if wait is None:
-                return status
-            time.sleep(wait)
+        return client.wait_for_separation(
+            voice_id,
+            sample_id,
+            timeout=ctx.args.timeout,
+            poll_interval=ctx.args.poll_interval,
+            start=start,
+            _started=already_started,
+            _on_poll=show,
+        )
     finally:
         line.close()
 

@@ -293,6 +293,8 @@ class SpeakerAudioClient(ClientSettings):
         timeout: float = 600.0,
         poll_interval: float = 2.0,
         start: bool = False,
+        _started: bool = False,
+        _on_poll: Callable[[SeparationStatus, bool], None] | None = None,
     ) -> SeparationStatus:
         """Poll until separation is ``completed`` (returned) or ``failed`` (``SeparationFailedError``).
 
@@ -303,8 +305,17 @@ class SpeakerAudioClient(ClientSettings):
         call does (each request is cut to the time left, and no retry wait may pass it), give or
         take one poll's request. ``total_timeout``, if set and shorter, raises ``APITimeoutError`` instead.
         """
+        # private, for the CLI: ``_started`` (the caller has just started the separation itself: a first
+        # ``not_started`` is waited through); ``_on_poll(status, started)`` after each poll (``started``: this
+        # poll made the call start the separation), to show progress
         poller = SeparationPoller(
-            voice_id, sample_id, timeout=timeout, poll_interval=poll_interval, start=start, clock=self._clock
+            voice_id,
+            sample_id,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            start=start,
+            started=_started,
+            clock=self._clock,
         )
         spec = _requests.build_get_separation_status(voice_id, sample_id, self._api_key)
         call_deadline = self._call_deadline(spec, self._clock())
@@ -314,10 +325,13 @@ class SpeakerAudioClient(ClientSettings):
         parse = self._json_sink(_responses.separation_status_from_json, spec)
         while True:
             status = self._execute(spec, parse, this_poll)
-            if poller.should_start(status):
+            started = poller.should_start(status)
+            if started:
                 start_spec = _requests.build_start_speaker_separation(voice_id, sample_id, self._api_key)
                 self._execute(start_spec, self._json_sink(_responses.start_separation_from_json, start_spec), this_poll)
             this_poll = deadline
+            if _on_poll is not None:
+                _on_poll(status, started)
             wait = poller.next_wait(status)
             if wait is None:
                 return status
