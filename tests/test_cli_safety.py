@@ -266,7 +266,7 @@ def test_dash_is_refused_by_download_all(completed_fake: FakeElevenLabs, tmp_pat
         "--base-url", completed_fake.base_url, "download-all", "voice-demo", "sample-demo", "-o", "-", cwd=tmp_path
     )
     assert result.returncode == 2
-    assert "works with get only" in result.stderr
+    assert "works with get and sample-audio only" in result.stderr
     assert list(tmp_path.iterdir()) == []
     assert completed_fake.requests == []
 
@@ -345,3 +345,42 @@ def test_dash_retries_only_until_the_first_audio_byte(fake: FakeElevenLabs) -> N
     assert 0 < len(done.stdout) < len(audio)
     assert b"had been written to standard output (not retried)" in done.stderr
     assert len(fake.requests_to("/audio")) == 3
+
+
+# --- sample-audio -o - streams to standard output as get does (it wrote a file named "-") ---------------
+
+
+def test_sample_audio_dash_streams_the_decoded_audio_to_standard_output(fake: FakeElevenLabs, tmp_path: Path) -> None:
+    audio, denoised = b"ID3" + os.urandom(1 << 20), b"ID3" + os.urandom(1000)
+    fake.add_sample("v", "s", audio=audio, denoised_audio=denoised, duration_secs=2.5)
+    command = [sys.executable, "-m", "speaker_audio", "--base-url", fake.base_url, "sample-audio", "v", "s", "-o", "-"]
+    done = subprocess.run(command, capture_output=True, timeout=60, cwd=tmp_path, env=clean_env(), check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == audio
+    assert "streamed s to standard output (audio/mpeg, sniffed audio/mpeg, 2.50 s, " in done.stderr.decode()
+    assert list(tmp_path.iterdir()) == []  # no file named "-"
+    done = subprocess.run(
+        [*command, "--remove-background-noise"], capture_output=True, timeout=60, cwd=tmp_path, env=clean_env()
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == denoised
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sample_audio_dash_retries_only_until_the_first_audio_byte(fake: FakeElevenLabs, tmp_path: Path) -> None:
+    audio = b"ID3" + os.urandom(1 << 20)
+    fake.add_sample("v", "s", audio=audio)
+    command = [sys.executable, "-m", "speaker_audio", "--base-url", fake.base_url, "sample-audio", "v", "s", "-o", "-"]
+    fake.script(Fault(status=503, headers={"Retry-After": "0"}, path_contains="/audio"))  # before any byte: retried
+    done = subprocess.run(command, capture_output=True, timeout=60, cwd=tmp_path, env=clean_env(), check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == audio
+    assert b"(audio/mpeg, sniffed audio/mpeg, ?, 1.0 MB)" in done.stderr  # no duration from the server
+    assert len(fake.requests_to("/audio")) == 2
+    fake.script(Fault(drop="mid_body", path_contains="/audio", times=9))  # after bytes went out: not retried
+    done = subprocess.run(command, capture_output=True, timeout=60, cwd=tmp_path, env=clean_env(), check=False)
+    assert done.returncode == 4, done.stderr
+    assert 0 < len(done.stdout) < len(audio)
+    assert b"had been written to standard output (not retried)" in done.stderr
+    assert len(fake.requests_to("/audio")) == 3
+    assert list(tmp_path.iterdir()) == []

@@ -372,7 +372,11 @@ def _warn(ctx: _Context, text: str) -> None:
 def _cmd_get(ctx: _Context) -> int:
     args = ctx.args
     if args.output == "-":
-        return _get_to_stdout(ctx)
+        return _stream_to_stdout(
+            ctx,
+            args.speaker,
+            lambda client, write: client._stream_speaker_audio(args.voice, args.sample, args.speaker, write),
+        )
     line = ctx.progress_line()
     received: list[SpeakerAudio] = []
     with ctx.client() as client:
@@ -401,7 +405,7 @@ def _cmd_get(ctx: _Context) -> int:
 
 
 class _StandardOutputAudio:
-    """Writes decoded audio to a binary stream as it arrives (``get -o -``), keeping its first bytes for sniffing."""
+    """Writes decoded audio to a binary stream as it arrives (``-o -``), keeping its first bytes for sniffing."""
 
     def __init__(self, stream: Any) -> None:
         self.stream = stream
@@ -436,9 +440,13 @@ class _RetryUntilOutput(RetryPolicy):
         return super().next_delay(spec, error, retries_done)
 
 
-def _get_to_stdout(ctx: _Context) -> int:
-    """``get … -o -``: stream the decoded audio to standard output in bounded memory; notes go to stderr."""
-    args = ctx.args
+def _stream_to_stdout(
+    ctx: _Context,
+    name: str,
+    stream_audio: Callable[[SpeakerAudioClient, Callable[[bytes], None]], SpeakerAudio | SampleAudio],
+) -> int:
+    """``get``/``sample-audio … -o -``: stream the decoded audio of ``name`` (the speaker or sample id) to
+    standard output in bounded memory; notes go to stderr. ``stream_audio(client, write)`` makes the request."""
     stream = getattr(ctx.out, "buffer", None)
     if stream is None:
         raise ValueError("-o - needs a binary standard output")
@@ -446,15 +454,16 @@ def _get_to_stdout(ctx: _Context) -> int:
     with ctx.client() as client:
         client.retry_policy = _RetryUntilOutput.wrapping(client.retry_policy, output)
         try:
-            audio = client._stream_speaker_audio(args.voice, args.sample, args.speaker, output.write)
+            audio = stream_audio(client, output.write)
         except SpeakerAudioError:
             if output.written:
                 ctx.note(f"{_size(output.written)} of audio had been written to standard output (not retried)")
             raise
     sniffed = sniff_media_type(output.head)
+    duration = "?" if audio.duration_secs is None else f"{audio.duration_secs:.2f} s"  # a sample's may be unknown
     ctx.note(
-        f"streamed {_printable(args.speaker)} to standard output ({_printable(audio.media_type)}, "
-        f"sniffed {sniffed or 'unknown'}, {audio.duration_secs:.2f} s, {_size(output.written)})"
+        f"streamed {_printable(name)} to standard output ({_printable(audio.media_type)}, "
+        f"sniffed {sniffed or 'unknown'}, {duration}, {_size(output.written)})"
     )
     warning = media_type_warning(None, audio.media_type, sniffed)
     if warning is not None:
@@ -464,6 +473,14 @@ def _get_to_stdout(ctx: _Context) -> int:
 
 def _cmd_sample_audio(ctx: _Context) -> int:
     args = ctx.args
+    if args.output == "-":
+        return _stream_to_stdout(
+            ctx,
+            args.sample,
+            lambda client, write: client._stream_sample_audio(
+                args.voice, args.sample, write, remove_background_noise=args.remove_background_noise
+            ),
+        )
     line = ctx.progress_line()
     received: list[SampleAudio] = []
     with ctx.client() as client:
@@ -521,7 +538,9 @@ def _cmd_separate(ctx: _Context) -> int:
 def _cmd_download_all(ctx: _Context) -> int:
     args = ctx.args
     if args.output == "-":
-        raise ValueError("download-all writes one file per speaker: -o - (standard output) works with get only")
+        raise ValueError(
+            "download-all writes one file per speaker: -o - (standard output) works with get and sample-audio only"
+        )
     directory = Path(args.output)  # created by download_all_speakers, and removed again if it stays empty
     with ctx.client() as client:
         if args.separate:
@@ -774,7 +793,8 @@ def build_parser() -> argparse.ArgumentParser:
         "sample-audio",
         "download a sample's own audio",
         "Download a voice sample's own audio (not separated), streamed to disk and written\n"
-        "atomically. Prints the path written.",
+        "atomically. Prints the path written. With -o -, streams the decoded audio to standard output\n"
+        "instead, as get does.",
     )
     ids(sample_audio)
     sample_audio.add_argument(
@@ -783,7 +803,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         default=".",
         help="a file, or a directory for <sample><ext> (an existing one or a path ending with /; "
-        "default: the current directory). Missing folders are created, and removed again if the download fails",
+        "default: the current directory), or - to stream the decoded audio to standard output. Missing folders "
+        "are created, and removed again if the download fails",
     )
     sample_audio.add_argument(
         "--remove-background-noise",

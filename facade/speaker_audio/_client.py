@@ -275,6 +275,20 @@ class SpeakerAudioClient(ClientSettings):
         spec = _requests.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
         return self._execute(spec, lambda: AudioStreamSink(write, self.max_response_bytes, SPEAKER_AUDIO))
 
+    def _stream_sample_audio(
+        self,
+        voice_id: str,
+        sample_id: str,
+        write: Callable[[bytes], object],
+        *,
+        remove_background_noise: bool = False,
+    ) -> SampleAudio:
+        """As :meth:`_stream_speaker_audio`, for a sample's own audio (``speaker-audio sample-audio … -o -``)."""
+        spec = _requests.build_get_sample_audio(
+            voice_id, sample_id, self._api_key, remove_background_noise=remove_background_noise
+        )
+        return self._execute(spec, lambda: AudioStreamSink(write, self.max_response_bytes, SAMPLE_AUDIO))
+
     def get_separation_status(self, voice_id: str, sample_id: str) -> SeparationStatus:
         """The speaker-separation state of a sample, with its speakers once completed."""
         spec = _requests.build_get_separation_status(voice_id, sample_id, self._api_key)
