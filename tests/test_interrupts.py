@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import _thread
 import asyncio
+import functools
 import json
 import os
 import signal
@@ -259,3 +260,44 @@ def test_a_speaker_whose_download_is_cancelled_alone_is_never_a_silent_partial_r
     assert caught.value.speaker_id == "speaker-1"
     assert "speaker-1" in caught.value.not_downloaded
     assert not list(tmp_path.glob(".*.part"))
+
+
+def both_in_flight(server: StallingServer, folder: Path, requests: int) -> bool:
+    """The server holds ``requests`` audio requests, and two temporary files exist under ``folder``."""
+    return len(server.audio_requests) >= requests and len(part_files(folder)) >= 2
+
+
+@pytest.mark.parametrize(
+    ("signals", "code"), [((signal.SIGINT, signal.SIGINT), 130), ((signal.SIGTERM, signal.SIGTERM), 143)]
+)
+def test_a_second_signal_does_not_cut_the_cleanup_short(tmp_path: Path, signals: tuple[int, int], code: int) -> None:
+    """Ctrl-C twice (or SIGTERM twice) in quick succession: the second one arrives during the first one's
+    cleanup, which must still delete every temporary file and every folder the command created."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ELEVENLABS_", "PYTEST_"))}
+    with StallingServer("mid_body") as server:
+        command = [sys.executable, "-m", "speaker_audio", "--base-url", server.base_url, "--max-retries", "5"]
+        command += ["download-all", VOICE, SAMPLE, "--concurrency", "2"]
+        for run in range(5):
+            work = tmp_path / f"run-{run}"
+            work.mkdir()
+            out = work / "new" / "deep"
+            proc = subprocess.Popen(
+                [*command, "-o", f"{out}/"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                preexec_fn=_default_sigint,
+            )
+            try:
+                wait_for(functools.partial(both_in_flight, server, work, 2 * (run + 1)))
+                proc.send_signal(signals[0])
+                time.sleep(0.0003)
+                proc.send_signal(signals[1])
+                _, stderr = proc.communicate(timeout=30)
+            finally:
+                proc.kill()
+                proc.wait()
+            assert proc.returncode == code, stderr
+            assert b"Traceback" not in stderr
+            assert b"race condition" not in stderr
+            assert list(work.iterdir()) == [], f"run {run}: left {sorted(work.rglob('*'))}"

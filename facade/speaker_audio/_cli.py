@@ -611,8 +611,7 @@ def _cmd_fake_server(ctx: _Context) -> int:
             + ("" if args.verbose else "\n  (-v logs every request: method, path, status, duration)")
         )
 
-    with _sigterm_as_interrupt():
-        fake.run(on_ready=ready)
+    fake.run(on_ready=ready)  # until Ctrl-C or SIGTERM (main's _interrupt_once)
     ctx.note("fake ElevenLabs API stopped")
     return EXIT_OK
 
@@ -622,20 +621,44 @@ class Terminated(KeyboardInterrupt):
 
 
 @contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """Let SIGTERM stop the command as Ctrl-C does, cleanups included (main thread only)."""
+def _interrupt_once(*, restore_after_signal: bool = True) -> Iterator[None]:
+    """Let SIGINT and SIGTERM stop the command once, cleanups included (main thread only).
+
+    The first of them raises ``KeyboardInterrupt`` (SIGINT) or :class:`Terminated` (SIGTERM) in the main
+    thread; from then on both are ignored, so that a second one (Ctrl-C pressed twice, SIGTERM right after
+    SIGINT) cannot interrupt the cleanup the first one started (cancelling the downloads, deleting their
+    temporary files and the folders made for them) nor the exit code. The previous handlers are restored
+    on the way out (after such a signal, only with ``restore_after_signal``). A SIGINT that Python does not
+    handle itself (ignored, as in a background job, or an embedding program's handler) is left alone.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    previous: dict[int, Any] = {}
+    signalled: list[int] = []
 
-    def interrupt(signum: int, frame: object) -> None:
-        raise Terminated
+    def ignore(signum: int, frame: object) -> None:
+        # a Python no-op, not SIG_IGN: a signal that arrived just before the switch is then dropped silently
+        # (with SIG_IGN, Python reports it as "Signal 15 ignored due to race condition" on stderr)
+        pass
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    def shut_down(signum: int, frame: object) -> None:
+        signalled.append(signum)
+        for handled in previous:
+            signal.signal(handled, ignore)
+        raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        previous[signal.SIGINT] = signal.signal(signal.SIGINT, shut_down)
+    previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, shut_down)
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            if restore_after_signal or not signalled:
+                signal.signal(signum, handler)
+            else:  # SIG_IGN itself now: Python resets its own handlers to SIG_DFL as the process exits
+                signal.signal(signum, signal.SIG_IGN)
 
 
 # --- the parser --------------------------------------------------------------------------------------
@@ -1012,11 +1035,19 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
             print(f"{PROG}: error: {_printable(str(error))}", file=err)
             return EXIT_USAGE
     _configure_logging(args.verbose, err)
-    ctx = _Context(args, out, err)
+    # SIGTERM cleans up partial files just as Ctrl-C does; a second signal cannot cut that cleanup short,
+    # nor the report and exit code that follow it
+    # (called without arguments, main is the program's entry: the process exits next, so after a signal
+    # the handlers are not restored, and a late second signal cannot kill it with a signal's status instead)
+    with _interrupt_once(restore_after_signal=argv is not None):
+        return _run(_Context(args, out, err))
+
+
+def _run(ctx: _Context) -> int:
+    args, out, err = ctx.args, ctx.out, ctx.err
     run: Callable[[_Context], int] = args.run
     try:
-        with _sigterm_as_interrupt():  # SIGTERM cleans up partial files just as Ctrl-C does
-            return run(ctx)
+        return run(ctx)
     except KeyboardInterrupt as interrupt:
         # the downloads under way were cancelled and their temporary files deleted; workers blocked in a
         # socket read are daemon threads that the exit does not wait for
