@@ -377,26 +377,44 @@ def _cmd_get(ctx: _Context) -> int:
             args.speaker,
             lambda client, write: client._stream_speaker_audio(args.voice, args.sample, args.speaker, write),
         )
+    return _download_to_file(
+        ctx,
+        args.speaker,
+        "downloading",
+        lambda client, on_progress, on_audio: client._download_speaker_audio(
+            args.voice,
+            args.sample,
+            args.speaker,
+            args.output,
+            overwrite=args.overwrite,
+            on_progress=on_progress,
+            on_audio=on_audio,
+        ),
+    )
+
+
+def _download_to_file(
+    ctx: _Context,
+    name: str,
+    doing: str,
+    download: Callable[
+        [SpeakerAudioClient, Callable[[DownloadProgress], None], Callable[[SpeakerAudio | SampleAudio], None]], Path
+    ],
+) -> int:
+    """``get``/``sample-audio`` into a file: ``download(client, on_progress, on_audio)`` with the progress line,
+    then the path on stdout and a note with the server's media type (a warning when the file disagrees)."""
     line = ctx.progress_line()
-    received: list[SpeakerAudio] = []
+    received: list[SpeakerAudio | SampleAudio] = []
     with ctx.client() as client:
-        name = _printable(args.speaker)
-        line.update(f"downloading {name} ...", force=True)
+        label = f"{doing} {_printable(name)}"
+        line.update(f"{label} ...", force=True)
         try:
-            path = client._download_speaker_audio(
-                args.voice,
-                args.sample,
-                args.speaker,
-                args.output,
-                overwrite=args.overwrite,
-                on_progress=_TransferProgress(line, f"downloading {name}"),
-                on_audio=received.append,
-            )
+            path = download(client, _TransferProgress(line, label), received.append)
         finally:
             line.close()
     print(path, file=ctx.out)
     media_type = received[0].media_type
-    row = _file_row(args.speaker, path, received[0].duration_secs, media_type)
+    row = _file_row(name, path, received[0].duration_secs, media_type)
     ctx.note(f"saved {row[1]} ({row[2]}, sniffed {row[3]}, {row[4]}, {row[5]})")
     warning = media_type_warning(path, media_type, _sniff_file(path))
     if warning is not None:
@@ -481,31 +499,20 @@ def _cmd_sample_audio(ctx: _Context) -> int:
                 args.voice, args.sample, write, remove_background_noise=args.remove_background_noise
             ),
         )
-    line = ctx.progress_line()
-    received: list[SampleAudio] = []
-    with ctx.client() as client:
-        name = _printable(args.sample)
-        line.update(f"downloading sample {name} ...", force=True)
-        try:
-            path = client._download_sample_audio(
-                args.voice,
-                args.sample,
-                args.output,
-                remove_background_noise=args.remove_background_noise,
-                overwrite=args.overwrite,
-                on_progress=_TransferProgress(line, f"downloading sample {name}"),
-                on_audio=received.append,
-            )
-        finally:
-            line.close()
-    print(path, file=ctx.out)
-    media_type = received[0].media_type
-    row = _file_row(args.sample, path, received[0].duration_secs, media_type)
-    ctx.note(f"saved {row[1]} ({row[2]}, sniffed {row[3]}, {row[4]}, {row[5]})")
-    warning = media_type_warning(path, media_type, _sniff_file(path))
-    if warning is not None:
-        _warn(ctx, warning)
-    return EXIT_OK
+    return _download_to_file(
+        ctx,
+        args.sample,
+        "downloading sample",
+        lambda client, on_progress, on_audio: client._download_sample_audio(
+            args.voice,
+            args.sample,
+            args.output,
+            remove_background_noise=args.remove_background_noise,
+            overwrite=args.overwrite,
+            on_progress=on_progress,
+            on_audio=on_audio,
+        ),
+    )
 
 
 def _cmd_wait(ctx: _Context) -> int:
