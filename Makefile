@@ -21,11 +21,13 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $(STAMP)
 
-generate: install  ## regenerate generated/speaker_audio_api from openapi/ (never edit it by hand)
+generate: install  ## regenerate generated/speaker_audio_api from openapi/, and the sync client from the async one
 	$(PY) scripts/generate.py
+	$(PY) scripts/unasync.py
 
-check-generated: install  ## fail if generated/ differs from what make generate would write
+check-generated: install  ## fail if generated/ or the sync client differ from what make generate would write
 	$(PY) scripts/generate.py --check
+	$(PY) scripts/unasync.py --check
 
 pin: install  ## make pin SPEC=path-or-url-of-full-upstream-openapi.json [PIN_ARGS="--accept-breaking --add-operation 'GET /v1/...'"]
 	$(PY) scripts/pin_spec.py $(or $(SPEC),../shared/upstream/elevenlabs-openapi.full.json) $(PIN_ARGS)

@@ -100,9 +100,10 @@ def test_abort_removes_the_temporary_file_even_when_close_fails(
 
 
 def test_invalid_header_failures_do_not_quote_header_values() -> None:
-    from speaker_audio import _http_errors, _requests
+    from speaker_audio import _http_errors
+    from speaker_audio._operations import SPEAKER_AUDIO
 
-    spec = _requests.build_get_speaker_audio(*IDS, None)
+    spec = SPEAKER_AUDIO.request(None, dict(zip(("voice_id", "sample_id", "speaker_id"), IDS, strict=True)), {})
     error = _http_errors.transport_error(httpx.LocalProtocolError("Illegal header value b'sk-SECRET '"), spec)
     assert "SECRET" not in str(error)
     assert "invalid request" in str(error)
@@ -181,10 +182,10 @@ def test_annotations_resolve_once_the_result_classes_are_loaded() -> None:
 
 
 def test_one_pass_route_refuses_an_escaped_duplicate_audio_member() -> None:
-    from speaker_audio._responses import speaker_audio_member
+    from speaker_audio._operations import SPEAKER_AUDIO
     from speaker_audio._streaming import StreamingAudioDecoder, decode_whole_body
 
-    AUDIO_MEMBER = speaker_audio_member()
+    AUDIO_MEMBER = SPEAKER_AUDIO.member()
 
     body = b'{"audio_base_64":"QUJD","audio\\u005fbase_64":"WFla","media_type":"audio/mpeg","duration_secs":1}'
     with pytest.raises(ResponseValidationError, match="more than one"):

@@ -11,7 +11,8 @@ import pytest
 from _clients import ClientRunner, Kind
 
 from speaker_audio import SeparationStatus, Speaker, SpeakerAudio, Utterance
-from speaker_audio._responses import OPERATIONS, speaker_audio_member
+from speaker_audio._operations import OPERATIONS as OPERATION_ROWS
+from speaker_audio._operations import SEPARATION_STATUS, SPEAKER_AUDIO
 from speaker_audio._schema import UnsupportedSchemaError, compile_validator, load_spec, response_schema
 from speaker_audio.errors import ResponseValidationError
 from speaker_audio.testing import FakeElevenLabs, Fault
@@ -101,7 +102,7 @@ def test_an_unknown_status_is_a_validation_error_naming_it(fake: FakeElevenLabs,
 
 
 def test_the_audio_member_is_the_generated_models_attribute() -> None:
-    name = speaker_audio_member()
+    name = SPEAKER_AUDIO.member()
     assert name == "audio_base_64"
     assert SpeakerAudioResponseModel(audio_base_64="A", media_type="m", duration_secs=1).to_dict()[name] == "A"
 
@@ -118,7 +119,7 @@ def test_every_response_schema_of_the_pin_compiles() -> None:
                 schema = response.get("content", {}).get("application/json", {}).get("schema")
                 if schema is not None:
                     compile_validator(schema, spec, f"{operation['operationId']} {status}")
-    for operation_id in OPERATIONS:
+    for operation_id in (row.name for row in OPERATION_ROWS):
         assert response_schema(operation_id)
 
 
@@ -191,9 +192,7 @@ def test_keywords_behave_as_json_schema_says(schema: Any, good: list[Any], bad: 
 def test_results_hash_and_compare_by_their_fields_not_their_model() -> None:
     import attrs
 
-    from speaker_audio._responses import speaker_audio_from_parts
-
-    fetched = speaker_audio_from_parts(b"x", {"media_type": "audio/mpeg", "duration_secs": 1, "loudness": -14})
+    fetched = SPEAKER_AUDIO.from_parts(b"x", {"media_type": "audio/mpeg", "duration_secs": 1, "loudness": -14})
     built = SpeakerAudio(data=b"x", media_type="audio/mpeg", duration_secs=1.0)
     assert fetched == built
     assert hash(fetched) == hash(built)
@@ -211,9 +210,7 @@ def test_evolved_status_and_pickled_results_keep_a_matching_model() -> None:
 
     import attrs
 
-    from speaker_audio._responses import separation_status_from_json
-
-    status = separation_status_from_json({"voice_id": "v", "sample_id": "s", "status": "pending", "eta": 3})
+    status = SEPARATION_STATUS.from_json({"voice_id": "v", "sample_id": "s", "status": "pending", "eta": 3})
     for clone in (pickle.loads(pickle.dumps(status)), copy.deepcopy(status)):
         assert clone == status
         assert clone.model == status.model  # the generated UNSET survives (models compare it by identity)
@@ -239,7 +236,7 @@ def test_hand_built_results_refuse_wrong_containers_with_a_type_error(kwargs: di
 
 
 def test_json_bodies_are_strict_utf8() -> None:
-    from speaker_audio._responses import parse_json_body
+    from speaker_audio._json import parse_json_body
 
     body = {"voice_id": "v", "sample_id": "s", "status": "pending"}
     assert parse_json_body(b"\xef\xbb\xbf" + json.dumps(body).encode(), "x") == body  # a UTF-8 BOM, as elsewhere

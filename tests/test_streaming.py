@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from speaker_audio._responses import speaker_audio_member
+from speaker_audio._operations import SPEAKER_AUDIO
 from speaker_audio._streaming import StreamingAudioDecoder
 from speaker_audio.errors import (
     AudioDecodeError,
@@ -23,7 +23,7 @@ from speaker_audio.errors import (
     ResponseValidationError,
 )
 
-FIELD = AUDIO_MEMBER = speaker_audio_member()  # "audio_base_64", from the generated model
+FIELD = AUDIO_MEMBER = SPEAKER_AUDIO.member()  # "audio_base_64", from the generated model
 ASCII_WHITESPACE = " \t\n\r\f\v"
 CANONICAL_BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 UTF8_BOM = b"\xef\xbb\xbf"

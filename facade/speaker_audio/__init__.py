@@ -40,7 +40,7 @@ from speaker_audio.errors import (
 
 if TYPE_CHECKING:
     from speaker_audio._async_client import AsyncSpeakerAudioClient
-    from speaker_audio._client import SpeakerAudioClient, get_speaker_audio
+    from speaker_audio._client import SpeakerAudioClient
     from speaker_audio._models import (
         DownloadProgress,
         SampleAudio,
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
         SpeakerAudio,
         Utterance,
     )
+    from speaker_audio._one_shot import get_speaker_audio
 
 # Loaded on first use (``from speaker_audio import SpeakerAudioClient`` loads it at once), keeping a bare
 # ``import speaker_audio`` as fast as ``import httpx``: the clients and results pull in attrs and the
@@ -56,7 +57,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "AsyncSpeakerAudioClient": "speaker_audio._async_client",
     "SpeakerAudioClient": "speaker_audio._client",
-    "get_speaker_audio": "speaker_audio._client",
+    "get_speaker_audio": "speaker_audio._one_shot",
     "DownloadProgress": "speaker_audio._models",
     "SampleAudio": "speaker_audio._models",
     "SeparationStatus": "speaker_audio._models",

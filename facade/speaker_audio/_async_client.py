@@ -1,24 +1,29 @@
-"""The asynchronous client: the same operations as :class:`SpeakerAudioClient`, as coroutines."""
+"""The async client, and the source of the sync one: ``scripts/unasync.py`` writes ``_client.py`` from this file.
+
+Everything the two clients share is written here once; what differs (sleeping, file work off the event
+loop, tasks against threads) lives in ``_async_io`` and its twin ``_sync_io``.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
+import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import httpx
 
-from speaker_audio import _deadline, _http_errors, _inflate, _requests, _responses, _retry, _settings
+from speaker_audio import _async_io, _deadline, _http_errors, _inflate, _retry, _settings
 from speaker_audio._base import ClientSettings
 from speaker_audio._body import AudioFileSink, AudioMemorySink, AudioStreamSink, BodySink, expected_body_bytes
 from speaker_audio._files import AtomicFile
 from speaker_audio._models import DownloadProgress, SampleAudio, SeparationStatus, SpeakerAudio
-from speaker_audio._responses import SAMPLE_AUDIO, SPEAKER_AUDIO, AudioResponse
+from speaker_audio._operations import SAMPLE_AUDIO, SEPARATION_STATUS, SPEAKER_AUDIO, START_SEPARATION, Operation
+from speaker_audio._requests import RequestSpec
 from speaker_audio._version import USER_AGENT
 from speaker_audio._workflow import (
     SeparationPoller,
@@ -26,6 +31,7 @@ from speaker_audio._workflow import (
     check_concurrency,
     open_download_file,
     prepare_download_directory,
+    raise_if_cancelled,
 )
 from speaker_audio.errors import SpeakerAudioError
 
@@ -38,8 +44,22 @@ __all__ = ["AsyncSpeakerAudioClient"]
 class AsyncSpeakerAudioClient(ClientSettings):
     """Async client for ElevenLabs' PVC speaker-separation endpoints.
 
-    Takes the same arguments as :class:`SpeakerAudioClient` (``http_client`` is an
-    ``httpx.AsyncClient``, used as is and never closed by us) and has the same methods, as coroutines.
+    Args:
+        api_key: the ``xi-api-key``; defaults to ``ELEVENLABS_API_KEY``. With neither, no key header is sent.
+        base_url: defaults to ``ELEVENLABS_BASE_URL``, else ``https://api.elevenlabs.io``.
+        timeout: seconds (or an ``httpx.Timeout``) for connecting and for each read/write.
+        max_retries: retries after the first try (0 disables); see the README's "Errors and retries".
+        http_client: your own ``httpx.AsyncClient`` (proxies, mounts); never closed by us. Our ``timeout``
+            applies to its requests, and redirects are never followed.
+        max_response_bytes: a response body larger than this raises ``ResponseTooLargeError``. A compressed
+            body counts with its inflated size, which is checked as it is inflated.
+        max_json_bytes: a status or start-separation (JSON) body larger than this (16 MiB by default)
+            raises ``ResponseTooLargeError``; ``max_response_bytes`` is the limit for audio.
+        total_timeout: seconds that one whole call may take, retries and their waits included (each request's
+            timeouts are cut to the time left); past it, ``APITimeoutError``. ``None`` (default): no such bound.
+            ``download_all_speakers`` applies it to each of its requests, not to the whole run.
+        allow_insecure_http: send the key over plain ``http://`` to a host that is not loopback. Without it
+            such a ``base_url`` with a key raises ``InsecureTransportError`` (a ``ValueError``) here.
 
     Attributes:
         base_url: the base URL in use, without a trailing slash.
@@ -54,6 +74,7 @@ class AsyncSpeakerAudioClient(ClientSettings):
 
         async with AsyncSpeakerAudioClient() as client:
             audio = await client.get_speaker_audio("voice", "sample", "speaker")
+            audio.save("speaker.mp3")
     """
 
     def __init__(
@@ -88,7 +109,7 @@ class AsyncSpeakerAudioClient(ClientSettings):
             headers={"user-agent": USER_AGENT},
             mounts=self._direct_mounts(),
         )
-        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        self._sleep: _async_io.Sleep = _async_io.sleep
         self._clock: Callable[[], float] = time.monotonic
 
     # -- lifecycle --
@@ -109,9 +130,16 @@ class AsyncSpeakerAudioClient(ClientSettings):
     # -- operations --
 
     async def get_speaker_audio(self, voice_id: str, sample_id: str, speaker_id: str) -> SpeakerAudio:
-        """Fetch one speaker's separated audio, decoded and validated (see the sync client)."""
-        spec = _requests.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
-        return await self._execute(spec, lambda: AudioMemorySink(self.max_response_bytes))
+        """Fetch one speaker's separated audio, decoded and validated.
+
+        Raises:
+            InvalidIdError: an unusable id, before any I/O.
+            APIStatusError: an error status (a subclass per status).
+            ResponseValidationError: a malformed 2xx body (``AudioDecodeError`` for invalid base64).
+            APIConnectionError: the network failed after all retries (``APITimeoutError`` for timeouts).
+        """
+        spec = self._request(SPEAKER_AUDIO, voice_id=voice_id, sample_id=sample_id, speaker_id=speaker_id)
+        return await self._execute(spec, lambda: AudioMemorySink(self.max_response_bytes, SPEAKER_AUDIO))
 
     async def download_speaker_audio(
         self,
@@ -124,40 +152,61 @@ class AsyncSpeakerAudioClient(ClientSettings):
         progress: Callable[[int], None] | None = None,
         on_progress: Callable[[DownloadProgress], None] | None = None,
     ) -> Path:
-        """Stream one speaker's audio to ``dest`` in bounded memory, atomically (see the sync client).
+        """Stream one speaker's audio to ``dest`` in bounded memory; returns the path written.
 
-        The file work that can block (creating folders and the temporary file, fsync and rename,
-        cleanup) runs on a worker thread, never on the event loop.
+        The file appears atomically and only once the whole response was received and decoded; on any
+        error nothing is left behind. Missing folders are created, and removed again if the download fails.
+        The async client does the blocking file work (folders, the temporary file, fsync, rename) on a
+        worker thread, never on the event loop.
+
+        Args:
+            dest: a file path, or a directory (an existing one, or any path ending with ``/``): the file is
+                then ``<speaker_id><ext>`` inside it, the id made safe as a file name.
+            overwrite: replace an existing file.
+            progress: ``progress(audio_bytes)`` after each chunk of the body, with the decoded audio bytes
+                written so far (from 0 again if the request is retried).
+            on_progress: ``on_progress(DownloadProgress)`` likewise, with the expected total (an estimate from
+                ``Content-Length``, when the server sent one), and once more with ``done=True``, the exact
+                size, the media type and the duration.
+
+        Raises:
+            FileExistsError: before any request, if ``dest`` exists and ``overwrite`` is false, or is a FIFO,
+                device or socket (never replaced).
+            OSError: before any request, for a folder that cannot be created or written
+                (``NotADirectoryError``, ``PermissionError``, ...).
+            SpeakerAudioError: as :meth:`get_speaker_audio`.
         """
-        return await self._download_speaker_audio(
-            voice_id, sample_id, speaker_id, dest, overwrite=overwrite, progress=progress, on_progress=on_progress
-        )
+        spec = self._request(SPEAKER_AUDIO, voice_id=voice_id, sample_id=sample_id, speaker_id=speaker_id)
+        return await self._download_audio(spec, SPEAKER_AUDIO, dest, speaker_id, overwrite, progress, on_progress)
 
-    async def _download_speaker_audio(
-        self,
-        voice_id: str,
-        sample_id: str,
-        speaker_id: str,
-        dest: str | os.PathLike[str],
-        *,
-        overwrite: bool = False,
-        progress: Callable[[int], None] | None = None,
-        on_progress: Callable[[DownloadProgress], None] | None = None,
-        on_audio: Callable[[SpeakerAudio], None] | None = None,
-    ) -> Path:
-        """:meth:`download_speaker_audio`; ``on_audio`` gets the server's media type and duration."""
-        spec = _requests.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
-        return await self._download_audio(
-            spec, SPEAKER_AUDIO, dest, speaker_id, overwrite, progress, on_progress, on_audio=on_audio
-        )
+    async def stream_speaker_audio(
+        self, voice_id: str, sample_id: str, speaker_id: str, write: Callable[[bytes], object]
+    ) -> SpeakerAudio:
+        """Hand one speaker's decoded audio to ``write`` piece by piece as it arrives (e.g. a pipe's ``write``).
+
+        Memory stays bounded and nothing is held. What was written cannot be taken back: a request is retried
+        only until the first audio byte was handed over, and a failure after it leaves a partial stream.
+        Returns the validated result with its media type and duration, and empty ``data``.
+
+        Raises:
+            SpeakerAudioError: as :meth:`get_speaker_audio`.
+        """
+        spec = self._request(SPEAKER_AUDIO, voice_id=voice_id, sample_id=sample_id, speaker_id=speaker_id)
+        return await self._stream_audio(spec, SPEAKER_AUDIO, write)
 
     async def get_sample_audio(
         self, voice_id: str, sample_id: str, *, remove_background_noise: bool = False
     ) -> SampleAudio:
-        """Fetch a voice sample's own audio, decoded and validated (see the sync client)."""
-        spec = _requests.build_get_sample_audio(
-            voice_id, sample_id, self._api_key, remove_background_noise=remove_background_noise
-        )
+        """Fetch a voice sample's own audio (``GET …/samples/{sample_id}/audio``), decoded and validated.
+
+        Args:
+            remove_background_noise: ask the server for the audio with background noise removed.
+
+        Raises:
+            TypeError: a non-bool ``remove_background_noise``.
+            SpeakerAudioError: as :meth:`get_speaker_audio`.
+        """
+        spec = self._sample_request(voice_id, sample_id, remove_background_noise)
         return await self._execute(spec, lambda: AudioMemorySink(self.max_response_bytes, SAMPLE_AUDIO))
 
     async def download_sample_audio(
@@ -171,57 +220,44 @@ class AsyncSpeakerAudioClient(ClientSettings):
         progress: Callable[[int], None] | None = None,
         on_progress: Callable[[DownloadProgress], None] | None = None,
     ) -> Path:
-        """Stream a voice sample's own audio to ``dest`` in bounded memory, atomically (see the sync client)."""
-        spec = _requests.build_get_sample_audio(
-            voice_id, sample_id, self._api_key, remove_background_noise=remove_background_noise
-        )
+        """Stream a voice sample's own audio to ``dest`` in bounded memory; returns the path written.
+
+        As :meth:`download_speaker_audio` (atomic, missing folders created, ``FileExistsError`` before any
+        request, the same ``progress``/``on_progress``); a directory ``dest`` gets ``<sample_id><ext>``
+        (the id made safe). ``remove_background_noise`` as in :meth:`get_sample_audio`.
+        """
+        spec = self._sample_request(voice_id, sample_id, remove_background_noise)
         return await self._download_audio(spec, SAMPLE_AUDIO, dest, sample_id, overwrite, progress, on_progress)
 
-    async def _download_audio(
+    async def stream_sample_audio(
         self,
-        spec: _requests.RequestSpec,
-        route: AudioResponse[Any],
-        dest: str | os.PathLike[str],
-        name: str,
-        overwrite: bool,
-        progress: Callable[[int], None] | None,
-        on_progress: Callable[[DownloadProgress], None] | None,
+        voice_id: str,
+        sample_id: str,
+        write: Callable[[bytes], object],
         *,
-        on_audio: Callable[[Any], None] | None = None,
-    ) -> Path:
-        file, stem = await _make_off_loop(
-            lambda: open_download_file(dest, name, overwrite=overwrite), lambda made: made[0].abort()
-        )
-        return await self._download(
-            spec,
-            file,
-            lambda: AudioFileSink(
-                file,
-                max_bytes=self.max_response_bytes,
-                stem=stem,
-                on_received=progress,
-                on_progress=on_progress,
-                route=route,
-                on_audio=on_audio,
-            ),
-        )
-
-    async def _stream_speaker_audio(
-        self, voice_id: str, sample_id: str, speaker_id: str, write: Callable[[bytes], object]
-    ) -> SpeakerAudio:
-        """Hand the decoded audio to ``write`` piece by piece; returns its media type and duration (no data)."""
-        spec = _requests.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
-        return await self._execute(spec, lambda: AudioStreamSink(write, self.max_response_bytes, SPEAKER_AUDIO))
+        remove_background_noise: bool = False,
+    ) -> SampleAudio:
+        """Hand a voice sample's decoded audio to ``write`` piece by piece, as :meth:`stream_speaker_audio`."""
+        spec = self._sample_request(voice_id, sample_id, remove_background_noise)
+        return await self._stream_audio(spec, SAMPLE_AUDIO, write)
 
     async def get_separation_status(self, voice_id: str, sample_id: str) -> SeparationStatus:
-        """The speaker-separation state of a sample, with its speakers once completed."""
-        spec = _requests.build_get_separation_status(voice_id, sample_id, self._api_key)
-        return await self._execute(spec, self._json_sink(_responses.separation_status_from_json, spec))
+        """The speaker-separation state of a sample, with its speakers once completed.
+
+        Raises:
+            SpeakerAudioError: as :meth:`get_speaker_audio`.
+        """
+        spec = self._request(SEPARATION_STATUS, voice_id=voice_id, sample_id=sample_id)
+        return await self._execute(spec, self._json_sink(SEPARATION_STATUS.from_json, spec))
 
     async def start_speaker_separation(self, voice_id: str, sample_id: str) -> None:
-        """Start speaker separation for a sample (retried only when the request surely never left)."""
-        spec = _requests.build_start_speaker_separation(voice_id, sample_id, self._api_key)
-        await self._execute(spec, self._json_sink(_responses.start_separation_from_json, spec))
+        """Start speaker separation for a sample (retried only when the request surely never left).
+
+        Raises:
+            SpeakerAudioError: as :meth:`get_speaker_audio`.
+        """
+        spec = self._request(START_SEPARATION, voice_id=voice_id, sample_id=sample_id)
+        await self._execute(spec, self._json_sink(START_SEPARATION.from_json, spec))
 
     async def wait_for_separation(
         self,
@@ -231,33 +267,55 @@ class AsyncSpeakerAudioClient(ClientSettings):
         timeout: float = 600.0,
         poll_interval: float = 2.0,
         start: bool = False,
+        after_start: bool = False,
+        on_poll: Callable[[SeparationStatus], None] | None = None,
     ) -> SeparationStatus:
         """Poll until separation is ``completed`` (returned) or ``failed`` (``SeparationFailedError``).
 
-        If the first poll finds ``not_started``: with ``start=True`` the separation is started
-        (:meth:`start_speaker_separation`) and waited for; otherwise ``SeparationNotStartedError`` is
-        raised at once. ``not_started`` at a later poll is waited through, like ``pending``.
-        Raises ``SeparationTimeoutError`` when ``timeout`` seconds pass first: it bounds everything the
-        call does (each request is cut to the time left, and no retry wait may pass it), give or
-        take one poll's request. ``total_timeout``, if set and shorter, raises ``APITimeoutError`` instead.
+        ``not_started`` at a later poll is waited through, like ``pending``.
+
+        Args:
+            timeout: seconds the whole wait may take: it bounds everything the call does (each request is cut
+                to the time left, and no retry wait may pass it), give or take one poll's request.
+            poll_interval: seconds between polls.
+            start: if the first poll finds ``not_started``, start the separation
+                (:meth:`start_speaker_separation`) and wait for it.
+            after_start: the caller has just started the separation itself: a first ``not_started`` (a start
+                the server does not show yet) is waited through.
+            on_poll: ``on_poll(status)`` after each poll (and after the start it called for), e.g. to show
+                progress.
+
+        Raises:
+            SeparationNotStartedError: the first poll found ``not_started``, and neither ``start`` nor
+                ``after_start`` was given.
+            SeparationFailedError: the separation failed.
+            SeparationTimeoutError: ``timeout`` passed first (``total_timeout``, if set and shorter, raises
+                ``APITimeoutError`` instead).
+            SpeakerAudioError: as :meth:`get_speaker_audio`.
         """
         poller = SeparationPoller(
-            voice_id, sample_id, timeout=timeout, poll_interval=poll_interval, start=start, clock=self._clock
+            voice_id,
+            sample_id,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            start=start,
+            started=after_start,
+            clock=self._clock,
         )
-        spec = _requests.build_get_separation_status(voice_id, sample_id, self._api_key)
+        spec = self._request(SEPARATION_STATUS, voice_id=voice_id, sample_id=sample_id)
         call_deadline = self._call_deadline(spec, self._clock())
         deadline = _deadline.earliest(call_deadline, poller.deadline())
         # the first poll (and a start it calls for) is always sent, even with timeout=0
         this_poll = _deadline.earliest(call_deadline, poller.deadline(first_poll_from=self._clock()))
-        parse = self._json_sink(_responses.separation_status_from_json, spec)
+        parse = self._json_sink(SEPARATION_STATUS.from_json, spec)
         while True:
             status = await self._execute(spec, parse, this_poll)
             if poller.should_start(status):
-                start_spec = _requests.build_start_speaker_separation(voice_id, sample_id, self._api_key)
-                await self._execute(
-                    start_spec, self._json_sink(_responses.start_separation_from_json, start_spec), this_poll
-                )
+                start_spec = self._request(START_SEPARATION, voice_id=voice_id, sample_id=sample_id)
+                await self._execute(start_spec, self._json_sink(START_SEPARATION.from_json, start_spec), this_poll)
             this_poll = deadline
+            if on_poll is not None:
+                on_poll(status)
             wait = poller.next_wait(status)
             if wait is None:
                 return status
@@ -276,12 +334,33 @@ class AsyncSpeakerAudioClient(ClientSettings):
     ) -> dict[str, Path]:
         """Download every speaker of a completed separation into ``directory``; returns ``{speaker_id: path}``.
 
-        As the sync client's method, with at most ``concurrency`` downloads in flight as tasks (bounded
-        by a semaphore); ``progress`` is called on the event loop. Cancelling the call cancels the
-        downloads under way, which leave nothing behind.
+        Each speaker is streamed and written atomically like :meth:`download_speaker_audio`, at most
+        ``concurrency`` at a time (threads for the sync client, tasks for the async one). File names are
+        ``<speaker_id><ext>`` with the id made safe: they never leave ``directory`` and never share a file
+        (ids that would collide, e.g. by case, get a short hash of the id appended). ``directory`` and its
+        missing parents are created, and removed again if the call writes no file into them. A speaker whose
+        id cannot be requested (``InvalidIdError``) is skipped and reported once the others are done.
+        Cancelling the call (an interrupt, or cancelling the task) stops the downloads under way, which leave
+        nothing behind.
+
+        Args:
+            overwrite: replace existing files.
+            concurrency: downloads in flight at most.
+            progress: ``progress(speaker_id, audio_bytes, done)`` as data arrives (decoded audio bytes so far;
+                from the worker threads of the sync client).
+            on_progress: ``on_progress(DownloadProgress)`` likewise, with ``speaker_id`` set and the expected sizes.
+
+        Raises:
+            ValueError: before any request, if ``concurrency`` < 1.
+            OSError: before any request, for a ``directory`` that cannot be created or written.
+            SeparationNotCompletedError: before any audio is requested, unless the separation is completed
+                (``SeparationFailedError`` if it failed).
+            FileExistsError: before any audio is requested, if a speaker's file exists and ``overwrite`` is false.
+            SpeakerDownloadError: names the first speaker that failed (cause in ``__cause__``, files already
+                written in ``.completed``); no new download starts after a failure.
         """
         check_concurrency(concurrency)
-        folder, created = await _make_off_loop(
+        folder, created = await _async_io.make_off_loop(
             lambda: prepare_download_directory(directory), lambda made: made[1].remove_empty()
         )
         try:
@@ -291,45 +370,106 @@ class AsyncSpeakerAudioClient(ClientSettings):
             )
 
             async def fetch(speaker_id: str) -> Path:
-                spec = _requests.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
-                file = await _make_off_loop(lambda: downloads.open_file(speaker_id), AtomicFile.abort)
-                return await self._download(
-                    spec, file, downloads.sink_factory(speaker_id, file, self.max_response_bytes)
-                )
+                spec = self._request(SPEAKER_AUDIO, voice_id=voice_id, sample_id=sample_id, speaker_id=speaker_id)
+                # the file is made before the request: a file-system error costs none
+                file = await _async_io.make_off_loop(lambda: downloads.open_file(speaker_id), AtomicFile.abort)
+                make_sink = downloads.sink_factory(speaker_id, file, self.max_response_bytes)
+                return await self._download(spec, file, make_sink, cancel=downloads.cancel_event)
 
-            return await downloads.run_in_tasks(fetch, concurrency)
+            return await _async_io.run_downloads(downloads, fetch, concurrency)
         finally:
             if created.paths:  # the folders it created, if no file was written into them
-                await asyncio.to_thread(created.remove_empty)
+                await _async_io.run_blocking(created.remove_empty)
+
+    # -- requests --
+
+    def _request(self, operation: Operation[Any], **ids: str) -> RequestSpec:
+        return operation.request(self._api_key, ids, {})
+
+    def _sample_request(self, voice_id: str, sample_id: str, remove_background_noise: bool) -> RequestSpec:
+        if not isinstance(remove_background_noise, bool):
+            raise TypeError(f"remove_background_noise must be a bool, got {type(remove_background_noise).__name__}")
+        ids = {"voice_id": voice_id, "sample_id": sample_id}
+        return SAMPLE_AUDIO.request(self._api_key, ids, {"remove_background_noise": remove_background_noise})
 
     # -- the I/O loop --
 
+    async def _download_audio(
+        self,
+        spec: RequestSpec,
+        operation: Operation[Any],
+        dest: str | os.PathLike[str],
+        name: str,
+        overwrite: bool,
+        progress: Callable[[int], None] | None,
+        on_progress: Callable[[DownloadProgress], None] | None,
+    ) -> Path:
+        file, stem = await _async_io.make_off_loop(
+            lambda: open_download_file(dest, name, overwrite=overwrite), lambda made: made[0].abort()
+        )
+
+        def make_sink() -> AudioFileSink:
+            return AudioFileSink(
+                file,
+                max_bytes=self.max_response_bytes,
+                stem=stem,
+                on_received=progress,
+                on_progress=on_progress,
+                route=operation,
+            )
+
+        return await self._download(spec, file, make_sink)
+
     async def _download(
-        self, spec: _requests.RequestSpec, file: AtomicFile, make_sink: Callable[[], AudioFileSink]
+        self,
+        spec: RequestSpec,
+        file: AtomicFile,
+        make_sink: Callable[[], AudioFileSink],
+        *,
+        cancel: threading.Event | None = None,
     ) -> Path:
         """Fill ``file`` from the response and commit it; fsync, rename and cleanup run off the event loop."""
         try:
-            final = await self._execute(spec, make_sink)
-            return await asyncio.to_thread(file.commit, final)
+            final = await self._execute(spec, make_sink, cancel=cancel)
+            return await _async_io.run_blocking(lambda: file.commit(final))
         finally:
             if not file.done:  # an error or a cancellation: discard it (waits for a commit under way)
-                await asyncio.to_thread(file.abort)
+                await _async_io.run_blocking(file.abort)
+
+    async def _stream_audio(self, spec: RequestSpec, operation: Operation[T], write: Callable[[bytes], object]) -> T:
+        sinks: list[AudioStreamSink[T]] = []
+
+        def make_sink() -> AudioStreamSink[T]:
+            sinks.append(AudioStreamSink(write, self.max_response_bytes, operation))
+            return sinks[-1]
+
+        return await self._execute(spec, make_sink, may_retry=lambda: not any(sink.written for sink in sinks))
 
     async def _execute(
         self,
-        spec: _requests.RequestSpec,
+        spec: RequestSpec,
         make_sink: Callable[[], BodySink[T]],
         deadline: _deadline.Deadline | None = None,
+        *,
+        cancel: threading.Event | None = None,
+        may_retry: Callable[[], bool] | None = None,
     ) -> T:
-        """One public call's requests: the first try and its retries, within ``deadline`` (else ``total_timeout``)."""
+        """One public call's requests: the first try and its retries, within ``deadline`` (else ``total_timeout``).
+
+        ``cancel``: no attempt (nor retry) starts once it is set. ``may_retry()``: false once a retry would
+        repeat what cannot be taken back.
+        """
         if deadline is None:
             deadline = self._call_deadline(spec, self._clock())
         retries = 0
         while True:
+            raise_if_cancelled(cancel, f"{spec.method} {spec.path}")
             try:
                 return await self._attempt(spec, make_sink, deadline)
             except SpeakerAudioError as error:
                 delay = self.retry_policy.next_delay(spec, error, retries)
+                if may_retry is not None and not may_retry():
+                    delay = None
                 if deadline is not None:
                     deadline.after_failure(error, delay, self._clock())
                 if delay is None:
@@ -339,7 +479,7 @@ class AsyncSpeakerAudioClient(ClientSettings):
                 await self._sleep(delay)
 
     async def _attempt(
-        self, spec: _requests.RequestSpec, make_sink: Callable[[], BodySink[T]], deadline: _deadline.Deadline | None
+        self, spec: RequestSpec, make_sink: Callable[[], BodySink[T]], deadline: _deadline.Deadline | None
     ) -> T:
         timeout = deadline.clip(self.timeout, self._clock()) if deadline is not None else self.timeout
         request = self._http.build_request(
@@ -357,16 +497,14 @@ class AsyncSpeakerAudioClient(ClientSettings):
                 inflater = _inflate.inflater_for(response.headers)
                 sink = make_sink()
                 sink.expected_body_bytes = expected_body_bytes(response.headers)
-                if inflater is None:  # the identity path: chunks go to the sink as they arrive
-                    async for chunk in response.aiter_raw():
-                        if deadline is not None:
-                            deadline.check(self._clock(), "while receiving the response")
+                async for chunk in response.aiter_raw():
+                    if deadline is not None:
+                        deadline.check(self._clock(), "while receiving the response")
+                    if inflater is None:  # the identity path: chunks go to the sink as they arrive
                         sink.feed(chunk)
-                else:
-                    async for chunk in response.aiter_raw():
-                        if deadline is not None:
-                            deadline.check(self._clock(), "while receiving the response")
+                    else:
                         sink.feed_compressed(chunk, inflater)
+                if inflater is not None:
                     inflater.finish()
                 result = sink.finish()
                 sink = None
@@ -386,25 +524,6 @@ class AsyncSpeakerAudioClient(ClientSettings):
                 deadline.check(self._clock(), "while receiving the error response")
 
         return check
-
-
-async def _make_off_loop(make: Callable[[], T], discard: Callable[[T], None]) -> T:
-    """``make()`` on a worker thread; if the caller is cancelled meanwhile, what it made is discarded.
-
-    The thread cannot be stopped: without this, a download cancelled while its temporary file (or
-    folder) was being created would leave that file behind.
-    """
-    work = asyncio.ensure_future(asyncio.to_thread(make))
-    try:
-        return await asyncio.shield(work)
-    except asyncio.CancelledError:
-
-        def discard_when_made(done: asyncio.Future[T]) -> None:
-            if not done.cancelled() and done.exception() is None:
-                discard(done.result())
-
-        work.add_done_callback(discard_when_made)
-        raise
 
 
 async def _read_error_body(response: httpx.Response, between_chunks: Callable[[], None]) -> bytes:

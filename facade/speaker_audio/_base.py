@@ -7,8 +7,9 @@ from typing import TypeVar
 
 import httpx
 
-from speaker_audio import _deadline, _http_errors, _requests, _retry, _settings
+from speaker_audio import _deadline, _http_errors, _operations, _retry, _settings
 from speaker_audio._body import BodySink, JsonSink
+from speaker_audio._requests import RequestSpec
 
 T = TypeVar("T")
 
@@ -48,7 +49,7 @@ class ClientSettings:
         """A response body larger than this raises ``ResponseTooLargeError``."""
         self.max_json_bytes: int = max_json_bytes
         """A JSON (status, start) response body larger than this raises ``ResponseTooLargeError``."""
-        _requests.preload()
+        _operations.preload()
 
     @property
     def max_retries(self) -> int:
@@ -77,8 +78,8 @@ class ClientSettings:
             return {f"all://{host}": None}
         return {}
 
-    def _call_deadline(self, spec: _requests.RequestSpec, now: float) -> _deadline.Deadline | None:
+    def _call_deadline(self, spec: RequestSpec, now: float) -> _deadline.Deadline | None:
         return _deadline.Deadline.total(self.total_timeout, now, f"{spec.method} {self._origin}{spec.path}")
 
-    def _json_sink(self, parse: Callable[[object], T], spec: _requests.RequestSpec) -> Callable[[], BodySink[T]]:
+    def _json_sink(self, parse: Callable[[object], T], spec: RequestSpec) -> Callable[[], BodySink[T]]:
         return lambda: JsonSink(parse, f"{spec.operation} response", self.max_json_bytes)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from speaker_audio._inflate import inflater_for
+from speaker_audio._json import reject_json_constant
 from speaker_audio.errors import (
     APIConnectionError,
     APIStatusError,
@@ -33,7 +34,6 @@ __all__ = [
     "origin_of",
     "parse_error_body",
     "parse_retry_after",
-    "reject_json_constant",
     "request_id_of",
     "status_error",
     "transport_error",
@@ -129,11 +129,6 @@ def parse_retry_after(headers: httpx.Headers, *, now: float | None = None) -> fl
     if 0.0 <= seconds < float("inf"):
         return seconds
     return None
-
-
-def reject_json_constant(name: str) -> Any:
-    """``parse_constant`` for ``json.loads``: refuse ``NaN`` and ``Infinity``, which JSON does not define."""
-    raise ValueError(f"{name} is not valid JSON")
 
 
 def parse_error_body(body: bytes) -> Any:

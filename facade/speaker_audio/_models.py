@@ -377,6 +377,8 @@ class DownloadProgress:
         expected_body_bytes: the body's ``Content-Length``, when known and not compressed.
         done: true once, when the file is in place (then ``expected_audio_bytes == audio_bytes``).
         speaker_id: the speaker, for ``download_all_speakers``; else ``None``.
+        media_type: with ``done``, the audio's media type as the server said (e.g. ``audio/mpeg``); else ``None``.
+        duration_secs: with ``done``, the audio's duration as the server said (``None`` if it did not say).
     """
 
     audio_bytes: int
@@ -385,6 +387,8 @@ class DownloadProgress:
     expected_body_bytes: int | None
     done: bool = False
     speaker_id: str | None = None
+    media_type: str | None = None
+    duration_secs: float | None = None
 
     @property
     def fraction(self) -> float | None:
