@@ -35,12 +35,14 @@ from speaker_audio.errors import (
     SpeakerAudioError,
     SpeakerDownloadError,
     UnprocessableEntityError,
+    UnsupportedSchemaError,
     ValidationErrorDetail,
 )
 
 if TYPE_CHECKING:
     from speaker_audio._async_client import AsyncSpeakerAudioClient
     from speaker_audio._client import SpeakerAudioClient
+    from speaker_audio._drift import SpecDrift
     from speaker_audio._models import (
         DownloadProgress,
         SampleAudio,
@@ -64,6 +66,7 @@ _LAZY = {
     "Speaker": "speaker_audio._models",
     "SpeakerAudio": "speaker_audio._models",
     "Utterance": "speaker_audio._models",
+    "SpecDrift": "speaker_audio._drift",
 }
 
 
@@ -111,7 +114,9 @@ __all__ = [
     "SpeakerAudioClient",
     "SpeakerAudioError",
     "SpeakerDownloadError",
+    "SpecDrift",
     "UnprocessableEntityError",
+    "UnsupportedSchemaError",
     "Utterance",
     "ValidationErrorDetail",
     "__version__",

@@ -161,7 +161,9 @@ class AsyncSpeakerAudioClient(ClientSettings):
         """
         call = self._call(options)
         spec = self._request(SPEAKER_AUDIO, call, voice_id=voice_id, sample_id=sample_id, speaker_id=speaker_id)
-        return await self._execute(spec, lambda: AudioMemorySink(self.max_response_bytes, SPEAKER_AUDIO), call=call)
+        return await self._execute(
+            spec, lambda: AudioMemorySink(self.max_response_bytes, SPEAKER_AUDIO, self._checks), call=call
+        )
 
     async def download_speaker_audio(
         self,
@@ -243,7 +245,9 @@ class AsyncSpeakerAudioClient(ClientSettings):
         """
         call = self._call(options)
         spec = self._sample_request(call, voice_id, sample_id, remove_background_noise)
-        return await self._execute(spec, lambda: AudioMemorySink(self.max_response_bytes, SAMPLE_AUDIO), call=call)
+        return await self._execute(
+            spec, lambda: AudioMemorySink(self.max_response_bytes, SAMPLE_AUDIO, self._checks), call=call
+        )
 
     async def download_sample_audio(
         self,
@@ -291,7 +295,7 @@ class AsyncSpeakerAudioClient(ClientSettings):
         """
         call = self._call(options)
         spec = self._request(SEPARATION_STATUS, call, voice_id=voice_id, sample_id=sample_id)
-        return await self._execute(spec, self._json_sink(SEPARATION_STATUS.from_json, spec), call=call)
+        return await self._execute(spec, self._json_sink(SEPARATION_STATUS, spec), call=call)
 
     async def start_speaker_separation(self, voice_id: str, sample_id: str, **options: Unpack[CallOptions]) -> None:
         """Start speaker separation for a sample (retried only when the request surely never left).
@@ -301,7 +305,7 @@ class AsyncSpeakerAudioClient(ClientSettings):
         """
         call = self._call(options)
         spec = self._request(START_SEPARATION, call, voice_id=voice_id, sample_id=sample_id)
-        await self._execute(spec, self._json_sink(START_SEPARATION.from_json, spec), call=call)
+        await self._execute(spec, self._json_sink(START_SEPARATION, spec), call=call)
 
     async def wait_for_separation(
         self,
@@ -356,12 +360,12 @@ class AsyncSpeakerAudioClient(ClientSettings):
         deadline = _deadline.earliest(call_deadline, poller.deadline())
         # the first poll (and a start it calls for) is always sent, even with timeout=0
         this_poll = _deadline.earliest(call_deadline, poller.deadline(first_poll_from=self._clock()))
-        parse = self._json_sink(SEPARATION_STATUS.from_json, spec)
+        parse = self._json_sink(SEPARATION_STATUS, spec)
         while True:
             status = await self._execute(spec, parse, this_poll, call=call)
             if poller.should_start(status):
                 start_spec = self._request(START_SEPARATION, call, voice_id=voice_id, sample_id=sample_id)
-                start_sink = self._json_sink(START_SEPARATION.from_json, start_spec)
+                start_sink = self._json_sink(START_SEPARATION, start_spec)
                 await self._execute(start_spec, start_sink, this_poll, call=call)
             this_poll = deadline
             if on_poll is not None:
@@ -425,7 +429,7 @@ class AsyncSpeakerAudioClient(ClientSettings):
                 spec = self._request(SPEAKER_AUDIO, call, voice_id=voice_id, sample_id=sample_id, speaker_id=speaker_id)
                 # the file is made before the request: a file-system error costs none
                 file = await _async_io.make_off_loop(lambda: downloads.open_file(speaker_id), AtomicFile.abort)
-                make_sink = downloads.sink_factory(speaker_id, file, self.max_response_bytes)
+                make_sink = downloads.sink_factory(speaker_id, file, self.max_response_bytes, self._checks)
                 return await self._download(spec, call, file, make_sink, cancel=downloads.cancel_event)
 
             return await _async_io.run_downloads(downloads, fetch, concurrency)
@@ -473,6 +477,7 @@ class AsyncSpeakerAudioClient(ClientSettings):
                 on_received=progress,
                 on_progress=on_progress,
                 route=operation,
+                checks=self._checks,
             )
 
         return await self._download(spec, call, file, make_sink)
@@ -500,7 +505,7 @@ class AsyncSpeakerAudioClient(ClientSettings):
         sinks: list[AudioStreamSink[T]] = []
 
         def make_sink() -> AudioStreamSink[T]:
-            sinks.append(AudioStreamSink(write, self.max_response_bytes, operation))
+            sinks.append(AudioStreamSink(write, self.max_response_bytes, operation, self._checks))
             return sinks[-1]
 
         return await self._execute(

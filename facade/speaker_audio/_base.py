@@ -11,6 +11,7 @@ import httpx
 
 from speaker_audio import _deadline, _http_errors, _operations, _retry, _settings
 from speaker_audio._body import BodySink, JsonSink
+from speaker_audio._drift import DriftReporter
 from speaker_audio._requests import RequestSpec
 
 T = TypeVar("T")
@@ -124,6 +125,7 @@ class ClientSettings:
         """True: any difference from the pinned spec in a response raises ``ResponseValidationError``."""
         self.on_drift: Callable[[Any], None] | None = on_drift
         """Called once per distinct difference from the pinned spec that this client sees (with ``strict=False``)."""
+        self._checks = _operations.Checks(strict, DriftReporter(on_drift).report)
 
     def with_options(self, **settings: Any) -> Self:
         """A client with other settings on the same connection pool; closing it does not close the pool.
@@ -189,7 +191,10 @@ class ClientSettings:
     def _call_deadline(self, spec: RequestSpec, now: float, call: CallSettings) -> _deadline.Deadline | None:
         return _deadline.Deadline.total(call.total_timeout, now, f"{spec.method} {self._origin}{spec.path}")
 
-    def _json_sink(self, parse: Callable[[object], T], spec: RequestSpec) -> Callable[[], BodySink[T]]:
+    def _json_sink(self, operation: _operations.Operation[T], spec: RequestSpec) -> Callable[[], BodySink[T]]:
+        def parse(document: object) -> T:
+            return operation.from_json(document, self._checks)
+
         return lambda: JsonSink(parse, f"{spec.operation} response", self.max_json_bytes)
 
 

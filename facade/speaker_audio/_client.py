@@ -161,7 +161,9 @@ class SpeakerAudioClient(ClientSettings):
         """
         call = self._call(options)
         spec = self._request(SPEAKER_AUDIO, call, voice_id=voice_id, sample_id=sample_id, speaker_id=speaker_id)
-        return self._execute(spec, lambda: AudioMemorySink(self.max_response_bytes, SPEAKER_AUDIO), call=call)
+        return self._execute(
+            spec, lambda: AudioMemorySink(self.max_response_bytes, SPEAKER_AUDIO, self._checks), call=call
+        )
 
     def download_speaker_audio(
         self,
@@ -243,7 +245,9 @@ class SpeakerAudioClient(ClientSettings):
         """
         call = self._call(options)
         spec = self._sample_request(call, voice_id, sample_id, remove_background_noise)
-        return self._execute(spec, lambda: AudioMemorySink(self.max_response_bytes, SAMPLE_AUDIO), call=call)
+        return self._execute(
+            spec, lambda: AudioMemorySink(self.max_response_bytes, SAMPLE_AUDIO, self._checks), call=call
+        )
 
     def download_sample_audio(
         self,
@@ -289,7 +293,7 @@ class SpeakerAudioClient(ClientSettings):
         """
         call = self._call(options)
         spec = self._request(SEPARATION_STATUS, call, voice_id=voice_id, sample_id=sample_id)
-        return self._execute(spec, self._json_sink(SEPARATION_STATUS.from_json, spec), call=call)
+        return self._execute(spec, self._json_sink(SEPARATION_STATUS, spec), call=call)
 
     def start_speaker_separation(self, voice_id: str, sample_id: str, **options: Unpack[CallOptions]) -> None:
         """Start speaker separation for a sample (retried only when the request surely never left).
@@ -299,7 +303,7 @@ class SpeakerAudioClient(ClientSettings):
         """
         call = self._call(options)
         spec = self._request(START_SEPARATION, call, voice_id=voice_id, sample_id=sample_id)
-        self._execute(spec, self._json_sink(START_SEPARATION.from_json, spec), call=call)
+        self._execute(spec, self._json_sink(START_SEPARATION, spec), call=call)
 
     def wait_for_separation(
         self,
@@ -354,12 +358,12 @@ class SpeakerAudioClient(ClientSettings):
         deadline = _deadline.earliest(call_deadline, poller.deadline())
         # the first poll (and a start it calls for) is always sent, even with timeout=0
         this_poll = _deadline.earliest(call_deadline, poller.deadline(first_poll_from=self._clock()))
-        parse = self._json_sink(SEPARATION_STATUS.from_json, spec)
+        parse = self._json_sink(SEPARATION_STATUS, spec)
         while True:
             status = self._execute(spec, parse, this_poll, call=call)
             if poller.should_start(status):
                 start_spec = self._request(START_SEPARATION, call, voice_id=voice_id, sample_id=sample_id)
-                start_sink = self._json_sink(START_SEPARATION.from_json, start_spec)
+                start_sink = self._json_sink(START_SEPARATION, start_spec)
                 self._execute(start_spec, start_sink, this_poll, call=call)
             this_poll = deadline
             if on_poll is not None:
@@ -423,7 +427,7 @@ class SpeakerAudioClient(ClientSettings):
                 spec = self._request(SPEAKER_AUDIO, call, voice_id=voice_id, sample_id=sample_id, speaker_id=speaker_id)
                 # the file is made before the request: a file-system error costs none
                 file = _sync_io.make_off_loop(lambda: downloads.open_file(speaker_id), AtomicFile.abort)
-                make_sink = downloads.sink_factory(speaker_id, file, self.max_response_bytes)
+                make_sink = downloads.sink_factory(speaker_id, file, self.max_response_bytes, self._checks)
                 return self._download(spec, call, file, make_sink, cancel=downloads.cancel_event)
 
             return _sync_io.run_downloads(downloads, fetch, concurrency)
@@ -471,6 +475,7 @@ class SpeakerAudioClient(ClientSettings):
                 on_received=progress,
                 on_progress=on_progress,
                 route=operation,
+                checks=self._checks,
             )
 
         return self._download(spec, call, file, make_sink)
@@ -498,7 +503,7 @@ class SpeakerAudioClient(ClientSettings):
         sinks: list[AudioStreamSink[T]] = []
 
         def make_sink() -> AudioStreamSink[T]:
-            sinks.append(AudioStreamSink(write, self.max_response_bytes, operation))
+            sinks.append(AudioStreamSink(write, self.max_response_bytes, operation, self._checks))
             return sinks[-1]
 
         return self._execute(spec, make_sink, call=call, may_retry=lambda: not any(sink.written for sink in sinks))

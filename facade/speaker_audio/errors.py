@@ -33,6 +33,7 @@ __all__ = [
     "SpeakerAudioError",
     "SpeakerDownloadError",
     "UnprocessableEntityError",
+    "UnsupportedSchemaError",
     "ValidationErrorDetail",
 ]
 
@@ -170,6 +171,14 @@ class InternalServerError(APIStatusError):
 
 class ResponseValidationError(SpeakerAudioError):
     """A 2xx response whose body is not the JSON shape the API promises."""
+
+
+class UnsupportedSchemaError(SpeakerAudioError):
+    """The pinned spec gives an operation a response schema that speaker-audio cannot enforce.
+
+    Raised by each call of that operation only (the message names it and the cause); the others keep working.
+    Re-pin the spec or extend the validator.
+    """
 
 
 class AudioDecodeError(ResponseValidationError):
