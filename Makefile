@@ -29,10 +29,12 @@ check-generated: install  ## fail if generated/ or the sync client differ from w
 	$(PY) scripts/generate.py --check
 	$(PY) scripts/unasync.py --check
 
-pin: install  ## make pin SPEC=path-or-url-of-full-upstream-openapi.json [PIN_ARGS="--accept-breaking --add-operation 'GET /v1/...'"]
+# pin and check-upstream fail as make does, with status 2; make's last line ("Error 3") carries pin_spec.py's own
+# status: 1 the pin would change (--check), 2 usage error, 3 breaking change refused (docs/upstream-changes.md).
+pin: install  ## make pin SPEC=path-or-url [PIN_ARGS="--accept-breaking --commit SHA --date YYYY-MM-DD --add-operation 'GET /v1/...'"]: re-pin and report each change; fails (make: "Error 3") on a breaking change, "Error 2" on a usage error, writing nothing
 	$(PY) scripts/pin_spec.py $(or $(SPEC),../shared/upstream/elevenlabs-openapi.full.json) $(PIN_ARGS)
 
-check-upstream: install  ## make check-upstream SPEC=path-or-url: exit 1 if the lock no longer matches that upstream document (not part of make test)
+check-upstream: install  ## make check-upstream SPEC=path-or-url: writes nothing; fails (make: "Error 1") if the pin would change for that upstream document (not part of make test)
 	$(PY) scripts/pin_spec.py $(or $(SPEC),../shared/upstream/elevenlabs-openapi.full.json) --check
 
 lint: install  ## ruff check and ruff format --check of facade, scripts and tests
