@@ -4,8 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+NEEDS_PYTHON_311 := $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "speaker-audio needs Python 3.11+" or 0)'
 
-.PHONY: help install generate check-generated pin check-upstream lint format typecheck test pytest demo bench bench-venv fuzz soak clean
+.PHONY: help install install-runtime generate check-generated pin check-upstream lint format typecheck test pytest demo bench bench-venv fuzz soak clean
 
 .DEFAULT_GOAL := install
 
@@ -15,11 +17,21 @@ help:  ## list every target with what it does
 install: $(STAMP)  ## create .venv with the package in editable mode and its dev tools (make test does it itself)
 
 $(STAMP): pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "speaker-audio needs Python 3.11+" or 0)'
+	@$(NEEDS_PYTHON_311)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
-	touch $(STAMP)
+	touch $(STAMP) $(RUNTIME_STAMP)
+
+# make demo needs only the package and its runtime dependencies (httpx, attrs): a fresh clone gets a small .venv
+# quickly, and make install / make test add the dev tools to the same .venv later. After make install this is done.
+install-runtime: $(RUNTIME_STAMP)  ## create .venv with the package in editable mode and its runtime dependencies only (make demo does it itself)
+
+$(RUNTIME_STAMP): pyproject.toml
+	@$(NEEDS_PYTHON_311)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e .
+	touch $(RUNTIME_STAMP)
 
 generate: install  ## regenerate generated/speaker_audio_api from openapi/, and the sync client from the async one
 	$(PY) scripts/generate.py
@@ -113,7 +125,7 @@ matrix: install prism  ## make matrix [MATRIX_ARGS="-s tests-3.13 -- -x"] (nox a
 
 test: install check-generated lint typecheck api-check verifytypes pytest  ## everything CI runs: drift check, lint, types, API gate, pyright, pytest
 
-demo: install  ## the whole job against the built-in fake ElevenLabs API: no key, no network
+demo: install-runtime  ## the Python API and the CLI against the built-in fake ElevenLabs API (no key, no network), then what to try next
 	$(PY) -m speaker_audio._demo
 
 bench: install  ## make bench [BENCH_ARGS=--quick]; the official SDK goes only into .bench/venv

@@ -10,6 +10,8 @@ import httpx
 
 from speaker_audio._inflate import inflater_for
 from speaker_audio._json import reject_json_constant
+from speaker_audio._requests import REDACTED
+from speaker_audio._settings import API_KEY_ENV
 from speaker_audio.errors import (
     APIConnectionError,
     APIStatusError,
@@ -29,7 +31,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_ERROR_BODY_BYTES",
+    "NO_KEY_HINT",
     "ErrorBodyReader",
+    "carried_a_key",
     "detach_tracebacks",
     "origin_of",
     "parse_error_body",
@@ -167,8 +171,23 @@ def _summary(body: Any) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
+NO_KEY_HINT = f"no API key was sent: set {API_KEY_ENV} or pass api_key=… to the client"
+
+
+def carried_a_key(request: httpx.Request) -> bool:
+    """Whether ``request`` went out with an API key.
+
+    The client's key header holds ``REDACTED`` once sent; a key header that an injected ``http_client`` adds
+    itself (its own headers or ``auth``) is one whose name ends with ``api-key``.
+    """
+    return any(value == REDACTED or name.lower().endswith("api-key") for name, value in request.headers.items())
+
+
 def status_error(response: httpx.Response, body: bytes) -> APIStatusError:
-    """The ``APIStatusError`` subclass for a non-2xx ``response`` with (the start of) its ``body``."""
+    """The ``APIStatusError`` subclass for a non-2xx ``response`` with (the start of) its ``body``.
+
+    A 401 to a request that carried no key says so, and how to set one (``NO_KEY_HINT``).
+    """
     status = response.status_code
     # the streamed response was consumed and closed: attach a read copy that holds (the start of) the body,
     # which is already inflated, so the copy is built without Content-Encoding (httpx would inflate it again)
@@ -191,6 +210,8 @@ def status_error(response: httpx.Response, body: bytes) -> APIStatusError:
         message += f": {summary}"
     if request_id:
         message += f" (request id {request_id})"
+    if status == 401 and not carried_a_key(request):
+        message += f" ({NO_KEY_HINT})"
     if status == 422:
         return UnprocessableEntityError(
             message, response=response, body=parsed, request_id=request_id, errors=_validation_details(parsed)
