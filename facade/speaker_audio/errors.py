@@ -54,7 +54,10 @@ def _restore_error(cls: type[SpeakerAudioError], args: tuple[Any, ...], state: d
 
 
 class InvalidIdError(SpeakerAudioError, ValueError):
-    """An id that cannot be sent as exactly one URL path segment (empty, ``.``, ``..``, control characters)."""
+    """An id that cannot be sent as exactly one URL path segment: empty, ``.``, ``..``, control characters, too long.
+
+    Too long: over 1,024 bytes once percent-encoded (``speaker_audio._ids.MAX_ID_BYTES``).
+    """
 
 
 class InvalidBaseUrlError(SpeakerAudioError, ValueError):
