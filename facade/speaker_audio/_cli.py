@@ -38,6 +38,7 @@ from speaker_audio.errors import (
     APIConnectionError,
     AuthenticationError,
     InsecureTransportError,
+    InvalidBaseUrlError,
     InvalidIdError,
     SeparationNotCompletedError,
     SeparationNotStartedError,
@@ -915,7 +916,7 @@ def exit_code_for(error: BaseException) -> int:
         return EXIT_API  # an unusable speaker id came from the server
     if isinstance(error, APIConnectionError):
         return EXIT_NETWORK
-    if isinstance(error, InvalidIdError | InsecureTransportError):
+    if isinstance(error, InvalidIdError | InsecureTransportError | InvalidBaseUrlError):
         return EXIT_USAGE
     if isinstance(error, SpeakerAudioError):
         return EXIT_API
@@ -949,12 +950,21 @@ class _PrintableFormatter(logging.Formatter):
 def read_api_key_file(path: str, stdin: TextIO | None = None) -> str:
     """The key held in the file ``path`` (``-``: standard input), without one trailing newline.
 
-    Raises ``ValueError`` for an empty key or one with a control character (a second line), and
-    ``OSError`` when the file cannot be read. The key itself is never quoted in a message.
+    At most 64 KiB are read (``/dev/zero`` or a large file by mistake must not exhaust memory).
+    Raises ``ValueError`` for an empty key, one with a control character (a second line), or more than
+    64 KiB; ``OSError`` when the file cannot be read. The key itself is never quoted in a message.
     """
+    limit = 64 * 1024
     where = "standard input" if path == "-" else repr(path)
     try:
-        text = (stdin or sys.stdin).read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        if path == "-":
+            data: str | bytes = (stdin or sys.stdin).read(limit + 1)
+        else:
+            with open(path, "rb") as file:
+                data = file.read(limit + 1)
+        if len(data) > limit:
+            raise ValueError(f"--api-key-file: {where} holds more than 64 KiB, not one API key")
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
     except UnicodeDecodeError:
         raise ValueError(f"--api-key-file: {where} is not UTF-8 text") from None
     except OSError as error:

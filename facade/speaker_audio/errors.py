@@ -20,6 +20,7 @@ __all__ = [
     "AuthenticationError",
     "InsecureTransportError",
     "InternalServerError",
+    "InvalidBaseUrlError",
     "InvalidIdError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -54,7 +55,18 @@ def _restore_error(cls: type[SpeakerAudioError], args: tuple[Any, ...], state: d
 
 
 class InvalidIdError(SpeakerAudioError, ValueError):
-    """An id that cannot be sent as exactly one URL path segment (empty, ``.``, ``..``, control characters)."""
+    """An id that cannot be sent as exactly one URL path segment: empty, ``.``, ``..``, control characters, too long.
+
+    Too long: over 1,024 bytes once percent-encoded (``speaker_audio._ids.MAX_ID_BYTES``).
+    """
+
+
+class InvalidBaseUrlError(SpeakerAudioError, ValueError):
+    """A ``base_url`` (or ``ELEVENLABS_BASE_URL``) that cannot be used; raised when the client is built.
+
+    Not an ``http(s)`` URL, with a query or fragment, with user info (``user:password@``: the API key is
+    the only credential sent), or longer than 2,048 characters. The message never shows the user info.
+    """
 
 
 class InsecureTransportError(SpeakerAudioError, ValueError):
