@@ -703,6 +703,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._status: int | None = None
         self._drifted = False
         self._number = 0  # the request's number since the start or reset (0: not recorded)
+        self._unread = 0  # the length of a body refused unread
         fault: Fault | None = None
         try:
             fault = self._answer()
@@ -710,6 +711,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             duration = time.perf_counter() - started
             entry = RequestLogEntry(self.command, self.path, self._status, duration, fault, self._drifted)
             self.server.fake._log(entry, generation)
+        if self._unread:
+            self._linger(self._unread)  # (after the log line: the client sees the end of the answer after it)
 
     def _declared_length(self) -> int | None:
         """The body length the request declares (0 without one), or ``None`` when it is malformed."""
@@ -736,7 +739,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._number = fake._record(RecordedRequest(self.command, self.path, headers, b"", self.client_address[1]))
             message = f"request body over this server's limit of {fake.max_request_body} bytes (max_request_body)"
             self._refuse(413, _error_body("payload_too_large", message))
-            self._linger(length)
+            self._unread = length
             return None
         body = self.rfile.read(length) if length else b""
         if self.headers.get("Transfer-Encoding"):  # a body we do not read: do not reuse the connection
