@@ -3,6 +3,7 @@ entries kept), so that a long test session or a hostile client cannot grow its m
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 
@@ -87,10 +88,22 @@ def test_a_huge_content_length_gets_413_and_no_traceback(
 def test_a_body_over_the_limit_is_refused_and_the_client_reads_why() -> None:
     with FakeElevenLabs(max_request_body=1000) as fake, httpx.Client(base_url=fake.base_url) as http:
         assert http.request(METHOD, START, content=b"x" * 1000).status_code == 200  # the limit itself is allowed
-        response = http.request(METHOD, START, content=b"x" * (2 * MIB))  # sent whole: read by the fake and dropped
+        response = http.request(METHOD, START, content=b"x" * (2 * MIB))
         assert response.status_code == 413
         assert response.json()["detail"]["status"] == "payload_too_large"
         assert http.request(METHOD, START).status_code == 200  # a new connection
+
+
+def test_a_client_still_sending_its_body_gets_to_read_the_413() -> None:
+    """The fake reads on (and drops) what follows a refused body for a while, rather than resetting the
+    connection under a client that reads the answer only once it has sent everything (as http.client does)."""
+    with FakeElevenLabs(max_request_body=1000) as fake:
+        connection = http.client.HTTPConnection("127.0.0.1", fake.port, timeout=10)
+        try:
+            connection.request(METHOD, START, body=b"x" * (32 * MIB))  # more than the socket buffers hold
+            assert connection.getresponse().status == 413
+        finally:
+            connection.close()
 
 
 def test_no_100_continue_for_a_body_that_will_be_refused(fake: FakeElevenLabs) -> None:
