@@ -334,7 +334,8 @@ class SeparationStatus:
     status: str = attrs.field(validator=attrs.validators.instance_of(str))
     speakers: dict[str, Speaker] = attrs.field(factory=dict, converter=_speakers)
     selected_speaker_ids: list[str] = attrs.field(factory=list, converter=_speaker_ids)
-    model: SpeakerSeparationResponseModel | None = attrs.field(
+    # ``None`` only for a status the pin lacks; typed as the model so that consumers' code keeps type-checking
+    model: SpeakerSeparationResponseModel = attrs.field(
         default=attrs.Factory(_separation_model, takes_self=True), repr=False, eq=False, kw_only=True
     )
 
@@ -343,7 +344,7 @@ class SeparationStatus:
             SpeakerSeparationResponseModelSpeakersType0,
         )
 
-        if self.model is None:  # a status the pinned spec does not list: the generated enum cannot hold it
+        if self.model is None:  # a status the pin lacks: no model
             return
 
         def agrees(m: SpeakerSeparationResponseModel) -> bool:

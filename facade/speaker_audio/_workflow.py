@@ -128,7 +128,7 @@ class SeparationPoller:
 
         first = self._polls == 0
         self._polls += 1
-        if status.model is None:  # a status the pinned spec does not list: not finished, keep polling
+        if status.model is None:  # a status the pin lacks: keep polling
             self._unknown = status.status
             return self._wait_more(status)
         # Exhaustive over the pinned spec's statuses: a value that upstream adds is a mypy error
