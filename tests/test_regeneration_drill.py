@@ -283,16 +283,24 @@ def test_sibling_operation_is_listed_then_added_with_a_proposed_operation_id(
 # --- review: accepted by pin, then the facade must decide --------------------------------------------------
 
 
-def test_new_status_value_is_a_validation_error_before_and_a_type_error_after_regeneration(
+def test_new_status_value_is_reported_before_and_a_type_error_after_regeneration(
     tree: DrillTree, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # before regeneration: the server already sends it, the committed SDK refuses it clearly
+    # before regeneration: the server already sends it; the committed SDK shows it and reports the drift,
+    # and refuses it clearly when strict
     with (
         serve(status={**STATUS_BODY, "status": "cancelled"}) as server,
-        SpeakerAudioClient(base_url=server.base_url, max_retries=0) as client,
+        SpeakerAudioClient(base_url=server.base_url, max_retries=0, strict=True) as client,
         pytest.raises(ResponseValidationError, match="cancelled"),
     ):
         client.get_separation_status("v", "s")
+    drifts: list[Any] = []
+    with (
+        serve(status={**STATUS_BODY, "status": "cancelled"}) as server,
+        SpeakerAudioClient(base_url=server.base_url, max_retries=0, on_drift=drifts.append) as client,
+    ):
+        assert client.get_separation_status("v", "s").status == "cancelled"
+    assert [(d.pointer, d.kind) for d in drifts] == [("/status", "unknown_enum_value")]
 
     status = tree.schema("SpeakerSeparationResponseModel")["properties"]["status"]
     status["enum"].append("cancelled")

@@ -106,7 +106,7 @@ class Operation(Generic[R]):
         unset = _parameters_to_unset(function, frozenset(checked) | frozenset(params) | {_KEY_PARAMETER})
         key = _KEY_PROBE if api_key is not None else _unset()
         kwargs = function(**checked, **params, **unset, **{_KEY_PARAMETER: key})
-        return spec_from_kwargs(self.name, kwargs, _KEY_PROBE, api_key)
+        return spec_from_kwargs(self.name, kwargs, _KEY_PROBE, api_key)._replace(ids=checked)._replace(ids=checked)
 
     def member(self) -> str:
         """The JSON name of the audio member (audio operations): the generated model's, checked against the spec."""
