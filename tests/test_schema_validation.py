@@ -266,11 +266,22 @@ FINITE_ORACLE = jsonschema.validators.extend(
 )
 
 
+NUMERIC = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"}
+
+
+def is_finite_json(value: JSON) -> bool:
+    if isinstance(value, list | dict):
+        return all(is_finite_json(item) for item in (value.values() if isinstance(value, dict) else value))
+    return isinstance(value, bool) or not isinstance(value, int | float) or _finite_number(None, value)
+
+
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(index=st.integers(0, len(KEYWORD_SCHEMAS) - 1), value=VALUES)
 def test_each_keyword_gives_the_verdict_jsonschema_gives(index: int, value: JSON) -> None:
     """Strict validation of every keyword kept: the same verdict as ``jsonschema`` (numbers finite)."""
     schema = KEYWORD_SCHEMAS[index]
+    if schema.keys() & NUMERIC and not is_finite_json(value):
+        return  # the oracle's "number" is finite, so its bounds skip inf and 10**400; ours judge them (10**400 > 3)
     try:
         expected = FINITE_ORACLE(schema).is_valid(value)
     except OverflowError:  # jsonschema's own multipleOf on a huge int; not a verdict to compare with
