@@ -99,9 +99,13 @@ class Operation(Generic[R]):
         """What to send: the path's ids (each checked to be one segment) and the named query/header parameters.
 
         A parameter that is not given is never sent, whatever default the spec gives it.
-        Raises ``InvalidIdError`` for an unusable id, before any I/O.
+
+        Raises:
+            InvalidIdError: an unusable id, before any I/O.
+            UnsupportedSchemaError: this operation cannot be served by the pinned spec and generated client.
         """
         checked = {name: validate_id(name, value) for name, value in ids.items()}
+        response_validator(self.name)  # an operation whose response the facade cannot check is not even sent
         function = self.module()._get_kwargs
         unset = _parameters_to_unset(function, frozenset(checked) | frozenset(params) | {_KEY_PARAMETER})
         key = _KEY_PROBE if api_key is not None else _unset()
