@@ -81,18 +81,28 @@ def operation_keys(operations: list[dict[str, str]]) -> list[str]:
 # --- the repository agrees with itself ------------------------------------------------------------
 
 
-def test_lock_records_the_fragment_checksum() -> None:
+def test_lock_records_the_fragment_checksum_and_the_provenance_of_the_document() -> None:
     assert LOCK["fragment_sha256"] == sha256(FRAGMENT_PATH)
-    assert LOCK["upstream"]["repository"] == "elevenlabs/elevenlabs-docs"
-    assert LOCK["upstream"]["info_version"] == json.loads(FRAGMENT_PATH.read_text())["info"]["version"]
-    assert len(LOCK["upstream"]["sha256"]) == 64
+    upstream = LOCK["upstream"]
+    assert upstream["repository"] == "elevenlabs/elevenlabs-docs"
+    assert upstream["info_version"] == json.loads(FRAGMENT_PATH.read_text())["info"]["version"]
+    assert re.fullmatch("[0-9a-f]{64}", upstream["sha256"])
+    assert isinstance(upstream["size"], int)
+    assert upstream["size"] > 0
+    assert datetime.datetime.fromisoformat(upstream["pinned_at"]).tzinfo is not None
+    for name in ("commit", "last_changed_commit"):
+        assert name not in upstream or pin_spec.COMMIT_ID.fullmatch(upstream[name])
+    assert list(upstream) == [key for key in pin_spec.UPSTREAM_KEYS if key in upstream]
 
 
-def test_lock_fragment_and_overlay_name_the_same_operations() -> None:
+def test_lock_fragment_overlay_and_shipped_spec_name_the_same_operations() -> None:
     fragment = json.loads(FRAGMENT_PATH.read_text())
-    pinned = operation_keys(FIXTURE_OPERATIONS)
+    pinned = operation_keys(LOCK["operations"])
+    assert pinned
     assert list(spec_diff.operations(fragment)) == pinned
     assert sorted(json.loads(OVERLAY_PATH.read_text())["operation_ids"]) == sorted(pinned)
+    shipped = json.loads((generate.TARGET / generate.SPEC_RESOURCE).read_text())
+    assert list(spec_diff.operations(shipped)) == pinned
 
 
 def test_extraction_from_the_fixture_reproduces_its_fragment_byte_for_byte() -> None:
@@ -1133,7 +1143,8 @@ def test_a_new_document_drops_the_provenance_it_cannot_vouch_for(
     pin: Pin, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before, _, _ = pin.read()
-    assert {"commit", "last_changed_commit", "date"} <= set(before["upstream"])
+    before["upstream"].update(commit=COMMIT, last_changed_commit=COMMIT[::-1], date="2025-08-24")
+    pin.lock.write_text(json.dumps(before, indent=2) + "\n")
     source = upstream(tmp_path, add_optional_field)
     started = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
     assert pin.run(source) == 0
