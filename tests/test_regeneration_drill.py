@@ -974,17 +974,19 @@ def test_after_adding_an_operation_make_tests_spec_and_conformance_checks_stay_g
 # --- review: accepted by pin, then the facade must decide --------------------------------------------------
 
 
-def test_new_status_value_is_a_validation_error_before_and_a_type_error_after_regeneration(tree: DrillTree) -> None:
-    # before regeneration: the server already sends it; the committed SDK refuses it clearly when strict, and by
-    # default shows it as it came
+def test_new_status_value_is_reported_before_and_a_type_error_after_regeneration(tree: DrillTree) -> None:
+    # before regeneration: the server already sends it; the committed SDK shows it and reports the drift,
+    # and refuses it clearly when strict
+    drifts: list[Any] = []
     with serve(get_separation_status={**STATUS_BODY, "status": "cancelled"}) as server:
         with (
             SpeakerAudioClient(base_url=server.base_url, max_retries=0, strict=True) as client,
             pytest.raises(ResponseValidationError, match="cancelled"),
         ):
             client.get_separation_status("v", "s")
-        with SpeakerAudioClient(base_url=server.base_url, max_retries=0) as client:
+        with SpeakerAudioClient(base_url=server.base_url, max_retries=0, on_drift=drifts.append) as client:
             assert client.get_separation_status("v", "s").status == "cancelled"
+    assert [(d.pointer, d.kind) for d in drifts] == [("/status", "unknown_enum_value")]
 
     status = tree.schema("SpeakerSeparationResponseModel")["properties"]["status"]
     status["enum"].append("cancelled")
