@@ -141,7 +141,8 @@ def format_status(status: SeparationStatus) -> str:
 
 def _status_json(status: SeparationStatus) -> str:
     # the curated fields (not .model, the generated view of the same body); ASCII: any id can be printed
-    return json.dumps(attrs.asdict(status, filter=lambda field, _: field.name != "model"), indent=2)
+    hidden = {"_model", "model", "headers", "request_id"}  # the generated view of the body, and the response's metadata
+    return json.dumps(attrs.asdict(status, filter=lambda field, _: field.name not in hidden), indent=2)
 
 
 def _sniff_file(path: Path) -> str | None:

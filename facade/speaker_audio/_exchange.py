@@ -34,6 +34,7 @@ LOG_ENV = "SPEAKER_AUDIO_LOG"
 """``info`` or ``debug``: one line per attempt on the ``speaker_audio`` logger (headers too at ``debug``)."""
 
 logger = logging.getLogger("speaker_audio")
+_request_lines = False  # set by configure_logging: the request lines are SPEAKER_AUDIO_LOG's alone
 _CURRENT: contextvars.ContextVar[Exchange | None] = contextvars.ContextVar("speaker_audio_exchange", default=None)
 _SECRET_HEADERS = frozenset({"xi-api-key", "authorization", "proxy-authorization", "cookie", "set-cookie"})
 
@@ -77,7 +78,7 @@ class Exchange:
         """Record ``response`` (to ``request``) and log it when ``SPEAKER_AUDIO_LOG`` asks."""
         self.status_code = response.status_code
         self.headers = response.headers
-        if logger.isEnabledFor(logging.INFO):
+        if _request_lines and logger.isEnabledFor(logging.INFO):
             _log(request, response, self.attempts, time.monotonic() - self.started)
 
     def raw(self, result: T) -> RawResponse[T]:
@@ -128,9 +129,11 @@ def configure_logging(environ: Mapping[str, str] = os.environ) -> None:
     A stderr handler is added if no handler would show the ``speaker_audio`` logger's records; any other value
     leaves logging as the application set it.
     """
+    global _request_lines
     level = {"info": logging.INFO, "debug": logging.DEBUG}.get(environ.get(LOG_ENV, "").strip().lower())
     if level is None:
         return
+    _request_lines = True
     logger.setLevel(level)
     if not logger.hasHandlers():  # the application's own handlers (its own or the root's) come first
         handler = logging.StreamHandler(sys.stderr)
