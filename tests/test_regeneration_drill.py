@@ -13,8 +13,7 @@ Safe changes must work with no edit in ``facade/`` and put a new member on ``.mo
 usable through ``extra_query=`` / ``extra_headers=``); breaking changes and schemas the facade cannot compile
 must make ``pin`` fail naming the change; once accepted, the failure must stay in the affected operation, as a
 typed error. Operations and names come from the shipped spec. A scenario's tree is built and generated once,
-and shared by its tests. The tests marked ``xfail(strict=True)`` state what the facade is still to do: each
-names the feature it waits for, and turns red (XPASS) the day that feature lands, to be unmarked.
+and shared by its tests.
 """
 
 from __future__ import annotations
@@ -70,10 +69,6 @@ BODIES: dict[str, JSON] = {
 }
 BREAKING = 3  # pin_spec's status for a breaking change refused
 STEPS = pin_spec.STEPS_DOC
-
-# what the facade still has to do: the tests that wait for it are strict xfails naming it
-FORMATS = "needs formats never to fail a call (a date-time Python's parser refuses is kept as text)"
-UNION = "needs a typed error (not a raw TypeError) when a number|string member arrives as a string"
 
 
 # --- the shipped spec: operations, their paths and response components -----------------------------------------
@@ -788,7 +783,6 @@ def test_a_new_date_time_member_is_review(date_time_member: Scenario) -> None:
     assert "'date-time' (the generated from_dict may refuse values the schema allows)" in out
 
 
-@pytest.mark.xfail(strict=True, reason=FORMATS)
 @pytest.mark.parametrize("value", ["2025-08-24t20:59:16z", "2016-12-31T23:59:60Z"])  # RFC 3339: lowercase, leap second
 def test_a_date_time_python_refuses_never_costs_the_audio(date_time_member: Scenario, value: str) -> None:
     [member] = added_members(date_time_member, response_component("get_speaker_audio"))
@@ -814,7 +808,6 @@ def test_a_member_widened_to_number_or_string_is_refused(number_or_string: Scena
     assert_refused(number_or_string, f"type changed: {component}.duration_secs: number -> number | string (widened)")
 
 
-@pytest.mark.xfail(strict=True, reason=UNION)
 def test_a_string_where_a_number_was_is_a_typed_error_or_a_result(number_or_string: Scenario) -> None:
     with serve(get_speaker_audio={**AUDIO_BODY, "duration_secs": "1.5"}) as server:
         outcomes = number_or_string.tree.call_every_operation(server.base_url)
