@@ -225,7 +225,7 @@ def test_the_api_refuses_special_destinations_before_any_request(
 # which also counts the test process it was forked from)
 _MEASURED_CLI = """
 import sys
-from speaker_audio._cli import main
+from speaker_audio.cli import main
 code = main(sys.argv[1:])
 sys.stdout.flush()
 with open("/proc/self/status") as status:

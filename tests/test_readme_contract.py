@@ -1,7 +1,7 @@
 """The README, the help and the Makefile agree with the program (issue 12 item 7).
 
 Every error class of ``speaker_audio.errors`` is in the README's error table and every name there is
-one; the exit codes in the README, in ``speaker-audio --help`` and in ``_cli`` are the same set; every
+one; the exit codes in the README, in ``speaker-audio --help`` and in ``speaker_audio.cli`` are the same set; every
 Makefile target is listed by ``make help`` with its ``##`` text, and the README mentions ``make help``.
 """
 
@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from speaker_audio import _cli, errors
+from speaker_audio import cli, errors
+from speaker_audio.cli import _errors
+from speaker_audio.cli._parser import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -44,7 +46,7 @@ def test_the_readme_error_table_names_exactly_the_error_classes() -> None:
 
 
 def program_exit_codes() -> set[int]:
-    return {value for name, value in vars(_cli).items() if name.startswith("EXIT_") and isinstance(value, int)}
+    return {value for name, value in vars(_errors).items() if name.startswith("EXIT_") and isinstance(value, int)}
 
 
 def test_the_readme_exit_codes_are_the_programs() -> None:
@@ -54,10 +56,10 @@ def test_the_readme_exit_codes_are_the_programs() -> None:
 
 
 def test_the_help_exit_codes_are_the_programs() -> None:
-    epilog = " ".join(_cli.build_parser().epilog.split())  # type: ignore[union-attr]
+    epilog = " ".join(build_parser().epilog.split())  # type: ignore[union-attr]
     listed = epilog[epilog.index("exit codes:") : epilog.index("Errors are")]
     assert {int(code) for code in re.findall(r"(?:^|[:,] )(\d+) ", listed)} == program_exit_codes()
-    assert {int(code) for code in re.findall(r"\b(\d{1,3}) ", _cli.__doc__ or "")} >= program_exit_codes()
+    assert {int(code) for code in re.findall(r"\b(\d{1,3}) ", cli.__doc__ or "")} >= program_exit_codes()
 
 
 def makefile_targets() -> set[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from speaker_audio import _cli
+from speaker_audio.cli import main as cli_main
 from speaker_audio.testing import FakeElevenLabs
 
 OUTPUT_DIR = Path("demo-output")
@@ -28,8 +28,8 @@ def main() -> int:
         ]
         for argv in steps:
             print(f"\n$ speaker-audio {' '.join(argv)}", flush=True)
-            code = _cli.main(["--base-url", fake.base_url, *argv])
-            if code != _cli.EXIT_OK:
+            code = cli_main(["--base-url", fake.base_url, *argv])
+            if code != 0:
                 return code
     return 0
 

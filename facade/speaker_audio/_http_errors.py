@@ -10,6 +10,7 @@ import httpx
 
 from speaker_audio._inflate import inflater_for
 from speaker_audio._json import reject_json_constant
+from speaker_audio._requests import REDACTED
 from speaker_audio.errors import (
     APIConnectionError,
     APIStatusError,
@@ -22,6 +23,7 @@ from speaker_audio.errors import (
     ResponseValidationError,
     UnprocessableEntityError,
     ValidationErrorDetail,
+    _with_hint,
 )
 
 if TYPE_CHECKING:
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_ERROR_BODY_BYTES",
     "ErrorBodyReader",
+    "carried_a_key",
     "detach_tracebacks",
     "origin_of",
     "parse_error_body",
@@ -167,8 +170,33 @@ def _summary(body: Any) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
+# the server's error codes (``{"detail": {"status": ...}}``) that a step of the caller's would have avoided
+_HINTS_OF_SERVER_CODES = {"separation_not_completed": "wait_for_separation"}
+
+
+def carried_a_key(request: httpx.Request) -> bool:
+    """Whether ``request`` went out with an API key.
+
+    The client's key header holds ``REDACTED`` once sent; a key header that an injected ``http_client`` adds
+    itself (its own headers or ``auth``) is one whose name ends with ``api-key``.
+    """
+    return any(value == REDACTED or name.lower().endswith("api-key") for name, value in request.headers.items())
+
+
+def _hint(status: int, body: Any) -> str | None:
+    """The ``hint`` of an error status: ``"set_api_key"`` for 401, else from the server's error code, if any."""
+    if status == 401:
+        return "set_api_key"
+    detail = body.get("detail") if isinstance(body, dict) else None
+    code = detail.get("status") if isinstance(detail, dict) else None
+    return _HINTS_OF_SERVER_CODES.get(code) if isinstance(code, str) else None
+
+
 def status_error(response: httpx.Response, body: bytes) -> APIStatusError:
-    """The ``APIStatusError`` subclass for a non-2xx ``response`` with (the start of) its ``body``."""
+    """The ``APIStatusError`` subclass for a non-2xx ``response`` with (the start of) its ``body``.
+
+    A 401 to a request that carried no key says so; its ``hint`` is ``"set_api_key"``.
+    """
     status = response.status_code
     # the streamed response was consumed and closed: attach a read copy that holds (the start of) the body,
     # which is already inflated, so the copy is built without Content-Encoding (httpx would inflate it again)
@@ -191,6 +219,9 @@ def status_error(response: httpx.Response, body: bytes) -> APIStatusError:
         message += f": {summary}"
     if request_id:
         message += f" (request id {request_id})"
+    if status == 401 and not carried_a_key(request):
+        message += "; no API key was sent"
+    hint = _hint(status, parsed)
     if status == 422:
         return UnprocessableEntityError(
             message, response=response, body=parsed, request_id=request_id, errors=_validation_details(parsed)
@@ -203,7 +234,8 @@ def status_error(response: httpx.Response, body: bytes) -> APIStatusError:
         403: PermissionDeniedError,
         404: NotFoundError,
     }.get(status, InternalServerError if status >= 500 else APIStatusError)
-    return error_class(message, response=response, body=parsed, request_id=request_id)
+    error = error_class(message, response=response, body=parsed, request_id=request_id)
+    return error if hint is None else _with_hint(error, hint)
 
 
 def origin_of(url: str | httpx.URL) -> str:
