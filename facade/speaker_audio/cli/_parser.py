@@ -338,7 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ids(wait)
     wait.add_argument("--start", action="store_true", help="start the separation if it was never started")
-    _json_option(wait, "the final status, as `status --json` prints it")
+    _json_option(wait, "the final status as `status --json` prints it (ids, speakers, request id)")
     _wait_options(wait)
     wait.set_defaults(run=_commands.cmd_wait)
 
