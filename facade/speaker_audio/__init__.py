@@ -22,6 +22,7 @@ from speaker_audio.errors import (
     AuthenticationError,
     InsecureTransportError,
     InternalServerError,
+    InvalidBaseUrlError,
     InvalidIdError,
     NotFoundError,
     PermissionDeniedError,
@@ -34,13 +35,16 @@ from speaker_audio.errors import (
     SeparationTimeoutError,
     SpeakerAudioError,
     SpeakerDownloadError,
+    SpecDriftError,
     UnprocessableEntityError,
+    UnsupportedSchemaError,
     ValidationErrorDetail,
 )
 
 if TYPE_CHECKING:
     from speaker_audio._async_client import AsyncSpeakerAudioClient
     from speaker_audio._client import SpeakerAudioClient
+    from speaker_audio._drift import SpecDrift
     from speaker_audio._models import (
         DownloadProgress,
         SampleAudio,
@@ -69,6 +73,7 @@ _LAZY = {
     "BASE_URL_ENV": "speaker_audio._settings",
     "DEFAULT_BASE_URL": "speaker_audio._settings",
     "REGION_BASE_URLS": "speaker_audio._settings",
+    "SpecDrift": "speaker_audio._drift",
 }
 
 
@@ -103,6 +108,7 @@ __all__ = [
     "DownloadProgress",
     "InsecureTransportError",
     "InternalServerError",
+    "InvalidBaseUrlError",
     "InvalidIdError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -120,7 +126,10 @@ __all__ = [
     "SpeakerAudioClient",
     "SpeakerAudioError",
     "SpeakerDownloadError",
+    "SpecDrift",
     "UnprocessableEntityError",
+    "SpecDriftError",
+    "UnsupportedSchemaError",
     "Utterance",
     "ValidationErrorDetail",
     "__version__",

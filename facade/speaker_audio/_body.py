@@ -15,7 +15,7 @@ from speaker_audio._files import AtomicFile
 from speaker_audio._inflate import Inflater
 from speaker_audio._json import parse_json_body
 from speaker_audio._models import DownloadProgress
-from speaker_audio._operations import SPEAKER_AUDIO, Operation
+from speaker_audio._operations import SPEAKER_AUDIO, STRICT, Checks, Operation
 from speaker_audio._streaming import StreamingAudioDecoder, decode_whole_body
 from speaker_audio.errors import ResponseTooLargeError
 
@@ -129,9 +129,15 @@ class AudioMemorySink(BodySink[A]):
     instead (faster for small answers, same acceptance: see ``decode_whole_body``).
     """
 
-    def __init__(self, max_bytes: int, route: Operation[A] = SPEAKER_AUDIO) -> None:  # type: ignore[assignment]
+    def __init__(
+        self,
+        max_bytes: int,
+        route: Operation[A] = SPEAKER_AUDIO,  # type: ignore[assignment]
+        checks: Checks = STRICT,
+    ) -> None:
         super().__init__(max_bytes)
         self._route: Operation[A] = route
+        self._checks = checks
         self._decoder: StreamingAudioDecoder | None = None
         self._small: list[bytes] | None = []
         self._small_size = 0
@@ -160,12 +166,12 @@ class AudioMemorySink(BodySink[A]):
         if self._small is not None:
             data, fields = decode_whole_body(b"".join(self._small), audio_field=self._route.member())
             self._small = None
-            return self._route.from_parts(data, fields)
+            return self._route.from_parts(data, fields, self._checks)
         assert self._decoder is not None
         fields = self._decoder.finish()
         data = self._audio.getvalue()
         self._audio = io.BytesIO()
-        return self._route.from_parts(data, fields)
+        return self._route.from_parts(data, fields, self._checks)
 
     def abort(self) -> None:
         self._small = None
@@ -196,9 +202,11 @@ class AudioFileSink(BodySink[Path]):
         on_progress: Callable[[DownloadProgress], None] | None = None,
         route: Operation[Any] = SPEAKER_AUDIO,
         check: Callable[[], None] | None = None,
+        checks: Checks = STRICT,
     ) -> None:
         super().__init__(max_bytes)
         self._check = check
+        self._checks = checks
         self._on_received = on_received
         self._on_progress = on_progress
         self._route = route
@@ -242,7 +250,7 @@ class AudioFileSink(BodySink[Path]):
 
     def finish(self) -> Path:
         fields = self._decoder.finish()
-        audio = self._route.from_parts(b"", fields)  # validates the other members against the spec
+        audio = self._route.from_parts(b"", fields, self._checks)  # validates the other members against the spec
         if self._on_progress is not None:
             self._on_progress(self.progress(audio))
         if self._stem is not None:
@@ -262,8 +270,11 @@ class AudioStreamSink(BodySink[A]):
     (media type, duration) with empty ``data``.
     """
 
-    def __init__(self, write: Callable[[bytes], object], max_bytes: int, route: Operation[A]) -> None:
+    def __init__(
+        self, write: Callable[[bytes], object], max_bytes: int, route: Operation[A], checks: Checks = STRICT
+    ) -> None:
         super().__init__(max_bytes)
+        self._checks = checks
         self._write = write
         self._route = route
         self._decoder = StreamingAudioDecoder(audio_field=route.member())
@@ -276,4 +287,4 @@ class AudioStreamSink(BodySink[A]):
             self.written += len(decoded)
 
     def finish(self) -> A:
-        return self._route.from_parts(b"", self._decoder.finish())
+        return self._route.from_parts(b"", self._decoder.finish(), self._checks)

@@ -10,15 +10,15 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, Unpack
 
 import httpx
 
 from speaker_audio import _deadline, _http_errors, _inflate, _retry, _settings, _sync_io
-from speaker_audio._base import ClientSettings
+from speaker_audio._base import CallOptions, CallSettings, ClientSettings, WaitOptions
 from speaker_audio._body import AudioFileSink, AudioMemorySink, AudioStreamSink, BodySink, expected_body_bytes
 from speaker_audio._files import AtomicFile
 from speaker_audio._models import DownloadProgress, SampleAudio, SeparationStatus, SpeakerAudio
@@ -60,6 +60,16 @@ class SpeakerAudioClient(ClientSettings):
             ``download_all_speakers`` applies it to each of its requests, not to the whole run.
         allow_insecure_http: send the key over plain ``http://`` to a host that is not loopback. Without it
             such a ``base_url`` with a key raises ``InsecureTransportError`` (a ``ValueError``) here.
+        default_headers: headers sent on every request; our ``User-Agent`` stays unless they set one. The key
+            header cannot be set or removed this way (``ValueError``).
+        strict: ``True`` refuses any response that differs from the pinned spec (``ResponseValidationError``);
+            ``False`` (default) accepts what upstream only added (an unknown enum value, unknown members) and
+            reports it: a WARNING on the ``speaker_audio`` logger and ``on_drift``, once per distinct difference.
+        on_drift: ``on_drift(SpecDrift)``, called once per distinct difference from the pinned spec.
+
+    Every operation method also takes the per-call options of :class:`CallOptions` (``timeout=``,
+    ``total_timeout=``, ``max_retries=``, ``extra_headers=``, ``extra_query=``), keyword-only; they apply to
+    every request of that call, retries and polls included.
 
     Attributes:
         base_url: the base URL in use, without a trailing slash.
@@ -89,6 +99,9 @@ class SpeakerAudioClient(ClientSettings):
         max_json_bytes: int = _settings.DEFAULT_MAX_JSON_BYTES,
         total_timeout: float | None = None,
         allow_insecure_http: bool = False,
+        default_headers: Mapping[str, str] | None = None,
+        strict: bool = False,
+        on_drift: Callable[[Any], None] | None = None,
     ) -> None:
         key = _settings.conceal(api_key)
         del api_key  # from here on only the Secret: tracebacks with locals must not show the key
@@ -101,6 +114,9 @@ class SpeakerAudioClient(ClientSettings):
             max_json_bytes=max_json_bytes,
             total_timeout=total_timeout,
             allow_insecure_http=allow_insecure_http,
+            default_headers=default_headers,
+            strict=strict,
+            on_drift=on_drift,
         )
         self._owns_http_client = http_client is None
         self._http = http_client or httpx.Client(
@@ -109,6 +125,9 @@ class SpeakerAudioClient(ClientSettings):
             headers={"user-agent": USER_AGENT},
             mounts=self._direct_mounts(),
         )
+        # an injected client with httpx's own User-Agent gets ours
+        default_agent = self._http.headers.get("user-agent", "").startswith("python-httpx/")
+        self._agent = {"user-agent": USER_AGENT} if http_client is not None and default_agent else {}
         self._sleep: _sync_io.Sleep = _sync_io.sleep
         self._clock: Callable[[], float] = time.monotonic
 
@@ -129,7 +148,9 @@ class SpeakerAudioClient(ClientSettings):
 
     # -- operations --
 
-    def get_speaker_audio(self, voice_id: str, sample_id: str, speaker_id: str) -> SpeakerAudio:
+    def get_speaker_audio(
+        self, voice_id: str, sample_id: str, speaker_id: str, **options: Unpack[CallOptions]
+    ) -> SpeakerAudio:
         """Fetch one speaker's separated audio, decoded and validated.
 
         Raises:
@@ -138,8 +159,11 @@ class SpeakerAudioClient(ClientSettings):
             ResponseValidationError: a malformed 2xx body (``AudioDecodeError`` for invalid base64).
             APIConnectionError: the network failed after all retries (``APITimeoutError`` for timeouts).
         """
-        spec = self._request(SPEAKER_AUDIO, voice_id=voice_id, sample_id=sample_id, speaker_id=speaker_id)
-        return self._execute(spec, lambda: AudioMemorySink(self.max_response_bytes, SPEAKER_AUDIO))
+        call = self._call(options)
+        spec = self._request(SPEAKER_AUDIO, call, voice_id=voice_id, sample_id=sample_id, speaker_id=speaker_id)
+        return self._execute(
+            spec, lambda: AudioMemorySink(self.max_response_bytes, SPEAKER_AUDIO, self._checks), call=call
+        )
 
     def download_speaker_audio(
         self,
@@ -151,6 +175,7 @@ class SpeakerAudioClient(ClientSettings):
         overwrite: bool = False,
         progress: Callable[[int], None] | None = None,
         on_progress: Callable[[DownloadProgress], None] | None = None,
+        **options: Unpack[CallOptions],
     ) -> Path:
         """Stream one speaker's audio to ``dest`` in bounded memory; returns the path written.
 
@@ -176,11 +201,17 @@ class SpeakerAudioClient(ClientSettings):
                 (``NotADirectoryError``, ``PermissionError``, ...).
             SpeakerAudioError: as :meth:`get_speaker_audio`.
         """
-        spec = self._request(SPEAKER_AUDIO, voice_id=voice_id, sample_id=sample_id, speaker_id=speaker_id)
-        return self._download_audio(spec, SPEAKER_AUDIO, dest, speaker_id, overwrite, progress, on_progress)
+        call = self._call(options)
+        spec = self._request(SPEAKER_AUDIO, call, voice_id=voice_id, sample_id=sample_id, speaker_id=speaker_id)
+        return self._download_audio(spec, call, SPEAKER_AUDIO, dest, speaker_id, overwrite, progress, on_progress)
 
     def stream_speaker_audio(
-        self, voice_id: str, sample_id: str, speaker_id: str, write: Callable[[bytes], object]
+        self,
+        voice_id: str,
+        sample_id: str,
+        speaker_id: str,
+        write: Callable[[bytes], object],
+        **options: Unpack[CallOptions],
     ) -> SpeakerAudio:
         """Hand one speaker's decoded audio to ``write`` piece by piece as it arrives (e.g. a pipe's ``write``).
 
@@ -191,10 +222,18 @@ class SpeakerAudioClient(ClientSettings):
         Raises:
             SpeakerAudioError: as :meth:`get_speaker_audio`.
         """
-        spec = self._request(SPEAKER_AUDIO, voice_id=voice_id, sample_id=sample_id, speaker_id=speaker_id)
-        return self._stream_audio(spec, SPEAKER_AUDIO, write)
+        call = self._call(options)
+        spec = self._request(SPEAKER_AUDIO, call, voice_id=voice_id, sample_id=sample_id, speaker_id=speaker_id)
+        return self._stream_audio(spec, call, SPEAKER_AUDIO, write)
 
-    def get_sample_audio(self, voice_id: str, sample_id: str, *, remove_background_noise: bool = False) -> SampleAudio:
+    def get_sample_audio(
+        self,
+        voice_id: str,
+        sample_id: str,
+        *,
+        remove_background_noise: bool = False,
+        **options: Unpack[CallOptions],
+    ) -> SampleAudio:
         """Fetch a voice sample's own audio (``GET …/samples/{sample_id}/audio``), decoded and validated.
 
         Args:
@@ -204,8 +243,11 @@ class SpeakerAudioClient(ClientSettings):
             TypeError: a non-bool ``remove_background_noise``.
             SpeakerAudioError: as :meth:`get_speaker_audio`.
         """
-        spec = self._sample_request(voice_id, sample_id, remove_background_noise)
-        return self._execute(spec, lambda: AudioMemorySink(self.max_response_bytes, SAMPLE_AUDIO))
+        call = self._call(options)
+        spec = self._sample_request(call, voice_id, sample_id, remove_background_noise)
+        return self._execute(
+            spec, lambda: AudioMemorySink(self.max_response_bytes, SAMPLE_AUDIO, self._checks), call=call
+        )
 
     def download_sample_audio(
         self,
@@ -217,6 +259,7 @@ class SpeakerAudioClient(ClientSettings):
         overwrite: bool = False,
         progress: Callable[[int], None] | None = None,
         on_progress: Callable[[DownloadProgress], None] | None = None,
+        **options: Unpack[CallOptions],
     ) -> Path:
         """Stream a voice sample's own audio to ``dest`` in bounded memory; returns the path written.
 
@@ -224,8 +267,9 @@ class SpeakerAudioClient(ClientSettings):
         request, the same ``progress``/``on_progress``); a directory ``dest`` gets ``<sample_id><ext>``
         (the id made safe). ``remove_background_noise`` as in :meth:`get_sample_audio`.
         """
-        spec = self._sample_request(voice_id, sample_id, remove_background_noise)
-        return self._download_audio(spec, SAMPLE_AUDIO, dest, sample_id, overwrite, progress, on_progress)
+        call = self._call(options)
+        spec = self._sample_request(call, voice_id, sample_id, remove_background_noise)
+        return self._download_audio(spec, call, SAMPLE_AUDIO, dest, sample_id, overwrite, progress, on_progress)
 
     def stream_sample_audio(
         self,
@@ -234,28 +278,32 @@ class SpeakerAudioClient(ClientSettings):
         write: Callable[[bytes], object],
         *,
         remove_background_noise: bool = False,
+        **options: Unpack[CallOptions],
     ) -> SampleAudio:
         """Hand a voice sample's decoded audio to ``write`` piece by piece, as :meth:`stream_speaker_audio`."""
-        spec = self._sample_request(voice_id, sample_id, remove_background_noise)
-        return self._stream_audio(spec, SAMPLE_AUDIO, write)
+        call = self._call(options)
+        spec = self._sample_request(call, voice_id, sample_id, remove_background_noise)
+        return self._stream_audio(spec, call, SAMPLE_AUDIO, write)
 
-    def get_separation_status(self, voice_id: str, sample_id: str) -> SeparationStatus:
+    def get_separation_status(self, voice_id: str, sample_id: str, **options: Unpack[CallOptions]) -> SeparationStatus:
         """The speaker-separation state of a sample, with its speakers once completed.
 
         Raises:
             SpeakerAudioError: as :meth:`get_speaker_audio`.
         """
-        spec = self._request(SEPARATION_STATUS, voice_id=voice_id, sample_id=sample_id)
-        return self._execute(spec, self._json_sink(SEPARATION_STATUS.from_json, spec))
+        call = self._call(options)
+        spec = self._request(SEPARATION_STATUS, call, voice_id=voice_id, sample_id=sample_id)
+        return self._execute(spec, self._json_sink(SEPARATION_STATUS, spec), call=call)
 
-    def start_speaker_separation(self, voice_id: str, sample_id: str) -> None:
+    def start_speaker_separation(self, voice_id: str, sample_id: str, **options: Unpack[CallOptions]) -> None:
         """Start speaker separation for a sample (retried only when the request surely never left).
 
         Raises:
             SpeakerAudioError: as :meth:`get_speaker_audio`.
         """
-        spec = self._request(START_SEPARATION, voice_id=voice_id, sample_id=sample_id)
-        self._execute(spec, self._json_sink(START_SEPARATION.from_json, spec))
+        call = self._call(options)
+        spec = self._request(START_SEPARATION, call, voice_id=voice_id, sample_id=sample_id)
+        self._execute(spec, self._json_sink(START_SEPARATION, spec), call=call)
 
     def wait_for_separation(
         self,
@@ -267,6 +315,8 @@ class SpeakerAudioClient(ClientSettings):
         start: bool = False,
         after_start: bool = False,
         on_poll: Callable[[SeparationStatus], None] | None = None,
+        request_timeout: float | httpx.Timeout | None = None,
+        **options: Unpack[WaitOptions],
     ) -> SeparationStatus:
         """Poll until separation is ``completed`` (returned) or ``failed`` (``SeparationFailedError``).
 
@@ -282,6 +332,8 @@ class SpeakerAudioClient(ClientSettings):
                 the server does not show yet) is waited through.
             on_poll: ``on_poll(status)`` after each poll (and after the start it called for), e.g. to show
                 progress.
+            request_timeout: the connect/read timeout of each poll (``None``: the client's).
+            options: the other per-call options (:class:`WaitOptions`).
 
         Raises:
             SeparationNotStartedError: the first poll found ``not_started``, and neither ``start`` nor
@@ -300,17 +352,19 @@ class SpeakerAudioClient(ClientSettings):
             started=after_start,
             clock=self._clock,
         )
-        spec = self._request(SEPARATION_STATUS, voice_id=voice_id, sample_id=sample_id)
-        call_deadline = self._call_deadline(spec, self._clock())
+        call = self._call(options, request_timeout)
+        spec = self._request(SEPARATION_STATUS, call, voice_id=voice_id, sample_id=sample_id)
+        call_deadline = self._call_deadline(spec, self._clock(), call)
         deadline = _deadline.earliest(call_deadline, poller.deadline())
         # the first poll (and a start it calls for) is always sent, even with timeout=0
         this_poll = _deadline.earliest(call_deadline, poller.deadline(first_poll_from=self._clock()))
-        parse = self._json_sink(SEPARATION_STATUS.from_json, spec)
+        parse = self._json_sink(SEPARATION_STATUS, spec)
         while True:
-            status = self._execute(spec, parse, this_poll)
+            status = self._execute(spec, parse, this_poll, call=call)
             if poller.should_start(status):
-                start_spec = self._request(START_SEPARATION, voice_id=voice_id, sample_id=sample_id)
-                self._execute(start_spec, self._json_sink(START_SEPARATION.from_json, start_spec), this_poll)
+                start_spec = self._request(START_SEPARATION, call, voice_id=voice_id, sample_id=sample_id)
+                start_sink = self._json_sink(START_SEPARATION, start_spec)
+                self._execute(start_spec, start_sink, this_poll, call=call)
             this_poll = deadline
             if on_poll is not None:
                 on_poll(status)
@@ -329,6 +383,7 @@ class SpeakerAudioClient(ClientSettings):
         concurrency: int = 4,
         progress: Callable[[str, int, bool], None] | None = None,
         on_progress: Callable[[DownloadProgress], None] | None = None,
+        **options: Unpack[CallOptions],
     ) -> dict[str, Path]:
         """Download every speaker of a completed separation into ``directory``; returns ``{speaker_id: path}``.
 
@@ -358,21 +413,22 @@ class SpeakerAudioClient(ClientSettings):
                 written in ``.completed``); no new download starts after a failure.
         """
         check_concurrency(concurrency)
+        call = self._call(options)
         folder, created = _sync_io.make_off_loop(
             lambda: prepare_download_directory(directory), lambda made: made[1].remove_empty()
         )
         try:
-            status = self.get_separation_status(voice_id, sample_id)
+            status = self.get_separation_status(voice_id, sample_id, **options)
             downloads = SpeakerDownloads(
                 status, folder, overwrite=overwrite, progress=progress, on_progress=on_progress
             )
 
             def fetch(speaker_id: str) -> Path:
-                spec = self._request(SPEAKER_AUDIO, voice_id=voice_id, sample_id=sample_id, speaker_id=speaker_id)
+                spec = self._request(SPEAKER_AUDIO, call, voice_id=voice_id, sample_id=sample_id, speaker_id=speaker_id)
                 # the file is made before the request: a file-system error costs none
                 file = _sync_io.make_off_loop(lambda: downloads.open_file(speaker_id), AtomicFile.abort)
-                make_sink = downloads.sink_factory(speaker_id, file, self.max_response_bytes)
-                return self._download(spec, file, make_sink, cancel=downloads.cancel_event)
+                make_sink = downloads.sink_factory(speaker_id, file, self.max_response_bytes, self._checks)
+                return self._download(spec, call, file, make_sink, cancel=downloads.cancel_event)
 
             return _sync_io.run_downloads(downloads, fetch, concurrency)
         finally:
@@ -381,20 +437,25 @@ class SpeakerAudioClient(ClientSettings):
 
     # -- requests --
 
-    def _request(self, operation: Operation[Any], **ids: str) -> RequestSpec:
-        return operation.request(self._api_key, ids, {})
+    def _request(self, operation: Operation[Any], call: CallSettings, **ids: str) -> RequestSpec:
+        return call.apply(operation.request(self._api_key, ids, {}))
 
-    def _sample_request(self, voice_id: str, sample_id: str, remove_background_noise: bool) -> RequestSpec:
+    def _sample_request(
+        self, call: CallSettings, voice_id: str, sample_id: str, remove_background_noise: bool
+    ) -> RequestSpec:
         if not isinstance(remove_background_noise, bool):
             raise TypeError(f"remove_background_noise must be a bool, got {type(remove_background_noise).__name__}")
         ids = {"voice_id": voice_id, "sample_id": sample_id}
-        return SAMPLE_AUDIO.request(self._api_key, ids, {"remove_background_noise": remove_background_noise})
+        return call.apply(
+            SAMPLE_AUDIO.request(self._api_key, ids, {"remove_background_noise": remove_background_noise})
+        )
 
     # -- the I/O loop --
 
     def _download_audio(
         self,
         spec: RequestSpec,
+        call: CallSettings,
         operation: Operation[Any],
         dest: str | os.PathLike[str],
         name: str,
@@ -414,13 +475,15 @@ class SpeakerAudioClient(ClientSettings):
                 on_received=progress,
                 on_progress=on_progress,
                 route=operation,
+                checks=self._checks,
             )
 
-        return self._download(spec, file, make_sink)
+        return self._download(spec, call, file, make_sink)
 
     def _download(
         self,
         spec: RequestSpec,
+        call: CallSettings,
         file: AtomicFile,
         make_sink: Callable[[], AudioFileSink],
         *,
@@ -428,20 +491,22 @@ class SpeakerAudioClient(ClientSettings):
     ) -> Path:
         """Fill ``file`` from the response and commit it; fsync, rename and cleanup run off the event loop."""
         try:
-            final = self._execute(spec, make_sink, cancel=cancel)
+            final = self._execute(spec, make_sink, call=call, cancel=cancel)
             return _sync_io.run_blocking(lambda: file.commit(final))
         finally:
             if not file.done:  # an error or a cancellation: discard it (waits for a commit under way)
                 _sync_io.run_blocking(file.abort)
 
-    def _stream_audio(self, spec: RequestSpec, operation: Operation[T], write: Callable[[bytes], object]) -> T:
+    def _stream_audio(
+        self, spec: RequestSpec, call: CallSettings, operation: Operation[T], write: Callable[[bytes], object]
+    ) -> T:
         sinks: list[AudioStreamSink[T]] = []
 
         def make_sink() -> AudioStreamSink[T]:
-            sinks.append(AudioStreamSink(write, self.max_response_bytes, operation))
+            sinks.append(AudioStreamSink(write, self.max_response_bytes, operation, self._checks))
             return sinks[-1]
 
-        return self._execute(spec, make_sink, may_retry=lambda: not any(sink.written for sink in sinks))
+        return self._execute(spec, make_sink, call=call, may_retry=lambda: not any(sink.written for sink in sinks))
 
     def _execute(
         self,
@@ -449,6 +514,7 @@ class SpeakerAudioClient(ClientSettings):
         make_sink: Callable[[], BodySink[T]],
         deadline: _deadline.Deadline | None = None,
         *,
+        call: CallSettings | None = None,
         cancel: threading.Event | None = None,
         may_retry: Callable[[], bool] | None = None,
     ) -> T:
@@ -457,15 +523,17 @@ class SpeakerAudioClient(ClientSettings):
         ``cancel``: no attempt (nor retry) starts once it is set. ``may_retry()``: false once a retry would
         repeat what cannot be taken back.
         """
+        if call is None:
+            call = self._call({})
         if deadline is None:
-            deadline = self._call_deadline(spec, self._clock())
+            deadline = self._call_deadline(spec, self._clock(), call)
         retries = 0
         while True:
             raise_if_cancelled(cancel, f"{spec.method} {spec.path}")
             try:
-                return self._attempt(spec, make_sink, deadline)
+                return self._attempt(spec, make_sink, deadline, call)
             except SpeakerAudioError as error:
-                delay = self.retry_policy.next_delay(spec, error, retries)
+                delay = call.retry_policy.next_delay(spec, error, retries)
                 if may_retry is not None and not may_retry():
                     delay = None
                 if deadline is not None:
@@ -477,12 +545,15 @@ class SpeakerAudioClient(ClientSettings):
                 self._sleep(delay)
 
     def _attempt(
-        self, spec: RequestSpec, make_sink: Callable[[], BodySink[T]], deadline: _deadline.Deadline | None
+        self,
+        spec: RequestSpec,
+        make_sink: Callable[[], BodySink[T]],
+        deadline: _deadline.Deadline | None,
+        call: CallSettings,
     ) -> T:
-        timeout = deadline.clip(self.timeout, self._clock()) if deadline is not None else self.timeout
-        request = self._http.build_request(
-            spec.method, self.base_url + spec.path, headers=spec.headers, timeout=timeout
-        )
+        timeout = deadline.clip(call.timeout, self._clock()) if deadline is not None else call.timeout
+        headers = {**self._agent, **self.default_headers, **spec.headers}
+        request = self._http.build_request(spec.method, self.base_url + spec.path, headers=headers, timeout=timeout)
         request.headers["accept-encoding"] = _inflate.ACCEPT_ENCODING  # exactly what _inflate decodes
         sink: BodySink[T] | None = None
         try:

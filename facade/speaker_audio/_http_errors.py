@@ -10,7 +10,7 @@ import httpx
 
 from speaker_audio._inflate import inflater_for
 from speaker_audio._json import reject_json_constant
-from speaker_audio._requests import REDACTED
+from speaker_audio._settings import REDACTED
 from speaker_audio.errors import (
     APIConnectionError,
     APIStatusError,
@@ -34,6 +34,7 @@ __all__ = [
     "ErrorBodyReader",
     "carried_a_key",
     "detach_tracebacks",
+    "forget_sent_key",
     "origin_of",
     "parse_error_body",
     "parse_retry_after",
@@ -262,6 +263,43 @@ def detach_tracebacks(exc: BaseException) -> BaseException:
         linked.__traceback__ = None
         pending += [linked.__cause__, linked.__context__]
     return exc
+
+
+# the attributes that lead from a response's stream to the request it answers, in httpx's and httpcore's
+# streams (httpcore 1.x: PoolByteStream._stream -> HTTP11ConnectionByteStream._request; 0.x: ._status.request);
+# never the pool's or the connection's, whose queues hold other requests, some not yet sent
+_LINKS_TO_THE_SENT_REQUEST = ("_stream", "_httpcore_stream", "_pool_request", "_status", "_request", "request")
+
+
+def forget_sent_key(response: httpx.Response, header: str, placeholder: str) -> None:
+    """Overwrite ``header`` (the key's) with ``placeholder`` in the transport's own copy of the sent request.
+
+    httpx gives httpcore the sent headers as a new list of byte pairs, which httpcore's request object keeps
+    and the response's stream holds until the response is dropped: a frame holding the response (in a
+    traceback, for an error reporter that captures locals) reaches the key there. Call it once the response
+    head has arrived; only the request that ``response`` answers is touched.
+    """
+    name, value = header.lower().encode("ascii"), placeholder.encode("ascii")
+    pending: list[tuple[object, int]] = [(response.stream, 0)]
+    seen: set[int] = set()
+    while pending:
+        node, depth = pending.pop()
+        kind = type(node)
+        if id(node) in seen or depth > 8 or not kind.__module__.startswith(("httpx", "httpcore")):
+            continue
+        seen.add(id(node))
+        if kind.__name__ == "Request" and kind.__module__.startswith("httpcore"):
+            headers = getattr(node, "headers", None)
+            if isinstance(headers, list):
+                for index, pair in enumerate(headers):
+                    if isinstance(pair, tuple) and len(pair) == 2 and bytes(pair[0]).lower() == name:
+                        headers[index] = (pair[0], value)
+            continue
+        for link in _LINKS_TO_THE_SENT_REQUEST:
+            try:
+                pending.append((getattr(node, link), depth + 1))
+            except Exception:  # noqa: S112 - absent (or a property that refuses): not a link
+                continue
 
 
 def transport_error(exc: httpx.HTTPError, spec: RequestSpec, origin: str | None = None) -> APIConnectionError:

@@ -16,11 +16,13 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
+import json
 import pkgutil
 from collections.abc import Callable, Mapping
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
+from speaker_audio._drift import UNKNOWN_ENUM_VALUE, SpecDrift
 from speaker_audio._models import SampleAudio, SeparationStatus, Speaker, SpeakerAudio, Utterance
 from speaker_audio._requests import RequestSpec, spec_from_kwargs, validate_id
 from speaker_audio._schema import UnsupportedSchemaError, load_spec, response_schema, response_validator
@@ -35,6 +37,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "OPERATIONS",
+    "STRICT",
+    "Checks",
     "SAMPLE_AUDIO",
     "SEPARATION_STATUS",
     "SPEAKER_AUDIO",
@@ -51,6 +55,17 @@ _KEY_PROBE = "speaker-audio key placeholder"
 _KEY_PARAMETER = "xi_api_key"
 
 
+class Checks(NamedTuple):
+    """How a client reads bodies: ``strict`` refuses any drift from the pinned spec; ``report`` gets the drift seen."""
+
+    strict: bool
+    report: Callable[[tuple[SpecDrift, ...]], None] | None = None
+
+
+STRICT = Checks(strict=True)
+"""Any drift refused (the sinks' default when used on their own)."""
+
+
 class Operation(Generic[R]):
     """One operation: its generated module and model, and how its 200 body becomes a result.
 
@@ -61,7 +76,9 @@ class Operation(Generic[R]):
         audio: the 200 body carries base64 audio (read by the streaming decoder, never held as text).
     """
 
-    def __init__(self, name: str, model: str, result: Callable[[Any, bytes], R], *, audio: bool = False) -> None:
+    def __init__(
+        self, name: str, model: str, result: Callable[[Any, bytes, Mapping[str, Any]], R], *, audio: bool = False
+    ) -> None:
         self.name = name
         self.model = model
         self.audio = audio
@@ -95,23 +112,32 @@ class Operation(Generic[R]):
         """The JSON name of the audio member (audio operations): the generated model's, checked against the spec."""
         return _audio_member(self.name, self.model)
 
-    def from_json(self, document: object) -> R:
-        """The result of a JSON body (already parsed), validated against the pinned spec."""
-        return self._result(self._validated(document), b"")
+    def from_json(self, document: object, checks: Checks = STRICT) -> R:
+        """The result of a JSON body (already parsed), validated against the pinned spec as ``checks`` say."""
+        model, mapping = self._validated(document, checks)
+        return self._result(model, b"", mapping)
 
-    def from_parts(self, data: bytes, members: Mapping[str, object]) -> R:
+    def from_parts(self, data: bytes, members: Mapping[str, object], checks: Checks = STRICT) -> R:
         """The result of an audio body from its decoded audio and its other members (validated here).
 
         The audio member is validated as an empty string: its text was checked, and decoded, as it streamed.
         """
-        return self._result(self._validated({**members, self.member(): ""}), data)
+        model, mapping = self._validated({**members, self.member(): ""}, checks)
+        return self._result(model, data, mapping)
 
-    def _validated(self, document: object) -> Any:
-        response_validator(self.name)(document)
+    def _validated(self, document: object, checks: Checks) -> tuple[Any, Mapping[str, Any]]:
+        """The generated model of ``document`` (built with pinned values where it holds unknown ones), and it."""
+        drifts = response_validator(self.name)(document, strict=checks.strict)
+        if drifts and checks.report is not None:
+            checks.report(drifts)
         if not isinstance(document, Mapping):  # a schema without "type": "object" let it through
             raise ResponseValidationError(
                 f"{self.name} response: expected a JSON object, got {type(document).__name__}"
             )
+        unknown = [d.pointer for d in drifts if d.kind == UNKNOWN_ENUM_VALUE]
+        return self._model(_with_pinned_values(document, self.name, unknown) if unknown else document), document
+
+    def _model(self, document: Mapping[str, Any]) -> Any:
         model_class = self.model_class()
         try:
             return model_class.from_dict(document)
@@ -176,11 +202,57 @@ def _audio_member(operation: str, model: str) -> str:
 # -- results ---------------------------------------------------------------------------------------
 
 
-def _speaker_audio(model: SpeakerAudioResponseModel, data: bytes) -> SpeakerAudio:
+def _with_pinned_values(document: Mapping[str, Any], operation: str, pointers: list[str]) -> dict[str, Any]:
+    """A copy of ``document`` with the value at each pointer (an unknown enum value) set to one the pin lists.
+
+    Only for building the generated model, which cannot hold the unknown value; the result reads the real one
+    from the body, and its ``.model`` is then ``None`` (see ``SeparationStatus.model``).
+    """
+    copied: dict[str, Any] = json.loads(json.dumps(document))
+    components = load_spec()["components"]["schemas"]
+    for pointer in pointers:
+        parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
+        schema, node = response_schema(operation), copied
+        for index, part in enumerate(parts):
+            schema = _step(schema, part, components)
+            if index < len(parts) - 1:
+                node = node[int(part) if isinstance(node, list) else part]
+        enum = _resolved(schema, components).get("enum") or [None]
+        node[int(parts[-1]) if isinstance(node, list) else parts[-1]] = enum[0]
+    return copied
+
+
+def _resolved(schema: Any, components: Mapping[str, Any]) -> Mapping[str, Any]:
+    for _ in range(32):
+        if not isinstance(schema, Mapping):
+            return {}
+        ref = schema.get("$ref")
+        if isinstance(ref, str):
+            schema = components.get(ref.rsplit("/", 1)[-1], {})
+            continue
+        options = schema.get("anyOf", schema.get("oneOf", []))
+        branches = [b for b in options if _resolved(b, components).get("type") != "null"]
+        if branches and "enum" not in schema and "properties" not in schema:
+            schema = branches[0]
+            continue
+        return schema
+    return {}
+
+
+def _step(schema: Any, part: str, components: Mapping[str, Any]) -> Any:
+    schema = _resolved(schema, components)
+    if part in schema.get("properties", {}):
+        return schema["properties"][part]
+    if "items" in schema:
+        return schema["items"]
+    return schema.get("additionalProperties", {})
+
+
+def _speaker_audio(model: SpeakerAudioResponseModel, data: bytes, body: Mapping[str, Any]) -> SpeakerAudio:
     return SpeakerAudio(data=data, media_type=model.media_type, duration_secs=model.duration_secs, model=model)
 
 
-def _sample_audio(model: VoiceSamplePreviewResponseModel, data: bytes) -> SampleAudio:
+def _sample_audio(model: VoiceSamplePreviewResponseModel, data: bytes, body: Mapping[str, Any]) -> SampleAudio:
     from speaker_audio_api.types import Unset
 
     duration = None if isinstance(model.duration_secs, Unset) else model.duration_secs
@@ -204,7 +276,7 @@ def _speaker(model: SpeakerResponseModel) -> Speaker:
     )
 
 
-def _separation_status(model: SpeakerSeparationResponseModel, data: bytes) -> SeparationStatus:
+def _separation_status(model: SpeakerSeparationResponseModel, data: bytes, body: Mapping[str, Any]) -> SeparationStatus:
     from speaker_audio_api.models.speaker_separation_response_model_speakers_type_0 import (
         SpeakerSeparationResponseModelSpeakersType0,
     )
@@ -213,17 +285,18 @@ def _separation_status(model: SpeakerSeparationResponseModel, data: bytes) -> Se
     if isinstance(model.speakers, SpeakerSeparationResponseModelSpeakersType0):
         speakers = {key: _speaker(speaker) for key, speaker in model.speakers.additional_properties.items()}
     selected = model.selected_speaker_ids if isinstance(model.selected_speaker_ids, list) else []
+    status: str = body["status"]  # the body's own (validated as a string): a value the pin lacks included
     return SeparationStatus(
         voice_id=model.voice_id,
         sample_id=model.sample_id,
-        status=model.status.value,
+        status=status,
         speakers=speakers,
         selected_speaker_ids=list(selected),
-        model=model,
+        model=model if status == model.status.value else None,
     )
 
 
-def _nothing(model: object, data: bytes) -> None:
+def _nothing(model: object, data: bytes, body: Mapping[str, Any]) -> None:
     return None
 
 

@@ -13,12 +13,12 @@ from typing import Any, NamedTuple
 
 import httpx
 
-from speaker_audio._settings import Secret
+from speaker_audio._http_errors import forget_sent_key
+from speaker_audio._ids import check_id_length
+from speaker_audio._settings import REDACTED, Secret
 from speaker_audio.errors import InvalidIdError
 
 __all__ = ["REDACTED", "KeyAuth", "RequestSpec", "spec_from_kwargs", "validate_id"]
-
-REDACTED = "[redacted]"
 
 
 def validate_id(name: str, value: object) -> str:
@@ -39,7 +39,7 @@ def validate_id(name: str, value: object) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidIdError(f"{name} is not valid Unicode text (lone surrogate): {value!r}") from None
-    return value
+    return check_id_length(name, value)
 
 
 class KeyAuth(httpx.Auth):
@@ -59,7 +59,8 @@ class KeyAuth(httpx.Auth):
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers[self.header] = self._key.reveal()
         try:
-            yield request
+            response = yield request
+            forget_sent_key(response, self.header, REDACTED)  # httpcore's own copy of the sent headers
         finally:  # also when sending failed: httpx closes the flow
             request.headers[self.header] = REDACTED
 

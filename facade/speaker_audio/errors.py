@@ -38,6 +38,7 @@ __all__ = [
     "AuthenticationError",
     "InsecureTransportError",
     "InternalServerError",
+    "InvalidBaseUrlError",
     "InvalidIdError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -51,6 +52,8 @@ __all__ = [
     "SpeakerAudioError",
     "SpeakerDownloadError",
     "UnprocessableEntityError",
+    "SpecDriftError",
+    "UnsupportedSchemaError",
     "ValidationErrorDetail",
 ]
 
@@ -113,7 +116,18 @@ def _restore_error(cls: type[SpeakerAudioError], args: tuple[Any, ...], state: d
 
 
 class InvalidIdError(SpeakerAudioError, ValueError):
-    """An id that cannot be sent as exactly one URL path segment (empty, ``.``, ``..``, control characters)."""
+    """An id that cannot be sent as exactly one URL path segment: empty, ``.``, ``..``, control characters, too long.
+
+    Too long: over 1,024 bytes once percent-encoded (``speaker_audio._ids.MAX_ID_BYTES``).
+    """
+
+
+class InvalidBaseUrlError(SpeakerAudioError, ValueError):
+    """A ``base_url`` (or ``ELEVENLABS_BASE_URL``) that cannot be used; raised when the client is built.
+
+    Not an ``http(s)`` URL, with a query or fragment, with user info (``user:password@``: the API key is
+    the only credential sent), or longer than 2,048 characters. The message never shows the user info.
+    """
 
 
 class InsecureTransportError(SpeakerAudioError, ValueError):
@@ -230,6 +244,22 @@ class InternalServerError(APIStatusError):
 
 class ResponseValidationError(SpeakerAudioError):
     """A 2xx response whose body is not the JSON shape the API promises."""
+
+
+class SpecDriftError(ResponseValidationError):
+    """A value the pinned spec does not list, where a generated model is needed (``SeparationStatus.model``).
+
+    With ``strict=False`` such a value is accepted in the result's own fields (``SeparationStatus.status``);
+    only the generated model, whose enum cannot hold it, is unavailable.
+    """
+
+
+class UnsupportedSchemaError(SpeakerAudioError):
+    """The pinned spec gives an operation a response schema that speaker-audio cannot enforce.
+
+    Raised by each call of that operation only (the message names it and the cause); the others keep working.
+    Re-pin the spec or extend the validator.
+    """
 
 
 class AudioDecodeError(ResponseValidationError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from speaker_audio import (
     APIConnectionError,
     InsecureTransportError,
+    InvalidBaseUrlError,
     InvalidIdError,
     SpeakerAudioError,
     SpeakerDownloadError,
@@ -77,7 +78,7 @@ def exit_code_for(error: BaseException) -> int:
         return EXIT_API  # an unusable speaker id came from the server
     if isinstance(error, APIConnectionError):
         return EXIT_NETWORK
-    if isinstance(error, InvalidIdError | InsecureTransportError):
+    if isinstance(error, InvalidIdError | InsecureTransportError | InvalidBaseUrlError):
         return EXIT_USAGE
     if isinstance(error, SpeakerAudioError):
         return EXIT_API
