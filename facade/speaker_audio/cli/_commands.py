@@ -20,6 +20,7 @@ from speaker_audio import (
     SpeakerAudio,
     SpeakerAudioClient,
     SpeakerAudioError,
+    SpecDrift,
     sniff_media_type,
 )
 from speaker_audio.cli._errors import EXIT_OK, EXIT_USAGE, PROG, OutputError, UsageError
@@ -100,19 +101,26 @@ class Context:
     def progress_line(self) -> ProgressLine:
         return ProgressLine(self.err, enabled=not self.quiet and (bool(self.args.progress) or _isatty(self.err)))
 
+    def drift_note(self, drift: SpecDrift) -> None:
+        """The note for one difference between a response and the pinned spec (the client reports each once)."""
+        self.note(
+            f"{PROG}: note: the server sent what the pinned spec does not list ({printable(drift.operation)} "
+            f"{printable(drift.pointer)}: {printable(drift.detail)}); this version of {PROG} is behind the API"
+        )
+
     def client(self) -> SpeakerAudioClient:
         """The client the global options describe (unset ones keep the client's defaults)."""
         args = self.args
         settings: dict[str, Any] = {}
         if args.max_retries is not None:
             settings["max_retries"] = args.max_retries
-        if args.headers:
-            settings["default_headers"] = dict(args.headers)
         return SpeakerAudioClient(
             args.api_key,
             base_url=args.base_url or (REGION_BASE_URLS[args.region] if args.region else None),
             total_timeout=args.total_timeout,
             allow_insecure_http=args.allow_insecure_http,
+            default_headers=dict(args.headers),
+            on_drift=self.drift_note,
             **settings,
         )
 

@@ -9,7 +9,7 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -71,15 +71,25 @@ def read_api_key_file(path: str, stdin: TextIO | None = None) -> str:
     return key
 
 
-def _configure_logging(verbose: bool, err: TextIO) -> None:
-    if not verbose:
-        return
-    handler = logging.StreamHandler(err)
+@contextlib.contextmanager
+def _logging(verbose: bool, err: TextIO) -> Iterator[None]:
+    """With ``verbose``, the ``speaker_audio`` and ``httpx`` loggers' INFO records on ``err``; without it, none
+    (the CLI says what matters itself: a drift WARNING would otherwise reach stderr through Python's last-resort
+    handler beside the CLI's note). Undone on the way out."""
+    handler: logging.Handler = logging.StreamHandler(err) if verbose else logging.NullHandler()
     handler.setFormatter(_PrintableFormatter("%(levelname)s %(name)s: %(message)s"))
-    for name in ("speaker_audio", "httpx"):
-        logger = logging.getLogger(name)
-        logger.setLevel(logging.INFO)
+    loggers = [logging.getLogger(name) for name in (("speaker_audio", "httpx") if verbose else ("speaker_audio",))]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        if verbose:
+            logger.setLevel(logging.INFO)
         logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.removeHandler(handler)
+            logger.setLevel(level)
 
 
 def _replace_unencodable(stream: TextIO | None) -> None:
@@ -132,8 +142,9 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
     for stream in (stdout, stderr):
         _replace_unencodable(stream)
     parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
+    try:  # argparse prints its help and errors on sys.stdout and sys.stderr: send them where the caller said
+        with contextlib.redirect_stdout(stdout or stderr), contextlib.redirect_stderr(stderr):
+            args = parser.parse_args(argv)
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
     for note in getattr(args, "deprecations", []):
@@ -142,7 +153,6 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
         problem = _check(parser, args, stderr)
         if problem is not None:
             return problem
-    _configure_logging(args.verbose, stderr)
     ctx = Context(args, stdout, stderr)
     if stdout is None and writes_to_stdout(args):  # before any request: its result could not be shown
         print(f"{PROG}: error: standard output is closed: {args.command} prints its result there", file=stderr)
@@ -151,7 +161,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None, err: T
     # nor the report and exit code that follow it
     # (called without arguments, main is the program's entry: the process exits next, so after a signal
     # the handlers are not restored, and a late second signal cannot kill it with a signal's status instead)
-    with interrupt_once(restore_after_signal=argv is not None):
+    with _logging(args.verbose, stderr), interrupt_once(restore_after_signal=argv is not None):
         return _run(ctx)
 
 
