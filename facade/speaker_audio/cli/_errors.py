@@ -87,6 +87,11 @@ def exit_code_for(error: BaseException) -> int:
     return EXIT_FAILURE
 
 
+def _shortened(speaker_id: str) -> str:
+    """``speaker_id`` quoted, its start only when long (an id that the server lists may be of any length)."""
+    return repr(speaker_id) if len(speaker_id) <= 80 else f"{speaker_id[:60]!r}… ({len(speaker_id)} characters)"
+
+
 def _text(error: BaseException, command: str | None, api_key_env: str) -> str:
     """What ``error`` says, in the CLI's words when it carries a ``hint``.
 
@@ -96,7 +101,7 @@ def _text(error: BaseException, command: str | None, api_key_env: str) -> str:
     if isinstance(error, SpeakerDownloadError) and cause is not None:
         total = len(error.completed) + len(error.not_downloaded)
         return (
-            f"speaker {error.speaker_id!r} was not downloaded: {type(cause).__name__}: "
+            f"speaker {_shortened(error.speaker_id)} was not downloaded: {type(cause).__name__}: "
             f"{_text(cause, command, api_key_env)} ({len(error.completed)} of {total} speakers downloaded)"
         )
     hint = getattr(error, "hint", None)  # SpeakerAudioError's, or one set on a FileExistsError or ValueError
