@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from speaker_audio._async_client import AsyncSpeakerAudioClient
     from speaker_audio._client import SpeakerAudioClient
     from speaker_audio._drift import SpecDrift
+    from speaker_audio._exchange import RawResponse
     from speaker_audio._models import (
         DownloadProgress,
         SampleAudio,
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
 # response machinery, the async client asyncio. Inside the package every module imports them normally.
 _LAZY = {
     "AsyncSpeakerAudioClient": "speaker_audio._async_client",
+    "RawResponse": "speaker_audio._exchange",
     "SpeakerAudioClient": "speaker_audio._client",
     "get_speaker_audio": "speaker_audio._one_shot",
     "DownloadProgress": "speaker_audio._models",
@@ -113,6 +115,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RawResponse",
     "ResponseTooLargeError",
     "ResponseValidationError",
     "SampleAudio",

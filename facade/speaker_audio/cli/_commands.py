@@ -15,6 +15,7 @@ from speaker_audio import (
     API_KEY_ENV,
     REGION_BASE_URLS,
     DownloadProgress,
+    RawResponse,
     SampleAudio,
     SeparationStatus,
     SpeakerAudio,
@@ -82,9 +83,9 @@ class Context:
 
     def binary_out(self) -> BinaryIO:
         """Standard output for bytes (``-o -``)."""
-        stream = getattr(self.out, "buffer", None)
         if self.out is None:
             raise OutputError("standard output is closed: the audio cannot be written there")
+        stream = getattr(self.out, "buffer", None)
         if stream is None:
             raise ValueError("-o - needs a binary standard output")
         return stream  # type: ignore[no-any-return]
@@ -119,7 +120,7 @@ class Context:
             base_url=args.base_url or (REGION_BASE_URLS[args.region] if args.region else None),
             total_timeout=args.total_timeout,
             allow_insecure_http=args.allow_insecure_http,
-            default_headers=dict(args.headers),
+            default_headers=dict(args.headers or ()),
             on_drift=self.drift_note,
             **settings,
         )
@@ -174,7 +175,7 @@ def _download_to_file(
     ctx: Context,
     name: str,
     doing: str,
-    download: Callable[[SpeakerAudioClient, Callable[[DownloadProgress], None]], Path],
+    download: Callable[[SpeakerAudioClient, Callable[[DownloadProgress], None]], RawResponse[Path]],
     ids: dict[str, str],
 ) -> int:
     """``get``/``sample-audio`` into a file: ``download(client, on_progress)`` with the progress line, then the
@@ -186,12 +187,12 @@ def _download_to_file(
         line.update(f"{label} ...", force=True)
         progress = TransferProgress(line, label)
         try:
-            path = download(client, progress)
+            raw = download(client, progress)
         finally:
             line.close()
-    final = progress.final
+    path, final = raw.parse(), progress.final
     media_type = final.media_type if final is not None else None
-    ctx.print(json_text(file_document(path, final, **ids)) if ctx.args.json else str(path))
+    ctx.print(json_text(file_document(path, final, raw.request_id, **ids)) if ctx.args.json else str(path))
     row = file_row(name, path, final.duration_secs if final is not None else None, media_type)
     ctx.note(f"saved {row[1]} ({row[2]}, sniffed {row[3]}, {row[4]}, {row[5]})")
     warning = media_type_warning(path, media_type or "", sniff_file(path))
@@ -270,7 +271,7 @@ def cmd_get(ctx: Context) -> int:
         ctx,
         args.speaker,
         "downloading",
-        lambda client, on_progress: client.download_speaker_audio(
+        lambda client, on_progress: client.with_raw_response.download_speaker_audio(
             args.voice, args.sample, args.speaker, args.output, overwrite=args.overwrite, on_progress=on_progress
         ),
         {"voice_id": args.voice, "sample_id": args.sample, "speaker_id": args.speaker},
@@ -291,7 +292,7 @@ def cmd_sample_audio(ctx: Context) -> int:
         ctx,
         args.sample,
         "downloading sample",
-        lambda client, on_progress: client.download_sample_audio(
+        lambda client, on_progress: client.with_raw_response.download_sample_audio(
             args.voice,
             args.sample,
             args.output,
@@ -304,7 +305,7 @@ def cmd_sample_audio(ctx: Context) -> int:
 
 
 def _print_status(ctx: Context, status: SeparationStatus) -> None:
-    ctx.print(json_text(status_document(status)) if ctx.args.json else format_status(status))
+    ctx.print(json_text(status_document(status, status.request_id)) if ctx.args.json else format_status(status))
 
 
 def cmd_wait(ctx: Context) -> int:
@@ -367,7 +368,13 @@ def cmd_download_all(ctx: Context) -> int:
             speaker_id: file_document(path, progress.finals.get(speaker_id), speaker_id=speaker_id)
             for speaker_id, path in files.items()
         }
-        document = {"voice_id": args.voice, "sample_id": args.sample, "directory": str(directory)}
+        # each speaker's request id is not known here (download_all_speakers gives paths): null
+        document = {
+            "voice_id": args.voice,
+            "sample_id": args.sample,
+            "directory": str(directory),
+            "request_id": status.request_id,  # of the status read (or the wait's last poll)
+        }
         ctx.print(json_text({**document, "speakers": speakers}))
     elif files:
         ctx.print(format_files(files, progress.finals, status))
