@@ -363,7 +363,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     download_all.add_argument("--separate", action="store_true", help="start the separation and wait for it first")
     download_all.add_argument("--overwrite", action="store_true", help="replace existing files")
-    _json_option(download_all, "ids, directory, and per speaker its path, media type, duration, size and request id")
+    _json_option(
+        download_all,
+        "ids, directory, the status read's request id, and per speaker its path, media type, duration and size",
+    )
     _wait_options(download_all)
     download_all.set_defaults(run=_commands.cmd_download_all)
 
