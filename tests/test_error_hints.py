@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _clients import ClientRunner, Kind
 from _leaks import views_holding
 from conftest import TEST_KEY
 
@@ -198,3 +199,29 @@ def test_the_public_names_the_cli_needed_are_documented() -> None:
     assert speaker_audio.REGION_BASE_URLS["eu"].startswith("https://")
     with pytest.raises(TypeError):
         speaker_audio.REGION_BASE_URLS["mars"] = "http://x"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("setup", "method", "args", "hint"),
+    [
+        ("key", "get_separation_status", (), "set_api_key"),
+        ("not_started", "wait_for_separation", (), "start_separation"),
+        ("pending", "download_all_speakers", ("{tmp}",), "wait_for_separation"),
+        ("pending", "get_speaker_audio", ("speaker-1",), "wait_for_separation"),
+        ("stall", "get_separation_status", (), "total_timeout"),
+    ],
+)
+def test_both_clients_set_the_same_hints(
+    kind: Kind, tmp_path: Path, setup: str, method: str, args: tuple[str, ...], hint: str
+) -> None:
+    with FakeElevenLabs(api_key="the-right-key" if setup == "key" else None) as fake:
+        sample = fake.voices[VOICE][SAMPLE]
+        if setup == "pending":
+            sample.status, sample.polls_until_complete = "pending", 100
+        if setup == "stall":
+            fake.script(Fault(path_contains="/speakers", delay=2.0, times=9))
+        runner = ClientRunner(kind, fake.base_url, max_retries=0, total_timeout=0.3 if setup == "stall" else None)
+        call_args = [VOICE, SAMPLE, *(arg.replace("{tmp}", str(tmp_path)) for arg in args)]
+        with pytest.raises(SpeakerAudioError) as caught:
+            runner.call(method, *call_args)
+    assert caught.value.hint == hint
