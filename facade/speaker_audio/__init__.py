@@ -55,6 +55,7 @@ if TYPE_CHECKING:
         Utterance,
     )
     from speaker_audio._one_shot import get_speaker_audio
+    from speaker_audio._settings import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, REGION_BASE_URLS
 
 # Loaded on first use (``from speaker_audio import SpeakerAudioClient`` loads it at once), keeping a bare
 # ``import speaker_audio`` as fast as ``import httpx``: the clients and results pull in attrs and the
@@ -70,6 +71,10 @@ _LAZY = {
     "Speaker": "speaker_audio._models",
     "SpeakerAudio": "speaker_audio._models",
     "Utterance": "speaker_audio._models",
+    "API_KEY_ENV": "speaker_audio._settings",
+    "BASE_URL_ENV": "speaker_audio._settings",
+    "DEFAULT_BASE_URL": "speaker_audio._settings",
+    "REGION_BASE_URLS": "speaker_audio._settings",
     "SpecDrift": "speaker_audio._drift",
 }
 
@@ -92,6 +97,10 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "API_KEY_ENV",
+    "BASE_URL_ENV",
+    "DEFAULT_BASE_URL",
+    "REGION_BASE_URLS",
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",

@@ -163,7 +163,6 @@ class Operation(Generic[R]):
                 f"{self.name} response does not fit the generated {model_class.__name__}: {type(exc).__name__}: {exc}"
             ) from None
 
-
     def _model_keeping_formats_as_text(self, document: Mapping[str, Any]) -> Any:
         """The model of ``document`` with its optional members that have a ``format`` kept as text.
 
