@@ -23,6 +23,7 @@ from speaker_audio._body import AudioFileSink, AudioMemorySink, AudioStreamSink,
 from speaker_audio._files import AtomicFile
 from speaker_audio._models import DownloadProgress, SampleAudio, SeparationStatus, SpeakerAudio
 from speaker_audio._operations import SAMPLE_AUDIO, SEPARATION_STATUS, SPEAKER_AUDIO, START_SEPARATION, Operation
+from speaker_audio._pool import ForkSafePool
 from speaker_audio._requests import RequestSpec
 from speaker_audio._version import USER_AGENT
 from speaker_audio._workflow import (
@@ -119,12 +120,17 @@ class AsyncSpeakerAudioClient(ClientSettings):
             on_drift=on_drift,
         )
         self._owns_http_client = http_client is None
-        self._http = http_client or httpx.AsyncClient(
-            timeout=self.timeout,
-            follow_redirects=False,
-            headers={"user-agent": USER_AGENT},
-            mounts=self._direct_mounts(),
-        )
+
+        def make_pool() -> httpx.AsyncClient:
+            return httpx.AsyncClient(
+                timeout=self.timeout,
+                follow_redirects=False,
+                headers={"user-agent": USER_AGENT},
+                mounts=self._direct_mounts(),
+            )
+
+        # a forked child makes its own pool; a caller's http_client used there raises ForkedClientError
+        self._pool = ForkSafePool(http_client or make_pool(), None if http_client is not None else make_pool)
         # an injected client with httpx's own User-Agent gets ours
         default_agent = self._http.headers.get("user-agent", "").startswith("python-httpx/")
         self._agent = {"user-agent": USER_AGENT} if http_client is not None and default_agent else {}
@@ -133,10 +139,16 @@ class AsyncSpeakerAudioClient(ClientSettings):
 
     # -- lifecycle --
 
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        """The connection pool of this process (see ``ForkSafePool``)."""
+        return self._pool.get()
+
     async def aclose(self) -> None:
         """Close the connection pool (not a client passed in as ``http_client``)."""
-        if self._owns_http_client:
-            await self._http.aclose()
+        pool = self._pool.to_close() if self._owns_http_client else None
+        if pool is not None:
+            await pool.aclose()
 
     async def __aenter__(self) -> Self:
         return self
