@@ -20,6 +20,7 @@ import httpx
 from speaker_audio import _async_io, _deadline, _http_errors, _inflate, _retry, _settings
 from speaker_audio._base import CallOptions, CallSettings, ClientSettings, WaitOptions
 from speaker_audio._body import AudioFileSink, AudioMemorySink, AudioStreamSink, BodySink, expected_body_bytes
+from speaker_audio._connections import EndOfBody
 from speaker_audio._files import AtomicFile
 from speaker_audio._models import DownloadProgress, SampleAudio, SeparationStatus, SpeakerAudio
 from speaker_audio._operations import SAMPLE_AUDIO, SEPARATION_STATUS, SPEAKER_AUDIO, START_SEPARATION, Operation
@@ -547,7 +548,8 @@ class AsyncSpeakerAudioClient(ClientSettings):
         while True:
             raise_if_cancelled(cancel, f"{spec.method} {spec.path}")
             try:
-                return await self._attempt(spec, make_sink, deadline, call)
+                async with _async_io.DeadlineGuard(deadline, self._clock, self._http) as guard:
+                    return await self._attempt(spec, make_sink, deadline, call, guard)
             except SpeakerAudioError as error:
                 delay = call.retry_policy.next_delay(spec, error, retries)
                 if may_retry is not None and not may_retry():
@@ -566,15 +568,22 @@ class AsyncSpeakerAudioClient(ClientSettings):
         make_sink: Callable[[], BodySink[T]],
         deadline: _deadline.Deadline | None,
         call: CallSettings,
+        guard: _async_io.DeadlineGuard,
     ) -> T:
+        """One request and its response; ``guard`` ends it at ``deadline``, response head included."""
         timeout = deadline.clip(call.timeout, self._clock()) if deadline is not None else call.timeout
         headers = {**self._agent, **self.default_headers, **spec.headers}
         request = self._http.build_request(spec.method, self.base_url + spec.path, headers=headers, timeout=timeout)
         request.headers["accept-encoding"] = _inflate.ACCEPT_ENCODING  # exactly what _inflate decodes
+        guard.watch(request)
         sink: BodySink[T] | None = None
         try:
             auth = spec.auth or httpx.USE_CLIENT_DEFAULT  # the key is written into the request only as it is sent
             response = _inflate.unread(await self._http.send(request, stream=True, follow_redirects=False, auth=auth))
+            guard.started(response)
+            # at the body's end, before the connection is released: the guard lets go of it, and a connection
+            # holding bytes past the body is closed rather than reused (they would answer the next request)
+            response.stream = EndOfBody(response.stream, guard.release)
             try:
                 if not response.is_success:
                     body = await _read_error_body(response, self._between_chunks(deadline))

@@ -20,6 +20,7 @@ import httpx
 from speaker_audio import _deadline, _http_errors, _inflate, _retry, _settings, _sync_io
 from speaker_audio._base import CallOptions, CallSettings, ClientSettings, WaitOptions
 from speaker_audio._body import AudioFileSink, AudioMemorySink, AudioStreamSink, BodySink, expected_body_bytes
+from speaker_audio._connections import EndOfBody
 from speaker_audio._files import AtomicFile
 from speaker_audio._models import DownloadProgress, SampleAudio, SeparationStatus, SpeakerAudio
 from speaker_audio._operations import SAMPLE_AUDIO, SEPARATION_STATUS, SPEAKER_AUDIO, START_SEPARATION, Operation
@@ -543,7 +544,8 @@ class SpeakerAudioClient(ClientSettings):
         while True:
             raise_if_cancelled(cancel, f"{spec.method} {spec.path}")
             try:
-                return self._attempt(spec, make_sink, deadline, call)
+                with _sync_io.DeadlineGuard(deadline, self._clock, self._http) as guard:
+                    return self._attempt(spec, make_sink, deadline, call, guard)
             except SpeakerAudioError as error:
                 delay = call.retry_policy.next_delay(spec, error, retries)
                 if may_retry is not None and not may_retry():
@@ -562,15 +564,22 @@ class SpeakerAudioClient(ClientSettings):
         make_sink: Callable[[], BodySink[T]],
         deadline: _deadline.Deadline | None,
         call: CallSettings,
+        guard: _sync_io.DeadlineGuard,
     ) -> T:
+        """One request and its response; ``guard`` ends it at ``deadline``, response head included."""
         timeout = deadline.clip(call.timeout, self._clock()) if deadline is not None else call.timeout
         headers = {**self._agent, **self.default_headers, **spec.headers}
         request = self._http.build_request(spec.method, self.base_url + spec.path, headers=headers, timeout=timeout)
         request.headers["accept-encoding"] = _inflate.ACCEPT_ENCODING  # exactly what _inflate decodes
+        guard.watch(request)
         sink: BodySink[T] | None = None
         try:
             auth = spec.auth or httpx.USE_CLIENT_DEFAULT  # the key is written into the request only as it is sent
             response = _inflate.unread(self._http.send(request, stream=True, follow_redirects=False, auth=auth))
+            guard.started(response)
+            # at the body's end, before the connection is released: the guard lets go of it, and a connection
+            # holding bytes past the body is closed rather than reused (they would answer the next request)
+            response.stream = EndOfBody(response.stream, guard.release)
             try:
                 if not response.is_success:
                     body = _read_error_body(response, self._between_chunks(deadline))
