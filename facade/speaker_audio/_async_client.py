@@ -434,8 +434,11 @@ class AsyncSpeakerAudioClient(ClientSettings):
         )
         try:
             status = await self.get_separation_status(voice_id, sample_id, **options)
-            downloads = SpeakerDownloads(
-                status, folder, overwrite=overwrite, progress=progress, on_progress=on_progress
+            # the plan checks every speaker's file names (about 20 file-system calls each): off the event loop
+            downloads = await _async_io.run_blocking(
+                lambda: SpeakerDownloads(
+                    status, folder, overwrite=overwrite, progress=progress, on_progress=on_progress
+                )
             )
 
             async def fetch(speaker_id: str) -> Path:
@@ -600,7 +603,7 @@ class AsyncSpeakerAudioClient(ClientSettings):
                         sink.feed_compressed(chunk, inflater)
                 if inflater is not None:
                     inflater.finish()
-                result = sink.finish()
+                result = await _async_io.finish_body(sink)  # a large JSON body is parsed off the event loop
                 sink = None
                 return result
             finally:

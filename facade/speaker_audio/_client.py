@@ -432,8 +432,11 @@ class SpeakerAudioClient(ClientSettings):
         )
         try:
             status = self.get_separation_status(voice_id, sample_id, **options)
-            downloads = SpeakerDownloads(
-                status, folder, overwrite=overwrite, progress=progress, on_progress=on_progress
+            # the plan checks every speaker's file names (about 20 file-system calls each): off the event loop
+            downloads = _sync_io.run_blocking(
+                lambda: SpeakerDownloads(
+                    status, folder, overwrite=overwrite, progress=progress, on_progress=on_progress
+                )
             )
 
             def fetch(speaker_id: str) -> Path:
@@ -596,7 +599,7 @@ class SpeakerAudioClient(ClientSettings):
                         sink.feed_compressed(chunk, inflater)
                 if inflater is not None:
                     inflater.finish()
-                result = sink.finish()
+                result = _sync_io.finish_body(sink)  # a large JSON body is parsed off the event loop
                 sink = None
                 return result
             finally:

@@ -17,12 +17,13 @@ from typing import Self, TypeVar
 import httpx
 
 from speaker_audio import _connections, _http_errors
+from speaker_audio._body import BodySink
 from speaker_audio._deadline import RECEIVING, WAITING_FOR_HEAD, Deadline
 from speaker_audio._workflow import SpeakerDownloads
 
 T = TypeVar("T")
 
-__all__ = ["DeadlineGuard", "Sleep", "make_off_loop", "run_blocking", "run_downloads", "sleep"]
+__all__ = ["DeadlineGuard", "Sleep", "finish_body", "make_off_loop", "run_blocking", "run_downloads", "sleep"]
 
 Sleep = Callable[[float], None]
 """How the client sleeps (tests put a recorder in its place)."""
@@ -38,6 +39,11 @@ def run_blocking(function: Callable[[], T]) -> T:
 def make_off_loop(make: Callable[[], T], discard: Callable[[T], None]) -> T:
     """``make()``, here and now (``discard`` serves the async twin only)."""
     return make()
+
+
+def finish_body(sink: BodySink[T]) -> T:
+    """``sink.finish()``, here and now."""
+    return sink.finish()
 
 
 def run_downloads(downloads: SpeakerDownloads, fetch: Callable[[str], Path], concurrency: int) -> dict[str, Path]:
