@@ -18,7 +18,8 @@ import pytest
 from _clients import Kind
 from test_key_and_deadlines import call, make_client
 
-from speaker_audio import APITimeoutError, SeparationTimeoutError, _cli
+from speaker_audio import APITimeoutError, SeparationTimeoutError
+from speaker_audio.cli import _errors, main
 
 DRIP_SECONDS = 0.5
 SERVER_GIVES_UP = 30.0
@@ -107,8 +108,8 @@ def test_wait_for_separation_timeout_bounds_a_dripping_head(kind: Kind, dripping
 @pytest.mark.parametrize(
     ("args", "bound", "code", "message"),
     [
-        (["--total-timeout", "2", "status", "voice", "sample"], 2, _cli.EXIT_NETWORK, "--total-timeout of 2s ran out"),
-        (["wait", "voice", "sample", "--timeout", "1"], 1, _cli.EXIT_API, "SeparationTimeoutError"),
+        (["--total-timeout", "2", "status", "v", "s"], 2, _errors.EXIT_NETWORK, "--total-timeout of 2s ran out"),
+        (["wait", "v", "s", "--timeout", "1"], 1, _errors.EXIT_API, "SeparationTimeoutError"),
     ],
     ids=["--total-timeout 2", "wait --timeout 1"],
 )
@@ -117,7 +118,7 @@ def test_the_cli_bounds_a_dripping_head(
 ) -> None:
     out, err = io.StringIO(), io.StringIO()
     started = time.monotonic()
-    exit_code = _cli.main(["--base-url", dripping.base_url, *args], out=out, err=err)
+    exit_code = main(["--base-url", dripping.base_url, *args], out=out, err=err)
     assert time.monotonic() - started < bound + 1
     assert exit_code == code, err.getvalue()
     assert message in err.getvalue()

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from speaker_audio import AsyncSpeakerAudioClient, SpecDrift
+from speaker_audio import AsyncSpeakerAudioClient, DownloadProgress, SpecDrift
 from speaker_audio._operations import Operation
 from speaker_audio.testing import Drift, FakeElevenLabs, FakeSpeaker, demo_clips
 
@@ -97,10 +97,10 @@ def test_downloads_run_on_no_more_tasks_than_their_concurrency(fake: FakeElevenL
     add_sample(fake, 200)
     tasks: list[int] = []
 
-    def progress(speaker_id: str, received: int, done: bool) -> None:
+    def on_progress(progress: DownloadProgress) -> None:
         tasks.append(len(asyncio.all_tasks()))
 
-    run(lambda client: client.download_all_speakers("v", "s", tmp_path, concurrency=3, progress=progress), fake)
+    run(lambda client: client.download_all_speakers("v", "s", tmp_path, concurrency=3, on_progress=on_progress), fake)
     assert tasks
     # the caller's, three workers, and the task each may have creating its temporary file (before: a task per
     # speaker, 201 and more)

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 import speaker_audio
 from speaker_audio import DownloadProgress
 from speaker_audio._body import estimate_audio_bytes, expected_body_bytes
-from speaker_audio._progress_text import format_duration, format_size, format_transfer
+from speaker_audio.cli._progress import format_duration, format_size, format_transfer
 from speaker_audio.testing import FakeElevenLabs, FakeSpeaker, demo_clips
 
 MP3 = demo_clips()["speaker-1"][0]  # 6,336 bytes of audio in an 8,519-byte body

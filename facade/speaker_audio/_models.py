@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
+import httpx
 
 from speaker_audio._decode import extension_for_media_type
 from speaker_audio._files import refuse_special_file, write_bytes_atomic
@@ -51,19 +52,21 @@ def _as_float(value: object) -> float | None:
         return None
 
 
-def _keep_model_in_step(result: R, agrees: Callable[[Any], bool], build: Callable[[R], Any]) -> None:
-    """Make ``result.model`` describe ``result``'s own fields.
+def _keep_model_in_step(
+    result: R, agrees: Callable[[Any], bool], build: Callable[[R], Any], attribute: str = "model"
+) -> None:
+    """Make ``result.model`` (held in ``attribute``) describe ``result``'s own fields.
 
     A model given with fields it contradicts (``attrs.evolve(result, duration_secs=…)`` passes the old one)
     is rebuilt from the fields, keeping the members upstream added (``additional_properties``).
     """
     _pickle_unset_as_the_singleton()
-    model = result.model  # type: ignore[attr-defined]
+    model = getattr(result, attribute)
     if agrees(model):
         return
     fresh = build(result)
     fresh.additional_properties = dict(model.additional_properties)
-    object.__setattr__(result, "model", fresh)
+    object.__setattr__(result, attribute, fresh)
 
 
 @functools.cache
@@ -111,34 +114,11 @@ def _speaker_audio_model(self: SpeakerAudio) -> SpeakerAudioResponseModel:
     return SpeakerAudioResponseModel(audio_base_64="", media_type=self.media_type, duration_secs=self.duration_secs)
 
 
-@attrs.frozen
-class SpeakerAudio:
-    """One speaker's decoded audio.
+class _AudioResult:
+    """What ``SpeakerAudio`` and ``SampleAudio`` share: the file extension and saving."""
 
-    Attributes:
-        data: the audio bytes, decoded from validated base64.
-        media_type: the media type the server gave, e.g. ``"audio/mpeg"``.
-        duration_secs: the duration the server gave, in seconds.
-        model: the validated response as the generated ``SpeakerAudioResponseModel``, with
-            ``audio_base_64`` set to ``""`` (the audio is in ``data``); built from the fields above
-            when not given.
-    """
-
-    data: bytes = attrs.field(validator=attrs.validators.instance_of(bytes), repr=lambda d: f"<{len(d)} bytes>")
-    media_type: str = attrs.field(validator=attrs.validators.instance_of(str))
-    duration_secs: float = attrs.field(converter=_to_float)
-    model: SpeakerAudioResponseModel = attrs.field(
-        default=attrs.Factory(_speaker_audio_model, takes_self=True), repr=False, eq=False, kw_only=True
-    )
-
-    def __attrs_post_init__(self) -> None:
-        _keep_model_in_step(
-            self,
-            lambda m: (
-                (m.audio_base_64, m.media_type, _as_float(m.duration_secs)) == ("", self.media_type, self.duration_secs)
-            ),
-            _speaker_audio_model,
-        )
+    data: bytes
+    media_type: str
 
     @property
     def extension(self) -> str:
@@ -150,19 +130,64 @@ class SpeakerAudio:
 
         ``path`` may be a directory (an existing one, or any path ending with ``/``): the file is then
         ``audio<extension>`` inside it. Missing folders are created, and removed again if the write fails.
-        Raises ``FileExistsError`` if the file exists and ``overwrite`` is false or if it is a FIFO, device
-        or socket (never replaced), and the ``OSError`` of a folder that cannot be created or written;
-        on any error, nothing is left behind and an existing file is untouched.
+        On any error, nothing is left behind and an existing file is untouched.
+
+        Raises:
+            FileExistsError: the file exists and ``overwrite`` is false, or it is a FIFO, device or socket
+                (never replaced).
+            OSError: a folder that cannot be created or written.
         """
-        return _save_audio(self.data, self.extension, path, overwrite=overwrite)
+        target = Path(path)
+        if target.is_dir() or str(path).endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
+            target = target / f"audio{self.extension}"
+        refuse_special_file(target)
+        return write_bytes_atomic(target, self.data, overwrite=overwrite)
+
+    async def asave(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+        """:meth:`save` on a worker thread, so the write and its fsync never block the event loop."""
+        import asyncio
+
+        return await asyncio.to_thread(self.save, path, overwrite=overwrite)
 
 
-def _save_audio(data: bytes, extension: str, path: str | os.PathLike[str], *, overwrite: bool) -> Path:
-    target = Path(path)
-    if target.is_dir() or str(path).endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
-        target = target / f"audio{extension}"
-    refuse_special_file(target)
-    return write_bytes_atomic(target, data, overwrite=overwrite)
+@attrs.frozen
+class SpeakerAudio(_AudioResult):
+    """One speaker's decoded audio.
+
+    Attributes:
+        data: the audio bytes, decoded from validated base64.
+        media_type: the media type the server gave, e.g. ``"audio/mpeg"``.
+        duration_secs: the duration the server gave, in seconds.
+        model: the validated response as the generated ``SpeakerAudioResponseModel``, with
+            ``audio_base_64`` set to ``""`` (the audio is in ``data``); built from the fields above
+            when not given.
+        voice_id: the voice whose audio it is, as the call named it (``""`` for a result built by hand).
+        sample_id: the sample, as the call named it.
+        speaker_id: the speaker, as the call named it.
+        request_id: the server's ``request-id`` of the response (``None`` when it sent none); not compared.
+        headers: the response's headers; not compared.
+    """
+
+    data: bytes = attrs.field(validator=attrs.validators.instance_of(bytes), repr=lambda d: f"<{len(d)} bytes>")
+    media_type: str = attrs.field(validator=attrs.validators.instance_of(str))
+    duration_secs: float = attrs.field(converter=_to_float)
+    model: SpeakerAudioResponseModel = attrs.field(
+        default=attrs.Factory(_speaker_audio_model, takes_self=True), repr=False, eq=False, kw_only=True
+    )
+    voice_id: str = attrs.field(default="", validator=attrs.validators.instance_of(str), kw_only=True)
+    sample_id: str = attrs.field(default="", validator=attrs.validators.instance_of(str), kw_only=True)
+    speaker_id: str = attrs.field(default="", validator=attrs.validators.instance_of(str), kw_only=True)
+    request_id: str | None = attrs.field(default=None, repr=False, eq=False, kw_only=True)
+    headers: httpx.Headers = attrs.field(factory=httpx.Headers, repr=False, eq=False, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        _keep_model_in_step(
+            self,
+            lambda m: (
+                (m.audio_base_64, m.media_type, _as_float(m.duration_secs)) == ("", self.media_type, self.duration_secs)
+            ),
+            _speaker_audio_model,
+        )
 
 
 def _sample_audio_model(self: SampleAudio) -> VoiceSamplePreviewResponseModel:
@@ -178,7 +203,7 @@ def _sample_audio_model(self: SampleAudio) -> VoiceSamplePreviewResponseModel:
 
 
 @attrs.frozen
-class SampleAudio:
+class SampleAudio(_AudioResult):
     """A voice sample's own audio (``GET …/samples/{sample_id}/audio``), decoded.
 
     Attributes:
@@ -190,6 +215,8 @@ class SampleAudio:
         model: the validated response as the generated ``VoiceSamplePreviewResponseModel``, with
             ``audio_base_64`` set to ``""`` (the audio is in ``data``); built from the fields above
             when not given.
+        request_id: the server's ``request-id`` of the response (``None`` when it sent none); not compared.
+        headers: the response's headers; not compared.
     """
 
     data: bytes = attrs.field(validator=attrs.validators.instance_of(bytes), repr=lambda d: f"<{len(d)} bytes>")
@@ -200,6 +227,8 @@ class SampleAudio:
     model: VoiceSamplePreviewResponseModel = attrs.field(
         default=attrs.Factory(_sample_audio_model, takes_self=True), repr=False, eq=False, kw_only=True
     )
+    request_id: str | None = attrs.field(default=None, repr=False, eq=False, kw_only=True)
+    headers: httpx.Headers = attrs.field(factory=httpx.Headers, repr=False, eq=False, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         _keep_model_in_step(
@@ -210,15 +239,6 @@ class SampleAudio:
             ),
             _sample_audio_model,
         )
-
-    @property
-    def extension(self) -> str:
-        """File extension for ``media_type`` (``".mp3"`` for ``audio/mpeg``; ``".bin"`` when unknown)."""
-        return extension_for_media_type(self.media_type)
-
-    def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
-        """Write the audio to ``path`` atomically and return the path written (as :meth:`SpeakerAudio.save`)."""
-        return _save_audio(self.data, self.extension, path, overwrite=overwrite)
 
 
 def _utterance_model(self: Utterance) -> UtteranceResponseModel:
@@ -324,9 +344,12 @@ class SeparationStatus:
         speakers: ``{speaker_id: Speaker}``, the speakers found; empty until separation has completed.
         selected_speaker_ids: the ids of the speakers selected for the voice (empty when none is).
         model: the validated response as the generated ``SpeakerSeparationResponseModel`` (its ``status`` is
-            the generated enum); built from the fields above when not given. ``None`` when ``status`` is a value
-            the pinned spec does not list (with ``strict=False``: the server is ahead of the pin), which the
-            generated enum cannot hold; every other field is read from the body as usual.
+            the generated enum); built from the fields above when not given. A ``status`` that the pinned spec
+            does not list (accepted with ``strict=False``: the server is ahead of the pin) has no generated
+            model, since the enum cannot hold it: then ``model`` raises ``SpecDriftError`` (every other field
+            is read from the body as usual).
+        request_id: the server's ``request-id`` of the response (``None`` when it sent none); not compared.
+        headers: the response's headers; not compared.
     """
 
     voice_id: str = attrs.field(validator=attrs.validators.instance_of(str))
@@ -334,17 +357,20 @@ class SeparationStatus:
     status: str = attrs.field(validator=attrs.validators.instance_of(str))
     speakers: dict[str, Speaker] = attrs.field(factory=dict, converter=_speakers)
     selected_speaker_ids: list[str] = attrs.field(factory=list, converter=_speaker_ids)
-    # ``None`` only for a status the pin lacks; typed as the model so that consumers' code keeps type-checking
-    model: SpeakerSeparationResponseModel = attrs.field(
+    _model: SpeakerSeparationResponseModel | None = attrs.field(
         default=attrs.Factory(_separation_model, takes_self=True), repr=False, eq=False, kw_only=True
-    )
+    )  # the constructor's ``model=``; ``None`` only for a status the pin does not list
+    request_id: str | None = attrs.field(default=None, repr=False, eq=False, kw_only=True)
+    headers: httpx.Headers = attrs.field(factory=httpx.Headers, repr=False, eq=False, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         from speaker_audio_api.models.speaker_separation_response_model_speakers_type_0 import (
             SpeakerSeparationResponseModelSpeakersType0,
         )
 
-        if self.model is None:  # a status the pin lacks: no model
+        if self._model is None:
+            object.__setattr__(self, "_model", _separation_model(self))  # a pinned status given with model=None
+        if self._model is None:  # a status the pin lacks: no model
             return
 
         def agrees(m: SpeakerSeparationResponseModel) -> bool:
@@ -360,7 +386,19 @@ class SeparationStatus:
                 and selected == self.selected_speaker_ids
             )
 
-        _keep_model_in_step(self, agrees, _separation_model)
+        _keep_model_in_step(self, agrees, _separation_model, "_model")
+
+    @property
+    def model(self) -> SpeakerSeparationResponseModel:
+        """The validated response as the generated model; ``SpecDriftError`` for a status the pin does not list."""
+        if self._model is None:
+            from speaker_audio.errors import SpecDriftError
+
+            raise SpecDriftError(
+                f"status {self.status!r} is not one the pinned spec lists, so this SeparationStatus has no generated "
+                "model (its enum cannot hold the value): read .status, or re-pin with `make pin`"
+            )
+        return self._model
 
     @property
     def is_completed(self) -> bool:
