@@ -109,9 +109,9 @@ def test_wait_for_separation_timeout_bounds_a_dripping_head(kind: Kind, dripping
     ("args", "bound", "code", "message"),
     [
         (["--total-timeout", "2", "status", "v", "s"], 2, _errors.EXIT_NETWORK, "--total-timeout of 2s ran out"),
-        (["wait", "v", "s", "--timeout", "1"], 1, _errors.EXIT_API, "SeparationTimeoutError"),
+        (["wait", "v", "s", "--wait-timeout", "1"], 1, _errors.EXIT_API, "SeparationTimeoutError"),
     ],
-    ids=["--total-timeout 2", "wait --timeout 1"],
+    ids=["--total-timeout 2", "wait --wait-timeout 1"],
 )
 def test_the_cli_bounds_a_dripping_head(
     dripping: HeadDripServer, args: list[str], bound: float, code: int, message: str
