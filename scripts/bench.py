@@ -426,7 +426,7 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
         import pstats
 
         stats = pstats.Stats(profiler, stream=sys.stderr)
-        stats.sort_stats("tottime").print_stats(25)
+        stats.sort_stats("tottime").print_stats(int(os.environ.get("BENCH_PROFILE_LINES", "25")))
         stats.sort_stats("cumulative").print_stats(25)
     return {
         "wall_s": wall,

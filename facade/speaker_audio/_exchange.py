@@ -15,6 +15,7 @@ import attrs
 import httpx
 
 from speaker_audio._http_errors import request_id_of
+from speaker_audio._models import SampleAudio, SeparationStatus, SpeakerAudio
 from speaker_audio._settings import REDACTED
 
 T = TypeVar("T")
@@ -113,13 +114,17 @@ def stop_recording(token: contextvars.Token[Exchange | None]) -> None:
 def annotate(result: T, headers: httpx.Headers, ids: Mapping[str, str]) -> T:
     """``result`` (just built, not yet seen by anyone) with its response's headers and request id, and for an
     audio result that does not carry them from its body, the ids of the call (whose audio it is)."""
-    if hasattr(result, "request_id"):  # the response's own headers: nothing else holds them once it is closed
+    kind = type(result)
+    if kind in _ANNOTATED:  # the response's own headers: nothing else holds them once it is closed
         object.__setattr__(result, "request_id", request_id_of(headers))
         object.__setattr__(result, "headers", headers)
-        if hasattr(result, "speaker_id"):
+        if kind is SpeakerAudio:
             for name, value in ids.items():
                 object.__setattr__(result, name, value)
     return result
+
+
+_ANNOTATED = frozenset({SampleAudio, SeparationStatus, SpeakerAudio})
 
 
 def configure_logging(environ: Mapping[str, str] = os.environ) -> None:

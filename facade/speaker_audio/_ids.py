@@ -31,7 +31,9 @@ def check_id_length(name: str, value: str) -> str:
     Raises:
         InvalidIdError: a longer id (the message quotes its first 32 characters only).
     """
-    # a character is at least one encoded byte: a longer string is refused without encoding it
+    # a character is at least one encoded byte and at most twelve ("%F0%9F%98%80"): most ids need no encoding
+    if len(value) * 12 <= MAX_ID_BYTES:
+        return value
     if len(value) > MAX_ID_BYTES:
         size = f"{len(value)} characters"
     elif encoded_length(value) > MAX_ID_BYTES:

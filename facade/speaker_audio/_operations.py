@@ -107,10 +107,10 @@ class Operation(Generic[R]):
         checked = {name: validate_id(name, value) for name, value in ids.items()}
         response_validator(self.name)  # an operation whose response the facade cannot check is not even sent
         function = self.module()._get_kwargs
-        unset = _parameters_to_unset(function, frozenset(checked) | frozenset(params) | {_KEY_PARAMETER})
+        unset = _parameters_to_unset(function, frozenset(checked.keys() | params.keys() | {_KEY_PARAMETER}))
         key = _KEY_PROBE if api_key is not None else _unset()
         kwargs = function(**checked, **params, **unset, **{_KEY_PARAMETER: key})
-        return spec_from_kwargs(self.name, kwargs, _KEY_PROBE, api_key)._replace(ids=checked)._replace(ids=checked)
+        return spec_from_kwargs(self.name, kwargs, _KEY_PROBE, api_key, checked)
 
     def member(self) -> str:
         """The JSON name of the audio member (audio operations): the generated model's, checked against the spec."""
@@ -220,8 +220,12 @@ def _optional_parameters(function: Callable[..., Any]) -> tuple[str, ...]:
     return tuple(name for name, p in inspect.signature(function).parameters.items() if p.default is not p.empty)
 
 
-def _parameters_to_unset(function: Callable[..., Any], given: frozenset[str]) -> dict[str, Any]:
-    """UNSET for every optional parameter not given: the generated code would otherwise send the spec's default."""
+@functools.cache
+def _parameters_to_unset(function: Callable[..., Any], given: frozenset[str]) -> Mapping[str, Any]:
+    """UNSET for every optional parameter not given: the generated code would otherwise send the spec's default.
+
+    Cached per function and set of names given: callers only unpack it (``**``), never change it.
+    """
     return {name: _unset() for name in _optional_parameters(function) if name not in given}
 
 

@@ -7,7 +7,7 @@ They are private to openapi-python-client, which is why the generator's version 
 
 from __future__ import annotations
 
-import unicodedata
+import re
 from collections.abc import Generator, Mapping
 from typing import Any, NamedTuple
 
@@ -19,6 +19,8 @@ from speaker_audio._settings import REDACTED, Secret
 from speaker_audio.errors import InvalidIdError
 
 __all__ = ["REDACTED", "KeyAuth", "RequestSpec", "spec_from_kwargs", "validate_id"]
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # Unicode's control characters (category Cc): C0, DEL and C1
 
 
 def validate_id(name: str, value: object) -> str:
@@ -33,7 +35,7 @@ def validate_id(name: str, value: object) -> str:
         raise InvalidIdError(f"{name} must not be empty")
     if value in (".", ".."):
         raise InvalidIdError(f"{name} must not be {value!r}: it would change the request path")
-    if any(unicodedata.category(ch) == "Cc" for ch in value):
+    if _CONTROL.search(value):
         raise InvalidIdError(f"{name} must not contain control characters: {value!r}")
     try:
         value.encode("utf-8")
@@ -87,7 +89,9 @@ class RequestSpec(NamedTuple):
         )
 
 
-def spec_from_kwargs(operation: str, kwargs: dict[str, Any], key_probe: str, api_key: Secret | None) -> RequestSpec:
+def spec_from_kwargs(
+    operation: str, kwargs: dict[str, Any], key_probe: str, api_key: Secret | None, ids: Mapping[str, str]
+) -> RequestSpec:
     """The ``RequestSpec`` of what a generated ``_get_kwargs`` returned; ``key_probe`` marks the key header's value."""
     method = str(kwargs["method"]).upper()
     path = str(kwargs["url"])
@@ -107,4 +111,5 @@ def spec_from_kwargs(operation: str, kwargs: dict[str, Any], key_probe: str, api
         headers=headers,
         idempotent=method in ("GET", "HEAD", "OPTIONS"),
         auth=auth,
+        ids=ids,
     )

@@ -303,6 +303,8 @@ def _check_branches(keyword: str, options: list[_Node], value: object, walk: _Wa
     """``allOf``, ``anyOf`` (an exact match preferred to one with drift) or ``oneOf``; the match's drift kept."""
     if keyword == "allOf":
         return next((m for option in options if (m := _check(option, value, walk)) is not None), None)
+    if keyword == "anyOf" and any(_fits_simply(option, value) for option in options):
+        return None  # e.g. null beside an object (a nullable member): no message to build for the other branch
     drifts, messages, found = walk.drifts, [], []
     mark = len(drifts)
     for option in options:
@@ -333,6 +335,15 @@ def _none_matched(messages: list[str], walk: _Walk) -> str:
         return walk.fail(f"fits none of the alternatives the pinned spec allows ({'; '.join(messages)})")
     wanted = " or ".join(m[len(top) :].rsplit(", got ", 1)[0] for m in messages)
     return f"{top}{wanted}, got {messages[0].rsplit(', got ', 1)[1]}"
+
+
+def _fits_simply(node: _Node, value: object) -> bool:
+    """Whether ``value`` fits ``node`` by its type alone (a node with nothing more to check)."""
+    if node.more:
+        return False
+    if value is None and node.nullable:
+        return True
+    return bool(node.types) and node.accepts.get(type(value), _never) is None
 
 
 def _never(value: object) -> bool:
