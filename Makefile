@@ -119,7 +119,7 @@ bench-venv: install  ## set up .bench/venv (the official SDK, for make bench) wi
 	$(PY) scripts/bench.py --setup
 
 fuzz: install  ## long hypothesis run of the decoders and parsers (make test runs a shorter one)
-	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q --timeout=0 tests/test_fuzz.py tests/test_streaming.py tests/test_decode.py
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q --timeout=0 tests/property/test_fuzz.py tests/unit/test_streaming.py tests/unit/test_decode.py
 
 soak: install  ## thousands of async calls with random faults; writes its figures into docs/reliability.md
 	$(PY) scripts/soak.py --write-doc

@@ -30,7 +30,7 @@ from speaker_audio import (
 from speaker_audio._workflow import speaker_file_stems
 from speaker_audio.testing import FakeElevenLabs, FakeSpeaker, Fault, RecordedResponse, demo_clips
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 Kind = Literal["sync", "async"]
 KINDS: tuple[Kind, ...] = ("sync", "async")
 
