@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help install generate check-generated pin check-upstream lint format typecheck test pytest demo bench bench-venv fuzz soak clean
+.PHONY: help install generate check-generated pin check-upstream lint format typecheck check test pytest demo bench bench-venv fuzz soak clean
 
 .DEFAULT_GOAL := install
 
@@ -46,6 +46,11 @@ typecheck: install  ## mypy --strict of facade/speaker_audio, scripts and tests
 
 pytest: install  ## the test suite alone (part of make test)
 	$(PY) -m pytest
+
+# The inner loop: tests/unit and tests/client, on every core (pytest-xdist), without the tests marked `tooling`
+# (tests/tooling/: packaging, drills, conformance, docs); tests/cli, tests/fake and tests/property run in make test.
+check: install lint typecheck  ## the inner loop (about 2 minutes): lint, typecheck, the unit and client tests; make test runs everything
+	$(PY) -m pytest -q -n auto -m "not tooling" tests/unit tests/client
 
 # The public-API gate: speaker_audio (static analysis of facade/) against facade/public-api.json, the
 # snapshot of the last release. A break fails unless released as a new major version with a CHANGELOG entry.
