@@ -4,8 +4,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+NEEDS_PYTHON_311 := $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "speaker-audio needs Python 3.11+" or 0)'
 
-.PHONY: help install generate check-generated pin check-upstream lint format typecheck check test pytest demo bench bench-venv fuzz soak clean
+.PHONY: help install install-runtime generate check-generated pin check-upstream lint format typecheck check test pytest demo bench bench-venv fuzz soak clean
 
 .DEFAULT_GOAL := install
 
@@ -15,22 +17,36 @@ help:  ## list every target with what it does
 install: $(STAMP)  ## create .venv with the package in editable mode and its dev tools (make test does it itself)
 
 $(STAMP): pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "speaker-audio needs Python 3.11+" or 0)'
+	@$(NEEDS_PYTHON_311)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
-	touch $(STAMP)
+	touch $(STAMP) $(RUNTIME_STAMP)
 
-generate: install  ## regenerate generated/speaker_audio_api from openapi/ (never edit it by hand)
+# make demo needs only the package and its runtime dependencies (httpx, attrs): a fresh clone gets a small .venv
+# quickly, and make install / make test add the dev tools to the same .venv later. After make install this is done.
+install-runtime: $(RUNTIME_STAMP)  ## create .venv with the package in editable mode and its runtime dependencies only (make demo does it itself)
+
+$(RUNTIME_STAMP): pyproject.toml
+	@$(NEEDS_PYTHON_311)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e .
+	touch $(RUNTIME_STAMP)
+
+generate: install  ## regenerate generated/speaker_audio_api from openapi/, and the sync client from the async one
 	$(PY) scripts/generate.py
+	$(PY) scripts/unasync.py
 
-check-generated: install  ## fail if generated/ differs from what make generate would write
+check-generated: install  ## fail if generated/ or the sync client differ from what make generate would write
 	$(PY) scripts/generate.py --check
+	$(PY) scripts/unasync.py --check
 
-pin: install  ## make pin SPEC=path-or-url-of-full-upstream-openapi.json [PIN_ARGS="--accept-breaking --add-operation 'GET /v1/...'"]
+# pin and check-upstream fail as make does, with status 2; make's last line ("Error 3") carries pin_spec.py's own
+# status: 1 the pin would change (--check), 2 usage error, 3 breaking change refused (docs/upstream-changes.md).
+pin: install  ## make pin SPEC=path-or-url [PIN_ARGS="--accept-breaking --commit SHA --date YYYY-MM-DD --add-operation 'GET /v1/...'"]: re-pin and report each change; fails (make: "Error 3") on a breaking change, "Error 2" on a usage error, writing nothing
 	$(PY) scripts/pin_spec.py $(or $(SPEC),../shared/upstream/elevenlabs-openapi.full.json) $(PIN_ARGS)
 
-check-upstream: install  ## make check-upstream SPEC=path-or-url: exit 1 if the lock no longer matches that upstream document (not part of make test)
+check-upstream: install  ## make check-upstream SPEC=path-or-url: writes nothing; fails (make: "Error 1") if the pin would change for that upstream document (not part of make test)
 	$(PY) scripts/pin_spec.py $(or $(SPEC),../shared/upstream/elevenlabs-openapi.full.json) --check
 
 lint: install  ## ruff check and ruff format --check of facade, scripts and tests
@@ -114,7 +130,7 @@ matrix: install prism  ## make matrix [MATRIX_ARGS="-s tests-3.13 -- -x"] (nox a
 
 test: install check-generated lint typecheck api-check verifytypes pytest  ## everything CI runs: drift check, lint, types, API gate, pyright, pytest
 
-demo: install  ## the whole job against the built-in fake ElevenLabs API: no key, no network
+demo: install-runtime  ## the Python API and the CLI against the built-in fake ElevenLabs API (no key, no network), then what to try next
 	$(PY) -m speaker_audio._demo
 
 bench: install  ## make bench [BENCH_ARGS=--quick]; the official SDK goes only into .bench/venv

@@ -155,17 +155,56 @@ def _synthesize_init(cls: griffe.Class) -> None:
     cls.set_member("__init__", init)
 
 
+def _typed_dict_keys(pkg: griffe.Module, annotation: object) -> list[griffe.Parameter] | None:
+    """The keys of ``Unpack[SomeTypedDict]`` (a ``TypedDict`` of the package, its bases' keys included)."""
+    if not isinstance(annotation, griffe.ExprSubscript) or not str(annotation.left).endswith("Unpack"):
+        return None
+    target = annotation.slice
+    path = target.canonical_path if isinstance(target, griffe.Expr) else str(target)
+    try:
+        cls = pkg.modules_collection[path]
+    except KeyError:
+        return None
+    keys: list[griffe.Parameter] = []
+    for base in reversed([cls, *cls.mro()]):
+        for name, member in base.members.items():
+            if isinstance(member, griffe.Attribute) and member.annotation is not None and name not in keys:
+                keys.append(  # total=False: every key may be left out
+                    griffe.Parameter(
+                        name, annotation=member.annotation, kind=griffe.ParameterKind.keyword_only, default="None"
+                    )
+                )
+    return keys
+
+
+def _expand_unpacked_kwargs(pkg: griffe.Module, function: griffe.Function) -> None:
+    """``**options: Unpack[TD]`` takes exactly TD's keys: compared as those keyword-only parameters, so a parameter
+    removed beside it is still a break (a bare ``**kwargs`` would absorb any name)."""
+    parameters = list(function.parameters)
+    for index, parameter in enumerate(parameters):
+        if parameter.kind is griffe.ParameterKind.var_keyword:
+            keys = _typed_dict_keys(pkg, parameter.annotation)
+            if keys is not None:
+                function.parameters = griffe.Parameters(*parameters[:index], *keys, *parameters[index + 1 :])
+            return
+
+
 class FieldSignatures(griffe.Extension):
-    """Synthesizes ``__init__`` of attrs classes and NamedTuples, so their constructors are compared too."""
+    """Synthesizes ``__init__`` of attrs classes and NamedTuples, so their constructors are compared too, and
+    spells out ``**options: Unpack[TypedDict]`` as keyword-only parameters."""
 
     def on_package(self, *, pkg: griffe.Module, **kwargs: Any) -> None:
         def visit(obj: griffe.Object) -> None:
             for member in obj.members.values():
+                if isinstance(member, griffe.Alias):
+                    continue
                 if isinstance(member, griffe.Class):
                     _synthesize_init(member)
                     visit(member)
                 elif isinstance(member, griffe.Module):
                     visit(member)
+                elif isinstance(member, griffe.Function):
+                    _expand_unpacked_kwargs(pkg, member)
 
         visit(pkg)
 

@@ -6,12 +6,12 @@ Run through `make matrix` (which prints a summary with each leg's tests and dura
     nox -f scripts/noxfile.py -s tests-3.13   # one leg; arguments after `--` go to pytest
 
 Legs: ``tests-3.11``, ``tests-3.12``, ``tests-3.13`` (each Python with the newest dependencies that pyproject
-allows) and ``lowest`` (the oldest Python with httpx and attrs pinned to their floors by
-``scripts/constraints-lowest.txt``). Each leg gets a fresh venv under ``.matrix/`` with the package installed in
-editable mode. A Python that is not installed (looked for on PATH, then in pyenv's versions folder) is skipped with
-its reason, not failed, unless nox is given ``--error-on-missing-interpreters`` (as CI does for the legs it runs).
-Each leg writes ``.matrix/<leg>.json`` (interpreter, httpx, attrs) and ``.matrix/<leg>.xml`` (pytest's JUnit
-report) for the summary.
+allows, even where a dev tool caps one lower) and ``lowest`` (the oldest Python with httpx and attrs pinned to their
+floors by ``scripts/constraints-lowest.txt``). Each leg gets a fresh venv under ``.matrix/`` with the package
+installed in editable mode. A Python that is not installed (looked for on PATH, then in pyenv's versions folder) is
+skipped with its reason, not failed, unless nox is given ``--error-on-missing-interpreters`` (as CI does for the
+legs it runs). Each leg writes ``.matrix/<leg>.json`` (interpreter, httpx, attrs) and ``.matrix/<leg>.xml``
+(pytest's JUnit report) for the summary.
 """
 
 from __future__ import annotations
@@ -83,6 +83,12 @@ def dev_requirements(*, leave_out: frozenset[str] = frozenset()) -> list[str]:
     return [req for req in dev if re.split(r"[\s<>=!~\[;]", req, maxsplit=1)[0].lower() not in leave_out]
 
 
+def runtime_requirements() -> list[str]:
+    """pyproject's runtime dependencies, as written there (e.g. ``httpx>=0.23.1,<0.30``)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return list(project["dependencies"])
+
+
 def _run_tests(session: nox.Session, leg: str, *, lowest: bool) -> None:
     session.chdir(ROOT)
     session.env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
@@ -92,6 +98,9 @@ def _run_tests(session: nox.Session, leg: str, *, lowest: bool) -> None:
         session.install("-c", str(LOWEST_CONSTRAINTS), "-e", ".", *dev_requirements(leave_out=NOT_IN_LOWEST))
     else:
         session.install("-e", ".[dev]")
+        # A dev tool may cap a runtime dependency below what pyproject allows (openapi-python-client: httpx<0.29):
+        # the runtime dependencies are then upgraded to the newest that pyproject allows, over that cap.
+        session.install("--upgrade", *runtime_requirements())
     session.run("python", "-c", _RECORD, str(MATRIX / f"{leg}.json"), silent=True, log=False)
     session.run("python", "-m", "pytest", f"--junitxml={MATRIX / f'{leg}.xml'}", *session.posargs)
 

@@ -3,42 +3,72 @@
 ``diff_fragments(old, new)`` returns one ``Change`` per difference: its class (``breaking``,
 ``review`` or ``safe``), its kind ("field removed", "enum value added", ...), the subject it names
 (an operation, ``Schema.field``, a parameter) and a one-line text. Pure functions on dicts: no files.
+``docs/upstream-changes.md`` lists the rule families, the ones left out and why.
 
-Rules (the worst applicable class wins when a schema is reached from both a response and a request):
+Direction matters: the same edit can be harmless in a request and breaking in a response, or the
+reverse. The worst applicable class wins when a schema is reached from both a response and a request.
 
-* breaking: operation, parameter, field, enum value, response or media type removed; field renamed
-  (a required field removed and one added in the same schema); type changed; response field made
-  optional or nullable; request gains a required parameter, body or field; parameter made required;
-  a keyword the facade's response validator does not enforce appears below a response (every client
-  would fail to build its validators); a title that names a generated class changes it; a new field
-  whose Python name collides with a generated model attribute (``to_dict``, ...).
+* breaking: operation, parameter, field, enum value, response status code or media type removed; a
+  required response header removed or made optional; field renamed (a required field removed and one
+  added in the same schema); a type changed, or widened in a response, or narrowed in a request;
+  response field made optional or nullable; request field or parameter no longer nullable; request
+  gains a required parameter, body or field; parameter made required; a request constraint tightened
+  (``maxLength`` lowered, ``pattern`` added, ...); ``contentEncoding`` changed (the facade decodes audio
+  members as base64) or ``contentMediaType`` changed; a schema below a response the facade's validator
+  cannot compile or enforce (a keyword it does not know, a ``pattern`` Python's ``re`` refuses, a
+  recursive ``$ref`` it cannot bound: without a fix its clients fail); a renamed generated Python
+  name (a title that names a generated class, the first tag, which names the generated module's
+  folder); a new field whose Python name collides with a generated model attribute (``to_dict``, ...).
 * review: new enum value or new required field in a response; new response status code or media type;
-  a new response field with a ``format`` (the generated ``from_dict`` parses it); another title
-  changed; ``anyOf``/``oneOf``/``allOf`` swapped; fields reordered (the generated constructor's order);
-  path-level servers changed; any other structural change this module cannot classify, down to a
-  difference it finds no rule for at all (``unclassified change: <JSON pointer>``).
-* safe: new optional field or parameter, new operation or schema; description, summary, example(s)
-  or info.version changed.
+  a new request parameter with a ``default``, or a default added, changed or removed on the request
+  side (the SDK never sends spec defaults: the report names the value the server will assume); a
+  response constraint changed (the facade's validator enforces it); a type narrowed in a response; an
+  operation deprecated; a new response field with a ``format`` (the generated ``from_dict`` parses it);
+  another title changed; ``anyOf``/``oneOf``/``allOf`` swapped; fields reordered (the generated
+  constructor's order); path-level servers changed; any other structural change this module cannot
+  classify, down to a difference it finds no rule for at all (``unclassified change: <JSON pointer>``).
+* safe: new optional field, parameter (without a default) or response header, new operation or schema;
+  a type widened or a constraint loosened in a request; nullability spelled another way (``nullable:
+  true``, a ``"null"`` in the type list and a ``{"type": "null"}`` branch are one thing); upstream's
+  operationId changed (the overlay names the generated module); description, summary, example(s) or
+  info.version changed.
 
 Nullability, types and enums are read through ``anyOf``/``oneOf`` branches, and ``items`` and
 ``additionalProperties`` are compared recursively, where the fields of this spec put them. A path
 item's own ``parameters`` count as parameters of each of its operations (an operation's parameter of
-the same name and place overrides it), as OpenAPI says.
+the same name and place overrides it), as OpenAPI says. ``new_parameters`` lists the request
+parameters a re-pin adds, for the report's "usable at once through extra_query / extra_headers".
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from openapi_python_client.strings import PythonIdentifier, pascal_case
 
-# The facade's validator refuses, when it compiles, any schema keyword outside these two sets. They are private
-# names of facade/speaker_audio/_schema.py, imported on purpose: the classifier must follow that validator exactly.
-from speaker_audio._schema import _ANNOTATIONS as FACADE_ANNOTATIONS
-from speaker_audio._schema import _KEYWORDS as FACADE_KEYWORDS
+# What the facade's response validator (facade/speaker_audio/_schema.py) can do, in one place. The facade exposes no
+# public constant for it, so the list lives here; tests/test_spec.py compiles every JSON Schema keyword with that
+# validator and fails when it and these two sets disagree (change both together).
+# Keywords it enforces:
+FACADE_ENFORCED_KEYWORDS = frozenset(
+    {
+        "$ref", "type", "nullable", "enum", "const", "properties", "required", "additionalProperties", "items",
+        "anyOf", "oneOf", "allOf", "not", "uniqueItems", "multipleOf", "pattern", "minimum", "maximum",
+        "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "minItems", "maxItems", "minProperties",
+        "maxProperties",
+    }
+)  # fmt: skip
+# Keywords it reads as annotations and ignores (``x-`` extensions are ignored too):
+FACADE_IGNORED_KEYWORDS = frozenset(
+    {
+        "title", "description", "example", "examples", "default", "deprecated", "readOnly", "writeOnly", "format",
+        "$comment", "externalDocs", "xml", "contentMediaType", "contentEncoding",
+    }
+)  # fmt: skip
 
 Severity = Literal["breaking", "review", "safe"]
 Side = Literal["request", "response"]
@@ -48,15 +78,19 @@ HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "tra
 SCHEMA_PREFIX = "#/components/schemas/"
 # wording-only keys: a change there never changes what the SDK sends or accepts
 DOC_KEYS = frozenset({"description", "title", "summary", "example", "examples", "externalDocs"})
-# operation keys our generated SDK does not depend on (the overlay renames operationIds)
-OPERATION_META_KEYS = DOC_KEYS | {"operationId", "tags"}
 # schema keys the structural comparison reads itself; anything else lands in the residue
 STRUCTURAL_KEYS = frozenset(
     {"type", "anyOf", "oneOf", "enum", "const", "nullable", "items", "additionalProperties", "properties", "required"}
 )
 COMBINERS = ("anyOf", "oneOf", "allOf")
-# keywords the facade's response validator enforces or ignores (any other one fails every client's construction)
-FACADE_KNOWN_KEYWORDS = frozenset(FACADE_KEYWORDS) | FACADE_ANNOTATIONS
+# keywords the facade's response validator enforces or ignores (any other one makes it refuse the schema)
+FACADE_KNOWN_KEYWORDS = FACADE_ENFORCED_KEYWORDS | FACADE_IGNORED_KEYWORDS
+# constraints on a value: a lower bound rising, an upper bound falling or one appearing narrows what is valid
+LOWER_BOUNDS = frozenset({"minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties"})
+UPPER_BOUNDS = frozenset({"maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties"})
+CONSTRAINTS = LOWER_BOUNDS | UPPER_BOUNDS | {"pattern", "multipleOf", "uniqueItems"}
+# the only encoding the facade decodes audio members with
+AUDIO_ENCODING = "base64"
 # attributes every model openapi-python-client 0.29.1 generates has: a field with that Python name breaks the model
 RESERVED_ATTRIBUTES = frozenset({"additional_properties", "additional_keys", "to_dict", "from_dict"})
 # path-item keys pin_spec keeps beside the operations
@@ -175,6 +209,52 @@ def schema_sides(doc: JSON) -> dict[str, frozenset[Side]]:
     return {name: frozenset(found) for name, found in sides.items()}
 
 
+def schema_default(schema: JSON) -> JSON:
+    """A schema's ``default``, or its ``anyOf``/``oneOf`` branch's (``None`` when it has none)."""
+    if not isinstance(schema, dict):
+        return None
+    if "default" in schema:
+        return schema["default"]
+    for combiner in ("anyOf", "oneOf"):
+        for branch in schema.get(combiner, []) if isinstance(schema.get(combiner), list) else []:
+            if isinstance(branch, dict) and "default" in branch:
+                return branch["default"]
+    return None
+
+
+def tag_folder(tags: JSON) -> str:
+    """The folder of ``api/`` openapi-python-client 0.29.1 puts an operation's module in: its first tag's."""
+    first = tags[0] if isinstance(tags, list) and tags and isinstance(tags[0], str) else "default"
+    return str(PythonIdentifier(first, prefix="tag"))
+
+
+@dataclass(frozen=True)
+class NewParameter:
+    """A request parameter a re-pin adds to a pinned operation."""
+
+    operation: str  # "METHOD /path"
+    location: str  # query, header, path or cookie
+    name: str
+    required: bool
+    default: JSON  # the schema's default, None when it has none
+
+
+def new_parameters(old: JSON, new: JSON) -> list[NewParameter]:
+    """The parameters ``new`` adds to operations ``old`` already had (path-level ones included)."""
+    old_ops, new_ops = effective_operations(old), effective_operations(new)
+    found = []
+    for key, op in new_ops.items():
+        if key not in old_ops:
+            continue
+        had = {_parameter_key(p) for p in old_ops[key].get("parameters", []) if isinstance(p, dict)}
+        for param in op.get("parameters", []):
+            if isinstance(param, dict) and _parameter_key(param) not in had:
+                required = param.get("required") is True or param.get("in") == "path"
+                default = schema_default(param.get("schema"))
+                found.append(NewParameter(key, str(param.get("in")), str(param.get("name")), required, default))
+    return found
+
+
 def _schemas(doc: JSON) -> dict[str, JSON]:
     schemas = doc.get("components", {}).get("schemas", {})
     return schemas if isinstance(schemas, dict) else {}
@@ -193,6 +273,7 @@ class _View:
     required: list[str] = field(default_factory=list)
     residue: dict[str, JSON] = field(default_factory=dict)
     parts: dict[str, JSON] = field(default_factory=dict)  # the node ("") and its branches, by residue prefix
+    null_spellings: set[str] = field(default_factory=set)  # how the node says "null is allowed"
 
 
 def _view(node: JSON) -> _View:
@@ -214,6 +295,10 @@ def _view(node: JSON) -> _View:
             continue
         kinds = part.get("type")
         kind_list = kinds if isinstance(kinds, list) else [kinds] if isinstance(kinds, str) else []
+        if "null" in kind_list:
+            view.null_spellings.add("a null branch" if kind_list == ["null"] and prefix else '"null" in type')
+        if part.get("nullable") is True:
+            view.null_spellings.add("nullable: true")
         view.nullable |= "null" in kind_list or part.get("nullable") is True
         view.types.update(k for k in kind_list if k != "null")
         if "$ref" in part:
@@ -223,6 +308,7 @@ def _view(node: JSON) -> _View:
         for value in [*part.get("enum", []), *([part["const"]] if "const" in part else [])]:
             if value is None:
                 view.nullable = True
+                view.null_spellings.add("null in enum")
             elif value not in view.enum:
                 view.enum.append(value)
         if "items" in part and view.items is None:
@@ -254,6 +340,46 @@ def _branch_key(branch: JSON) -> str:
 
 def _show_types(types: set[str]) -> str:
     return " | ".join(sorted(types)) if types else "any"
+
+
+def _covers(types: set[str], kind: str) -> bool:
+    """Does a value of ``kind`` fit one of ``types``? (``number`` takes integers, no type takes anything.)"""
+    return "any" in types or kind in types or (kind == "integer" and "number" in types)
+
+
+def _type_change(before: set[str], after: set[str], sides: frozenset[Side]) -> tuple[Severity, str]:
+    """The class of a type change and how it is described: widened, narrowed or changed, by direction."""
+    if all(_covers(after, kind) for kind in before):
+        return by_side(sides, response="breaking", request="safe"), " (widened)"
+    if all(_covers(before, kind) for kind in after):
+        return by_side(sides, response="review", request="breaking"), " (narrowed)"
+    return "breaking", ""
+
+
+def _tightening(keyword: str, was: JSON, now: JSON) -> Literal["tightened", "loosened", "changed"]:
+    """Does the change of constraint ``keyword`` from ``was`` to ``now`` (``None``: absent) narrow what is valid?"""
+    if keyword == "uniqueItems":
+        was, now = was or None, now or None  # false is the same as absent
+    if was is None:
+        return "tightened"
+    if now is None:
+        return "loosened"
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (was, now)):
+        return "changed"  # a pattern replaced, or a boolean exclusiveMinimum (OpenAPI 3.0)
+    if keyword in LOWER_BOUNDS:
+        return "tightened" if now > was else "loosened"
+    if keyword in UPPER_BOUNDS:
+        return "tightened" if now < was else "loosened"
+    if keyword == "multipleOf" and was > 0 and now > 0:
+        if (now / was).is_integer():
+            return "tightened"
+        if (was / now).is_integer():
+            return "loosened"
+    return "changed"
+
+
+def _show_value(value: JSON) -> str:
+    return "(none)" if value is None else json.dumps(value, ensure_ascii=False)
 
 
 def _makes_a_class(part: JSON) -> bool:
@@ -297,17 +423,38 @@ def _walk_schema(node: JSON, place: str, visit: Callable[[dict[str, JSON], str],
             _walk_schema(branch, place, visit)
 
 
-def unenforced_keywords(doc: JSON) -> dict[str, list[str]]:
-    """Place -> the keywords there, below a response, that the facade's validator neither enforces nor ignores."""
-    found: dict[str, list[str]] = {}
+# (kind, detail) of something below a response that the facade's validator cannot compile or enforce
+Problem = tuple[str, str]
+NOT_ENFORCED = "keyword not enforced by the facade's validator"
+NOT_COMPILED = "pattern Python's re cannot compile"
+UNBOUNDED = "recursive schema the facade cannot bound"
+
+
+def facade_problems(doc: JSON) -> dict[str, list[Problem]]:
+    """Place -> what below a response the facade's validator cannot compile or enforce (every client needs it).
+
+    A keyword it neither enforces nor ignores, a ``pattern`` Python's ``re`` refuses (ECMA-262 ``\\p{L}`` or
+    ``(?<name>…)``), and a component schema that reaches itself through ``$ref`` (a body nested deep enough
+    exhausts Python's recursion limit in the validator and the generated ``from_dict``).
+    """
+    found: dict[str, list[Problem]] = {}
+
+    def note(place: str, problem: Problem) -> None:
+        listed = found.setdefault(place, [])
+        if problem not in listed:
+            listed.append(problem)
 
     def visit(schema: dict[str, JSON], place: str) -> None:
-        for keyword in schema:
-            if keyword in FACADE_KNOWN_KEYWORDS or keyword.startswith("x-"):
+        for keyword, argument in schema.items():
+            if keyword.startswith("x-"):
                 continue
-            listed = found.setdefault(place, [])
-            if keyword not in listed:
-                listed.append(keyword)
+            if keyword not in FACADE_KNOWN_KEYWORDS:
+                note(place, (NOT_ENFORCED, f"{keyword!r} (extend facade/speaker_audio/_schema.py)"))
+            elif keyword == "pattern" and keyword in FACADE_ENFORCED_KEYWORDS and isinstance(argument, str):
+                try:
+                    re.compile(argument)
+                except re.error as exc:
+                    note(place, (NOT_COMPILED, f"{argument!r} (Python's re: {exc})"))
 
     for key, op in effective_operations(doc).items():
         responses = op.get("responses")
@@ -317,10 +464,36 @@ def unenforced_keywords(doc: JSON) -> dict[str, list[str]]:
                 if isinstance(body, dict):
                     _walk_schema(body.get("schema"), f"{key}: {code} {media}", visit)
     schemas = _schemas(doc)
-    for name, sides in schema_sides(doc).items():
-        if "response" in sides:
-            _walk_schema(schemas[name], name, visit)
+    response_side = sorted(name for name, sides in schema_sides(doc).items() if "response" in sides)
+    for name in response_side:
+        _walk_schema(schemas[name], name, visit)
+    for name in response_side:
+        cycle = _cycle_through(name, schemas)
+        if cycle:
+            detail = f"{' -> '.join(cycle)} (a body nested deep enough exhausts Python's recursion limit)"
+            note(name, (UNBOUNDED, detail))
     return found
+
+
+def _cycle_through(name: str, schemas: dict[str, JSON]) -> list[str]:
+    """The shortest ``$ref`` path from component ``name`` back to itself (``[]`` when there is none)."""
+    came_from: dict[str, str] = {}
+    queue = [name]
+    while queue:
+        here = queue.pop(0)
+        for ref in iter_refs(schemas.get(here)):
+            target = ref.removeprefix(SCHEMA_PREFIX)
+            if not ref.startswith(SCHEMA_PREFIX) or target not in schemas:
+                continue
+            if target == name:
+                path = [here]  # back from here to name, then turned around
+                while path[-1] != name:
+                    path.append(came_from[path[-1]])
+                return [*reversed(path), name]
+            if target not in came_from:
+                came_from[target] = here
+                queue.append(target)
+    return []
 
 
 def formats_below(node: JSON, schemas: dict[str, JSON]) -> list[str]:
@@ -389,10 +562,11 @@ class _Differ:
         """Compare two schema nodes (a component schema, a field, a parameter's or a body's schema).
 
         ``name`` is the component's, field's or parameter's name: the generator names a class from it when the
-        schema has no title.
+        schema has no title, and the report names it beside a default the server assumes.
         """
         if _identical(old, new):
             return
+        count = len(self.changes)
         a, b = _view(old), _view(new)
         old_combiners = [c for c in COMBINERS if isinstance(old, dict) and c in old]
         new_combiners = [c for c in COMBINERS if isinstance(new, dict) and c in new]
@@ -400,8 +574,10 @@ class _Differ:
             shown = " -> ".join("+".join(found) or "(none)" for found in (old_combiners, new_combiners))
             self.add("review", "combiner changed", subject, shown)
         if a.types != b.types:
-            self.add("breaking", "type changed", subject, f"{_show_types(a.types)} -> {_show_types(b.types)}")
-            return  # whatever else differs below follows from the new type
+            severity, how = _type_change(a.types, b.types, sides)
+            self.add(severity, "type changed", subject, f"{_show_types(a.types)} -> {_show_types(b.types)}{how}")
+            if severity == "breaking":
+                return  # whatever else differs below follows from the new type
         if b.nullable and not a.nullable:
             self.add(by_side(sides, response="breaking", request="safe"), f"{noun} made nullable", subject)
         elif a.nullable and not b.nullable:
@@ -417,13 +593,68 @@ class _Differ:
         if a.properties is not None or b.properties is not None:
             self.fields(a, b, subject, sides)
         self.titles(a, b, subject, name)
-        titles = {k for k in a.residue.keys() | b.residue.keys() if k.rsplit(".", 1)[-1] == "title"}
+        handled = self.values(a.residue, b.residue, subject, sides, name)
         self.residue(
-            {k: v for k, v in a.residue.items() if k not in titles},
-            {k: v for k, v in b.residue.items() if k not in titles},
+            {k: v for k, v in a.residue.items() if k not in handled},
+            {k: v for k, v in b.residue.items() if k not in handled},
             subject,
             "schema",
         )
+        if len(self.changes) == count and a.nullable and b.nullable and a.null_spellings != b.null_spellings:
+            shown = " -> ".join(", ".join(sorted(v.null_spellings)) for v in (a, b))
+            self.add("safe", "nullable spelled another way", subject, f"{shown} (the same nullability)")
+
+    def values(
+        self, before: dict[str, JSON], after: dict[str, JSON], subject: str, sides: frozenset[Side], name: str
+    ) -> set[str]:
+        """Classify constraint, ``default``, ``contentEncoding`` and ``contentMediaType`` changes by direction.
+
+        ``before`` and ``after`` are the two views' residues; returns the residue keys it classified.
+        """
+        handled: set[str] = set()
+        for key in sorted(before.keys() | after.keys()):
+            keyword = key.rsplit(".", 1)[-1]
+            was, now = before.get(key), after.get(key)
+            if was == now or keyword not in {*CONSTRAINTS, "default", "contentEncoding", "contentMediaType"}:
+                continue
+            handled.add(key)
+            shown = f"{key}: {_show_value(was)} -> {_show_value(now)}"
+            if keyword in CONSTRAINTS:
+                how = _tightening(keyword, was, now)
+                if how == "tightened":
+                    severity = by_side(sides, response="review", request="breaking")
+                    why = "the server may refuse values sent today" if "request" in sides else ""
+                elif how == "loosened":
+                    severity, why = by_side(sides, response="review", request="safe"), ""
+                else:
+                    severity, why = "review", ""
+                if "response" in sides and keyword in FACADE_ENFORCED_KEYWORDS:
+                    why = "; ".join(filter(None, [why, "the facade's validator enforces it on responses"]))
+                self.add(severity, f"constraint {how}", subject, shown + (f" ({why})" if why else ""))
+            elif keyword == "default":
+                if "request" not in sides:
+                    self.add("safe", "default changed", subject, f"{shown} (an annotation in a response)")
+                    continue
+                assumed = (
+                    f"when the SDK sends no {name or subject}, the server assumes {_show_value(now)}"
+                    if now is not None
+                    else "the value the server assumes is no longer documented"
+                )
+                self.add("review", "default changed", subject, f"{shown} ({assumed}; the SDK never sends defaults)")
+            elif keyword == "contentEncoding":
+                declared = was is None and isinstance(now, str) and now.lower() == AUDIO_ENCODING
+                dropped = now is None and isinstance(was, str) and was.lower() == AUDIO_ENCODING
+                if declared or dropped:
+                    self.add("review", "content encoding changed", subject, f"{shown} (what the facade decodes)")
+                else:
+                    why = f"the facade decodes encoded members as {AUDIO_ENCODING}"
+                    self.add("breaking", "content encoding changed", subject, f"{shown} ({why})")
+            elif was is not None and now is not None:
+                why = "the audio is declared in another format"
+                self.add("breaking", "content media type changed", subject, f"{shown} ({why})")
+            else:
+                self.add("review", "content media type changed", subject, shown)
+        return handled
 
     def titles(self, a: _View, b: _View, subject: str, name: str) -> None:
         """A title names the class generated for an object or enum schema: changing it renames that class.
@@ -522,11 +753,27 @@ class _Differ:
         self.responses(key, old.get("responses", {}), new.get("responses", {}))
         rest = {"parameters", "requestBody", "responses"}
         changed = sorted(k for k in old.keys() | new.keys() if k not in rest and old.get(k) != new.get(k))
-        meta = [k for k in changed if k in OPERATION_META_KEYS or k.startswith("x-")]
+        if "operationId" in changed:
+            detail = f"{_show_value(old.get('operationId'))} -> {_show_value(new.get('operationId'))}"
+            self.add(
+                "safe", "upstream operationId changed", key, f"{detail} (the overlay's id names the generated code)"
+            )
+        if "tags" in changed:
+            was, now = (tag_folder(op.get("tags")) for op in (old, new))
+            if was != now:
+                detail = f"moves the generated module from api/{was}/ to api/{now}/"
+                self.add("breaking", "first tag changed", key, f"{old.get('tags')} -> {new.get('tags')}: {detail}")
+            else:
+                self.add("safe", "tags changed", key, f"{old.get('tags')} -> {new.get('tags')}")
+        if "deprecated" in changed:
+            how = "deprecated" if new.get("deprecated") is True else "no longer deprecated"
+            self.add("review" if how == "deprecated" else "safe", f"operation {how}", key)
+        meta = [k for k in changed if k in DOC_KEYS or k.startswith("x-")]
         if meta:
             self.add("safe", "operation metadata changed", key, ", ".join(meta))
-        if len(meta) < len(changed):
-            self.add("review", "operation changed", key, ", ".join(k for k in changed if k not in meta))
+        other = [k for k in changed if k not in meta and k not in {"operationId", "tags", "deprecated"}]
+        if other:
+            self.add("review", "operation changed", key, ", ".join(other))
 
     def parameters(self, key: str, old: JSON, new: JSON) -> None:
         def by_name(params: JSON) -> dict[str, JSON]:
@@ -541,6 +788,9 @@ class _Differ:
                 continue
             if param.get("required") is True or param.get("in") == "path":
                 self.add("breaking", "parameter added (required)", f"{key}: {name}")
+            elif (default := schema_default(param.get("schema"))) is not None:
+                assumed = f"when the SDK sends none, the server assumes {param.get('name')}={_show_value(default)}"
+                self.add("review", "parameter added (optional, with a default)", f"{key}: {name}", assumed)
             else:
                 self.add("safe", "parameter added (optional)", f"{key}: {name}")
         common = [name for name in before if name in after]
@@ -604,12 +854,42 @@ class _Differ:
                 self.add("review", "response changed", f"{key}: {code}")
                 continue
             self.content(f"{key}: {code}", was, now, frozenset({"response"}), added="review")
+            self.headers(f"{key}: {code}", was.get("headers"), now.get("headers"))
             self.residue(
-                {k: v for k, v in was.items() if k != "content"},
-                {k: v for k, v in now.items() if k != "content"},
+                {k: v for k, v in was.items() if k not in {"content", "headers"}},
+                {k: v for k, v in now.items() if k not in {"content", "headers"}},
                 f"{key}: {code}",
                 "response",
             )
+
+    def headers(self, subject: str, old: JSON, new: JSON) -> None:
+        """Response headers: one removed or made optional is what a reader of it loses."""
+        before = {str(k).lower(): v for k, v in old.items()} if isinstance(old, dict) else {}
+        after = {str(k).lower(): v for k, v in new.items()} if isinstance(new, dict) else {}
+        response: frozenset[Side] = frozenset({"response"})
+        for name, header in before.items():
+            required = isinstance(header, dict) and header.get("required") is True
+            if name not in after:
+                self.add("breaking" if required else "review", "response header removed", f"{subject}: {name}")
+                continue
+            now = after[name]
+            if not isinstance(header, dict) or not isinstance(now, dict):
+                if not _identical(header, now):
+                    self.add("review", "response header changed", f"{subject}: {name}")
+                continue
+            if required and now.get("required") is not True:
+                self.add("breaking", "response header made optional", f"{subject}: {name}")
+            self.node(header.get("schema"), now.get("schema"), f"{subject}: header {name}", response, "header")
+            rest = {"required", "schema"}
+            self.residue(
+                {k: v for k, v in header.items() if k not in rest},
+                {k: v for k, v in now.items() if k not in rest},
+                f"{subject}: header {name}",
+                "response header",
+            )
+        for name in after:
+            if name not in before:
+                self.add("safe", "response header added", f"{subject}: {name}")
 
     def content(self, subject: str, old: JSON, new: JSON, sides: frozenset[Side], *, added: Severity) -> None:
         before, after = old.get("content", {}), new.get("content", {})
@@ -655,12 +935,11 @@ def diff_fragments(old: JSON, new: JSON) -> list[Change]:
         sides = old_sides.get(name, frozenset()) | new_sides.get(name, frozenset())
         differ.node(old_schemas[name], new_schemas[name], name, sides or BOTH_SIDES, "schema", name=name)
 
-    old_unenforced = unenforced_keywords(old)
-    for place, keywords in unenforced_keywords(new).items():
-        for keyword in keywords:
-            if keyword not in old_unenforced.get(place, []):
-                detail = f"{keyword!r} (extend facade/speaker_audio/_schema.py)"
-                differ.add("breaking", "keyword not enforced by the facade's validator", place, detail)
+    old_problems = facade_problems(old)
+    for place, problems in facade_problems(new).items():
+        for kind, detail in problems:
+            if (kind, detail) not in old_problems.get(place, []):
+                differ.add("breaking", kind, place, detail)
 
     old_paths, new_paths = old.get("paths", {}), new.get("paths", {})
     for path, item in old_paths.items():

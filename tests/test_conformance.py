@@ -33,10 +33,16 @@ import attrs
 import httpx
 import pytest
 import schemathesis
+from _repin import repinned
 from hypothesis import HealthCheck, settings
 from openapi_core import OpenAPI
 from openapi_core.datatypes import RequestParameters
-from schemathesis.specs.openapi.checks import positive_data_acceptance, status_code_conformance
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    negative_data_rejection,
+    positive_data_acceptance,
+    status_code_conformance,
+)
 
 import build_spec
 from speaker_audio import (
@@ -110,7 +116,9 @@ class _Response:
 
 
 def is_shaped_by_a_test(response: RecordedResponse) -> bool:
-    """A scripted status or dropped connection: deliberately not what the API would send."""
+    """A scripted status, a dropped connection or a drifted body: deliberately not what the pinned API sends."""
+    if response.drifted:
+        return True
     return response.fault is not None and (response.fault.status is not None or response.fault.drop is not None)
 
 
@@ -247,6 +255,7 @@ def test_responses_shaped_by_a_fault_are_not_judged() -> None:
     assert conformance_problems(_recorded("GET", STATUS_PATH, 200, b"garbage", fault=Fault(drop="mid_body"))) == []
     assert conformance_problems(_recorded("GET", STATUS_PATH, 500, b"garbage", fault=Fault(status=500))) == []
     assert conformance_problems(_recorded("GET", STATUS_PATH, 200, b"garbage", fault=Fault(delay=0.1))) != []
+    assert conformance_problems(_recorded("GET", STATUS_PATH, 200, b"garbage", drifted=True)) == []
 
 
 # --- every operation and status the fake produces ------------------------------------------------------
@@ -350,15 +359,20 @@ FAKE_MAX_ID_LENGTH = 256  # the fake answers 422 to a blank id or one longer tha
 def schemathesis_fake() -> Iterator[FakeElevenLabs]:
     """One fake for the whole Schemathesis run, with a completed sample under the spec's example ids."""
     with FakeElevenLabs() as fake:
-        demo_speakers = fake.voices["voice-demo"]["sample-demo"].speakers
-        fake.add_sample(
-            EXAMPLE_VOICE,
-            EXAMPLE_SAMPLE,
-            speakers={EXAMPLE_SPEAKER: demo_speakers["speaker-1"]},
-            status="completed",
-            audio=demo_speakers["speaker-2"].audio,
-        )
+        add_example_sample(fake)
         yield fake
+
+
+def add_example_sample(fake: FakeElevenLabs) -> None:
+    """A completed sample under the spec's example ids (one speaker, an MP3; the sample's audio a WAV)."""
+    demo_speakers = fake.voices["voice-demo"]["sample-demo"].speakers
+    fake.add_sample(
+        EXAMPLE_VOICE,
+        EXAMPLE_SAMPLE,
+        speakers={EXAMPLE_SPEAKER: demo_speakers["speaker-1"]},
+        status="completed",
+        audio=demo_speakers["speaker-2"].audio,
+    )
 
 
 def waived_checks(case: schemathesis.Case[Any], status: int, fake: FakeElevenLabs) -> list[Any]:
@@ -371,9 +385,15 @@ def waived_checks(case: schemathesis.Case[Any], status: int, fake: FakeElevenLab
     - A 422 for a blank id (or one over 256 characters): ``positive_data_acceptance`` is waived. The spec
       puts no constraint on ids, but the fake refuses these with the spec's own 422 body so that clients can
       exercise their 422 handling (tests rely on it); the 422 itself is declared and its body is validated.
+    - A 501 for an operation the fake has no behaviour for (one a re-pin added): the checks of the answer's
+      status are waived (``not_a_server_error``, ``status_code_conformance``, ``positive_data_acceptance``,
+      ``negative_data_rejection``: the fake does not read request bodies); it must still be JSON naming the
+      operation, and the operation's parameters are still checked (422) before it.
     """
     # the ids as the fake sees them (Schemathesis keeps them percent-encoded once the case was sent)
     ids = {name: urllib.parse.unquote(str(value)) for name, value in (case.path_parameters or {}).items()}
+    if status == 501 and case.operation.definition.raw["operationId"] in fake.unimplemented_operations:
+        return [not_a_server_error, status_code_conformance, positive_data_acceptance, negative_data_rejection]
     if status == 404:
         sample = fake.voices.get(ids.get("voice_id", ""), {}).get(ids.get("sample_id", ""))
         if sample is None or ("speaker_id" in ids and ids["speaker_id"] not in sample.speakers):
@@ -391,6 +411,30 @@ def test_schemathesis_finds_nothing_wrong_with_the_fake(
     """Every Schemathesis check (positive and negative data, undeclared methods) passes against the fake."""
     response = case.call(base_url=schemathesis_fake.base_url)
     case.validate_response(response, excluded_checks=waived_checks(case, response.status_code, schemathesis_fake))
+
+
+REPIN = repinned()
+REPINNED_SCHEMA = schemathesis.openapi.from_dict(REPIN.spec).include(operation_id=[*REPIN.added, REPIN.extended])
+
+
+@pytest.fixture(scope="module")
+def repinned_fake() -> Iterator[FakeElevenLabs]:
+    """The fake following a re-pinned spec (operations and query parameters added), for Schemathesis."""
+    with FakeElevenLabs(spec=REPIN.spec) as fake:
+        add_example_sample(fake)
+        yield fake
+
+
+@REPINNED_SCHEMA.parametrize()
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+def test_schemathesis_finds_nothing_wrong_with_the_fake_after_a_re_pin(
+    case: schemathesis.Case[Any], repinned_fake: FakeElevenLabs
+) -> None:
+    """A re-pin adding operations (answered 501) and query parameters (checked, 422) keeps the fake conforming."""
+    response = case.call(base_url=repinned_fake.base_url)
+    case.validate_response(response, excluded_checks=waived_checks(case, response.status_code, repinned_fake))
+    if response.status_code == 501:
+        assert case.operation.definition.raw["operationId"] in response.json()["detail"]["message"]
 
 
 def test_undeclared_methods_get_405_with_allow_and_unknown_paths_404() -> None:

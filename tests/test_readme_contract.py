@@ -1,55 +1,94 @@
-"""The README, the help and the Makefile agree with the program (issue 12 item 7).
+"""The README, the docs, the help and the Makefile agree with the program.
 
-Every error class of ``speaker_audio.errors`` is in the README's error table and every name there is
-one; the exit codes in the README, in ``speaker-audio --help`` and in ``_cli`` are the same set; every
-Makefile target is listed by ``make help`` with its ``##`` text, and the README mentions ``make help``.
+Every error class of ``speaker_audio.errors`` is in the README's error table and in the full one of
+``docs/python-api.md``, and every name there is one; the exit codes in ``docs/cli.md``, in ``speaker-audio --help``
+and in ``_cli`` are the same set; every Makefile target is listed by ``make help`` with its ``##`` text and named in
+``docs/maintaining.md``, and the README mentions ``make help``. The README's Python examples run against the fake
+API (its tests pass under pytest), the fixture fields and environment variables it names exist, and its install
+lines cannot take a package of the same name from a public index.
 """
 
 from __future__ import annotations
 
+import ast
 import builtins
 import inspect
+import os
 import re
+import shlex
 import shutil
+import socket
 import subprocess
+import sys
 from pathlib import Path
 
+import attrs
 import pytest
 
-from speaker_audio import _cli, errors
+from speaker_audio import _cli, _settings, errors, testing
+from speaker_audio.testing import FakeElevenLabs, demo_clips
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+DOCS = ROOT / "docs"
+
+
+def section(text: str, title: str) -> str:
+    """The ``## title`` section of a markdown text, up to the next ``## `` heading."""
+    start = text.index(f"\n## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end >= 0 else None]
 
 
 def readme_section(title: str) -> str:
-    start = README.index(f"\n## {title}\n")
-    end = README.find("\n## ", start + 1)
-    return README[start : end if end >= 0 else None]
+    return section(README, title)
 
 
-def test_the_readme_error_table_names_exactly_the_error_classes() -> None:
-    section = readme_section("Errors and retries")
-    table = [line for line in section.splitlines() if line.startswith("| `")]
-    cells = [line.split(" | ")[0] for line in table]
-    # Python's own bases (``InvalidIdError`` is also a `ValueError`) are not ours
-    named = {name for cell in cells for name in re.findall(r"`(\w+Error)`", cell) if not hasattr(builtins, name)}
-    named |= set(re.findall(r"`speaker_audio\.(\w+Error)`", section))  # the base, in the sentence above the table
-    classes = {
+def doc_section(name: str, title: str) -> str:
+    return section((DOCS / name).read_text(encoding="utf-8"), title)
+
+
+def code_blocks(text: str, language: str) -> list[str]:
+    return re.findall(rf"^```{language}\n(.*?)^```$", text, flags=re.MULTILINE | re.DOTALL)
+
+
+# -- errors, exit codes, make targets ------------------------------------------------------------------------------
+
+
+def error_classes() -> set[str]:
+    return {
         name
         for name, value in vars(errors).items()
         if inspect.isclass(value) and issubclass(value, errors.SpeakerAudioError)
     }
-    assert named == classes, f"missing from the README: {classes - named}; not in the program: {named - classes}"
+
+
+def tabled_error_names(text: str) -> set[str]:
+    """The error classes named in the first cells of a section's table, and the base named above it."""
+    table = [line for line in text.splitlines() if line.startswith("| `")]
+    cells = [line.split(" | ")[0] for line in table]
+    # Python's own bases (``InvalidIdError`` is also a `ValueError`) are not ours
+    named = {name for cell in cells for name in re.findall(r"`(\w+Error)`", cell) if not hasattr(builtins, name)}
+    named |= set(re.findall(r"`speaker_audio\.(\w+Error)`", text))  # the base, in the sentence above the table
+    return named
+
+
+@pytest.mark.parametrize(
+    "where", [("README.md", "Errors and retries"), ("docs/python-api.md", "Errors")], ids=["readme", "python-api"]
+)
+def test_the_error_tables_name_exactly_the_error_classes(where: tuple[str, str]) -> None:
+    path, title = where
+    named = tabled_error_names(section((ROOT / path).read_text(encoding="utf-8"), title))
+    classes = error_classes()
+    assert named == classes, f"missing from {path}: {classes - named}; not in the program: {named - classes}"
 
 
 def program_exit_codes() -> set[int]:
     return {value for name, value in vars(_cli).items() if name.startswith("EXIT_") and isinstance(value, int)}
 
 
-def test_the_readme_exit_codes_are_the_programs() -> None:
-    section = readme_section("Command line")
-    rows = re.findall(r"^\| (\d+) \| ", section, flags=re.MULTILINE)
+def test_the_documented_exit_codes_are_the_programs() -> None:
+    rows = re.findall(r"^\| (\d+) \| ", doc_section("cli.md", "Exit codes"), flags=re.MULTILINE)
     assert {int(code) for code in rows} == program_exit_codes()
 
 
@@ -77,3 +116,172 @@ def test_make_help_lists_every_target_with_its_text() -> None:
 
 def test_the_readme_mentions_make_help() -> None:
     assert "`make help`" in readme_section("Make targets")
+
+
+def test_the_maintainers_page_names_every_make_target() -> None:
+    text = doc_section("maintaining.md", "Make targets")
+    assert "`make help`" in text
+    named = set(re.findall(r"`([a-z][\w-]*)`", text))
+    assert makefile_targets() <= named, f"not in docs/maintaining.md: {makefile_targets() - named}"
+
+
+def test_the_readme_opens_with_make_demo_and_make_test() -> None:
+    first_block = code_blocks(README, "sh")[0]
+    assert README.index(first_block) < README.index("\n## ")
+    assert [line.split("#")[0].strip() for line in first_block.splitlines()] == ["make demo", "make test"]
+
+
+# -- the README's Python runs ------------------------------------------------------------------------------------
+
+
+def closed_port_url() -> str:
+    """A loopback URL where nothing listens: a call the example did not aim at the fake fails there at once."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ELEVENLABS_", "SPEAKER_AUDIO_"))}
+    return {**env, **extra}
+
+
+def run_python(code: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    script = cwd / "example.py"
+    script.write_text(code, encoding="utf-8")
+    return subprocess.run(
+        [sys.executable, str(script)], cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_the_quick_start_without_a_key_runs_against_the_fake_alone(tmp_path: Path) -> None:
+    (code,) = code_blocks(readme_section("Quick start without a key"), "python")
+    assert "FakeElevenLabs" in code
+    result = run_python(code, tmp_path, clean_env(ELEVENLABS_BASE_URL=closed_port_url()))
+    assert result.returncode == 0, result.stdout + result.stderr
+    for name, (audio, media_type, _) in demo_clips().items():  # what it printed is what the fake served
+        line = next(line for line in result.stdout.splitlines() if line.startswith(f"{name} "))
+        assert media_type in line
+        assert str(len(audio)) in line
+    written = sorted(tmp_path.rglob("*.*"))
+    for name, (audio, _, _) in demo_clips().items():
+        assert any(path.stem == name and path.read_bytes() == audio for path in written), written
+
+
+PLACEHOLDERS = {"VOICE_ID": "voice-demo", "SAMPLE_ID": "sample-demo", "SPEAKER_ID": "speaker-1"}
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_the_real_key_examples_run_with_the_key_and_server_from_the_environment(tmp_path: Path, kind: str) -> None:
+    blocks = code_blocks(readme_section("With a real key"), "python")
+    (code,) = [block for block in blocks if ("AsyncSpeakerAudioClient" in block) == (kind == "async")]
+    assert "VOICE_ID" in code
+    for placeholder, demo_id in PLACEHOLDERS.items():
+        code = code.replace(f'"{placeholder}"', repr(demo_id))
+    with FakeElevenLabs(api_key="sk-from-the-environment") as fake:
+        fake.voices["voice-demo"]["sample-demo"].polls_until_complete = 0
+        env = clean_env(ELEVENLABS_API_KEY="sk-from-the-environment", ELEVENLABS_BASE_URL=fake.base_url)
+        result = run_python(code, tmp_path, env)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert fake.request_log
+        assert all(entry.status == 200 for entry in fake.request_log), fake.request_log
+    assert any(path.is_file() for path in tmp_path.rglob("speaker*")), "the example wrote no audio"
+
+
+COMMON_TASKS_PREAMBLE = """\
+import os
+from speaker_audio import SpeakerAudioClient
+from speaker_audio.testing import demo_clips
+client = SpeakerAudioClient(base_url=os.environ["FAKE_URL"])
+voice, sample = "voice-demo", "sample-demo"
+speaker = sorted(demo_clips())[0]
+"""
+
+
+def test_each_common_task_line_runs_in_order(tmp_path: Path) -> None:
+    (code,) = code_blocks(readme_section("Common tasks"), "python")
+    lines = [line for line in code.splitlines() if line.strip()]
+    assert all(ast.parse(line) for line in lines)  # one line each
+    with FakeElevenLabs() as fake:
+        fake.voices["voice-demo"]["sample-demo"].polls_until_complete = 0
+        env = clean_env(FAKE_URL=fake.base_url, ELEVENLABS_BASE_URL=closed_port_url())
+        result = run_python(COMMON_TASKS_PREAMBLE + code, tmp_path, env)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_readme_test_example_passes_under_pytest(tmp_path: Path) -> None:
+    (code,) = code_blocks(readme_section("Testing your package against a fake ElevenLabs"), "python")
+    functions = [node for node in ast.walk(ast.parse(code)) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)]
+    tests = [function.name for function in functions if function.name.startswith("test_")]
+    assert len(tests) >= 3
+    (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")  # this folder's own (empty) configuration
+    (tmp_path / "test_readme_example.py").write_text(code, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=tmp_path,
+        env=clean_env(ELEVENLABS_BASE_URL=closed_port_url()),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{len(tests)} passed" in result.stdout, result.stdout
+
+
+# -- the names it uses exist -------------------------------------------------------------------------------------
+
+
+def named_fields(text: str) -> dict[str, list[str]]:
+    """``{Class: [names]}`` for each "`Class`…: `a`, `b`, …" in ``text`` (a class, then the fields it lists)."""
+    found: dict[str, list[str]] = {}
+    pattern = r"`([A-Z]\w+)`[^`:\n]{0,20}: ((?:`[a-z_]\w*`,\s+)*`[a-z_]\w*`)"
+    for name, fields in re.findall(pattern, text):
+        found.setdefault(name, []).extend(re.findall(r"`(\w+)`", fields))
+    return found
+
+
+def test_the_fixture_fields_the_readme_names_exist() -> None:
+    listed = named_fields(" ".join(readme_section("Testing your package against a fake ElevenLabs").split()))
+    assert {"RequestLogEntry", "RecordedRequest"} <= set(listed), listed
+    for name, fields in listed.items():
+        cls = getattr(testing, name)
+        real = set(attrs.fields_dict(cls))
+        assert set(fields) <= real, f"{name} has no {set(fields) - real} (its fields: {sorted(real)})"
+
+
+def test_the_fake_attributes_the_readme_uses_exist() -> None:
+    used = set(re.findall(r"\bfake(?:_elevenlabs)?\.(\w+)", README))
+    assert {"request_log", "requests_to", "inject_random_faults", "script"} <= used
+    with FakeElevenLabs() as fake:
+        missing = {name for name in used if not hasattr(fake, name)}
+    assert not missing, f"FakeElevenLabs has no {missing}"
+    assert set(re.findall(r"`(\w+)` \(from `speaker_audio\.testing`\)", README)) <= set(testing.__all__)
+
+
+def test_the_environment_variables_named_are_the_ones_read() -> None:
+    named = set(re.findall(r"\b(ELEVENLABS_\w+)", README))
+    assert named == {_settings.API_KEY_ENV, _settings.BASE_URL_ENV}
+
+
+# -- installing --------------------------------------------------------------------------------------------------
+
+
+def test_the_install_lines_never_ask_a_public_index_for_the_package() -> None:
+    text = readme_section("Install")
+    assert "PyPI" in text
+    assert "unclaimed" in text  # and why it matters
+    commands = [line.split("#")[0] for block in code_blocks(text, "sh") for line in block.splitlines()]
+    installs = [shlex.split(line) for line in commands if line.startswith("pip install")]
+    assert installs
+    for words in installs:
+        if "--no-index" in words or "--index-url" in words:
+            assert not {"--extra-index-url", "-i"} & set(words), words
+            continue
+        targets = [word for word in words[2:] if not word.startswith("-")]
+        # a file or a direct reference: no index is asked for speaker-audio itself
+        assert all(word.startswith(("./", "/")) or " @ " in word for word in targets), words
+    # every mention of --find-links comes with --no-index, in the same sentence
+    for sentence in re.split(r"(?<=[.:])\s", " ".join(README.split())):
+        if "--find-links" in sentence:
+            assert "--no-index" in sentence, sentence

@@ -342,7 +342,7 @@ def test_required_field_renamed_is_breaking_and_named_by_mypy(
         tree, capsys, rename, "field renamed?: SpeakerAudioResponseModel.media_type -> SpeakerAudioResponseModel"
     )
     assert "media_type" in checked.stdout
-    assert "_responses.py" in checked.stdout
+    assert "_operations.py" in checked.stdout
 
 
 def test_field_made_nullable_is_breaking_and_named_by_mypy(tree: DrillTree, capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,8 +9,12 @@ against the full upstream document is ``make check-upstream SPEC=...``.
 from __future__ import annotations
 
 import copy
+import datetime
 import hashlib
+import http.server
 import json
+import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +27,7 @@ import build_spec
 import changelog
 import generate
 import pin_spec
+from speaker_audio.errors import ResponseValidationError
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCK_PATH = ROOT / "openapi" / "spec.lock.json"
@@ -208,6 +213,7 @@ def pin(tmp_path: Path) -> Pin:
     lock["operations"] = copy.deepcopy(FIXTURE_OPERATIONS)
     lock["upstream"]["sha256"] = sha256(FIXTURE)  # pinned from the fixture, so the fixture itself is "no change"
     lock["upstream"]["info_version"] = json.loads(FIXTURE.read_text())["info"]["version"]
+    lock["upstream"]["size"] = FIXTURE.stat().st_size
     lock["fragment_sha256"] = sha256(FIXTURE_FRAGMENT)
     (folder / "spec.lock.json").write_text(json.dumps(lock, indent=2) + "\n")
     (folder / "fragment.json").write_bytes(FIXTURE_FRAGMENT.read_bytes())
@@ -433,7 +439,13 @@ CASES += [
         3,
         f"[breaking] {NOT_ENFORCED}: {SAMPLE_AUDIO}: 200 application/json: 'unevaluatedProperties' {EXTEND}",
     ),
-    ("uniqueItems", add_unique_items, 0, f"[review] schema changed: {IDS_FIELD}: anyOf[array].uniqueItems"),
+    (
+        "uniqueItems",
+        add_unique_items,
+        0,
+        f"[review] constraint tightened: {IDS_FIELD}: anyOf[array].uniqueItems: (none) -> true (the facade's validator"
+        " enforces it on responses)",
+    ),
     (
         "enum title",
         retitle(lambda full: status_props(full)["status"], "Separation State"),
@@ -564,6 +576,268 @@ CASES += [
 ]
 
 
+# what the facade cannot compile or enforce, direction, nullability spellings, encodings, defaults, headers, names
+SPEAKER_AUDIO_PATH = "/v1/voices/pvc/{voice_id}/samples/{sample_id}/speakers/{speaker_id}/audio"
+SPEAKER_AUDIO = f"GET {SPEAKER_AUDIO_PATH}"
+UTTERANCE = "UtteranceResponseModel"
+UNCOMPILED = "pattern Python's re cannot compile"
+UNBOUNDED = "recursive schema the facade cannot bound"
+RECURSION = "(a body nested deep enough exhausts Python's recursion limit)"
+
+
+ECMA_CLASSES = r"^[\p{L}\p{N}_-]+$"  # valid ECMA-262 (with the u flag), refused by Python's re
+ECMA_GROUP = "(?<name>x)"  # ECMA-262's named group; Python spells it (?P<name>x)
+
+
+def re_error(pattern: str) -> str:
+    """What Python's ``re`` says about ``pattern`` (which it must refuse)."""
+    with pytest.raises(re.error) as refused:
+        re.compile(pattern)
+    return str(refused.value)
+
+
+def member_pattern(pattern: str) -> Mutation:
+    def mutate(full: dict[str, Any]) -> None:
+        status_props(full)["voice_id"]["pattern"] = pattern
+
+    return mutate
+
+
+def recursive_utterances(full: dict[str, Any]) -> None:
+    schema(full, UTTERANCE)["properties"]["children"] = {
+        "type": "array",
+        "items": {"$ref": f"#/components/schemas/{UTTERANCE}"},
+    }
+
+
+def duration(change: Callable[[dict[str, Any]], None]) -> Mutation:
+    def mutate(full: dict[str, Any]) -> None:
+        change(schema(full, AUDIO_MODEL)["properties"]["duration_secs"])
+
+    return mutate
+
+
+def null_spelling(spelling: str) -> Mutation:
+    """``VoiceSamplePreviewResponseModel.duration_secs`` (``anyOf`` number | null) spelled another way."""
+
+    def mutate(full: dict[str, Any]) -> None:
+        field = schema(full, "VoiceSamplePreviewResponseModel")["properties"]["duration_secs"]
+        del field["anyOf"]
+        if spelling == "type list":
+            field["type"] = ["number", "null"]
+        else:
+            field.update(type="number", nullable=True)
+
+    return mutate
+
+
+def audio_member(**keywords: str | None) -> Mutation:
+    def mutate(full: dict[str, Any]) -> None:
+        member = schema(full, AUDIO_MODEL)["properties"]["audio_base_64"]
+        for keyword, value in keywords.items():
+            if value is None:
+                member.pop(keyword, None)
+            else:
+                member[keyword] = value
+
+    return mutate
+
+
+def parameters_of(full: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    method, path = key.split(" ", 1)
+    found: list[dict[str, Any]] = full["paths"][path][method.lower()]["parameters"]
+    return found
+
+
+def noise_default(value: object) -> Mutation:
+    def mutate(full: dict[str, Any]) -> None:
+        parameter = next(p for p in parameters_of(full, SAMPLE_AUDIO) if p["name"] == "remove_background_noise")
+        if value is None:
+            del parameter["schema"]["default"]
+        else:
+            parameter["schema"]["default"] = value
+
+    return mutate
+
+
+def new_query_parameter(**schema_keywords: object) -> Mutation:
+    def mutate(full: dict[str, Any]) -> None:
+        parameter_schema = {"type": "string", "enum": ["mp3_44100_128", "pcm_16000"], **schema_keywords}
+        parameter = {"name": "output_format", "in": "query", "required": False, "schema": parameter_schema}
+        parameters_of(full, SPEAKER_AUDIO).insert(3, parameter)
+
+    return mutate
+
+
+def response_header(required: bool | None) -> Mutation:
+    """Declare (``required`` given) or drop (``None``) a ``request-id`` header on the speaker audio's 200."""
+
+    def mutate(full: dict[str, Any]) -> None:
+        response = full["paths"][SPEAKER_AUDIO_PATH]["get"]["responses"]["200"]
+        if required is None:
+            response.pop("headers", None)
+        else:
+            response["headers"] = {"request-id": {"required": required, "schema": {"type": "string"}}}
+
+    return mutate
+
+
+def operation_field(key: str, value: object) -> Mutation:
+    def mutate(full: dict[str, Any]) -> None:
+        full["paths"][SPEAKER_AUDIO_PATH]["get"][key] = value
+
+    return mutate
+
+
+CASES += [
+    (
+        "pattern with \\p{L}",
+        member_pattern(ECMA_CLASSES),
+        3,
+        f"[breaking] {UNCOMPILED}: {STATUS_MODEL}.voice_id: {ECMA_CLASSES!r} (Python's re: {re_error(ECMA_CLASSES)})",
+    ),
+    (
+        "pattern with a named group",
+        member_pattern(ECMA_GROUP),
+        3,
+        f"[breaking] {UNCOMPILED}: {STATUS_MODEL}.voice_id: {ECMA_GROUP!r} (Python's re: {re_error(ECMA_GROUP)})",
+    ),
+    (
+        "pattern Python compiles",
+        member_pattern("^[A-Za-z0-9]+$"),
+        0,
+        f'[review] constraint tightened: {STATUS_MODEL}.voice_id: pattern: (none) -> "^[A-Za-z0-9]+$" (the facade\'s '
+        "validator enforces it on responses)",
+    ),
+    (
+        "recursive $ref",
+        recursive_utterances,
+        3,
+        f"[breaking] {UNBOUNDED}: {UTTERANCE}: {UTTERANCE} -> {UTTERANCE} {RECURSION}",
+    ),
+    (
+        "response type widened",
+        duration(lambda field: field.update(type=["number", "string"])),
+        3,
+        f"[breaking] type changed: {AUDIO_MODEL}.duration_secs: number -> number | string (widened)",
+    ),
+    (
+        "response type narrowed",
+        duration(lambda field: field.update(type="integer")),
+        0,
+        f"[review] type changed: {AUDIO_MODEL}.duration_secs: number -> integer (narrowed)",
+    ),
+    (
+        "nullable as a type list",
+        null_spelling("type list"),
+        0,
+        "[safe] nullable spelled another way: VoiceSamplePreviewResponseModel.duration_secs: a null branch -> "
+        '"null" in type (the same nullability)',
+    ),
+    (
+        "nullable: true",
+        null_spelling("nullable"),
+        0,
+        "[safe] nullable spelled another way: VoiceSamplePreviewResponseModel.duration_secs: a null branch -> "
+        "nullable: true (the same nullability)",
+    ),
+    (
+        "audio encoding declared",
+        audio_member(contentEncoding="base64"),
+        0,
+        f'[review] content encoding changed: {AUDIO_MODEL}.audio_base_64: contentEncoding: (none) -> "base64" (what '
+        "the facade decodes)",
+    ),
+    (
+        "audio encoding base32",
+        audio_member(contentEncoding="base32"),
+        3,
+        f'[breaking] content encoding changed: {AUDIO_MODEL}.audio_base_64: contentEncoding: (none) -> "base32" (the '
+        "facade decodes encoded members as base64)",
+    ),
+    (
+        "audio media type declared",
+        audio_member(contentMediaType="audio/mpeg"),
+        0,
+        f'[review] content media type changed: {AUDIO_MODEL}.audio_base_64: contentMediaType: (none) -> "audio/mpeg"',
+    ),
+    (
+        "request default changed",
+        noise_default(True),
+        0,
+        f"[review] default changed: {SAMPLE_AUDIO}: query remove_background_noise: default: false -> true (when the "
+        "SDK sends no remove_background_noise, the server assumes true; the SDK never sends defaults)",
+    ),
+    (
+        "request default removed",
+        noise_default(None),
+        0,
+        f"[review] default changed: {SAMPLE_AUDIO}: query remove_background_noise: default: false -> (none) (the "
+        "value the server assumes is no longer documented; the SDK never sends defaults)",
+    ),
+    (
+        "new query parameter with a default",
+        new_query_parameter(default="mp3_44100_128"),
+        0,
+        f"[review] parameter added (optional, with a default): {SPEAKER_AUDIO}: query output_format: when the SDK "
+        'sends none, the server assumes output_format="mp3_44100_128"',
+    ),
+    (
+        "new query parameter",
+        new_query_parameter(),
+        0,
+        f"[safe] parameter added (optional): {SPEAKER_AUDIO}: query output_format",
+    ),
+    (
+        "request constraint tightened",
+        lambda full: parameters_of(full, SAMPLE_AUDIO)[0]["schema"].update(maxLength=64),
+        3,
+        f"[breaking] constraint tightened: {SAMPLE_AUDIO}: path voice_id: maxLength: (none) -> 64 (the server may "
+        "refuse values sent today)",
+    ),
+    (
+        "request type widened",
+        lambda full: parameters_of(full, SAMPLE_AUDIO)[2]["schema"].update(type=["boolean", "string"]),
+        0,
+        f"[safe] type changed: {SAMPLE_AUDIO}: query remove_background_noise: boolean -> boolean | string (widened)",
+    ),
+    (
+        "request type changed",
+        lambda full: parameters_of(full, SAMPLE_AUDIO)[0]["schema"].update(type="integer"),
+        3,
+        f"[breaking] type changed: {SAMPLE_AUDIO}: path voice_id: string -> integer",
+    ),
+    (
+        "response header added",
+        response_header(True),
+        0,
+        f"[safe] response header added: {SPEAKER_AUDIO}: 200: request-id",
+    ),
+    (
+        "upstream operationId",
+        operation_field("operationId", "get_separated_speaker_audio"),
+        0,
+        f"[safe] upstream operationId changed: {SPEAKER_AUDIO}: "
+        '"Retrieve_separated_speaker_audio_v1_voices_pvc__voice_id__samples__sample_id__speakers__speaker_id__audio_get"'
+        ' -> "get_separated_speaker_audio" (the overlay\'s id names the generated code)',
+    ),
+    (
+        "first tag",
+        operation_field("tags", ["voices"]),
+        3,
+        f"[breaking] first tag changed: {SPEAKER_AUDIO}: ['pvc-voices'] -> ['voices']: moves the generated module "
+        "from api/pvc_voices/ to api/voices/",
+    ),
+    (
+        "second tag",
+        operation_field("tags", ["pvc-voices", "audio"]),
+        0,
+        f"[safe] tags changed: {SPEAKER_AUDIO}: ['pvc-voices'] -> ['pvc-voices', 'audio']",
+    ),
+    ("deprecated", operation_field("deprecated", True), 0, f"[review] operation deprecated: {SPEAKER_AUDIO}"),
+]
+
+
 def test_pin_without_a_change_says_so_and_changes_nothing(pin: Pin, capsys: pytest.CaptureFixture[str]) -> None:
     before = pin.files()
     assert pin.run(FIXTURE) == 0
@@ -597,6 +871,34 @@ def test_pin_classifies_the_change(
         assert lock["fragment_sha256"] == sha256(pin.fragment)
         assert lock["upstream"]["sha256"] == sha256(source)
         assert pin.run(source, "--check") == 0  # written: the pin is now current
+
+
+def test_a_new_request_parameter_is_usable_at_once_and_the_report_says_how(
+    pin: Pin, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def workspace_header(full: dict[str, Any]) -> None:
+        header = {"name": "xi-workspace", "in": "header", "required": False, "schema": {"type": "string"}}
+        parameters_of(full, SAMPLE_AUDIO).append(header)
+
+    source = upstream(tmp_path, new_query_parameter(default="mp3_44100_128"), workspace_header)
+    assert pin.run(source) == 0
+    out = capsys.readouterr().out
+    _, _, overlay = pin.read()
+    ids = overlay["operation_ids"]
+    report = out[out.index("new request parameters") :].splitlines()
+    assert report[:6] == [
+        "new request parameters (the SDK never sends a spec default: it sends only what the caller gives):",
+        f'  {SPEAKER_AUDIO}: query output_format (optional, default "mp3_44100_128": the server assumes it)',
+        f'    usable at once: the client methods of {ids[SPEAKER_AUDIO]}(..., extra_query={{"output_format": ...}})',
+        f"  {SAMPLE_AUDIO}: header xi-workspace (optional)",
+        f'    usable at once: the client methods of {ids[SAMPLE_AUDIO]}(..., extra_headers={{"xi-workspace": ...}})',
+        f"  to name one in the facade: {pin_spec.STEPS_DOC}",
+    ]
+    assert (ROOT / pin_spec.STEPS_DOC.split(",")[0]).is_file()
+    heading = pin_spec.STEPS_DOC.split('"')[1]
+    assert f"## {heading}" in (ROOT / pin_spec.STEPS_DOC.split(",")[0]).read_text()
+    assert pin.run(source) == 0
+    assert "new request parameters" not in capsys.readouterr().out  # pinned: nothing new any more
 
 
 def test_renamed_required_field_is_breaking_until_accepted(
@@ -806,22 +1108,154 @@ def test_add_operation_refuses_unknown_or_pinned_operations(
     assert pin.files() == before
 
 
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+
 def test_source_url_and_commit_are_recorded(pin: Pin, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert pin.run(FIXTURE, "--source-url", "https://example.test/openapi.json", "--commit", "0123abc") == 0
+    assert pin.run(FIXTURE, "--source-url", "https://example.test/openapi.json", "--commit", COMMIT.upper()) == 0
     lock, _, _ = pin.read()
     assert lock["upstream"]["source_url"] == "https://example.test/openapi.json"
-    assert lock["upstream"]["commit"] == "0123abc"
-    assert set(LOCK["upstream"]) <= set(lock["upstream"])  # every existing key kept
+    assert lock["upstream"]["commit"] == COMMIT  # stored lower-case
+    assert set(LOCK["upstream"]) <= set(lock["upstream"])  # the same document: every existing key kept
     assert list(lock) == list(LOCK)
     assert lock["operations"] == FIXTURE_OPERATIONS
 
     # an http(s) source is its own source_url
     url = "https://raw.example.test/fern/apis/api/openapi.json"
-    monkeypatch.setattr(pin_spec, "read_source", lambda source: FIXTURE.read_bytes() if source == url else b"")
+    monkeypatch.setattr(pin_spec, "read_source", lambda source: (FIXTURE.read_bytes() if source == url else b"", None))
     assert pin.run(url) == 0
     lock, _, _ = pin.read()
     assert lock["upstream"]["source_url"] == url
-    assert lock["upstream"]["commit"] == "0123abc"
+    assert lock["upstream"]["commit"] == COMMIT
+
+
+def test_a_new_document_drops_the_provenance_it_cannot_vouch_for(
+    pin: Pin, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before, _, _ = pin.read()
+    assert {"commit", "last_changed_commit", "date"} <= set(before["upstream"])
+    source = upstream(tmp_path, add_optional_field)
+    started = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    assert pin.run(source) == 0
+    out = capsys.readouterr().out
+    lock, _, _ = pin.read()
+    recorded = lock["upstream"]
+    for name in ("commit", "last_changed_commit", "date"):
+        assert name not in recorded
+        assert f"  lock: upstream.{name}: {before['upstream'][name]} (dropped: recorded for another document" in out
+    assert recorded["sha256"] == sha256(source)
+    assert recorded["size"] == source.stat().st_size
+    assert recorded["info_version"] == json.loads(source.read_text())["info"]["version"]
+    pinned_at = datetime.datetime.fromisoformat(recorded["pinned_at"])
+    assert started <= pinned_at <= datetime.datetime.now(datetime.UTC)
+    assert recorded["pinned_at"].endswith("Z")
+    assert (recorded["repository"], recorded["path"]) == (before["upstream"]["repository"], before["upstream"]["path"])
+
+    # re-pinning the same document keeps what was recorded for it, pinned_at included
+    assert pin.run(source, "--commit", COMMIT, "--date", "2025-09-01") == 0
+    again, _, _ = pin.read()
+    assert again["upstream"] == {**recorded, "commit": COMMIT, "date": "2025-09-01"}
+    files = pin.files()
+    assert pin.run(source) == 0
+    assert pin.files() == files
+    assert pin.run(source, "--check") == 0
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--commit", "0123abc"),
+        ("--commit", "main"),
+        ("--commit", COMMIT + "0"),
+        ("--commit", "g" * 40),
+        ("--date", "yesterday"),
+        ("--date", "2025-13-01"),
+    ],
+)
+def test_commit_and_date_must_look_like_one(
+    pin: Pin, capsys: pytest.CaptureFixture[str], option: str, value: str
+) -> None:
+    before = pin.files()
+    assert pin.run(FIXTURE, option, value) == 2
+    assert f"pin_spec: error: {option}: expected" in capsys.readouterr().err
+    assert pin.files() == before
+
+
+@pytest.mark.parametrize(
+    ("recorded", "given", "message"),
+    [
+        ({"info_version": "1.10"}, {"version": "1.9"}, "info.version 1.10 -> 1.9"),
+        ({"info_version": "1.0", "date": "2025-08-24"}, {"date": "2025-08-23T23:00:00+00:00"}, "date 2025-08-24 ->"),
+    ],
+)
+def test_a_document_older_than_the_pinned_one_is_reported(
+    pin: Pin,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    recorded: dict[str, str],
+    given: dict[str, str],
+    message: str,
+) -> None:
+    lock = json.loads(pin.lock.read_text())
+    lock["upstream"].update(recorded)
+    pin.lock.write_text(json.dumps(lock))
+
+    def version(full: dict[str, Any]) -> None:
+        full["info"]["version"] = given.get("version", full["info"]["version"])
+
+    options = ["--date", given["date"]] if "date" in given else []
+    assert pin.run(upstream(tmp_path, version), *options, "--check") == 1
+    assert f"\n  [review] older than the pinned document: {message}" in capsys.readouterr().out
+    # a newer one is not
+    newer = {"info_version": "1.0", "date": "2025-08-01"}
+    lock["upstream"].update(newer)
+    pin.lock.write_text(json.dumps(lock))
+    assert pin.run(upstream(tmp_path), "--date", "2025-08-24", "--check") == 1
+    assert "older than the pinned document" not in capsys.readouterr().out
+
+
+def test_a_url_source_records_its_last_modified_date(pin: Pin, capsys: pytest.CaptureFixture[str]) -> None:
+    body = FIXTURE.read_bytes()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Last-Modified", "Sun, 24 Aug 2025 20:59:16 GMT")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/openapi.json"
+        assert pin.run(url) == 0
+    finally:
+        server.shutdown()
+        server.server_close()
+    lock, _, _ = pin.read()
+    assert lock["upstream"]["source_url"] == url
+    assert lock["upstream"]["date"] == "2025-08-24T20:59:16Z"
+
+
+def test_a_source_that_cannot_be_read_is_a_usage_error(
+    pin: Pin, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = pin.files()
+    not_json = tmp_path / "openapi.json"
+    not_json.write_text("<html>")
+    for source in (tmp_path / "missing.json", not_json, tmp_path):
+        assert pin.run(source) == 2
+        assert f"pin_spec: error: cannot read {source}" in capsys.readouterr().err
+    not_openapi = tmp_path / "list.json"
+    not_openapi.write_text("[]")
+    assert pin.run(not_openapi) == 2
+    assert "is not an OpenAPI document" in capsys.readouterr().err
+    assert pin.files() == before
 
 
 # --- the classifier on its own (dicts, no files) --------------------------------------------------
@@ -904,6 +1338,108 @@ def test_a_schema_on_both_sides_takes_the_worse_class() -> None:
     ]
 
 
+def request_only_fragment(model: dict[str, Any]) -> dict[str, Any]:
+    fragment = body_and_response_fragment(model)
+    del fragment["paths"]["/m"]["put"]["responses"]
+    return fragment
+
+
+def test_the_same_edit_is_classed_by_the_direction_it_travels() -> None:
+    """Widening a type, loosening or tightening a constraint, nullability: opposite classes in a request and a
+    response; and a schema on both sides takes the worse."""
+    member: dict[str, Any] = {"type": "number", "minimum": 0, "maxLength": 8}
+    edits: list[tuple[str, Callable[[dict[str, Any]], object], spec_diff.Severity, spec_diff.Severity]] = [
+        ("widened", lambda m: m.update(type=["number", "string"]), "breaking", "safe"),
+        ("narrowed", lambda m: m.update(type="integer"), "review", "breaking"),
+        ("lower bound raised", lambda m: m.update(minimum=1), "review", "breaking"),
+        ("lower bound dropped", lambda m: m.pop("minimum"), "review", "safe"),
+        ("upper bound raised", lambda m: m.update(maxLength=16), "review", "safe"),
+        ("nullable", lambda m: m.update(nullable=True), "breaking", "safe"),
+    ]
+    for label, edit, response, request in edits:
+        changed = copy.deepcopy(member)
+        edit(changed)
+        old_model = {"type": "object", "properties": {"a": member}}
+        new_model = {"type": "object", "properties": {"a": changed}}
+        for build, expected in (
+            (response_only_fragment, response),
+            (request_only_fragment, request),
+            (body_and_response_fragment, spec_diff.worst([response, request])),
+        ):
+            found = spec_diff.diff_fragments(build(old_model), build(new_model))
+            assert [c.severity for c in found] == [expected], (label, build.__name__, found)
+
+    # nullability through "null" in an enum is the same as the other spellings
+    old_enum = {"type": "object", "properties": {"a": {"type": ["string", "null"], "enum": ["x", None]}}}
+    new_enum = {"type": "object", "properties": {"a": {"anyOf": [{"type": "string", "enum": ["x"]}, {"type": "null"}]}}}
+    assert lines(response_only_fragment(old_enum), response_only_fragment(new_enum)) == [
+        '[safe] nullable spelled another way: M.a: "null" in type, null in enum -> a null branch (the same nullability)'
+    ]
+
+
+def test_every_schema_on_a_cycle_below_a_response_is_named_once_and_only_when_new() -> None:
+    a = {"type": "object", "properties": {"b": {"$ref": "#/components/schemas/B"}}}
+    b = {"type": "object", "properties": {"a": {"anyOf": [{"$ref": "#/components/schemas/M"}, {"type": "null"}]}}}
+    model: dict[str, Any] = {"type": "object", "properties": {"b": {"$ref": "#/components/schemas/B"}}}
+    flat = response_only_fragment({"type": "object", "properties": {}})
+    cyclic = response_only_fragment(model)
+    cyclic["components"]["schemas"].update(A=a, B=b)
+    found = [line for line in lines(flat, cyclic) if UNBOUNDED in line]
+    assert found == [
+        f"[breaking] {UNBOUNDED}: B: B -> M -> B {RECURSION}",
+        f"[breaking] {UNBOUNDED}: M: M -> B -> M {RECURSION}",
+    ]  # A is not reached from a response
+    assert not [line for line in lines(cyclic, cyclic | {"info": {"version": "2"}}) if UNBOUNDED in line]
+    request_cycle = request_only_fragment(model)
+    request_cycle["components"]["schemas"].update(B=b)
+    assert not [line for line in lines(request_only_fragment({}), request_cycle) if UNBOUNDED in line]
+
+
+def test_response_headers_status_codes_and_media_types_removed() -> None:
+    def fragment(headers: dict[str, Any] | None, codes: tuple[str, ...] = ("200", "404"), media: str = "a/b") -> Any:
+        responses: dict[str, Any] = {code: {"content": {media: {"schema": {"type": "string"}}}} for code in codes}
+        if headers is not None:
+            responses["200"]["headers"] = headers
+        return {"paths": {"/m": {"get": {"responses": responses}}}}
+
+    string = {"schema": {"type": "string"}}
+    both = fragment({"request-id": {"required": True, **string}, "x-trace": string})
+    assert lines(both, fragment({"x-trace": string})) == ["[breaking] response header removed: GET /m: 200: request-id"]
+    assert lines(both, fragment({"request-id": {"required": True, **string}})) == [
+        "[review] response header removed: GET /m: 200: x-trace"
+    ]
+    assert lines(both, fragment({"Request-Id": string, "x-trace": string})) == [
+        "[breaking] response header made optional: GET /m: 200: request-id"
+    ]
+    retyped = fragment({"request-id": {"required": True, "schema": {"type": "integer"}}, "x-trace": string})
+    assert lines(both, retyped) == ["[breaking] type changed: GET /m: 200: header request-id: string -> integer"]
+    assert lines(both, fragment({"request-id": {"required": True, **string}, "x-trace": string}, ("200",))) == [
+        "[breaking] response removed: GET /m: 404"
+    ]
+    assert lines(fragment(None), fragment(None, media="a/c")) == [
+        "[breaking] media type removed: GET /m: 200 a/b",
+        "[breaking] media type removed: GET /m: 404 a/b",
+        "[review] media type added: GET /m: 200 a/c",
+        "[review] media type added: GET /m: 404 a/c",
+    ]
+
+
+def test_new_parameters_are_listed_with_their_place_and_default() -> None:
+    def fragment(*parameters: dict[str, Any]) -> Any:
+        return {"paths": {"/m": {"get": {"parameters": list(parameters)}, "parameters": []}}}
+
+    kept = {"name": "k", "in": "query", "schema": {"type": "string"}}
+    fmt = {"name": "fmt", "in": "query", "schema": {"anyOf": [{"type": "string", "default": "mp3"}, {"type": "null"}]}}
+    header = {"name": "xi-workspace", "in": "header", "required": True, "schema": {"type": "string"}}
+    new = fragment(kept, fmt, header)
+    assert spec_diff.new_parameters(fragment(kept), new) == [
+        spec_diff.NewParameter("GET /m", "query", "fmt", required=False, default="mp3"),
+        spec_diff.NewParameter("GET /m", "header", "xi-workspace", required=True, default=None),
+    ]
+    assert spec_diff.new_parameters(new, new) == []
+    assert spec_diff.new_parameters({"paths": {}}, new) == []  # a new operation's parameters are not "added"
+
+
 def test_identical_fragments_have_no_changes_and_an_empty_summary() -> None:
     assert spec_diff.diff_fragments(fragment_from_fixture(), fragment_from_fixture()) == []
     assert spec_diff.summary([]) == "0 breaking, 0 review, 0 safe"
@@ -918,12 +1454,100 @@ def response_only_fragment(model: dict[str, Any]) -> dict[str, Any]:
     return {"info": {"version": "1"}, "paths": {"/m": {"get": operation}}, "components": {"schemas": {"M": model}}}
 
 
-def test_only_keywords_the_facade_does_not_enforce_are_breaking_and_only_when_new() -> None:
-    from speaker_audio._schema import _ANNOTATIONS, _KEYWORDS
+# Each keyword the classifier says the facade's validator enforces: a schema using it and a value it must refuse
+# (or, for nullable, accept). The validator must refuse every other keyword of JSON Schema 2020-12 and OpenAPI.
+ENFORCED: dict[str, tuple[dict[str, Any], object, bool]] = {
+    "$ref": ({"$ref": "#/components/schemas/S"}, 1, False),
+    "type": ({"type": "string"}, 1, False),
+    "nullable": ({"type": "string", "nullable": True}, None, True),
+    "enum": ({"enum": ["a"]}, "b", False),
+    "const": ({"const": "a"}, "b", False),
+    "properties": ({"properties": {"a": {"type": "string"}}}, {"a": 1}, False),
+    "required": ({"required": ["a"]}, {}, False),
+    "additionalProperties": ({"additionalProperties": False}, {"a": 1}, False),
+    "items": ({"items": {"type": "string"}}, [1], False),
+    "anyOf": ({"anyOf": [{"type": "string"}]}, 1, False),
+    "oneOf": ({"oneOf": [{"type": "string"}, {"minLength": 0}]}, "a", False),
+    "allOf": ({"allOf": [{"type": "string"}]}, 1, False),
+    "not": ({"not": {"type": "string"}}, "a", False),
+    "uniqueItems": ({"uniqueItems": True}, [1, 1], False),
+    "multipleOf": ({"multipleOf": 2}, 3, False),
+    "pattern": ({"pattern": "^a"}, "b", False),
+    "minimum": ({"minimum": 1}, 0, False),
+    "maximum": ({"maximum": 1}, 2, False),
+    "exclusiveMinimum": ({"exclusiveMinimum": 1}, 1, False),
+    "exclusiveMaximum": ({"exclusiveMaximum": 1}, 1, False),
+    "minLength": ({"minLength": 2}, "a", False),
+    "maxLength": ({"maxLength": 1}, "ab", False),
+    "minItems": ({"minItems": 1}, [], False),
+    "maxItems": ({"maxItems": 0}, [1], False),
+    "minProperties": ({"minProperties": 1}, {}, False),
+    "maxProperties": ({"maxProperties": 0}, {"a": 1}, False),
+}
+# Each keyword it says the validator ignores, with an argument that would refuse the value 12345 if enforced.
+IGNORED: dict[str, object] = {
+    "title": "t",
+    "description": "d",
+    "example": "x",
+    "examples": ["x"],
+    "default": "x",
+    "deprecated": True,
+    "readOnly": True,
+    "writeOnly": True,
+    "format": "date",
+    "$comment": "c",
+    "externalDocs": {"url": "https://docs.example.test"},
+    "xml": {"name": "x"},
+    "contentMediaType": "audio/mpeg",
+    "contentEncoding": "base64",
+}
+VOCABULARY = {  # JSON Schema 2020-12 (core, applicator, unevaluated, validation, meta-data, format, content), older
+    # drafts' spellings, and OpenAPI's own schema keywords
+    *("$ref", "$defs", "$id", "$schema", "$anchor", "$dynamicRef", "$dynamicAnchor", "$vocabulary", "$comment"),
+    *("allOf", "anyOf", "oneOf", "not", "if", "then", "else", "dependentSchemas", "prefixItems", "items"),
+    *("contains", "properties", "patternProperties", "additionalProperties", "propertyNames"),
+    *("unevaluatedItems", "unevaluatedProperties", "type", "enum", "const", "multipleOf", "maximum"),
+    *("exclusiveMaximum", "minimum", "exclusiveMinimum", "maxLength", "minLength", "pattern", "maxItems", "minItems"),
+    *("uniqueItems", "maxContains", "minContains", "maxProperties", "minProperties", "required", "dependentRequired"),
+    *("title", "description", "default", "deprecated", "readOnly", "writeOnly", "examples", "format"),
+    *("contentEncoding", "contentMediaType", "contentSchema", "dependencies", "additionalItems", "definitions"),
+    *("nullable", "discriminator", "xml", "externalDocs", "example"),
+}
 
+
+def test_the_classifier_knows_what_the_facade_validator_enforces_ignores_and_refuses() -> None:
+    """``spec_diff``'s two keyword sets (its one copy of them) against the facade's validator itself."""
+    from speaker_audio._schema import UnsupportedSchemaError, compile_validator
+
+    spec = {"components": {"schemas": {"S": {"type": "string"}}}}
+
+    def verdict(schema: dict[str, Any], value: object) -> bool | None:
+        """True: accepted; False: refused; None: the validator refuses to compile the schema."""
+        try:
+            validate = compile_validator(schema, spec, "test")
+        except UnsupportedSchemaError:
+            return None
+        try:
+            validate(value)
+        except ResponseValidationError:
+            return False
+        return True
+
+    assert set(ENFORCED) == spec_diff.FACADE_ENFORCED_KEYWORDS
+    assert set(IGNORED) == spec_diff.FACADE_IGNORED_KEYWORDS
+    assert spec_diff.FACADE_KNOWN_KEYWORDS <= VOCABULARY
+    for keyword, (schema, value, accepted) in ENFORCED.items():
+        assert verdict(schema, value) is accepted, keyword
+    for keyword, argument in IGNORED.items():
+        assert verdict({keyword: argument}, 12345) is True, keyword
+    for keyword in sorted(VOCABULARY - spec_diff.FACADE_KNOWN_KEYWORDS):
+        assert verdict({keyword: {}}, 1) is None, keyword
+
+
+def test_only_keywords_the_facade_does_not_enforce_are_breaking_and_only_when_new() -> None:
     model: dict[str, Any] = {"type": "object", "properties": {"a": {"type": "string"}}}
     old = response_only_fragment(model)
-    for keyword in sorted({*_KEYWORDS, *_ANNOTATIONS, "x-fern-type"} - {"type", "properties"}):
+    for keyword in sorted({*spec_diff.FACADE_KNOWN_KEYWORDS, "x-fern-type"} - {"type", "properties"}):
         changed = copy.deepcopy(model)
         changed["properties"]["a"][keyword] = {}
         found = lines(old, response_only_fragment(changed))

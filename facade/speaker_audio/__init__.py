@@ -22,6 +22,7 @@ from speaker_audio.errors import (
     AuthenticationError,
     InsecureTransportError,
     InternalServerError,
+    InvalidBaseUrlError,
     InvalidIdError,
     NotFoundError,
     PermissionDeniedError,
@@ -35,12 +36,14 @@ from speaker_audio.errors import (
     SpeakerAudioError,
     SpeakerDownloadError,
     UnprocessableEntityError,
+    UnsupportedSchemaError,
     ValidationErrorDetail,
 )
 
 if TYPE_CHECKING:
     from speaker_audio._async_client import AsyncSpeakerAudioClient
-    from speaker_audio._client import SpeakerAudioClient, get_speaker_audio
+    from speaker_audio._client import SpeakerAudioClient
+    from speaker_audio._drift import SpecDrift
     from speaker_audio._models import (
         DownloadProgress,
         SampleAudio,
@@ -49,6 +52,7 @@ if TYPE_CHECKING:
         SpeakerAudio,
         Utterance,
     )
+    from speaker_audio._one_shot import get_speaker_audio
 
 # Loaded on first use (``from speaker_audio import SpeakerAudioClient`` loads it at once), keeping a bare
 # ``import speaker_audio`` as fast as ``import httpx``: the clients and results pull in attrs and the
@@ -56,13 +60,14 @@ if TYPE_CHECKING:
 _LAZY = {
     "AsyncSpeakerAudioClient": "speaker_audio._async_client",
     "SpeakerAudioClient": "speaker_audio._client",
-    "get_speaker_audio": "speaker_audio._client",
+    "get_speaker_audio": "speaker_audio._one_shot",
     "DownloadProgress": "speaker_audio._models",
     "SampleAudio": "speaker_audio._models",
     "SeparationStatus": "speaker_audio._models",
     "Speaker": "speaker_audio._models",
     "SpeakerAudio": "speaker_audio._models",
     "Utterance": "speaker_audio._models",
+    "SpecDrift": "speaker_audio._drift",
 }
 
 
@@ -93,6 +98,7 @@ __all__ = [
     "DownloadProgress",
     "InsecureTransportError",
     "InternalServerError",
+    "InvalidBaseUrlError",
     "InvalidIdError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -110,7 +116,9 @@ __all__ = [
     "SpeakerAudioClient",
     "SpeakerAudioError",
     "SpeakerDownloadError",
+    "SpecDrift",
     "UnprocessableEntityError",
+    "UnsupportedSchemaError",
     "Utterance",
     "ValidationErrorDetail",
     "__version__",

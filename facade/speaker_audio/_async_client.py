@@ -1,24 +1,29 @@
-"""The asynchronous client: the same operations as :class:`SpeakerAudioClient`, as coroutines."""
+"""The async client, and the source of the sync one: ``scripts/unasync.py`` writes ``_client.py`` from this file.
+
+Everything the two clients share is written here once; what differs (sleeping, file work off the event
+loop, tasks against threads) lives in ``_async_io`` and its twin ``_sync_io``.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
+import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, Unpack
 
 import httpx
 
-from speaker_audio import _deadline, _http_errors, _inflate, _requests, _responses, _retry, _settings
-from speaker_audio._base import ClientSettings
+from speaker_audio import _async_io, _deadline, _http_errors, _inflate, _retry, _settings
+from speaker_audio._base import CallOptions, CallSettings, ClientSettings, WaitOptions
 from speaker_audio._body import AudioFileSink, AudioMemorySink, AudioStreamSink, BodySink, expected_body_bytes
 from speaker_audio._files import AtomicFile
 from speaker_audio._models import DownloadProgress, SampleAudio, SeparationStatus, SpeakerAudio
-from speaker_audio._responses import SAMPLE_AUDIO, SPEAKER_AUDIO, AudioResponse
+from speaker_audio._operations import SAMPLE_AUDIO, SEPARATION_STATUS, SPEAKER_AUDIO, START_SEPARATION, Operation
+from speaker_audio._requests import RequestSpec
 from speaker_audio._version import USER_AGENT
 from speaker_audio._workflow import (
     SeparationPoller,
@@ -26,6 +31,7 @@ from speaker_audio._workflow import (
     check_concurrency,
     open_download_file,
     prepare_download_directory,
+    raise_if_cancelled,
 )
 from speaker_audio.errors import SpeakerAudioError
 
@@ -38,8 +44,32 @@ __all__ = ["AsyncSpeakerAudioClient"]
 class AsyncSpeakerAudioClient(ClientSettings):
     """Async client for ElevenLabs' PVC speaker-separation endpoints.
 
-    Takes the same arguments as :class:`SpeakerAudioClient` (``http_client`` is an
-    ``httpx.AsyncClient``, used as is and never closed by us) and has the same methods, as coroutines.
+    Args:
+        api_key: the ``xi-api-key``; defaults to ``ELEVENLABS_API_KEY``. With neither, no key header is sent.
+        base_url: defaults to ``ELEVENLABS_BASE_URL``, else ``https://api.elevenlabs.io``.
+        timeout: seconds (or an ``httpx.Timeout``) for connecting and for each read/write.
+        max_retries: retries after the first try (0 disables); see the README's "Errors and retries".
+        http_client: your own ``httpx.AsyncClient`` (proxies, mounts); never closed by us. Our ``timeout``
+            applies to its requests, and redirects are never followed.
+        max_response_bytes: a response body larger than this raises ``ResponseTooLargeError``. A compressed
+            body counts with its inflated size, which is checked as it is inflated.
+        max_json_bytes: a status or start-separation (JSON) body larger than this (16 MiB by default)
+            raises ``ResponseTooLargeError``; ``max_response_bytes`` is the limit for audio.
+        total_timeout: seconds that one whole call may take, retries and their waits included (each request's
+            timeouts are cut to the time left); past it, ``APITimeoutError``. ``None`` (default): no such bound.
+            ``download_all_speakers`` applies it to each of its requests, not to the whole run.
+        allow_insecure_http: send the key over plain ``http://`` to a host that is not loopback. Without it
+            such a ``base_url`` with a key raises ``InsecureTransportError`` (a ``ValueError``) here.
+        default_headers: headers sent on every request; our ``User-Agent`` stays unless they set one. The key
+            header cannot be set or removed this way (``ValueError``).
+        strict: ``True`` refuses any response that differs from the pinned spec (``ResponseValidationError``);
+            ``False`` (default) accepts what upstream only added (an unknown enum value, unknown members) and
+            reports it: a WARNING on the ``speaker_audio`` logger and ``on_drift``, once per distinct difference.
+        on_drift: ``on_drift(SpecDrift)``, called once per distinct difference from the pinned spec.
+
+    Every operation method also takes the per-call options of :class:`CallOptions` (``timeout=``,
+    ``total_timeout=``, ``max_retries=``, ``extra_headers=``, ``extra_query=``), keyword-only; they apply to
+    every request of that call, retries and polls included.
 
     Attributes:
         base_url: the base URL in use, without a trailing slash.
@@ -54,6 +84,7 @@ class AsyncSpeakerAudioClient(ClientSettings):
 
         async with AsyncSpeakerAudioClient() as client:
             audio = await client.get_speaker_audio("voice", "sample", "speaker")
+            audio.save("speaker.mp3")
     """
 
     def __init__(
@@ -68,6 +99,9 @@ class AsyncSpeakerAudioClient(ClientSettings):
         max_json_bytes: int = _settings.DEFAULT_MAX_JSON_BYTES,
         total_timeout: float | None = None,
         allow_insecure_http: bool = False,
+        default_headers: Mapping[str, str] | None = None,
+        strict: bool = False,
+        on_drift: Callable[[Any], None] | None = None,
     ) -> None:
         key = _settings.conceal(api_key)
         del api_key  # from here on only the Secret: tracebacks with locals must not show the key
@@ -80,6 +114,9 @@ class AsyncSpeakerAudioClient(ClientSettings):
             max_json_bytes=max_json_bytes,
             total_timeout=total_timeout,
             allow_insecure_http=allow_insecure_http,
+            default_headers=default_headers,
+            strict=strict,
+            on_drift=on_drift,
         )
         self._owns_http_client = http_client is None
         self._http = http_client or httpx.AsyncClient(
@@ -88,7 +125,10 @@ class AsyncSpeakerAudioClient(ClientSettings):
             headers={"user-agent": USER_AGENT},
             mounts=self._direct_mounts(),
         )
-        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        # an injected client with httpx's own User-Agent gets ours
+        default_agent = self._http.headers.get("user-agent", "").startswith("python-httpx/")
+        self._agent = {"user-agent": USER_AGENT} if http_client is not None and default_agent else {}
+        self._sleep: _async_io.Sleep = _async_io.sleep
         self._clock: Callable[[], float] = time.monotonic
 
     # -- lifecycle --
@@ -108,10 +148,22 @@ class AsyncSpeakerAudioClient(ClientSettings):
 
     # -- operations --
 
-    async def get_speaker_audio(self, voice_id: str, sample_id: str, speaker_id: str) -> SpeakerAudio:
-        """Fetch one speaker's separated audio, decoded and validated (see the sync client)."""
-        spec = _requests.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
-        return await self._execute(spec, lambda: AudioMemorySink(self.max_response_bytes))
+    async def get_speaker_audio(
+        self, voice_id: str, sample_id: str, speaker_id: str, **options: Unpack[CallOptions]
+    ) -> SpeakerAudio:
+        """Fetch one speaker's separated audio, decoded and validated.
+
+        Raises:
+            InvalidIdError: an unusable id, before any I/O.
+            APIStatusError: an error status (a subclass per status).
+            ResponseValidationError: a malformed 2xx body (``AudioDecodeError`` for invalid base64).
+            APIConnectionError: the network failed after all retries (``APITimeoutError`` for timeouts).
+        """
+        call = self._call(options)
+        spec = self._request(SPEAKER_AUDIO, call, voice_id=voice_id, sample_id=sample_id, speaker_id=speaker_id)
+        return await self._execute(
+            spec, lambda: AudioMemorySink(self.max_response_bytes, SPEAKER_AUDIO, self._checks), call=call
+        )
 
     async def download_speaker_audio(
         self,
@@ -123,42 +175,79 @@ class AsyncSpeakerAudioClient(ClientSettings):
         overwrite: bool = False,
         progress: Callable[[int], None] | None = None,
         on_progress: Callable[[DownloadProgress], None] | None = None,
+        **options: Unpack[CallOptions],
     ) -> Path:
-        """Stream one speaker's audio to ``dest`` in bounded memory, atomically (see the sync client).
+        """Stream one speaker's audio to ``dest`` in bounded memory; returns the path written.
 
-        The file work that can block (creating folders and the temporary file, fsync and rename,
-        cleanup) runs on a worker thread, never on the event loop.
+        The file appears atomically and only once the whole response was received and decoded; on any
+        error nothing is left behind. Missing folders are created, and removed again if the download fails.
+        The async client does the blocking file work (folders, the temporary file, fsync, rename) on a
+        worker thread, never on the event loop.
+
+        Args:
+            dest: a file path, or a directory (an existing one, or any path ending with ``/``): the file is
+                then ``<speaker_id><ext>`` inside it, the id made safe as a file name.
+            overwrite: replace an existing file.
+            progress: ``progress(audio_bytes)`` after each chunk of the body, with the decoded audio bytes
+                written so far (from 0 again if the request is retried).
+            on_progress: ``on_progress(DownloadProgress)`` likewise, with the expected total (an estimate from
+                ``Content-Length``, when the server sent one), and once more with ``done=True``, the exact
+                size, the media type and the duration.
+
+        Raises:
+            FileExistsError: before any request, if ``dest`` exists and ``overwrite`` is false, or is a FIFO,
+                device or socket (never replaced).
+            OSError: before any request, for a folder that cannot be created or written
+                (``NotADirectoryError``, ``PermissionError``, ...).
+            SpeakerAudioError: as :meth:`get_speaker_audio`.
         """
-        return await self._download_speaker_audio(
-            voice_id, sample_id, speaker_id, dest, overwrite=overwrite, progress=progress, on_progress=on_progress
-        )
+        call = self._call(options)
+        spec = self._request(SPEAKER_AUDIO, call, voice_id=voice_id, sample_id=sample_id, speaker_id=speaker_id)
+        return await self._download_audio(spec, call, SPEAKER_AUDIO, dest, speaker_id, overwrite, progress, on_progress)
 
-    async def _download_speaker_audio(
+    async def stream_speaker_audio(
         self,
         voice_id: str,
         sample_id: str,
         speaker_id: str,
-        dest: str | os.PathLike[str],
-        *,
-        overwrite: bool = False,
-        progress: Callable[[int], None] | None = None,
-        on_progress: Callable[[DownloadProgress], None] | None = None,
-        on_audio: Callable[[SpeakerAudio], None] | None = None,
-    ) -> Path:
-        """:meth:`download_speaker_audio`; ``on_audio`` gets the server's media type and duration."""
-        spec = _requests.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
-        return await self._download_audio(
-            spec, SPEAKER_AUDIO, dest, speaker_id, overwrite, progress, on_progress, on_audio=on_audio
-        )
+        write: Callable[[bytes], object],
+        **options: Unpack[CallOptions],
+    ) -> SpeakerAudio:
+        """Hand one speaker's decoded audio to ``write`` piece by piece as it arrives (e.g. a pipe's ``write``).
+
+        Memory stays bounded and nothing is held. What was written cannot be taken back: a request is retried
+        only until the first audio byte was handed over, and a failure after it leaves a partial stream.
+        Returns the validated result with its media type and duration, and empty ``data``.
+
+        Raises:
+            SpeakerAudioError: as :meth:`get_speaker_audio`.
+        """
+        call = self._call(options)
+        spec = self._request(SPEAKER_AUDIO, call, voice_id=voice_id, sample_id=sample_id, speaker_id=speaker_id)
+        return await self._stream_audio(spec, call, SPEAKER_AUDIO, write)
 
     async def get_sample_audio(
-        self, voice_id: str, sample_id: str, *, remove_background_noise: bool = False
+        self,
+        voice_id: str,
+        sample_id: str,
+        *,
+        remove_background_noise: bool = False,
+        **options: Unpack[CallOptions],
     ) -> SampleAudio:
-        """Fetch a voice sample's own audio, decoded and validated (see the sync client)."""
-        spec = _requests.build_get_sample_audio(
-            voice_id, sample_id, self._api_key, remove_background_noise=remove_background_noise
+        """Fetch a voice sample's own audio (``GET …/samples/{sample_id}/audio``), decoded and validated.
+
+        Args:
+            remove_background_noise: ask the server for the audio with background noise removed.
+
+        Raises:
+            TypeError: a non-bool ``remove_background_noise``.
+            SpeakerAudioError: as :meth:`get_speaker_audio`.
+        """
+        call = self._call(options)
+        spec = self._sample_request(call, voice_id, sample_id, remove_background_noise)
+        return await self._execute(
+            spec, lambda: AudioMemorySink(self.max_response_bytes, SAMPLE_AUDIO, self._checks), call=call
         )
-        return await self._execute(spec, lambda: AudioMemorySink(self.max_response_bytes, SAMPLE_AUDIO))
 
     async def download_sample_audio(
         self,
@@ -170,58 +259,53 @@ class AsyncSpeakerAudioClient(ClientSettings):
         overwrite: bool = False,
         progress: Callable[[int], None] | None = None,
         on_progress: Callable[[DownloadProgress], None] | None = None,
+        **options: Unpack[CallOptions],
     ) -> Path:
-        """Stream a voice sample's own audio to ``dest`` in bounded memory, atomically (see the sync client)."""
-        spec = _requests.build_get_sample_audio(
-            voice_id, sample_id, self._api_key, remove_background_noise=remove_background_noise
-        )
-        return await self._download_audio(spec, SAMPLE_AUDIO, dest, sample_id, overwrite, progress, on_progress)
+        """Stream a voice sample's own audio to ``dest`` in bounded memory; returns the path written.
 
-    async def _download_audio(
+        As :meth:`download_speaker_audio` (atomic, missing folders created, ``FileExistsError`` before any
+        request, the same ``progress``/``on_progress``); a directory ``dest`` gets ``<sample_id><ext>``
+        (the id made safe). ``remove_background_noise`` as in :meth:`get_sample_audio`.
+        """
+        call = self._call(options)
+        spec = self._sample_request(call, voice_id, sample_id, remove_background_noise)
+        return await self._download_audio(spec, call, SAMPLE_AUDIO, dest, sample_id, overwrite, progress, on_progress)
+
+    async def stream_sample_audio(
         self,
-        spec: _requests.RequestSpec,
-        route: AudioResponse[Any],
-        dest: str | os.PathLike[str],
-        name: str,
-        overwrite: bool,
-        progress: Callable[[int], None] | None,
-        on_progress: Callable[[DownloadProgress], None] | None,
+        voice_id: str,
+        sample_id: str,
+        write: Callable[[bytes], object],
         *,
-        on_audio: Callable[[Any], None] | None = None,
-    ) -> Path:
-        file, stem = await _make_off_loop(
-            lambda: open_download_file(dest, name, overwrite=overwrite), lambda made: made[0].abort()
-        )
-        return await self._download(
-            spec,
-            file,
-            lambda: AudioFileSink(
-                file,
-                max_bytes=self.max_response_bytes,
-                stem=stem,
-                on_received=progress,
-                on_progress=on_progress,
-                route=route,
-                on_audio=on_audio,
-            ),
-        )
+        remove_background_noise: bool = False,
+        **options: Unpack[CallOptions],
+    ) -> SampleAudio:
+        """Hand a voice sample's decoded audio to ``write`` piece by piece, as :meth:`stream_speaker_audio`."""
+        call = self._call(options)
+        spec = self._sample_request(call, voice_id, sample_id, remove_background_noise)
+        return await self._stream_audio(spec, call, SAMPLE_AUDIO, write)
 
-    async def _stream_speaker_audio(
-        self, voice_id: str, sample_id: str, speaker_id: str, write: Callable[[bytes], object]
-    ) -> SpeakerAudio:
-        """Hand the decoded audio to ``write`` piece by piece; returns its media type and duration (no data)."""
-        spec = _requests.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
-        return await self._execute(spec, lambda: AudioStreamSink(write, self.max_response_bytes, SPEAKER_AUDIO))
+    async def get_separation_status(
+        self, voice_id: str, sample_id: str, **options: Unpack[CallOptions]
+    ) -> SeparationStatus:
+        """The speaker-separation state of a sample, with its speakers once completed.
 
-    async def get_separation_status(self, voice_id: str, sample_id: str) -> SeparationStatus:
-        """The speaker-separation state of a sample, with its speakers once completed."""
-        spec = _requests.build_get_separation_status(voice_id, sample_id, self._api_key)
-        return await self._execute(spec, self._json_sink(_responses.separation_status_from_json, spec))
+        Raises:
+            SpeakerAudioError: as :meth:`get_speaker_audio`.
+        """
+        call = self._call(options)
+        spec = self._request(SEPARATION_STATUS, call, voice_id=voice_id, sample_id=sample_id)
+        return await self._execute(spec, self._json_sink(SEPARATION_STATUS, spec), call=call)
 
-    async def start_speaker_separation(self, voice_id: str, sample_id: str) -> None:
-        """Start speaker separation for a sample (retried only when the request surely never left)."""
-        spec = _requests.build_start_speaker_separation(voice_id, sample_id, self._api_key)
-        await self._execute(spec, self._json_sink(_responses.start_separation_from_json, spec))
+    async def start_speaker_separation(self, voice_id: str, sample_id: str, **options: Unpack[CallOptions]) -> None:
+        """Start speaker separation for a sample (retried only when the request surely never left).
+
+        Raises:
+            SpeakerAudioError: as :meth:`get_speaker_audio`.
+        """
+        call = self._call(options)
+        spec = self._request(START_SEPARATION, call, voice_id=voice_id, sample_id=sample_id)
+        await self._execute(spec, self._json_sink(START_SEPARATION, spec), call=call)
 
     async def wait_for_separation(
         self,
@@ -231,33 +315,61 @@ class AsyncSpeakerAudioClient(ClientSettings):
         timeout: float = 600.0,
         poll_interval: float = 2.0,
         start: bool = False,
+        after_start: bool = False,
+        on_poll: Callable[[SeparationStatus], None] | None = None,
+        request_timeout: float | httpx.Timeout | None = None,
+        **options: Unpack[WaitOptions],
     ) -> SeparationStatus:
         """Poll until separation is ``completed`` (returned) or ``failed`` (``SeparationFailedError``).
 
-        If the first poll finds ``not_started``: with ``start=True`` the separation is started
-        (:meth:`start_speaker_separation`) and waited for; otherwise ``SeparationNotStartedError`` is
-        raised at once. ``not_started`` at a later poll is waited through, like ``pending``.
-        Raises ``SeparationTimeoutError`` when ``timeout`` seconds pass first: it bounds everything the
-        call does (each request is cut to the time left, and no retry wait may pass it), give or
-        take one poll's request. ``total_timeout``, if set and shorter, raises ``APITimeoutError`` instead.
+        ``not_started`` at a later poll is waited through, like ``pending``.
+
+        Args:
+            timeout: seconds the whole wait may take: it bounds everything the call does (each request is cut
+                to the time left, and no retry wait may pass it), give or take one poll's request.
+            poll_interval: seconds between polls.
+            start: if the first poll finds ``not_started``, start the separation
+                (:meth:`start_speaker_separation`) and wait for it.
+            after_start: the caller has just started the separation itself: a first ``not_started`` (a start
+                the server does not show yet) is waited through.
+            on_poll: ``on_poll(status)`` after each poll (and after the start it called for), e.g. to show
+                progress.
+            request_timeout: the connect/read timeout of each poll (``None``: the client's).
+            options: the other per-call options (:class:`WaitOptions`).
+
+        Raises:
+            SeparationNotStartedError: the first poll found ``not_started``, and neither ``start`` nor
+                ``after_start`` was given.
+            SeparationFailedError: the separation failed.
+            SeparationTimeoutError: ``timeout`` passed first (``total_timeout``, if set and shorter, raises
+                ``APITimeoutError`` instead).
+            SpeakerAudioError: as :meth:`get_speaker_audio`.
         """
         poller = SeparationPoller(
-            voice_id, sample_id, timeout=timeout, poll_interval=poll_interval, start=start, clock=self._clock
+            voice_id,
+            sample_id,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            start=start,
+            started=after_start,
+            clock=self._clock,
         )
-        spec = _requests.build_get_separation_status(voice_id, sample_id, self._api_key)
-        call_deadline = self._call_deadline(spec, self._clock())
+        call = self._call(options, request_timeout)
+        spec = self._request(SEPARATION_STATUS, call, voice_id=voice_id, sample_id=sample_id)
+        call_deadline = self._call_deadline(spec, self._clock(), call)
         deadline = _deadline.earliest(call_deadline, poller.deadline())
         # the first poll (and a start it calls for) is always sent, even with timeout=0
         this_poll = _deadline.earliest(call_deadline, poller.deadline(first_poll_from=self._clock()))
-        parse = self._json_sink(_responses.separation_status_from_json, spec)
+        parse = self._json_sink(SEPARATION_STATUS, spec)
         while True:
-            status = await self._execute(spec, parse, this_poll)
+            status = await self._execute(spec, parse, this_poll, call=call)
             if poller.should_start(status):
-                start_spec = _requests.build_start_speaker_separation(voice_id, sample_id, self._api_key)
-                await self._execute(
-                    start_spec, self._json_sink(_responses.start_separation_from_json, start_spec), this_poll
-                )
+                start_spec = self._request(START_SEPARATION, call, voice_id=voice_id, sample_id=sample_id)
+                start_sink = self._json_sink(START_SEPARATION, start_spec)
+                await self._execute(start_spec, start_sink, this_poll, call=call)
             this_poll = deadline
+            if on_poll is not None:
+                on_poll(status)
             wait = poller.next_wait(status)
             if wait is None:
                 return status
@@ -273,63 +385,161 @@ class AsyncSpeakerAudioClient(ClientSettings):
         concurrency: int = 4,
         progress: Callable[[str, int, bool], None] | None = None,
         on_progress: Callable[[DownloadProgress], None] | None = None,
+        **options: Unpack[CallOptions],
     ) -> dict[str, Path]:
         """Download every speaker of a completed separation into ``directory``; returns ``{speaker_id: path}``.
 
-        As the sync client's method, with at most ``concurrency`` downloads in flight as tasks (bounded
-        by a semaphore); ``progress`` is called on the event loop. Cancelling the call cancels the
-        downloads under way, which leave nothing behind.
+        Each speaker is streamed and written atomically like :meth:`download_speaker_audio`, at most
+        ``concurrency`` at a time (threads for the sync client, tasks for the async one). File names are
+        ``<speaker_id><ext>`` with the id made safe: they never leave ``directory`` and never share a file
+        (ids that would collide, e.g. by case, get a short hash of the id appended). ``directory`` and its
+        missing parents are created, and removed again if the call writes no file into them. A speaker whose
+        id cannot be requested (``InvalidIdError``) is skipped and reported once the others are done.
+        Cancelling the call (an interrupt, or cancelling the task) stops the downloads under way, which leave
+        nothing behind.
+
+        Args:
+            overwrite: replace existing files.
+            concurrency: downloads in flight at most.
+            progress: ``progress(speaker_id, audio_bytes, done)`` as data arrives (decoded audio bytes so far;
+                from the worker threads of the sync client).
+            on_progress: ``on_progress(DownloadProgress)`` likewise, with ``speaker_id`` set and the expected sizes.
+
+        Raises:
+            ValueError: before any request, if ``concurrency`` < 1.
+            OSError: before any request, for a ``directory`` that cannot be created or written.
+            SeparationNotCompletedError: before any audio is requested, unless the separation is completed
+                (``SeparationFailedError`` if it failed).
+            FileExistsError: before any audio is requested, if a speaker's file exists and ``overwrite`` is false.
+            SpeakerDownloadError: names the first speaker that failed (cause in ``__cause__``, files already
+                written in ``.completed``); no new download starts after a failure.
         """
         check_concurrency(concurrency)
-        folder, created = await _make_off_loop(
+        call = self._call(options)
+        folder, created = await _async_io.make_off_loop(
             lambda: prepare_download_directory(directory), lambda made: made[1].remove_empty()
         )
         try:
-            status = await self.get_separation_status(voice_id, sample_id)
+            status = await self.get_separation_status(voice_id, sample_id, **options)
             downloads = SpeakerDownloads(
                 status, folder, overwrite=overwrite, progress=progress, on_progress=on_progress
             )
 
             async def fetch(speaker_id: str) -> Path:
-                spec = _requests.build_get_speaker_audio(voice_id, sample_id, speaker_id, self._api_key)
-                file = await _make_off_loop(lambda: downloads.open_file(speaker_id), AtomicFile.abort)
-                return await self._download(
-                    spec, file, downloads.sink_factory(speaker_id, file, self.max_response_bytes)
-                )
+                spec = self._request(SPEAKER_AUDIO, call, voice_id=voice_id, sample_id=sample_id, speaker_id=speaker_id)
+                # the file is made before the request: a file-system error costs none
+                file = await _async_io.make_off_loop(lambda: downloads.open_file(speaker_id), AtomicFile.abort)
+                make_sink = downloads.sink_factory(speaker_id, file, self.max_response_bytes, self._checks)
+                return await self._download(spec, call, file, make_sink, cancel=downloads.cancel_event)
 
-            return await downloads.run_in_tasks(fetch, concurrency)
+            return await _async_io.run_downloads(downloads, fetch, concurrency)
         finally:
             if created.paths:  # the folders it created, if no file was written into them
-                await asyncio.to_thread(created.remove_empty)
+                await _async_io.run_blocking(created.remove_empty)
+
+    # -- requests --
+
+    def _request(self, operation: Operation[Any], call: CallSettings, **ids: str) -> RequestSpec:
+        return call.apply(operation.request(self._api_key, ids, {}))
+
+    def _sample_request(
+        self, call: CallSettings, voice_id: str, sample_id: str, remove_background_noise: bool
+    ) -> RequestSpec:
+        if not isinstance(remove_background_noise, bool):
+            raise TypeError(f"remove_background_noise must be a bool, got {type(remove_background_noise).__name__}")
+        ids = {"voice_id": voice_id, "sample_id": sample_id}
+        return call.apply(
+            SAMPLE_AUDIO.request(self._api_key, ids, {"remove_background_noise": remove_background_noise})
+        )
 
     # -- the I/O loop --
 
+    async def _download_audio(
+        self,
+        spec: RequestSpec,
+        call: CallSettings,
+        operation: Operation[Any],
+        dest: str | os.PathLike[str],
+        name: str,
+        overwrite: bool,
+        progress: Callable[[int], None] | None,
+        on_progress: Callable[[DownloadProgress], None] | None,
+    ) -> Path:
+        file, stem = await _async_io.make_off_loop(
+            lambda: open_download_file(dest, name, overwrite=overwrite), lambda made: made[0].abort()
+        )
+
+        def make_sink() -> AudioFileSink:
+            return AudioFileSink(
+                file,
+                max_bytes=self.max_response_bytes,
+                stem=stem,
+                on_received=progress,
+                on_progress=on_progress,
+                route=operation,
+                checks=self._checks,
+            )
+
+        return await self._download(spec, call, file, make_sink)
+
     async def _download(
-        self, spec: _requests.RequestSpec, file: AtomicFile, make_sink: Callable[[], AudioFileSink]
+        self,
+        spec: RequestSpec,
+        call: CallSettings,
+        file: AtomicFile,
+        make_sink: Callable[[], AudioFileSink],
+        *,
+        cancel: threading.Event | None = None,
     ) -> Path:
         """Fill ``file`` from the response and commit it; fsync, rename and cleanup run off the event loop."""
         try:
-            final = await self._execute(spec, make_sink)
-            return await asyncio.to_thread(file.commit, final)
+            final = await self._execute(spec, make_sink, call=call, cancel=cancel)
+            return await _async_io.run_blocking(lambda: file.commit(final))
         finally:
             if not file.done:  # an error or a cancellation: discard it (waits for a commit under way)
-                await asyncio.to_thread(file.abort)
+                await _async_io.run_blocking(file.abort)
+
+    async def _stream_audio(
+        self, spec: RequestSpec, call: CallSettings, operation: Operation[T], write: Callable[[bytes], object]
+    ) -> T:
+        sinks: list[AudioStreamSink[T]] = []
+
+        def make_sink() -> AudioStreamSink[T]:
+            sinks.append(AudioStreamSink(write, self.max_response_bytes, operation, self._checks))
+            return sinks[-1]
+
+        return await self._execute(
+            spec, make_sink, call=call, may_retry=lambda: not any(sink.written for sink in sinks)
+        )
 
     async def _execute(
         self,
-        spec: _requests.RequestSpec,
+        spec: RequestSpec,
         make_sink: Callable[[], BodySink[T]],
         deadline: _deadline.Deadline | None = None,
+        *,
+        call: CallSettings | None = None,
+        cancel: threading.Event | None = None,
+        may_retry: Callable[[], bool] | None = None,
     ) -> T:
-        """One public call's requests: the first try and its retries, within ``deadline`` (else ``total_timeout``)."""
+        """One public call's requests: the first try and its retries, within ``deadline`` (else ``total_timeout``).
+
+        ``cancel``: no attempt (nor retry) starts once it is set. ``may_retry()``: false once a retry would
+        repeat what cannot be taken back.
+        """
+        if call is None:
+            call = self._call({})
         if deadline is None:
-            deadline = self._call_deadline(spec, self._clock())
+            deadline = self._call_deadline(spec, self._clock(), call)
         retries = 0
         while True:
+            raise_if_cancelled(cancel, f"{spec.method} {spec.path}")
             try:
-                return await self._attempt(spec, make_sink, deadline)
+                return await self._attempt(spec, make_sink, deadline, call)
             except SpeakerAudioError as error:
-                delay = self.retry_policy.next_delay(spec, error, retries)
+                delay = call.retry_policy.next_delay(spec, error, retries)
+                if may_retry is not None and not may_retry():
+                    delay = None
                 if deadline is not None:
                     deadline.after_failure(error, delay, self._clock())
                 if delay is None:
@@ -339,12 +549,15 @@ class AsyncSpeakerAudioClient(ClientSettings):
                 await self._sleep(delay)
 
     async def _attempt(
-        self, spec: _requests.RequestSpec, make_sink: Callable[[], BodySink[T]], deadline: _deadline.Deadline | None
+        self,
+        spec: RequestSpec,
+        make_sink: Callable[[], BodySink[T]],
+        deadline: _deadline.Deadline | None,
+        call: CallSettings,
     ) -> T:
-        timeout = deadline.clip(self.timeout, self._clock()) if deadline is not None else self.timeout
-        request = self._http.build_request(
-            spec.method, self.base_url + spec.path, headers=spec.headers, timeout=timeout
-        )
+        timeout = deadline.clip(call.timeout, self._clock()) if deadline is not None else call.timeout
+        headers = {**self._agent, **self.default_headers, **spec.headers}
+        request = self._http.build_request(spec.method, self.base_url + spec.path, headers=headers, timeout=timeout)
         request.headers["accept-encoding"] = _inflate.ACCEPT_ENCODING  # exactly what _inflate decodes
         sink: BodySink[T] | None = None
         try:
@@ -357,16 +570,14 @@ class AsyncSpeakerAudioClient(ClientSettings):
                 inflater = _inflate.inflater_for(response.headers)
                 sink = make_sink()
                 sink.expected_body_bytes = expected_body_bytes(response.headers)
-                if inflater is None:  # the identity path: chunks go to the sink as they arrive
-                    async for chunk in response.aiter_raw():
-                        if deadline is not None:
-                            deadline.check(self._clock(), "while receiving the response")
+                async for chunk in response.aiter_raw():
+                    if deadline is not None:
+                        deadline.check(self._clock(), "while receiving the response")
+                    if inflater is None:  # the identity path: chunks go to the sink as they arrive
                         sink.feed(chunk)
-                else:
-                    async for chunk in response.aiter_raw():
-                        if deadline is not None:
-                            deadline.check(self._clock(), "while receiving the response")
+                    else:
                         sink.feed_compressed(chunk, inflater)
+                if inflater is not None:
                     inflater.finish()
                 result = sink.finish()
                 sink = None
@@ -386,25 +597,6 @@ class AsyncSpeakerAudioClient(ClientSettings):
                 deadline.check(self._clock(), "while receiving the error response")
 
         return check
-
-
-async def _make_off_loop(make: Callable[[], T], discard: Callable[[T], None]) -> T:
-    """``make()`` on a worker thread; if the caller is cancelled meanwhile, what it made is discarded.
-
-    The thread cannot be stopped: without this, a download cancelled while its temporary file (or
-    folder) was being created would leave that file behind.
-    """
-    work = asyncio.ensure_future(asyncio.to_thread(make))
-    try:
-        return await asyncio.shield(work)
-    except asyncio.CancelledError:
-
-        def discard_when_made(done: asyncio.Future[T]) -> None:
-            if not done.cancelled() and done.exception() is None:
-                discard(done.result())
-
-        work.add_done_callback(discard_when_made)
-        raise
 
 
 async def _read_error_body(response: httpx.Response, between_chunks: Callable[[], None]) -> bytes:

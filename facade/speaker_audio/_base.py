@@ -2,21 +2,73 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TypeVar
+import copy
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple, Self, TypedDict, TypeVar
+from urllib.parse import urlencode
 
 import httpx
 
-from speaker_audio import _deadline, _http_errors, _requests, _retry, _settings
+from speaker_audio import _deadline, _http_errors, _operations, _retry, _settings
 from speaker_audio._body import BodySink, JsonSink
+from speaker_audio._drift import DriftReporter
+from speaker_audio._requests import RequestSpec
 
 T = TypeVar("T")
 
-__all__ = ["ClientSettings"]
+__all__ = ["CallOptions", "CallSettings", "ClientSettings", "WaitOptions"]
+
+_KEY_HEADER = "xi-api-key"
+
+
+class WaitOptions(TypedDict, total=False):
+    """Per-call options of ``wait_for_separation`` (its ``timeout`` is the wait's; ``request_timeout`` the polls').
+
+    Attributes:
+        total_timeout: this call's whole-call bound in seconds (``None``: the client's).
+        max_retries: retries after the first try of each request (``None``: the client's).
+        extra_headers: headers added to this call's requests; never the key header.
+        extra_query: query parameters added to this call's requests (e.g. one that upstream added and the
+            facade does not name yet).
+    """
+
+    total_timeout: float | None
+    max_retries: int | None
+    extra_headers: Mapping[str, str] | None
+    extra_query: Mapping[str, str] | None
+
+
+class CallOptions(WaitOptions, total=False):
+    """Per-call options, keyword-only on every operation method; each applies to every request the call makes.
+
+    Attributes:
+        timeout: this call's connect/read timeout, seconds or an ``httpx.Timeout`` (``None``: the client's).
+    """
+
+    timeout: float | httpx.Timeout | None
+
+
+class CallSettings(NamedTuple):
+    """The settings of one call: the client's, with that call's options applied."""
+
+    timeout: httpx.Timeout
+    total_timeout: float | None
+    retry_policy: _retry.RetryPolicy
+    headers: Mapping[str, str]
+    query: str
+
+    def apply(self, spec: RequestSpec) -> RequestSpec:
+        """``spec`` with this call's extra headers and query parameters."""
+        if not self.headers and not self.query:
+            return spec
+        path = f"{spec.path}{'&' if '?' in spec.path else '?'}{self.query}" if self.query else spec.path
+        return spec._replace(path=path, headers={**spec.headers, **self.headers})
 
 
 class ClientSettings:
     """Resolved settings of a client: key, base URL, timeout, retry policy, size limits."""
+
+    _owns_http_client: bool
 
     def __init__(
         self,
@@ -29,7 +81,22 @@ class ClientSettings:
         max_json_bytes: int = _settings.DEFAULT_MAX_JSON_BYTES,
         total_timeout: float | None = None,
         allow_insecure_http: bool = False,
+        default_headers: Mapping[str, str] | None = None,
+        strict: bool = False,
+        on_drift: Callable[[Any], None] | None = None,
     ) -> None:
+        self._settings: dict[str, Any] = {
+            "base_url": base_url,
+            "timeout": timeout,
+            "max_retries": max_retries,
+            "max_response_bytes": max_response_bytes,
+            "max_json_bytes": max_json_bytes,
+            "total_timeout": total_timeout,
+            "allow_insecure_http": allow_insecure_http,
+            "default_headers": default_headers,
+            "strict": strict,
+            "on_drift": on_drift,
+        }
         for name, limit in (("max_response_bytes", max_response_bytes), ("max_json_bytes", max_json_bytes)):
             if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
                 raise ValueError(f"{name} must be an int >= 1, got {limit!r}")
@@ -48,7 +115,51 @@ class ClientSettings:
         """A response body larger than this raises ``ResponseTooLargeError``."""
         self.max_json_bytes: int = max_json_bytes
         """A JSON (status, start) response body larger than this raises ``ResponseTooLargeError``."""
-        _requests.preload()
+        _operations.preload()
+
+        self.default_headers: Mapping[str, str] = check_headers(default_headers, "default_headers")
+        """Headers sent on every request (``default_headers=``), beside our ``User-Agent`` unless they set one."""
+        if not isinstance(strict, bool):
+            raise TypeError(f"strict must be a bool, got {type(strict).__name__}")
+        self.strict: bool = strict
+        """True: any difference from the pinned spec in a response raises ``ResponseValidationError``."""
+        self.on_drift: Callable[[Any], None] | None = on_drift
+        """Called once per distinct difference from the pinned spec that this client sees (with ``strict=False``)."""
+        self._checks = _operations.Checks(strict, DriftReporter(on_drift).report)
+
+    def with_options(self, **settings: Any) -> Self:
+        """A client with other settings on the same connection pool; closing it does not close the pool.
+
+        Args:
+            settings: any constructor setting but the key and ``http_client`` (``timeout=``, ``max_retries=``,
+                ``total_timeout=``, ``default_headers=``, ...).
+
+        Raises:
+            TypeError: for the key, ``http_client`` or an unknown setting.
+            ValueError: for an invalid value, as the constructor.
+        """
+        unknown = set(settings) - set(self._settings)
+        if unknown:
+            raise TypeError(f"with_options() takes the constructor's settings but the key: not {sorted(unknown)}")
+        clone = copy.copy(self)
+        clone._owns_http_client = False
+        ClientSettings.__init__(clone, self._api_key, **{**self._settings, **settings})
+        return clone
+
+    def _call(self, options: Mapping[str, Any], timeout: object = None) -> CallSettings:
+        """The settings of one call: ``options`` (``CallOptions``) over the client's; checked before any I/O."""
+        if not options and timeout is None:
+            return CallSettings(self.timeout, self.total_timeout, self.retry_policy, {}, "")
+        timeout = options.get("timeout") if timeout is None else timeout
+        max_retries = options.get("max_retries")
+        total = options.get("total_timeout")
+        return CallSettings(
+            self.timeout if timeout is None else _settings.resolve_timeout(timeout),  # type: ignore[arg-type]
+            self.total_timeout if total is None else _deadline.check_total_timeout(total),
+            self.retry_policy if max_retries is None else _retry.RetryPolicy(max_retries=max_retries),
+            check_headers(options.get("extra_headers"), "extra_headers"),
+            _query(options.get("extra_query")),
+        )
 
     @property
     def max_retries(self) -> int:
@@ -77,8 +188,37 @@ class ClientSettings:
             return {f"all://{host}": None}
         return {}
 
-    def _call_deadline(self, spec: _requests.RequestSpec, now: float) -> _deadline.Deadline | None:
-        return _deadline.Deadline.total(self.total_timeout, now, f"{spec.method} {self._origin}{spec.path}")
+    def _call_deadline(self, spec: RequestSpec, now: float, call: CallSettings) -> _deadline.Deadline | None:
+        return _deadline.Deadline.total(call.total_timeout, now, f"{spec.method} {self._origin}{spec.path}")
 
-    def _json_sink(self, parse: Callable[[object], T], spec: _requests.RequestSpec) -> Callable[[], BodySink[T]]:
+    def _json_sink(self, operation: _operations.Operation[T], spec: RequestSpec) -> Callable[[], BodySink[T]]:
+        def parse(document: object) -> T:
+            return operation.from_json(document, self._checks)
+
         return lambda: JsonSink(parse, f"{spec.operation} response", self.max_json_bytes)
+
+
+def check_headers(headers: Mapping[str, str] | None, name: str) -> dict[str, str]:
+    """``headers`` as a dict of str; ``ValueError`` for the key header (any case) or a value that is not text."""
+    if headers is None:
+        return {}
+    if not isinstance(headers, Mapping):
+        raise TypeError(f"{name} must be a mapping of header names to values")
+    checked: dict[str, str] = {}
+    for key, value in headers.items():
+        if not isinstance(key, str) or not isinstance(value, str):
+            raise TypeError(f"{name}: header names and values must be str")
+        if key.strip().lower() == _KEY_HEADER:
+            raise ValueError(f"{name} cannot set or remove the key header {_KEY_HEADER!r}: pass api_key instead")
+        if any(ch in key + value for ch in "\r\n\x00"):
+            raise ValueError(f"{name}: header {key!r} holds a line break or NUL")
+        checked[key] = value
+    return checked
+
+
+def _query(query: Mapping[str, str] | None) -> str:
+    if query is None:
+        return ""
+    if not isinstance(query, Mapping) or not all(isinstance(k, str) and isinstance(v, str) for k, v in query.items()):
+        raise TypeError("extra_query must be a mapping of str to str")
+    return urlencode(dict(query))

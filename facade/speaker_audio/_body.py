@@ -13,8 +13,9 @@ from typing import Any, Generic, TypeVar
 
 from speaker_audio._files import AtomicFile
 from speaker_audio._inflate import Inflater
+from speaker_audio._json import parse_json_body
 from speaker_audio._models import DownloadProgress
-from speaker_audio._responses import SPEAKER_AUDIO, AudioResponse, parse_json_body
+from speaker_audio._operations import SPEAKER_AUDIO, STRICT, Checks, Operation
 from speaker_audio._streaming import StreamingAudioDecoder, decode_whole_body
 from speaker_audio.errors import ResponseTooLargeError
 
@@ -128,9 +129,15 @@ class AudioMemorySink(BodySink[A]):
     instead (faster for small answers, same acceptance: see ``decode_whole_body``).
     """
 
-    def __init__(self, max_bytes: int, route: AudioResponse[A] = SPEAKER_AUDIO) -> None:  # type: ignore[assignment]
+    def __init__(
+        self,
+        max_bytes: int,
+        route: Operation[A] = SPEAKER_AUDIO,  # type: ignore[assignment]
+        checks: Checks = STRICT,
+    ) -> None:
         super().__init__(max_bytes)
-        self._route: AudioResponse[A] = route
+        self._route: Operation[A] = route
+        self._checks = checks
         self._decoder: StreamingAudioDecoder | None = None
         self._small: list[bytes] | None = []
         self._small_size = 0
@@ -159,12 +166,12 @@ class AudioMemorySink(BodySink[A]):
         if self._small is not None:
             data, fields = decode_whole_body(b"".join(self._small), audio_field=self._route.member())
             self._small = None
-            return self._route.from_parts(data, fields)
+            return self._route.from_parts(data, fields, self._checks)
         assert self._decoder is not None
         fields = self._decoder.finish()
         data = self._audio.getvalue()
         self._audio = io.BytesIO()
-        return self._route.from_parts(data, fields)
+        return self._route.from_parts(data, fields, self._checks)
 
     def abort(self) -> None:
         self._small = None
@@ -183,8 +190,6 @@ class AudioFileSink(BodySink[Path]):
     decoded audio bytes written so far; ``on_progress(DownloadProgress)`` too, with the expected
     sizes, and once more with ``done=True`` when the whole body was received and validated.
     ``check()`` is called before each chunk is used: it raises to stop the download (a cancelled run).
-    ``on_audio(audio)``, if given, gets the validated result (media type, duration; its ``data`` is
-    empty: the audio is in the file) once the body is complete.
     """
 
     def __init__(
@@ -195,18 +200,18 @@ class AudioFileSink(BodySink[Path]):
         stem: str | None = None,
         on_received: Callable[[int], None] | None = None,
         on_progress: Callable[[DownloadProgress], None] | None = None,
-        route: AudioResponse[Any] = SPEAKER_AUDIO,
+        route: Operation[Any] = SPEAKER_AUDIO,
         check: Callable[[], None] | None = None,
-        on_audio: Callable[[Any], None] | None = None,
+        checks: Checks = STRICT,
     ) -> None:
         super().__init__(max_bytes)
         self._check = check
+        self._checks = checks
         self._on_received = on_received
         self._on_progress = on_progress
         self._route = route
         self._decoder = StreamingAudioDecoder(audio_field=route.member())
         self.audio_bytes = 0
-        self._on_audio = on_audio
         self._stem = stem
         self._file = file
         file.rewind()  # a retry starts the file again (a no-op for the first attempt)
@@ -223,8 +228,10 @@ class AudioFileSink(BodySink[Path]):
         if self._on_progress is not None:
             self._on_progress(self.progress())
 
-    def progress(self, *, done: bool = False) -> DownloadProgress:
-        """The progress so far: audio and body bytes, with the expected sizes (exact once ``done``)."""
+    def progress(self, audio: Any = None) -> DownloadProgress:
+        """The progress so far: audio and body bytes, with the expected sizes; with ``audio`` (the validated
+        result, once the body is complete) the exact size, the media type and the duration."""
+        done = audio is not None
         expected: int | None = self.audio_bytes
         if not done:
             total = self.expected_body_bytes
@@ -237,15 +244,15 @@ class AudioFileSink(BodySink[Path]):
             body_bytes=self.received,
             expected_body_bytes=self.expected_body_bytes,
             done=done,
+            media_type=audio.media_type if done else None,
+            duration_secs=audio.duration_secs if done else None,
         )
 
     def finish(self) -> Path:
         fields = self._decoder.finish()
-        audio = self._route.from_parts(b"", fields)  # validates the other members against the spec
+        audio = self._route.from_parts(b"", fields, self._checks)  # validates the other members against the spec
         if self._on_progress is not None:
-            self._on_progress(self.progress(done=True))
-        if self._on_audio is not None:
-            self._on_audio(audio)
+            self._on_progress(self.progress(audio))
         if self._stem is not None:
             return self._file.directory / f"{self._stem}{audio.extension}"
         return self._file.target
@@ -263,8 +270,11 @@ class AudioStreamSink(BodySink[A]):
     (media type, duration) with empty ``data``.
     """
 
-    def __init__(self, write: Callable[[bytes], object], max_bytes: int, route: AudioResponse[A]) -> None:
+    def __init__(
+        self, write: Callable[[bytes], object], max_bytes: int, route: Operation[A], checks: Checks = STRICT
+    ) -> None:
         super().__init__(max_bytes)
+        self._checks = checks
         self._write = write
         self._route = route
         self._decoder = StreamingAudioDecoder(audio_field=route.member())
@@ -277,4 +287,4 @@ class AudioStreamSink(BodySink[A]):
             self.written += len(decoded)
 
     def finish(self) -> A:
-        return self._route.from_parts(b"", self._decoder.finish())
+        return self._route.from_parts(b"", self._decoder.finish(), self._checks)

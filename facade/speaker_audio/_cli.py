@@ -32,14 +32,13 @@ from speaker_audio._client import SpeakerAudioClient
 from speaker_audio._decode import _EXTENSIONS, extension_for_media_type, sniff_media_type
 from speaker_audio._models import DownloadProgress, SampleAudio, SeparationStatus, SpeakerAudio
 from speaker_audio._progress_text import format_size, format_transfer
-from speaker_audio._requests import RequestSpec
-from speaker_audio._retry import RetryPolicy
 from speaker_audio._settings import API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL, DEFAULT_MAX_RETRIES, REGION_BASE_URLS
 from speaker_audio._version import __version__
 from speaker_audio.errors import (
     APIConnectionError,
     AuthenticationError,
     InsecureTransportError,
+    InvalidBaseUrlError,
     InvalidIdError,
     SeparationNotCompletedError,
     SeparationNotStartedError,
@@ -245,7 +244,12 @@ class _TransferProgress:
         self._clock = clock
         self._started = clock()
 
+    final: DownloadProgress | None = None
+    """The last call's progress once the download is done: it carries the media type and duration."""
+
     def __call__(self, progress: DownloadProgress) -> None:
+        if progress.done:
+            self.final = progress
         elapsed = self._clock() - self._started
         text = format_transfer(progress.audio_bytes, progress.expected_audio_bytes, elapsed)
         self.line.update(f"{self.label}: {text}", force=progress.done)
@@ -341,9 +345,9 @@ def _wait(
     started = time.monotonic()
     polls = 0
 
-    def show(status: SeparationStatus, started_now: bool) -> None:
+    def show(status: SeparationStatus) -> None:
         nonlocal polls
-        if started_now:
+        if start and polls == 0 and status.status == "not_started":  # the wait starts it now
             ctx.note(f"started speaker separation of {_printable(voice_id)} / {_printable(sample_id)}")
         polls += 1
         plural = "" if polls == 1 else "s"
@@ -357,8 +361,8 @@ def _wait(
             timeout=ctx.args.timeout,
             poll_interval=ctx.args.poll_interval,
             start=start,
-            _started=already_started,
-            _on_poll=show,
+            after_start=already_started,
+            on_poll=show,
         )
     finally:
         line.close()
@@ -375,20 +379,14 @@ def _cmd_get(ctx: _Context) -> int:
         return _stream_to_stdout(
             ctx,
             args.speaker,
-            lambda client, write: client._stream_speaker_audio(args.voice, args.sample, args.speaker, write),
+            lambda client, write: client.stream_speaker_audio(args.voice, args.sample, args.speaker, write),
         )
     return _download_to_file(
         ctx,
         args.speaker,
         "downloading",
-        lambda client, on_progress, on_audio: client._download_speaker_audio(
-            args.voice,
-            args.sample,
-            args.speaker,
-            args.output,
-            overwrite=args.overwrite,
-            on_progress=on_progress,
-            on_audio=on_audio,
+        lambda client, on_progress: client.download_speaker_audio(
+            args.voice, args.sample, args.speaker, args.output, overwrite=args.overwrite, on_progress=on_progress
         ),
     )
 
@@ -397,26 +395,24 @@ def _download_to_file(
     ctx: _Context,
     name: str,
     doing: str,
-    download: Callable[
-        [SpeakerAudioClient, Callable[[DownloadProgress], None], Callable[[SpeakerAudio | SampleAudio], None]], Path
-    ],
+    download: Callable[[SpeakerAudioClient, Callable[[DownloadProgress], None]], Path],
 ) -> int:
-    """``get``/``sample-audio`` into a file: ``download(client, on_progress, on_audio)`` with the progress line,
-    then the path on stdout and a note with the server's media type (a warning when the file disagrees)."""
+    """``get``/``sample-audio`` into a file: ``download(client, on_progress)`` with the progress line, then the
+    path on stdout and a note with the server's media type (a warning when the file disagrees)."""
     line = ctx.progress_line()
-    received: list[SpeakerAudio | SampleAudio] = []
     with ctx.client() as client:
         label = f"{doing} {_printable(name)}"
         line.update(f"{label} ...", force=True)
+        progress = _TransferProgress(line, label)
         try:
-            path = download(client, _TransferProgress(line, label), received.append)
+            path = download(client, progress)
         finally:
             line.close()
     print(path, file=ctx.out)
-    media_type = received[0].media_type
-    row = _file_row(name, path, received[0].duration_secs, media_type)
+    media_type = progress.final.media_type if progress.final is not None else None
+    row = _file_row(name, path, progress.final.duration_secs if progress.final is not None else None, media_type or "")
     ctx.note(f"saved {row[1]} ({row[2]}, sniffed {row[3]}, {row[4]}, {row[5]})")
-    warning = media_type_warning(path, media_type, _sniff_file(path))
+    warning = media_type_warning(path, media_type or "", _sniff_file(path))
     if warning is not None:
         _warn(ctx, warning)
     return EXIT_OK
@@ -438,26 +434,6 @@ class _StandardOutputAudio:
         self.written += len(data)
 
 
-class _RetryUntilOutput(RetryPolicy):
-    """The client's retry policy, except that nothing is retried once audio went out: a pipe cannot rewind."""
-
-    __slots__ = ("_output",)
-    _output: _StandardOutputAudio
-
-    @classmethod
-    def wrapping(cls, policy: RetryPolicy, output: _StandardOutputAudio) -> _RetryUntilOutput:
-        clone = cls.__new__(cls)
-        for slot in RetryPolicy.__slots__:
-            setattr(clone, slot, getattr(policy, slot))
-        clone._output = output
-        return clone
-
-    def next_delay(self, spec: RequestSpec, error: SpeakerAudioError, retries_done: int) -> float | None:
-        if self._output.written:
-            return None
-        return super().next_delay(spec, error, retries_done)
-
-
 def _stream_to_stdout(
     ctx: _Context,
     name: str,
@@ -470,7 +446,6 @@ def _stream_to_stdout(
         raise ValueError("-o - needs a binary standard output")
     output = _StandardOutputAudio(stream)
     with ctx.client() as client:
-        client.retry_policy = _RetryUntilOutput.wrapping(client.retry_policy, output)
         try:
             audio = stream_audio(client, output.write)
         except SpeakerAudioError:
@@ -495,7 +470,7 @@ def _cmd_sample_audio(ctx: _Context) -> int:
         return _stream_to_stdout(
             ctx,
             args.sample,
-            lambda client, write: client._stream_sample_audio(
+            lambda client, write: client.stream_sample_audio(
                 args.voice, args.sample, write, remove_background_noise=args.remove_background_noise
             ),
         )
@@ -503,14 +478,13 @@ def _cmd_sample_audio(ctx: _Context) -> int:
         ctx,
         args.sample,
         "downloading sample",
-        lambda client, on_progress, on_audio: client._download_sample_audio(
+        lambda client, on_progress: client.download_sample_audio(
             args.voice,
             args.sample,
             args.output,
             remove_background_noise=args.remove_background_noise,
             overwrite=args.overwrite,
             on_progress=on_progress,
-            on_audio=on_audio,
         ),
     )
 
@@ -942,7 +916,7 @@ def exit_code_for(error: BaseException) -> int:
         return EXIT_API  # an unusable speaker id came from the server
     if isinstance(error, APIConnectionError):
         return EXIT_NETWORK
-    if isinstance(error, InvalidIdError | InsecureTransportError):
+    if isinstance(error, InvalidIdError | InsecureTransportError | InvalidBaseUrlError):
         return EXIT_USAGE
     if isinstance(error, SpeakerAudioError):
         return EXIT_API
@@ -976,12 +950,21 @@ class _PrintableFormatter(logging.Formatter):
 def read_api_key_file(path: str, stdin: TextIO | None = None) -> str:
     """The key held in the file ``path`` (``-``: standard input), without one trailing newline.
 
-    Raises ``ValueError`` for an empty key or one with a control character (a second line), and
-    ``OSError`` when the file cannot be read. The key itself is never quoted in a message.
+    At most 64 KiB are read (``/dev/zero`` or a large file by mistake must not exhaust memory).
+    Raises ``ValueError`` for an empty key, one with a control character (a second line), or more than
+    64 KiB; ``OSError`` when the file cannot be read. The key itself is never quoted in a message.
     """
+    limit = 64 * 1024
     where = "standard input" if path == "-" else repr(path)
     try:
-        text = (stdin or sys.stdin).read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        if path == "-":
+            data: str | bytes = (stdin or sys.stdin).read(limit + 1)
+        else:
+            with open(path, "rb") as file:
+                data = file.read(limit + 1)
+        if len(data) > limit:
+            raise ValueError(f"--api-key-file: {where} holds more than 64 KiB, not one API key")
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
     except UnicodeDecodeError:
         raise ValueError(f"--api-key-file: {where} is not UTF-8 text") from None
     except OSError as error:

@@ -17,6 +17,7 @@ __all__ = [
     "CreatedDirectories",
     "check_writable_directory",
     "id_digest",
+    "match_replaced_file",
     "refuse_special_file",
     "safe_file_stem",
     "write_bytes_atomic",
@@ -127,6 +128,10 @@ class AtomicFile:
     Use as a context manager: leaving the block without committing deletes the temporary file,
     so neither a partial file nor a changed ``target`` is ever left behind. :meth:`commit` and
     :meth:`abort` may run on any thread (the async client runs them off its event loop).
+
+    A new file gets the usual mode (0666 minus the umask). With ``overwrite``, the temporary file is
+    readable by its owner only until :meth:`commit`, which gives it the permission bits, and where the
+    process may set them the owner and group, of the file it replaces (POSIX; see :func:`match_replaced_file`).
     """
 
     def __init__(self, target: str | os.PathLike[str], *, overwrite: bool = False, make_parents: bool = False) -> None:
@@ -160,6 +165,12 @@ class AtomicFile:
             self.created.remove_empty()
             raise
         self.file: BinaryIO = os.fdopen(fd, "wb")
+        self._new_file_mode: int | None = None
+        if overwrite and _POSIX_MODES:
+            # it may replace a private file: until the commit knows, no one but the owner may read what is written
+            self._new_file_mode = stat.S_IMODE(os.fstat(fd).st_mode)  # 0666 & ~umask: a new file's mode
+            with contextlib.suppress(OSError):  # a file system without modes (FAT): nothing to keep private
+                os.fchmod(fd, self._new_file_mode & 0o600)
 
     @property
     def temp_path(self) -> Path:
@@ -198,6 +209,10 @@ class AtomicFile:
                 self.target = target
             try:
                 self.file.flush()
+                if self._new_file_mode is not None:
+                    match_replaced_file(
+                        self.file.fileno(), self.target.name, self._dir_fd, self.directory, self._new_file_mode
+                    )
                 os.fsync(self.file.fileno())
                 self.file.close()
                 self._check_directory_in_place()
@@ -259,6 +274,37 @@ class AtomicFile:
 
     def __exit__(self, *exc_info: object) -> None:
         self.abort()
+
+
+_POSIX_MODES = os.name == "posix" and hasattr(os, "fchmod") and hasattr(os, "fchown")
+
+
+def match_replaced_file(fd: int, name: str, dir_fd: int | None, directory: Path, new_file_mode: int) -> None:
+    """Give the open file ``fd`` the permission bits, owner and group of the file ``name`` it is to replace.
+
+    ``name`` (in ``directory``, or relative to ``dir_fd``) is followed through symlinks. Owner and group are
+    kept where the process may set them (root: both; otherwise the group, if the process is a member of it),
+    then the permission bits (``rwx`` for owner, group and others; setuid, setgid and sticky bits are
+    never copied). Without a regular file at ``name``, ``fd`` gets ``new_file_mode``. POSIX only; a file
+    system that refuses modes (FAT) is left as it is.
+    """
+    try:
+        replaced = os.stat(directory / name) if dir_fd is None else os.stat(name, dir_fd=dir_fd)
+    except (OSError, ValueError):
+        replaced = None
+    if replaced is None or not stat.S_ISREG(replaced.st_mode):
+        with contextlib.suppress(OSError):
+            os.fchmod(fd, new_file_mode)
+        return
+    mine = os.fstat(fd)
+    if (mine.st_uid, mine.st_gid) != (replaced.st_uid, replaced.st_gid):
+        try:
+            os.fchown(fd, replaced.st_uid, replaced.st_gid)
+        except OSError:  # only root may give a file away; a member of the group may still set the group
+            with contextlib.suppress(OSError):
+                os.fchown(fd, -1, replaced.st_gid)
+    with contextlib.suppress(OSError):
+        os.fchmod(fd, stat.S_IMODE(replaced.st_mode) & 0o777)
 
 
 def _create_temporary(directory: Path, dir_fd: int | None, name: str | None) -> tuple[int, str]:

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from speaker_audio._inflate import inflater_for
+from speaker_audio._json import reject_json_constant
+from speaker_audio._settings import API_KEY_ENV, REDACTED
 from speaker_audio.errors import (
     APIConnectionError,
     APIStatusError,
@@ -28,12 +30,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_ERROR_BODY_BYTES",
+    "NO_KEY_HINT",
     "ErrorBodyReader",
+    "carried_a_key",
     "detach_tracebacks",
+    "forget_sent_key",
     "origin_of",
     "parse_error_body",
     "parse_retry_after",
-    "reject_json_constant",
     "request_id_of",
     "status_error",
     "transport_error",
@@ -131,11 +135,6 @@ def parse_retry_after(headers: httpx.Headers, *, now: float | None = None) -> fl
     return None
 
 
-def reject_json_constant(name: str) -> Any:
-    """``parse_constant`` for ``json.loads``: refuse ``NaN`` and ``Infinity``, which JSON does not define."""
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def parse_error_body(body: bytes) -> Any:
     """The parsed JSON body, else its text (``None`` when empty)."""
     if not body:
@@ -172,8 +171,23 @@ def _summary(body: Any) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
+NO_KEY_HINT = f"no API key was sent: set {API_KEY_ENV} or pass api_key=… to the client"
+
+
+def carried_a_key(request: httpx.Request) -> bool:
+    """Whether ``request`` went out with an API key.
+
+    The client's key header holds ``REDACTED`` once sent; a key header that an injected ``http_client`` adds
+    itself (its own headers or ``auth``) is one whose name ends with ``api-key``.
+    """
+    return any(value == REDACTED or name.lower().endswith("api-key") for name, value in request.headers.items())
+
+
 def status_error(response: httpx.Response, body: bytes) -> APIStatusError:
-    """The ``APIStatusError`` subclass for a non-2xx ``response`` with (the start of) its ``body``."""
+    """The ``APIStatusError`` subclass for a non-2xx ``response`` with (the start of) its ``body``.
+
+    A 401 to a request that carried no key says so, and how to set one (``NO_KEY_HINT``).
+    """
     status = response.status_code
     # the streamed response was consumed and closed: attach a read copy that holds (the start of) the body,
     # which is already inflated, so the copy is built without Content-Encoding (httpx would inflate it again)
@@ -196,6 +210,8 @@ def status_error(response: httpx.Response, body: bytes) -> APIStatusError:
         message += f": {summary}"
     if request_id:
         message += f" (request id {request_id})"
+    if status == 401 and not carried_a_key(request):
+        message += f" ({NO_KEY_HINT})"
     if status == 422:
         return UnprocessableEntityError(
             message, response=response, body=parsed, request_id=request_id, errors=_validation_details(parsed)
@@ -235,6 +251,43 @@ def detach_tracebacks(exc: BaseException) -> BaseException:
         linked.__traceback__ = None
         pending += [linked.__cause__, linked.__context__]
     return exc
+
+
+# the attributes that lead from a response's stream to the request it answers, in httpx's and httpcore's
+# streams (httpcore 1.x: PoolByteStream._stream -> HTTP11ConnectionByteStream._request; 0.x: ._status.request);
+# never the pool's or the connection's, whose queues hold other requests, some not yet sent
+_LINKS_TO_THE_SENT_REQUEST = ("_stream", "_httpcore_stream", "_pool_request", "_status", "_request", "request")
+
+
+def forget_sent_key(response: httpx.Response, header: str, placeholder: str) -> None:
+    """Overwrite ``header`` (the key's) with ``placeholder`` in the transport's own copy of the sent request.
+
+    httpx gives httpcore the sent headers as a new list of byte pairs, which httpcore's request object keeps
+    and the response's stream holds until the response is dropped: a frame holding the response (in a
+    traceback, for an error reporter that captures locals) reaches the key there. Call it once the response
+    head has arrived; only the request that ``response`` answers is touched.
+    """
+    name, value = header.lower().encode("ascii"), placeholder.encode("ascii")
+    pending: list[tuple[object, int]] = [(response.stream, 0)]
+    seen: set[int] = set()
+    while pending:
+        node, depth = pending.pop()
+        kind = type(node)
+        if id(node) in seen or depth > 8 or not kind.__module__.startswith(("httpx", "httpcore")):
+            continue
+        seen.add(id(node))
+        if kind.__name__ == "Request" and kind.__module__.startswith("httpcore"):
+            headers = getattr(node, "headers", None)
+            if isinstance(headers, list):
+                for index, pair in enumerate(headers):
+                    if isinstance(pair, tuple) and len(pair) == 2 and bytes(pair[0]).lower() == name:
+                        headers[index] = (pair[0], value)
+            continue
+        for link in _LINKS_TO_THE_SENT_REQUEST:
+            try:
+                pending.append((getattr(node, link), depth + 1))
+            except Exception:  # noqa: S112 - absent (or a property that refuses): not a link
+                continue
 
 
 def transport_error(exc: httpx.HTTPError, spec: RequestSpec, origin: str | None = None) -> APIConnectionError:

@@ -288,7 +288,7 @@ class Speaker:
         _keep_model_in_step(self, agrees, _speaker_model)
 
 
-def _separation_model(self: SeparationStatus) -> SpeakerSeparationResponseModel:
+def _separation_model(self: SeparationStatus) -> SpeakerSeparationResponseModel | None:
     from speaker_audio_api.models.speaker_separation_response_model import SpeakerSeparationResponseModel
     from speaker_audio_api.models.speaker_separation_response_model_speakers_type_0 import (
         SpeakerSeparationResponseModelSpeakersType0,
@@ -301,9 +301,8 @@ def _separation_model(self: SeparationStatus) -> SpeakerSeparationResponseModel:
     speakers.additional_properties = {key: speaker.model for key, speaker in self.speakers.items()}
     try:
         status = SpeakerSeparationResponseModelStatus(self.status)
-    except ValueError:
-        allowed = ", ".join(repr(s.value) for s in SpeakerSeparationResponseModelStatus)
-        raise ValueError(f"status must be one of {allowed}, got {self.status!r}") from None
+    except ValueError:  # a status the pinned spec does not list (the server is ahead of the pin): no model
+        return None
     return SpeakerSeparationResponseModel(
         voice_id=self.voice_id,
         sample_id=self.sample_id,
@@ -325,7 +324,9 @@ class SeparationStatus:
         speakers: ``{speaker_id: Speaker}``, the speakers found; empty until separation has completed.
         selected_speaker_ids: the ids of the speakers selected for the voice (empty when none is).
         model: the validated response as the generated ``SpeakerSeparationResponseModel`` (its ``status`` is
-            the generated enum); built from the fields above when not given.
+            the generated enum); built from the fields above when not given. ``None`` when ``status`` is a value
+            the pinned spec does not list (with ``strict=False``: the server is ahead of the pin), which the
+            generated enum cannot hold; every other field is read from the body as usual.
     """
 
     voice_id: str = attrs.field(validator=attrs.validators.instance_of(str))
@@ -333,6 +334,7 @@ class SeparationStatus:
     status: str = attrs.field(validator=attrs.validators.instance_of(str))
     speakers: dict[str, Speaker] = attrs.field(factory=dict, converter=_speakers)
     selected_speaker_ids: list[str] = attrs.field(factory=list, converter=_speaker_ids)
+    # ``None`` only for a status the pin lacks; typed as the model so that consumers' code keeps type-checking
     model: SpeakerSeparationResponseModel = attrs.field(
         default=attrs.Factory(_separation_model, takes_self=True), repr=False, eq=False, kw_only=True
     )
@@ -341,6 +343,9 @@ class SeparationStatus:
         from speaker_audio_api.models.speaker_separation_response_model_speakers_type_0 import (
             SpeakerSeparationResponseModelSpeakersType0,
         )
+
+        if self.model is None:  # a status the pin lacks: no model
+            return
 
         def agrees(m: SpeakerSeparationResponseModel) -> bool:
             speakers = (
@@ -377,6 +382,8 @@ class DownloadProgress:
         expected_body_bytes: the body's ``Content-Length``, when known and not compressed.
         done: true once, when the file is in place (then ``expected_audio_bytes == audio_bytes``).
         speaker_id: the speaker, for ``download_all_speakers``; else ``None``.
+        media_type: with ``done``, the audio's media type as the server said (e.g. ``audio/mpeg``); else ``None``.
+        duration_secs: with ``done``, the audio's duration as the server said (``None`` if it did not say).
     """
 
     audio_bytes: int
@@ -385,6 +392,8 @@ class DownloadProgress:
     expected_body_bytes: int | None
     done: bool = False
     speaker_id: str | None = None
+    media_type: str | None = None
+    duration_secs: float | None = None
 
     @property
     def fraction(self) -> float | None:

@@ -1,60 +1,24 @@
-"""Requests, built through the generated client's operation modules (sans-I/O).
+"""What a request is (sans-I/O): the id rule, the key's ``auth``, and the spec of one request.
 
-The generated ``_get_kwargs`` functions give the method, the percent-encoded path and the
-headers of each operation, so URLs and parameter names come from the pinned spec. They are
-private to openapi-python-client, which is why the generator's version is pinned exactly.
+The generated ``_get_kwargs`` functions give the method, the percent-encoded path and the headers of
+each operation (``_operations`` calls them), so URLs and parameter names come from the pinned spec.
+They are private to openapi-python-client, which is why the generator's version is pinned exactly.
 """
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Generator, Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import httpx
 
-from speaker_audio._settings import Secret
+from speaker_audio._http_errors import forget_sent_key
+from speaker_audio._ids import check_id_length
+from speaker_audio._settings import REDACTED, Secret
 from speaker_audio.errors import InvalidIdError
 
-if TYPE_CHECKING:
-    from speaker_audio_api.types import Unset
-
-__all__ = [
-    "REDACTED",
-    "KeyAuth",
-    "RequestSpec",
-    "build_get_sample_audio",
-    "build_get_separation_status",
-    "build_get_speaker_audio",
-    "build_start_speaker_separation",
-    "preload",
-    "validate_id",
-]
-
-REDACTED = "[redacted]"
-
-
-def preload() -> None:
-    """Import and compile what requests and results need, once, when a client is built.
-
-    Kept out of ``import speaker_audio`` (fast import); done here so the first call pays nothing.
-    """
-    import importlib
-
-    from speaker_audio._responses import preload_validators
-
-    for module in _PRELOADED_MODULES:
-        importlib.import_module(module)
-    preload_validators()
-
-
-_PRELOADED_MODULES = (
-    "speaker_audio_api.api.pvc_voices.get_speaker_audio",
-    "speaker_audio_api.api.pvc_voices.get_separation_status",
-    "speaker_audio_api.api.pvc_voices.start_speaker_separation",
-    "speaker_audio_api.api.pvc_voices.get_sample_audio",
-    "speaker_audio_api.models",
-)
+__all__ = ["REDACTED", "KeyAuth", "RequestSpec", "spec_from_kwargs", "validate_id"]
 
 
 def validate_id(name: str, value: object) -> str:
@@ -75,7 +39,7 @@ def validate_id(name: str, value: object) -> str:
         value.encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidIdError(f"{name} is not valid Unicode text (lone surrogate): {value!r}") from None
-    return value
+    return check_id_length(name, value)
 
 
 class KeyAuth(httpx.Auth):
@@ -95,7 +59,8 @@ class KeyAuth(httpx.Auth):
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers[self.header] = self._key.reveal()
         try:
-            yield request
+            response = yield request
+            forget_sent_key(response, self.header, REDACTED)  # httpcore's own copy of the sent headers
         finally:  # also when sending failed: httpx closes the flow
             request.headers[self.header] = REDACTED
 
@@ -121,12 +86,8 @@ class RequestSpec(NamedTuple):
         )
 
 
-# Passed to the generated ``_get_kwargs`` in place of the key, to learn which header carries it
-# (the spec owns the header's name) without the key ever entering a plain dict.
-_KEY_PROBE = "speaker-audio key placeholder"
-
-
-def _spec_from_kwargs(operation: str, kwargs: dict[str, Any], api_key: Secret | None = None) -> RequestSpec:
+def spec_from_kwargs(operation: str, kwargs: dict[str, Any], key_probe: str, api_key: Secret | None) -> RequestSpec:
+    """The ``RequestSpec`` of what a generated ``_get_kwargs`` returned; ``key_probe`` marks the key header's value."""
     method = str(kwargs["method"]).upper()
     path = str(kwargs["url"])
     params = kwargs.get("params")
@@ -135,7 +96,7 @@ def _spec_from_kwargs(operation: str, kwargs: dict[str, Any], api_key: Secret | 
     headers = dict(kwargs.get("headers", {}))
     auth = None
     for name, value in list(headers.items()):
-        if value == _KEY_PROBE:
+        if value == key_probe:
             del headers[name]
             auth = KeyAuth(name, api_key) if api_key is not None else None
     return RequestSpec(
@@ -146,50 +107,3 @@ def _spec_from_kwargs(operation: str, kwargs: dict[str, Any], api_key: Secret | 
         idempotent=method in ("GET", "HEAD", "OPTIONS"),
         auth=auth,
     )
-
-
-def _key_arg(api_key: Secret | None) -> str | Unset:
-    from speaker_audio_api.types import UNSET
-
-    return _KEY_PROBE if api_key is not None else UNSET
-
-
-def build_get_speaker_audio(voice_id: str, sample_id: str, speaker_id: str, api_key: Secret | None) -> RequestSpec:
-    """Request for GET …/speakers/{speaker_id}/audio."""
-    ids = (validate_id("voice_id", voice_id), validate_id("sample_id", sample_id))
-    speaker = validate_id("speaker_id", speaker_id)
-    from speaker_audio_api.api.pvc_voices import get_speaker_audio as operation  # on first use: fast import
-
-    kwargs = operation._get_kwargs(*ids, speaker, xi_api_key=_key_arg(api_key))
-    return _spec_from_kwargs("get_speaker_audio", kwargs, api_key)
-
-
-def build_get_separation_status(voice_id: str, sample_id: str, api_key: Secret | None) -> RequestSpec:
-    """Request for GET …/samples/{sample_id}/speakers."""
-    ids = (validate_id("voice_id", voice_id), validate_id("sample_id", sample_id))
-    from speaker_audio_api.api.pvc_voices import get_separation_status as operation
-
-    kwargs = operation._get_kwargs(*ids, xi_api_key=_key_arg(api_key))
-    return _spec_from_kwargs("get_separation_status", kwargs, api_key)
-
-
-def build_start_speaker_separation(voice_id: str, sample_id: str, api_key: Secret | None) -> RequestSpec:
-    """Request for POST …/samples/{sample_id}/separate-speakers."""
-    ids = (validate_id("voice_id", voice_id), validate_id("sample_id", sample_id))
-    from speaker_audio_api.api.pvc_voices import start_speaker_separation as operation
-
-    kwargs = operation._get_kwargs(*ids, xi_api_key=_key_arg(api_key))
-    return _spec_from_kwargs("start_speaker_separation", kwargs, api_key)
-
-
-def build_get_sample_audio(
-    voice_id: str, sample_id: str, api_key: Secret | None, *, remove_background_noise: bool = False
-) -> RequestSpec:
-    """Request for GET …/samples/{sample_id}/audio (the sample's own audio)."""
-    ids = (validate_id("voice_id", voice_id), validate_id("sample_id", sample_id))
-    if not isinstance(remove_background_noise, bool):
-        raise TypeError(f"remove_background_noise must be a bool, got {type(remove_background_noise).__name__}")
-    from speaker_audio_api.api.pvc_voices import get_sample_audio as operation
-
-    kwargs = operation._get_kwargs(*ids, remove_background_noise=remove_background_noise, xi_api_key=_key_arg(api_key))
-    return _spec_from_kwargs("get_sample_audio", kwargs, api_key)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import ssl
 from collections.abc import Callable
 
 import httpx
@@ -12,7 +13,7 @@ from speaker_audio._requests import RequestSpec
 from speaker_audio._settings import DEFAULT_MAX_RETRIES
 from speaker_audio.errors import APIConnectionError, APIStatusError, SpeakerAudioError
 
-__all__ = ["RETRYABLE_STATUSES", "RetryPolicy", "describe_retry"]
+__all__ = ["RETRYABLE_STATUSES", "RetryPolicy", "describe_retry", "is_certificate_failure"]
 
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
@@ -48,6 +49,8 @@ class RetryPolicy:
     def is_retryable(self, spec: RequestSpec, error: SpeakerAudioError) -> bool:
         """Whether ``error`` on ``spec`` may be retried at all (ignoring the count)."""
         if isinstance(error, APIConnectionError):
+            if is_certificate_failure(error):
+                return False  # the same certificate fails the same way: a retry only delays the error
             if spec.idempotent:
                 return True
             return isinstance(error.__cause__, _NOT_SENT)  # POST: only when it surely never left
@@ -69,6 +72,22 @@ class RetryPolicy:
         if retries_done >= self.max_retries or not self.is_retryable(spec, error):
             return None
         return self.delay(retries_done, error)
+
+
+def is_certificate_failure(error: BaseException) -> bool:
+    """Whether ``error`` comes, through its chained causes, from a TLS certificate that failed verification
+    (untrusted, expired, for another host name): ``ssl.SSLCertVerificationError`` under httpx's ``ConnectError``."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        linked = pending.pop()
+        if linked is None or id(linked) in seen:
+            continue
+        if isinstance(linked, ssl.SSLCertVerificationError):
+            return True
+        seen.add(id(linked))
+        pending += [linked.__cause__, linked.__context__]
+    return False
 
 
 def describe_retry(spec: RequestSpec, attempt: int, delay: float, error: SpeakerAudioError) -> str:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
 import httpx
 
 __all__ = [
+    "REDACTED",
     "API_KEY_ENV",
     "BASE_URL_ENV",
     "DEFAULT_BASE_URL",
@@ -17,6 +19,7 @@ __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
     "DEFAULT_MAX_RETRIES",
     "DEFAULT_TIMEOUT",
+    "MAX_BASE_URL_LENGTH",
     "REGION_BASE_URLS",
     "Secret",
     "check_key_transport",
@@ -26,6 +29,9 @@ __all__ = [
     "resolve_base_url",
     "resolve_timeout",
 ]
+
+REDACTED = "[redacted]"
+"""What stands for the key in a request once it was sent."""
 
 API_KEY_ENV = "ELEVENLABS_API_KEY"
 BASE_URL_ENV = "ELEVENLABS_BASE_URL"
@@ -40,6 +46,8 @@ DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_MAX_RESPONSE_BYTES = 1 << 30
 DEFAULT_MAX_JSON_BYTES = 16 << 20
+MAX_BASE_URL_LENGTH = 2048
+"""The longest ``base_url`` accepted, in characters (with the longest ids, URLs stay far below httpx's 65,536)."""
 
 
 class Secret:
@@ -108,15 +116,48 @@ def resolve_api_key(api_key: str | Secret | None) -> Secret | None:
 
 
 def resolve_base_url(base_url: str | None) -> str:
-    """The explicit base URL, else ``ELEVENLABS_BASE_URL``, else production; without a trailing slash."""
+    """The explicit base URL, else ``ELEVENLABS_BASE_URL``, else production; without a trailing slash.
+
+    Raises:
+        InvalidBaseUrlError: not an ``http(s)`` URL, with a query, fragment or user info (``user:password@``),
+            or longer than :data:`MAX_BASE_URL_LENGTH`. Neither the message nor this frame's locals hold the
+            user info.
+    """
+    from speaker_audio.errors import InvalidBaseUrlError
+
     value = base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+    problem = _base_url_problem(value)
+    if problem is not None:
+        del base_url, value  # a traceback with locals (an error reporter) must not show a password either
+        raise InvalidBaseUrlError(problem)
+    return value.rstrip("/")
+
+
+def _base_url_problem(value: str) -> str | None:
+    """What is wrong with ``value`` as a base URL (a message without its user info), else ``None``."""
+    shown = _without_user_info(value)
+    if len(value) > MAX_BASE_URL_LENGTH:
+        return f"base_url is too long: {len(value)} characters, at most {MAX_BASE_URL_LENGTH}"
     try:
         url = httpx.URL(value)
     except httpx.InvalidURL:
-        raise ValueError(f"base_url is not a valid URL: {value!r}") from None
+        return f"base_url is not a valid URL: {shown!r}"
+    if url.userinfo:
+        return (
+            f"base_url must not hold a user name or password (user:password@), got {shown!r}: the API key is the "
+            "only credential speaker-audio sends (for a proxy that wants credentials, pass an http_client)"
+        )
     if url.scheme not in ("http", "https") or not url.host or url.query or url.fragment:
-        raise ValueError(f"base_url must be an http(s) URL without query or fragment, got {value!r}")
-    return value.rstrip("/")
+        return f"base_url must be an http(s) URL without query or fragment, got {shown!r}"
+    return None
+
+
+_USER_INFO = re.compile(r"(?<=//).*@", re.DOTALL)  # from "//" to the last "@": wherever a parser may end user info
+
+
+def _without_user_info(value: str) -> str:
+    """``value`` with anything that may be user info (from ``//`` to the last ``@``) replaced by ``***@``."""
+    return _USER_INFO.sub("***@", value, count=1)
 
 
 def resolve_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:

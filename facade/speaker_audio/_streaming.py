@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from speaker_audio._decode import decode_audio_base64, explain_base64_error, is_well_padded
+from speaker_audio._json import reject_json_constant
 from speaker_audio.errors import (
     AudioDecodeError,
     ResponseTooLargeError,
@@ -50,11 +51,6 @@ _UNICODE_ESCAPE_TARGETS = {
 
 
 _ESCAPE_NAMES = {b'"': "an escaped quote", b"\\": "an escaped backslash", b"b": "a \\b escape"}
-
-
-def _reject_constant(name: str) -> Any:
-    """Refuse ``NaN`` and ``Infinity``, which ``json.loads`` accepts but JSON does not define."""
-    raise ValueError(f"{name} is not valid JSON")
 
 
 class StreamingAudioDecoder:
@@ -101,7 +97,7 @@ class StreamingAudioDecoder:
     )
 
     def __init__(self, *, audio_field: str, max_other_bytes: int = 1 << 20) -> None:
-        """Create a decoder for a body whose audio member is ``audio_field`` (``_responses.speaker_audio_member()``)."""
+        """Create a decoder for a body whose audio member is ``audio_field`` (an ``Operation.member()``)."""
         self._audio_field = audio_field
         self._max_other_bytes = max_other_bytes
         self._state = _START
@@ -281,7 +277,7 @@ class StreamingAudioDecoder:
         raw = b"".join(self._raw)
         self._raw = []
         try:
-            return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+            return json.loads(raw.decode("utf-8"), parse_constant=reject_json_constant)
         except (ValueError, RecursionError) as exc:
             # UnicodeDecodeError and json.JSONDecodeError are ValueErrors; their messages hold no data.
             raise ResponseValidationError(f"response body is not valid JSON: {exc}") from None
@@ -520,7 +516,7 @@ def _whole_body_decoder(audio_field: str) -> json.JSONDecoder:
             raise ValueError(f"repeated {audio_field!r} member")
         return members
 
-    return json.JSONDecoder(parse_constant=_reject_constant, object_pairs_hook=pairs_to_dict)
+    return json.JSONDecoder(parse_constant=reject_json_constant, object_pairs_hook=pairs_to_dict)
 
 
 def decode_whole_body(body: bytes, *, audio_field: str) -> tuple[bytes, dict[str, object]]:

@@ -27,6 +27,7 @@ from speaker_audio._files import (
     safe_file_stem,
 )
 from speaker_audio._models import DownloadProgress, SeparationStatus
+from speaker_audio._operations import STRICT, Checks
 from speaker_audio._requests import validate_id
 from speaker_audio.errors import (
     InvalidIdError,
@@ -87,6 +88,7 @@ class SeparationPoller:
         self._start = start
         self._started = started
         self._polls = 0
+        self._unknown: str | None = None  # the last status seen that the pinned spec does not list
         self._clock = clock
         self._deadline = clock() + timeout
 
@@ -107,7 +109,8 @@ class SeparationPoller:
 
         def expired(what: str) -> SpeakerAudioError:
             return SeparationTimeoutError(
-                f"speaker separation for {self._where} did not complete within {self._timeout:g}s (time ran out {what})"
+                f"speaker separation for {self._where} did not complete within {self._timeout:g}s "
+                f"(time ran out {what}){self._unknown_note()}"
             )
 
         at = self._deadline if first_poll_from is None else max(self._deadline, first_poll_from + FIRST_POLL_SECONDS)
@@ -125,6 +128,9 @@ class SeparationPoller:
 
         first = self._polls == 0
         self._polls += 1
+        if status.model is None:  # a status the pin lacks: keep polling
+            self._unknown = status.status
+            return self._wait_more(status)
         # Exhaustive over the pinned spec's statuses: a value that upstream adds is a mypy error
         # here after regeneration, until someone decides what it means for waiting.
         state = status.model.status
@@ -145,10 +151,19 @@ class SeparationPoller:
                 pass
             case _:
                 assert_never(state)
+        return self._wait_more(status)
+
+    def _unknown_note(self) -> str:
+        if self._unknown is None:
+            return ""
+        return f"; it reported {self._unknown!r}, a status the pinned spec does not list (re-pin with `make pin`)"
+
+    def _wait_more(self, status: SeparationStatus) -> float:
         remaining = self._deadline - self._clock()
         if remaining <= 0:
             raise SeparationTimeoutError(
                 f"speaker separation for {self._where} still {status.status!r} after {self._timeout:g}s"
+                f"{self._unknown_note()}"
             )
         return min(self._poll_interval, remaining)
 
@@ -341,7 +356,9 @@ class SpeakerDownloads:
             self._open_files.append(file)
         return file
 
-    def sink_factory(self, speaker_id: str, file: AtomicFile, max_bytes: int) -> Callable[[], AudioFileSink]:
+    def sink_factory(
+        self, speaker_id: str, file: AtomicFile, max_bytes: int, checks: Checks = STRICT
+    ) -> Callable[[], AudioFileSink]:
         """The sink maker for one speaker's download into ``file`` (a new sink per attempt)."""
         stem = self.stems[speaker_id]
 
@@ -368,6 +385,7 @@ class SpeakerDownloads:
                 on_received=report,
                 on_progress=detailed if self._on_progress is not None else None,
                 check=check,
+                checks=checks,
             )
 
         return make

@@ -20,6 +20,7 @@ __all__ = [
     "AuthenticationError",
     "InsecureTransportError",
     "InternalServerError",
+    "InvalidBaseUrlError",
     "InvalidIdError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -33,6 +34,7 @@ __all__ = [
     "SpeakerAudioError",
     "SpeakerDownloadError",
     "UnprocessableEntityError",
+    "UnsupportedSchemaError",
     "ValidationErrorDetail",
 ]
 
@@ -53,7 +55,18 @@ def _restore_error(cls: type[SpeakerAudioError], args: tuple[Any, ...], state: d
 
 
 class InvalidIdError(SpeakerAudioError, ValueError):
-    """An id that cannot be sent as exactly one URL path segment (empty, ``.``, ``..``, control characters)."""
+    """An id that cannot be sent as exactly one URL path segment: empty, ``.``, ``..``, control characters, too long.
+
+    Too long: over 1,024 bytes once percent-encoded (``speaker_audio._ids.MAX_ID_BYTES``).
+    """
+
+
+class InvalidBaseUrlError(SpeakerAudioError, ValueError):
+    """A ``base_url`` (or ``ELEVENLABS_BASE_URL``) that cannot be used; raised when the client is built.
+
+    Not an ``http(s)`` URL, with a query or fragment, with user info (``user:password@``: the API key is
+    the only credential sent), or longer than 2,048 characters. The message never shows the user info.
+    """
 
 
 class InsecureTransportError(SpeakerAudioError, ValueError):
@@ -170,6 +183,14 @@ class InternalServerError(APIStatusError):
 
 class ResponseValidationError(SpeakerAudioError):
     """A 2xx response whose body is not the JSON shape the API promises."""
+
+
+class UnsupportedSchemaError(SpeakerAudioError):
+    """The pinned spec gives an operation a response schema that speaker-audio cannot enforce.
+
+    Raised by each call of that operation only (the message names it and the cause); the others keep working.
+    Re-pin the spec or extend the validator.
+    """
 
 
 class AudioDecodeError(ResponseValidationError):

@@ -295,11 +295,11 @@ def test_at_most_concurrency_downloads_run_at_once(fake: FakeElevenLabs, tmp_pat
             async with AsyncSpeakerAudioClient(base_url=fake.base_url) as client:
                 execute = client._execute
 
-                async def counting(spec: Any, make_sink: Any, deadline: Any = None) -> Any:
+                async def counting(spec: Any, make_sink: Any, deadline: Any = None, **options: Any) -> Any:
                     enter()
                     try:
                         await asyncio.sleep(0.05)
-                        return await execute(spec, make_sink, deadline)
+                        return await execute(spec, make_sink, deadline, **options)
                     finally:
                         leave()
 

@@ -269,6 +269,27 @@ def test_auth_failure_with_wrong_key(kind: Kind) -> None:
         assert ok.status == "not_started"
 
 
+def test_a_401_says_when_no_key_was_sent_and_how_to_set_one(kind: Kind) -> None:
+    ids = ("voice-demo", "sample-demo")
+    with FakeElevenLabs(api_key="right") as fake:
+        with pytest.raises(AuthenticationError) as without_key:
+            runner(kind, fake).call("get_separation_status", *ids)
+        assert "no API key was sent" in str(without_key.value)
+        assert "ELEVENLABS_API_KEY" in str(without_key.value)
+        assert "api_key=" in str(without_key.value)
+        with pytest.raises(AuthenticationError) as wrong_key:
+            runner(kind, fake, api_key="wrong").call("get_separation_status", *ids)
+        assert "no API key was sent" not in str(wrong_key.value)
+        # a key header that an injected http client adds itself is a key sent, too
+        own: httpx.Client | httpx.AsyncClient = (httpx.Client if kind == "sync" else httpx.AsyncClient)(
+            headers={"xi-api-key": "wrong"}
+        )
+        with pytest.raises(AuthenticationError) as injected:
+            runner(kind, fake).call_with_http_client(own, "get_separation_status", *ids)
+        assert "no API key was sent" not in str(injected.value)
+        assert [r.headers.get("xi-api-key") for r in fake.requests] == [None, "wrong", "wrong"]
+
+
 def test_env_vars_supply_key_and_base_url(
     completed_fake: FakeElevenLabs, kind: Kind, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -19,9 +19,10 @@ def test_unusable_keys_are_refused_without_echoing_them(key: str) -> None:
 
 
 def test_invalid_header_failures_do_not_quote_header_values() -> None:
-    from speaker_audio import _http_errors, _requests
+    from speaker_audio import _http_errors
+    from speaker_audio._operations import SPEAKER_AUDIO
 
-    spec = _requests.build_get_speaker_audio(*IDS, None)
+    spec = SPEAKER_AUDIO.request(None, dict(zip(("voice_id", "sample_id", "speaker_id"), IDS, strict=True)), {})
     error = _http_errors.transport_error(httpx.LocalProtocolError("Illegal header value b'sk-SECRET '"), spec)
     assert "SECRET" not in str(error)
     assert "invalid request" in str(error)

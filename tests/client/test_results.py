@@ -10,6 +10,7 @@ import pytest
 from _clients import ClientRunner, Kind
 
 from speaker_audio import SeparationStatus, Speaker, SpeakerAudio, Utterance
+from speaker_audio._operations import SEPARATION_STATUS, SPEAKER_AUDIO
 from speaker_audio.errors import ResponseValidationError
 from speaker_audio.testing import FakeElevenLabs, Fault
 from speaker_audio_api.models.speaker_audio_response_model import SpeakerAudioResponseModel
@@ -100,9 +101,7 @@ def test_an_unknown_status_is_a_validation_error_naming_it(fake: FakeElevenLabs,
 def test_results_hash_and_compare_by_their_fields_not_their_model() -> None:
     import attrs
 
-    from speaker_audio._responses import speaker_audio_from_parts
-
-    fetched = speaker_audio_from_parts(b"x", {"media_type": "audio/mpeg", "duration_secs": 1, "loudness": -14})
+    fetched = SPEAKER_AUDIO.from_parts(b"x", {"media_type": "audio/mpeg", "duration_secs": 1, "loudness": -14})
     built = SpeakerAudio(data=b"x", media_type="audio/mpeg", duration_secs=1.0)
     assert fetched == built
     assert hash(fetched) == hash(built)
@@ -120,9 +119,7 @@ def test_evolved_status_and_pickled_results_keep_a_matching_model() -> None:
 
     import attrs
 
-    from speaker_audio._responses import separation_status_from_json
-
-    status = separation_status_from_json({"voice_id": "v", "sample_id": "s", "status": "pending", "eta": 3})
+    status = SEPARATION_STATUS.from_json({"voice_id": "v", "sample_id": "s", "status": "pending", "eta": 3})
     for clone in (pickle.loads(pickle.dumps(status)), copy.deepcopy(status)):
         assert clone == status
         assert clone.model == status.model  # the generated UNSET survives (models compare it by identity)

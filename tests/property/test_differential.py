@@ -38,20 +38,16 @@ from hypothesis import strategies as st
 
 from speaker_audio import _body
 from speaker_audio._files import AtomicFile
-from speaker_audio._responses import (
-    OPERATIONS,
-    SAMPLE_AUDIO,
-    SPEAKER_AUDIO,
-    AudioResponse,
-    separation_status_from_json,
-    speaker_audio_member,
-)
+from speaker_audio._operations import OPERATIONS as OPERATION_ROWS
+from speaker_audio._operations import SAMPLE_AUDIO, SEPARATION_STATUS, SPEAKER_AUDIO, Operation
 from speaker_audio._schema import load_spec, response_schema
 from speaker_audio.errors import ResponseValidationError
 
 SPEC = load_spec()
 COMPONENTS: Mapping[str, Any] = SPEC["components"]["schemas"]
-AUDIO_MEMBER = speaker_audio_member()
+AUDIO_MEMBER = SPEAKER_AUDIO.member()
+OPERATIONS = [row.name for row in OPERATION_ROWS]
+separation_status_from_json = SEPARATION_STATUS.from_json
 JSON = Any
 
 examples = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -214,7 +210,7 @@ def chunked(data: bytes, cuts: list[int]) -> list[bytes]:
     return [data[a:b] for a, b in itertools.pairwise(points)]
 
 
-def one_pass_route(raw: bytes, cuts: list[int], operation: AudioResponse[Any]) -> tuple[bytes, Any]:
+def one_pass_route(raw: bytes, cuts: list[int], operation: Operation[Any]) -> tuple[bytes, Any]:
     sink = _body.AudioMemorySink(1 << 30, operation)
     assert len(raw) <= _body.SMALL_BODY_BYTES  # the one-pass route
     sink.feed(raw)
@@ -222,7 +218,7 @@ def one_pass_route(raw: bytes, cuts: list[int], operation: AudioResponse[Any]) -
     return audio.data, audio
 
 
-def memory_streaming_route(raw: bytes, cuts: list[int], operation: AudioResponse[Any]) -> tuple[bytes, Any]:
+def memory_streaming_route(raw: bytes, cuts: list[int], operation: Operation[Any]) -> tuple[bytes, Any]:
     """``AudioMemorySink`` past its one-pass size (lowered to 0 here), fed in random chunks."""
     small, _body.SMALL_BODY_BYTES = _body.SMALL_BODY_BYTES, 0
     try:
@@ -235,7 +231,7 @@ def memory_streaming_route(raw: bytes, cuts: list[int], operation: AudioResponse
     return audio.data, audio
 
 
-def streaming_route(raw: bytes, cuts: list[int], operation: AudioResponse[Any]) -> tuple[bytes, Any]:
+def streaming_route(raw: bytes, cuts: list[int], operation: Operation[Any]) -> tuple[bytes, Any]:
     with tempfile.TemporaryDirectory() as folder:
         dest = Path(folder) / "speaker.mp3"
         file = AtomicFile(dest)
@@ -254,7 +250,7 @@ def streaming_route(raw: bytes, cuts: list[int], operation: AudioResponse[Any]) 
 
 ROUTES = {"one-pass": one_pass_route, "memory-streaming": memory_streaming_route, "file-streaming": streaming_route}
 # every operation whose 200 body carries base64 audio, through the same sinks
-AUDIO_OPERATIONS: dict[str, AudioResponse[Any]] = {"get_speaker_audio": SPEAKER_AUDIO, "get_sample_audio": SAMPLE_AUDIO}
+AUDIO_OPERATIONS: dict[str, Operation[Any]] = {"get_speaker_audio": SPEAKER_AUDIO, "get_sample_audio": SAMPLE_AUDIO}
 AUDIO_SCHEMAS = {operation: response_schema(operation) for operation in AUDIO_OPERATIONS}
 STATUS_SCHEMA = response_schema("get_separation_status")
 CUTS = st.lists(st.integers(0, 10_000), max_size=6)

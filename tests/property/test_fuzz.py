@@ -13,12 +13,13 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from speaker_audio import _http_errors, _responses
+from speaker_audio import _http_errors
 from speaker_audio._decode import decode_audio_base64
+from speaker_audio._operations import SEPARATION_STATUS, SPEAKER_AUDIO, START_SEPARATION
 from speaker_audio._streaming import StreamingAudioDecoder, decode_whole_body
 from speaker_audio.errors import APIStatusError, SpeakerAudioError
 
-AUDIO_MEMBER = _responses.speaker_audio_member()
+AUDIO_MEMBER = SPEAKER_AUDIO.member()
 
 LONG = os.environ.get("HYPOTHESIS_PROFILE") == "fuzz"
 EXAMPLES = 20_000 if LONG else 2_000
@@ -194,7 +195,7 @@ def test_json_body_parsers_on_anything(payload: object, nesting: int) -> None:
     from speaker_audio._body import JsonSink
     from speaker_audio.errors import ResponseValidationError
 
-    for parse in (_responses.separation_status_from_json, _responses.start_separation_from_json):
+    for parse in (SEPARATION_STATUS.from_json, START_SEPARATION.from_json):
         body = json.dumps(payload).encode()
         if nesting > 2500:
             body = b"[" * nesting * 100 + body  # deep nesting must not escape as RecursionError

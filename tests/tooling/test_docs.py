@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import html
+import re
 import shutil
 import subprocess
 import sys
@@ -86,10 +88,18 @@ def test_the_reference_builds_and_opens_with_the_readme(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert 'url=./speaker_audio.html"' in (out / "index.html").read_text()
     page = (out / "speaker_audio.html").read_text()
-    readme_start, api_start = page.index("The API contract"), page.index('id="SpeakerAudioClient"')
-    assert readme_start < api_start
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    # every section of the README, in its order, before the API
+    positions = [page.index(f">{html.escape(heading)}</h2>") for heading in re.findall(r"^## (.+)$", readme, re.M)]
+    assert len(positions) > 1
+    assert positions == sorted(positions)
+    assert positions[-1] < page.index('id="SpeakerAudioClient"')
     for name in ("get_speaker_audio", "SeparationStatus.model", "UnprocessableEntityError"):
         assert f'id="{name}"' in page
-    assert "<code>&#46;errors</code>" in page  # an attribute in the README, not a link to the errors module
+    # the README's attributes (`.errors`, `.status_code`, …) stay code, not links to a module of that name
+    attributes = set(re.findall(r"`\.([A-Za-z_]\w*)`", readme))
+    assert "errors" in attributes
+    for attribute in attributes:
+        assert f"<code>&#46;{attribute}</code>" in page
     assert (out / "speaker_audio" / "errors.html").is_file()
     assert (out / "speaker_audio" / "testing.html").is_file()

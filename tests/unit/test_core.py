@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from speaker_audio import SpeakerAudioClient, _http_errors, _requests, _retry, _settings
 from speaker_audio._files import safe_file_stem
+from speaker_audio._operations import SPEAKER_AUDIO, START_SEPARATION
 from speaker_audio.errors import (
     APIConnectionError,
     APITimeoutError,
@@ -21,8 +22,8 @@ from speaker_audio.errors import (
     ResponseValidationError,
 )
 
-GET = _requests.build_get_speaker_audio("v", "s", "sp", None)
-POST = _requests.build_start_speaker_separation("v", "s", None)
+GET = SPEAKER_AUDIO.request(None, {"voice_id": "v", "sample_id": "s", "speaker_id": "sp"}, {})
+POST = START_SEPARATION.request(None, {"voice_id": "v", "sample_id": "s"}, {})
 
 
 def response(status: int, headers: dict[str, str] | None = None) -> httpx.Response:
@@ -30,7 +31,9 @@ def response(status: int, headers: dict[str, str] | None = None) -> httpx.Respon
 
 
 def test_request_specs_come_from_the_generated_operations() -> None:
-    spec = _requests.build_get_speaker_audio("a b", "c/d", "é", _settings.Secret("SECRET-KEY"))
+    spec = SPEAKER_AUDIO.request(
+        _settings.Secret("SECRET-KEY"), {"voice_id": "a b", "sample_id": "c/d", "speaker_id": "é"}, {}
+    )
     assert spec.method == "GET"
     assert spec.path == "/v1/voices/pvc/a%20b/samples/c%2Fd/speakers/%C3%A9/audio"
     # the key is not in the spec's headers: its auth writes it (under the spec's header name) as the request is sent
@@ -46,7 +49,7 @@ def test_request_specs_come_from_the_generated_operations() -> None:
     assert "SECRET-KEY" not in repr(spec) + repr(spec.auth) + repr(tuple(spec)) + str(list(spec))
     assert not POST.idempotent
     assert POST.path.endswith("/separate-speakers")
-    unauthenticated = _requests.build_get_speaker_audio("v", "s", "sp", None)
+    unauthenticated = SPEAKER_AUDIO.request(None, {"voice_id": "v", "sample_id": "s", "speaker_id": "sp"}, {})
     assert unauthenticated.headers == {}
     assert unauthenticated.auth is None
 

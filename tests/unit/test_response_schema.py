@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from speaker_audio._responses import OPERATIONS, speaker_audio_member
+from speaker_audio._operations import OPERATIONS as OPERATION_ROWS
+from speaker_audio._operations import SPEAKER_AUDIO
 from speaker_audio._schema import UnsupportedSchemaError, compile_validator, load_spec, response_schema
 from speaker_audio.errors import ResponseValidationError
 from speaker_audio_api.models.speaker_audio_response_model import SpeakerAudioResponseModel
@@ -17,7 +18,7 @@ from speaker_audio_api.models.speaker_audio_response_model import SpeakerAudioRe
 
 
 def test_the_audio_member_is_the_generated_models_attribute() -> None:
-    name = speaker_audio_member()
+    name = SPEAKER_AUDIO.member()
     assert name == "audio_base_64"
     assert SpeakerAudioResponseModel(audio_base_64="A", media_type="m", duration_secs=1).to_dict()[name] == "A"
 
@@ -34,7 +35,7 @@ def test_every_response_schema_of_the_pin_compiles() -> None:
                 schema = response.get("content", {}).get("application/json", {}).get("schema")
                 if schema is not None:
                     compile_validator(schema, spec, f"{operation['operationId']} {status}")
-    for operation_id in OPERATIONS:
+    for operation_id in (row.name for row in OPERATION_ROWS):
         assert response_schema(operation_id)
 
 
@@ -105,7 +106,7 @@ def test_keywords_behave_as_json_schema_says(schema: Any, good: list[Any], bad: 
 
 
 def test_json_bodies_are_strict_utf8() -> None:
-    from speaker_audio._responses import parse_json_body
+    from speaker_audio._json import parse_json_body
 
     body = {"voice_id": "v", "sample_id": "s", "status": "pending"}
     assert parse_json_body(b"\xef\xbb\xbf" + json.dumps(body).encode(), "x") == body  # a UTF-8 BOM, as elsewhere

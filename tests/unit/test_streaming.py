@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from speaker_audio._responses import speaker_audio_member
+from speaker_audio._operations import SPEAKER_AUDIO
 from speaker_audio._streaming import StreamingAudioDecoder
 from speaker_audio.errors import (
     AudioDecodeError,
@@ -23,7 +23,7 @@ from speaker_audio.errors import (
     ResponseValidationError,
 )
 
-FIELD = AUDIO_MEMBER = speaker_audio_member()  # "audio_base_64", from the generated model
+FIELD = AUDIO_MEMBER = SPEAKER_AUDIO.member()  # "audio_base_64", from the generated model
 ASCII_WHITESPACE = " \t\n\r\f\v"
 CANONICAL_BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -432,10 +432,10 @@ def test_feed_after_finish_is_a_programming_error() -> None:
 
 
 def test_one_pass_route_refuses_an_escaped_duplicate_audio_member() -> None:
-    from speaker_audio._responses import speaker_audio_member
+    from speaker_audio._operations import SPEAKER_AUDIO
     from speaker_audio._streaming import StreamingAudioDecoder, decode_whole_body
 
-    AUDIO_MEMBER = speaker_audio_member()
+    AUDIO_MEMBER = SPEAKER_AUDIO.member()
 
     body = b'{"audio_base_64":"QUJD","audio\\u005fbase_64":"WFla","media_type":"audio/mpeg","duration_secs":1}'
     with pytest.raises(ResponseValidationError, match="more than one"):

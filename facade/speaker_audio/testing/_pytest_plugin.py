@@ -11,22 +11,28 @@ The ``fake_elevenlabs`` marker passes keyword arguments to :class:`FakeElevenLab
     def test_wrong_key_is_refused(fake_elevenlabs): ...
 
 Both are documented where pytest shows them: ``pytest --fixtures`` and ``pytest --markers``.
+
+pytest imports this module in every session of every project where speaker-audio is installed, so it
+imports the fake server only when a test asks for the fixture.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from speaker_audio.testing._server import FakeElevenLabs
+if TYPE_CHECKING:
+    from speaker_audio.testing._server import FakeElevenLabs
 
 MARKER_HELP = (
-    "fake_elevenlabs(*, api_key=None, with_demo_data=True, record_responses=False, port=0): configure the "
+    "fake_elevenlabs(*, api_key=None, with_demo_data=True, record_responses=False, drift=None, port=0, "
+    "max_request_body=16 MiB, max_recorded_body=64 KiB, max_recorded_requests=10000): configure the "
     "fake_elevenlabs fixture's FakeElevenLabs for this test: api_key makes it answer 401 to requests without "
-    "that xi-api-key; with_demo_data=False starts it empty; record_responses keeps fake.responses."
+    "that xi-api-key; with_demo_data=False starts it empty; record_responses keeps fake.responses; "
+    "drift=Drift(...) sends bodies that run ahead of the pinned spec."
 )
 
 
@@ -46,6 +52,8 @@ def fake_elevenlabs(request: pytest.FixtureRequest) -> Iterator[FakeElevenLabs]:
     ``fake_elevenlabs.request_log`` show what was asked and answered. A fault that matched no request
     is reported as a warning when the test ends. Works in async tests as is.
     """
+    from speaker_audio.testing._server import FakeElevenLabs
+
     options: dict[str, Any] = {}
     marker = request.node.get_closest_marker("fake_elevenlabs")
     if marker is not None:

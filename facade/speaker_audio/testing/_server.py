@@ -1,15 +1,18 @@
 """A fake ElevenLabs API on 127.0.0.1 for tests and demos.
 
 A real HTTP/1.1 server (keep-alive, Content-Length) in a background thread. It holds voices,
-samples and their speaker separations in memory, follows the pinned spec for every pinned
-operation, serves real audio bytes, checks ``xi-api-key`` when configured, and can be
-scripted to misbehave (status, headers, delay, dropped connections, truncated bodies).
+samples and their speaker separations in memory, serves real audio bytes, checks ``xi-api-key``
+when configured, and can be scripted to misbehave (status, headers, delay, dropped connections,
+truncated bodies) or to run ahead of the pinned spec (:class:`Drift`). Its routes, operationIds
+and parameter rules are read from the pinned spec (``speaker_audio_api/openapi.json``); an
+operation of the spec it has no behaviour for answers 501, naming it.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import http.server
 import json
 import logging
@@ -28,7 +31,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import attrs
 
+from speaker_audio.testing import _drift
+from speaker_audio.testing._drift import Drift
+from speaker_audio.testing._routes import Operation, Problem, Routes, pinned_routes
+
 __all__ = [
+    "Drift",
     "FakeElevenLabs",
     "FakeSample",
     "FakeSpeaker",
@@ -41,47 +49,61 @@ __all__ = [
 
 _log = logging.getLogger("speaker_audio.testing")
 
-_PVC = "/v1/voices/pvc/"
-_SEGMENT = r"([^/?#]+)"
-_ROUTES: list[tuple[str, re.Pattern[str], str]] = [
-    ("GET", re.compile(rf"^{_PVC}{_SEGMENT}/samples/{_SEGMENT}/speakers/{_SEGMENT}/audio$"), "speaker_audio"),
-    ("GET", re.compile(rf"^{_PVC}{_SEGMENT}/samples/{_SEGMENT}/speakers$"), "separation_status"),
-    ("POST", re.compile(rf"^{_PVC}{_SEGMENT}/samples/{_SEGMENT}/separate-speakers$"), "start_separation"),
-    ("GET", re.compile(rf"^{_PVC}{_SEGMENT}/samples/{_SEGMENT}/audio$"), "sample_audio"),
-]
-# the handler name of each route -> its operationId in the pinned spec (what ``Fault(operation=...)`` names)
-_OPERATION_IDS = {
-    "speaker_audio": "get_speaker_audio",
-    "separation_status": "get_separation_status",
-    "start_separation": "start_speaker_separation",
-    "sample_audio": "get_sample_audio",
-}
-_OPERATIONS = frozenset(_OPERATION_IDS.values())
-# boolean query parameters of each route (as the spec declares them): any other value is a 422, as FastAPI answers
-_BOOLEAN_QUERY = {"sample_audio": ("remove_background_noise",)}
-_QUERY_BOOLEANS = {
-    **dict.fromkeys(("true", "1", "yes", "on", "t", "y"), True),
-    **dict.fromkeys(("false", "0", "no", "off", "f", "n"), False),
-}
 _STREAM_QUANTUM = 3 * 65536  # decoded bytes per base64 write: a multiple of 3 keeps chunks independent
 _MAX_ID_LENGTH = 256
-_MAX_RECORDED_BODY = 1 << 20  # larger response bodies are recorded as None
+_MAX_RECORDED_RESPONSE_BODY = 1 << 20  # larger response bodies are recorded as None
+_LINGER_BYTES = 64 << 20  # after a 413, discard at most this much of the body the client still sends ...
+_LINGER_SECS = 2.0  # ... for at most this long, so that it reads the answer instead of a reset
+MAX_REQUEST_BODY = 16 << 20
+MAX_RECORDED_BODY = 64 << 10
+MAX_RECORDED_REQUESTS = 10_000
+
+
+@functools.cache
+def _read_demo_clips() -> tuple[tuple[str, bytes, str, float], ...]:
+    data = resources.files("speaker_audio.testing") / "data"
+    return (
+        ("speaker-1", (data / "speaker-1.mp3").read_bytes(), "audio/mpeg", 1.5),
+        ("speaker-2", (data / "speaker-2.wav").read_bytes(), "audio/wav", 1.5),
+    )
 
 
 def demo_clips() -> dict[str, tuple[bytes, str, float]]:
-    """The shipped synthetic clips: ``{name: (bytes, media_type, duration_secs)}``."""
-    data = resources.files("speaker_audio.testing") / "data"
-    return {
-        "speaker-1": ((data / "speaker-1.mp3").read_bytes(), "audio/mpeg", 1.5),
-        "speaker-2": ((data / "speaker-2.wav").read_bytes(), "audio/wav", 1.5),
-    }
+    """The synthetic clips shipped with speaker-audio (no real voices), read once.
+
+    Returns:
+        ``{name: (audio bytes, media type, duration in seconds)}``: ``"speaker-1"`` (MP3, 1.5 s) and
+        ``"speaker-2"`` (WAV, 1.5 s). The fake's demo sample and the defaults of :class:`FakeSpeaker` and
+        :meth:`FakeElevenLabs.add_sample` serve them; use them to build your own samples::
+
+            audio, media_type, secs = demo_clips()["speaker-2"]
+            fake.add_sample("v1", "s1", speakers={"bob": FakeSpeaker(audio, media_type, secs)})
+    """
+    return {name: (audio, media_type, secs) for name, audio, media_type, secs in _read_demo_clips()}
+
+
+def _demo_audio() -> bytes:
+    return _read_demo_clips()[0][1]
+
+
+def _demo_speakers() -> dict[str, FakeSpeaker]:
+    return {name: FakeSpeaker(audio, media_type, secs) for name, audio, media_type, secs in _read_demo_clips()}
 
 
 @attrs.define
 class FakeSpeaker:
-    """One separated speaker: its audio and timing."""
+    """One separated speaker of a sample: what ``GET …/speakers/{speaker_id}/audio`` serves, and its timing.
 
-    audio: bytes
+    ``FakeSpeaker()`` is the demo clip ``speaker-1`` (1.5 s of MP3, see :func:`demo_clips`).
+
+    Attributes:
+        audio: the audio bytes (sent base64-encoded, as the API does).
+        media_type: the ``media_type`` sent with it.
+        duration_secs: the speaker's ``duration_secs`` (in the status and with the audio).
+        utterances: ``(start, end)`` pairs in seconds, listed in the separation status.
+    """
+
+    audio: bytes = attrs.field(factory=_demo_audio)
     media_type: str = "audio/mpeg"
     duration_secs: float = 1.5
     utterances: list[tuple[float, float]] = attrs.field(factory=lambda: [(0.0, 0.7), (0.9, 1.5)])
@@ -89,10 +111,12 @@ class FakeSpeaker:
 
 @attrs.define
 class FakeSample:
-    """A voice sample and the state of its speaker separation.
+    """A voice sample and the state of its speaker separation (made by :meth:`FakeElevenLabs.add_sample`).
 
     ``status`` moves ``not_started`` → ``pending`` (on start) → ``completed`` after
-    ``polls_until_complete`` status reads (or ``failed`` when ``fail_separation``).
+    ``polls_until_complete`` status reads (or ``failed`` when ``fail_separation``). While
+    ``status_sequence`` holds statuses, each status read answers the next one instead (and the
+    sample keeps it), whether the pinned spec lists it or not; then the rules above go on.
     """
 
     speakers: dict[str, FakeSpeaker] = attrs.field(factory=dict)
@@ -106,11 +130,14 @@ class FakeSample:
     """Served for ``remove_background_noise=true`` (``audio`` when ``None``)."""
     duration_secs: float | None = None
     """The sample audio's ``duration_secs`` (nullable in the spec)."""
+    status_sequence: list[str] = attrs.field(factory=list)
+    """The statuses the next status reads answer, one each, in order (consumed as they are sent)."""
 
 
 def _check_operation(instance: Fault, attribute: attrs.Attribute[str | None], value: str | None) -> None:
-    if value is not None and value not in _OPERATIONS:
-        raise ValueError(f"unknown operation {value!r}: expected one of {', '.join(sorted(_OPERATIONS))}")
+    operations = pinned_routes().by_id
+    if value is not None and value not in operations:
+        raise ValueError(f"unknown operation {value!r}: expected one of {', '.join(sorted(operations))}")
 
 
 def _upper(value: str | None) -> str | None:
@@ -123,8 +150,8 @@ class Fault:
 
     Which requests match: by default **GET requests only** (the calls a client retries), so a fault meant
     for a download never hits ``start_speaker_separation``'s POST. Set ``method="POST"`` (or ``"*"`` for
-    any method), and/or ``operation`` (an operationId of the pinned spec: ``get_speaker_audio``,
-    ``get_separation_status``, ``start_speaker_separation``, ``get_sample_audio``; it implies that
+    any method), and/or ``operation`` (an operationId of the pinned spec, such as ``get_speaker_audio``,
+    ``get_separation_status``, ``start_speaker_separation`` or ``get_sample_audio``; it implies that
     operation's method), and/or ``path_contains``; a request must match all that are set.
 
     Attributes:
@@ -167,14 +194,23 @@ class Fault:
 
 @attrs.frozen
 class RecordedRequest:
-    """A request the fake server received, exactly as it arrived."""
+    """A request the fake server received, as it arrived (its body cut to ``max_recorded_body`` bytes).
+
+    Attributes:
+        method: the HTTP method.
+        raw_path: the path with its query, percent-encoded as sent.
+        headers: the headers, names in lower case.
+        body: the body's first ``max_recorded_body`` bytes (all of it when it is no longer).
+        client_port: the client's source port: requests sharing a port shared a keep-alive connection.
+        body_size: the length of the whole body as received (0 when it was refused unread, with 413).
+    """
 
     method: str
     raw_path: str
     headers: Mapping[str, str]
     body: bytes
     client_port: int = 0
-    """The client's source port: requests sharing a port shared a keep-alive connection."""
+    body_size: int = 0
 
 
 @attrs.frozen
@@ -186,6 +222,8 @@ class RecordedResponse:
         status / headers: as sent (header names in lower case).
         body: the whole body, or ``None`` when it was larger than 1 MiB.
         fault: the scripted ``Fault`` that shaped it, if any (its body may be deliberately wrong).
+        drifted: the body differs from the pinned spec on purpose (a :class:`Drift`, or a status from a
+            sample's ``status_sequence`` that the spec does not list).
     """
 
     method: str
@@ -194,6 +232,7 @@ class RecordedResponse:
     headers: Mapping[str, str]
     body: bytes | None
     fault: Fault | None = None
+    drifted: bool = False
 
 
 @attrs.frozen
@@ -203,10 +242,12 @@ class RequestLogEntry:
     ``str(entry)`` is the line itself, e.g. ``GET /v1/voices/pvc/v/samples/s/speakers -> 200 (1.2 ms)``.
 
     Attributes:
-        method / raw_path: the request (path with its query, as sent).
+        method: the request's method.
+        raw_path: the request's path with its query, percent-encoded as sent.
         status: the status sent, or ``None`` when a fault dropped the connection before any headers.
         duration_secs: from the end of the request's headers to the end of the answer.
         fault: the scripted ``Fault`` that shaped the answer, if any.
+        drifted: the body differed from the pinned spec on purpose (see :attr:`RecordedResponse.drifted`).
     """
 
     method: str
@@ -214,6 +255,7 @@ class RequestLogEntry:
     status: int | None
     duration_secs: float
     fault: Fault | None = None
+    drifted: bool = False
 
     def __str__(self) -> str:
         path = self.raw_path if self.raw_path.isprintable() else repr(self.raw_path)[1:-1]
@@ -222,6 +264,8 @@ class RequestLogEntry:
         if self.fault is not None:
             what = f"drop={self.fault.drop}" if self.fault.drop else "scripted"
             line += f" [fault: {what}]"
+        if self.drifted:
+            line += " [drift]"
         return line
 
 
@@ -257,12 +301,27 @@ class FakeElevenLabs:
         api_key: when set, requests without this ``xi-api-key`` get 401.
         port: 0 picks a free port.
         with_demo_data: create ``voice-demo`` / ``sample-demo`` with two speakers (an MP3 and a WAV).
-        record_responses: keep every response sent in :attr:`responses`.
+        record_responses: keep the responses sent in :attr:`responses`.
+        drift: bodies that run ahead of the pinned spec (:class:`Drift`); also settable later as :attr:`drift`.
+        max_request_body: a request body longer than this many bytes is refused unread with 413
+            (default 16 MiB).
+        max_recorded_body: :attr:`requests` keeps this many bytes of each request's body (default 64 KiB).
+        max_recorded_requests: :attr:`requests`, :attr:`request_log` and :attr:`responses` keep this many
+            entries each, the latest (default 10,000).
+        spec: the OpenAPI document whose operations are served (default: the pinned spec shipped with
+            speaker-audio, ``speaker_audio_api/openapi.json``), e.g. a newer pin's, to see what it changes.
+
+    Raises:
+        ValueError: a limit is negative.
 
     Every request is kept in :attr:`requests` (as received) and in :attr:`request_log` (one
-    :class:`RequestLogEntry` per answer: method, path, status, duration), and each log line is also
+    :class:`RequestLogEntry` per answer: method, raw_path, status, duration_secs), and each log line is also
     logged at INFO on the ``speaker_audio.testing`` logger (``speaker-audio -v fake-server`` prints them).
-    A path of the API answered with another method gets 405 with an ``Allow`` header; any other path 404.
+    Routes, operationIds and parameter rules come from the spec: a parameter that does not fit its schema
+    (a query boolean that is not one, a value its enum does not list, a missing required one) gets the
+    spec's 422; a path of the API asked with another method gets 405 with an ``Allow`` header; any other
+    path 404; an operation of the spec that the fake has no behaviour for (:attr:`unimplemented_operations`)
+    gets 501, naming it. A malformed ``Content-Length`` gets 400.
     """
 
     demo_ids: ClassVar[tuple[str, str]] = ("voice-demo", "sample-demo")
@@ -275,15 +334,34 @@ class FakeElevenLabs:
         port: int = 0,
         with_demo_data: bool = True,
         record_responses: bool = False,
+        drift: Drift | None = None,
+        max_request_body: int = MAX_REQUEST_BODY,
+        max_recorded_body: int = MAX_RECORDED_BODY,
+        max_recorded_requests: int = MAX_RECORDED_REQUESTS,
+        spec: Mapping[str, Any] | None = None,
     ) -> None:
+        for name, limit in (
+            ("max_request_body", max_request_body),
+            ("max_recorded_body", max_recorded_body),
+            ("max_recorded_requests", max_recorded_requests),
+        ):
+            if limit < 0:
+                raise ValueError(f"{name} must be 0 or more, not {limit}")
         self.api_key = api_key
         self._port = port
         self.with_demo_data = with_demo_data
         self.record_responses = record_responses
+        self.drift = drift
+        """The :class:`Drift` applied to the API's successful answers from now on (``None``: none)."""
+        self.max_request_body = max_request_body
+        self.max_recorded_body = max_recorded_body
+        self.max_recorded_requests = max_recorded_requests
+        self._routes = pinned_routes() if spec is None else Routes(spec)
         self.responses: list[RecordedResponse] = []
         self.request_log: list[RequestLogEntry] = []
         self._lock = threading.Lock()
         self._generation = 0  # bumped by reset(): a request answered across it is not logged after it
+        self._received = 0  # requests received since the start or the last reset (request-id: req-N)
         self.voices: dict[str, dict[str, FakeSample]] = {}
         self.requests: list[RecordedRequest] = []
         self._faults: list[_ScriptedFault] = []
@@ -297,19 +375,15 @@ class FakeElevenLabs:
         if with_demo_data:
             self._add_demo_data()
 
+    @property
+    def unimplemented_operations(self) -> list[str]:
+        """The operationIds of the spec that this fake has no behaviour for: they answer 501, naming themselves."""
+        return [op.operation_id for op in self._routes.operations if _Handler.handler_name(op) is None]
+
     # -- data --
 
     def _add_demo_data(self) -> None:
-        clips = demo_clips()
-        self.add_sample(
-            *self.demo_ids,
-            speakers={
-                name: FakeSpeaker(audio=audio, media_type=media_type, duration_secs=secs)
-                for name, (audio, media_type, secs) in clips.items()
-            },
-            audio=clips["speaker-1"][0],
-            duration_secs=clips["speaker-1"][2],
-        )
+        self.add_sample(*self.demo_ids)
 
     def reset(self) -> None:
         """Return to the state of a new server, which keeps running on its port.
@@ -317,9 +391,11 @@ class FakeElevenLabs:
         Forgets every voice and sample (the demo data is created afresh when ``with_demo_data``), the
         scripted and random faults, the recorded requests and responses and the request log. For a
         server shared by several tests: call it between them, so nothing of one test reaches the next.
+        (``drift`` and the limits stay as they are.)
         """
         with self._lock:
             self._generation += 1
+            self._received = 0
             self.voices.clear()
             self._faults.clear()
             self._random_faults = []
@@ -339,19 +415,43 @@ class FakeElevenLabs:
         status: str = "not_started",
         polls_until_complete: int = 1,
         fail_separation: bool = False,
-        audio: bytes = b"",
+        audio: bytes | None = None,
         media_type: str = "audio/mpeg",
         denoised_audio: bytes | None = None,
         duration_secs: float | None = None,
+        status_sequence: Sequence[str] = (),
     ) -> FakeSample:
-        """Create (or replace) a sample; its speakers become visible once separation completes.
+        """Create (or replace) a sample; its speakers become visible once its separation completes.
 
-        ``audio`` (of ``media_type``, ``duration_secs``) is the sample's own audio, served by
-        ``GET …/samples/{sample_id}/audio``; ``denoised_audio``, if given, is served instead when the
-        request asks for ``remove_background_noise=true``.
+        By default it holds real audio: ``add_sample("v1", "s1", status="completed")`` is a completed
+        separation with the two demo speakers (:func:`demo_clips`), and the sample's own audio is a demo clip.
+
+        Args:
+            voice_id / sample_id: where it is served.
+            speakers: the speakers by id (default: ``speaker-1``, an MP3, and ``speaker-2``, a WAV; ``{}``
+                for none).
+            status: the separation's status now (``not_started``, ``pending``, ``completed``, ``failed``).
+            polls_until_complete: status reads of a ``pending`` separation before it completes.
+            fail_separation: the separation ends ``failed`` instead.
+            audio: the sample's own audio, served by ``GET …/samples/{sample_id}/audio`` (default: the demo
+                clip of ``media_type``, with its duration; ``b""`` for an empty one).
+            media_type / duration_secs: sent with ``audio`` (``duration_secs`` ``None``: ``null``).
+            denoised_audio: served instead of ``audio`` for ``remove_background_noise=true``.
+            status_sequence: the statuses the next status reads answer, one each, before the rules above go
+                on, e.g. ``["queued", "queued", "completed"]`` (a status the pinned spec does not list, on
+                the way to ``completed``).
+
+        Raises:
+            ValueError: ``audio`` is left out and no demo clip has ``media_type``.
         """
+        if audio is None:
+            clip = next((c for c in _read_demo_clips() if c[2] == media_type), None)
+            if clip is None:
+                raise ValueError(f"no demo clip is {media_type!r}: pass the sample's audio")
+            audio = clip[1]
+            duration_secs = clip[3] if duration_secs is None else duration_secs
         sample = FakeSample(
-            speakers=dict(speakers or {}),
+            speakers=_demo_speakers() if speakers is None else dict(speakers),
             status=status,
             polls_until_complete=polls_until_complete,
             fail_separation=fail_separation,
@@ -359,6 +459,7 @@ class FakeElevenLabs:
             media_type=media_type,
             denoised_audio=denoised_audio,
             duration_secs=duration_secs,
+            status_sequence=list(status_sequence),
         )
         with self._lock:
             self.voices.setdefault(voice_id, {})[sample_id] = sample
@@ -413,7 +514,12 @@ class FakeElevenLabs:
         cls._response_listeners.remove(listener)
 
     def requests_to(self, path_contains: str, method: str | None = None) -> list[RecordedRequest]:
-        """The recorded requests whose raw path contains ``path_contains``."""
+        """The recorded requests whose raw path (with its query) contains ``path_contains``, in order.
+
+        Args:
+            path_contains: a substring of the percent-encoded path, e.g. ``"/speakers/speaker-1/audio"``.
+            method: only requests with this method (e.g. ``"POST"``); ``None``: any.
+        """
         with self._lock:
             return [r for r in self.requests if path_contains in r.raw_path and (method is None or r.method == method)]
 
@@ -495,15 +601,18 @@ class FakeElevenLabs:
                 return self._random.choice(self._random_faults)
         return None
 
-    def _record(self, request: RecordedRequest) -> None:
+    def _record(self, request: RecordedRequest) -> int:
+        """Keep ``request`` (the latest ``max_recorded_requests``); its number since the start or reset."""
         with self._lock:
-            self.requests.append(request)
+            self._received += 1
+            _append_bounded(self.requests, request, self.max_recorded_requests)
+            return self._received
 
     def _log(self, entry: RequestLogEntry, generation: int) -> None:
         with self._lock:
             if generation != self._generation:  # the client had its answer and reset() came before this line
                 return
-            self.request_log.append(entry)
+            _append_bounded(self.request_log, entry, self.max_recorded_requests)
         _log.info("%s", entry)
 
     def _wants_responses(self) -> bool:
@@ -512,7 +621,7 @@ class FakeElevenLabs:
     def _record_response(self, response: RecordedResponse) -> None:
         if self.record_responses:
             with self._lock:
-                self.responses.append(response)
+                _append_bounded(self.responses, response, self.max_recorded_requests)
         for listener in list(self._response_listeners):
             listener(response)
 
@@ -527,12 +636,21 @@ class FakeElevenLabs:
                 self._connections.discard(conn)
 
 
+def _append_bounded(entries: list[Any], entry: Any, limit: int) -> None:
+    entries.append(entry)
+    if len(entries) > limit:
+        del entries[: len(entries) - limit]
+
+
 def _error_body(status: str, message: str) -> dict[str, Any]:
     return {"detail": {"status": status, "message": message}}
 
 
-def _validation_body(loc: Sequence[str | int], msg: str, kind: str) -> dict[str, Any]:
-    return {"detail": [{"loc": list(loc), "msg": msg, "type": kind}]}
+def _validation_body(problems: Sequence[Problem]) -> dict[str, Any]:
+    return {"detail": [{"loc": list(problem.loc), "msg": problem.msg, "type": problem.type} for problem in problems]}
+
+
+_Reply = tuple[int, Iterator[bytes] | list[bytes], int, str]  # status, body chunks, body size, content type
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -541,7 +659,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # headers and body go out as separate writes: no 40 ms delayed-ACK stalls
     timeout = 30  # idle keep-alive connections close after this
     server: _Server
-    _query: dict[str, list[str]]  # the request's query parameters, set by _route
+    _operation: Operation  # the operation being answered, set by _operate
+    _params: dict[str, Any]  # its parameters as the spec types them, set by _operate
+
+    @staticmethod
+    def handler_name(operation: Operation) -> str | None:
+        """The name of the method giving ``operation`` its behaviour (``_op_<operationId>``), if there is one."""
+        name = f"_op_{operation.operation_id}"
+        return name if callable(getattr(_Handler, name, None)) else None
 
     def setup(self) -> None:
         super().setup()
@@ -556,6 +681,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         return  # quiet: tests read fake.requests instead
 
+    def handle_expect_100(self) -> bool:
+        """No ``100 Continue`` for a body that will be refused: the 413 comes at once."""
+        if self._declared_length() is not None and self._too_large():
+            return True
+        return super().handle_expect_100()
+
     if not TYPE_CHECKING:  # (hidden from mypy, which would otherwise accept any attribute of the handler)
 
         def __getattr__(self, name: str) -> Any:
@@ -566,49 +697,60 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     # -- plumbing --
 
-    def _routes_for(self, path: str) -> tuple[list[str], tuple[str, list[str]] | None]:
-        """The methods ``path`` answers to, and the handler name and ids for this request's method."""
-        allowed: list[str] = []
-        found: tuple[str, list[str]] | None = None
-        for method, pattern, name in _ROUTES:
-            match = pattern.match(path)
-            if match is None:
-                continue
-            allowed.append(method)
-            if method == self.command and found is None:
-                found = name, [urllib.parse.unquote(part) for part in match.groups()]
-        return allowed, found
-
     def _handle(self) -> None:
         started = time.perf_counter()
         generation = self.server.fake._generation
         self._status: int | None = None
+        self._drifted = False
+        self._number = 0  # the request's number since the start or reset (0: not recorded)
+        self._unread = 0  # the length of a body refused unread
         fault: Fault | None = None
         try:
             fault = self._answer()
         finally:
-            entry = RequestLogEntry(self.command, self.path, self._status, time.perf_counter() - started, fault)
+            duration = time.perf_counter() - started
+            entry = RequestLogEntry(self.command, self.path, self._status, duration, fault, self._drifted)
             self.server.fake._log(entry, generation)
+        if self._unread:
+            self._linger(self._unread)  # (after the log line: the client sees the end of the answer after it)
+
+    def _declared_length(self) -> int | None:
+        """The body length the request declares (0 without one), or ``None`` when it is malformed."""
+        values = {value.strip() for value in self.headers.get_all("Content-Length") or []}
+        if not values:
+            return 0
+        if len(values) > 1 or re.fullmatch(r"[0-9]+", next(iter(values)), flags=re.ASCII) is None:
+            return None
+        digits = next(iter(values)).lstrip("0") or "0"
+        return int(digits) if len(digits) <= 18 else sys.maxsize  # (int() refuses very long digit strings)
+
+    def _too_large(self) -> bool:
+        length = self._declared_length()
+        return length is not None and length > self.server.fake.max_request_body
 
     def _answer(self) -> Fault | None:
         fake = self.server.fake
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0:
-            self.close_connection = True
-            self._send(400, *self._json(400, {"detail": "Invalid Content-Length"})[1:3], {}, None)
+        length = self._declared_length()
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        if length is None:
+            self._refuse(400, {"detail": "Invalid Content-Length"})
+            return None
+        if length > fake.max_request_body:
+            self._number = fake._record(RecordedRequest(self.command, self.path, headers, b"", self.client_address[1]))
+            message = f"request body over this server's limit of {fake.max_request_body} bytes (max_request_body)"
+            self._refuse(413, _error_body("payload_too_large", message))
+            self._unread = length
             return None
         body = self.rfile.read(length) if length else b""
         if self.headers.get("Transfer-Encoding"):  # a body we do not read: do not reuse the connection
             self.close_connection = True
         raw_path = self.path
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        fake._record(RecordedRequest(self.command, raw_path, headers, body, int(self.client_address[1])))
-        allowed, found = self._routes_for(raw_path.split("?", 1)[0])
-        operation = _OPERATION_IDS.get(found[0]) if found is not None else None
-        fault = fake._take_fault(self.command, raw_path, operation)
+        recorded = RecordedRequest(
+            self.command, raw_path, headers, body[: fake.max_recorded_body], int(self.client_address[1]), len(body)
+        )
+        self._number = fake._record(recorded)
+        allowed, operation, path_values = fake._routes.match(self.command, raw_path.split("?", 1)[0])
+        fault = fake._take_fault(self.command, raw_path, operation.operation_id if operation else None)
         if fault is not None and fault.delay:
             fake._stopping.wait(fault.delay)  # a stall that stop() cuts short
         if fault is not None and fault.drop == "before_headers":
@@ -622,16 +764,37 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return fault
         extra = dict(fault.headers) if fault is not None else {}
         chunks: Iterator[bytes] | list[bytes]
-        if found is None and allowed:
+        if operation is None and allowed:
             status, chunks, size, content_type = self._json(405, {"detail": "Method Not Allowed"})
             extra.setdefault("Allow", ", ".join(allowed))
-        elif found is None:
+        elif operation is None:
             status, chunks, size, content_type = self._json(404, {"detail": "Not Found"})
         else:
-            status, chunks, size, content_type = self._route(found[0], found[1], headers)
+            status, chunks, size, content_type = self._operate(operation, path_values, headers)
         extra.setdefault("Content-Type", content_type)
         self._send(status, chunks, size, extra, fault)
         return fault
+
+    def _refuse(self, status: int, payload: Any) -> None:
+        """Answer ``status`` without reading the body, and close the connection."""
+        self.close_connection = True
+        _, chunks, size, _ = self._json(status, payload)
+        self._send(status, chunks, size, {"Connection": "close"}, None)
+
+    def _linger(self, declared: int) -> None:
+        """After refusing a body unread: half-close, then discard (bounded) what the client still sends, so
+        that it reads the answer rather than a connection reset."""
+        budget = min(declared, _LINGER_BYTES)
+        deadline = time.monotonic() + _LINGER_SECS
+        with contextlib.suppress(OSError):
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_WR)
+            while budget > 0 and (left := deadline - time.monotonic()) > 0:
+                self.connection.settimeout(left)
+                chunk = self.connection.recv(min(65536, budget))
+                if not chunk:
+                    break
+                budget -= len(chunk)
 
     def _drop(self, *, reset: bool = False) -> None:
         """Close the connection: a TCP reset (RST) when ``reset``, else an orderly close (FIN)."""
@@ -655,15 +818,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._status = status
         self.send_response(status)
         headers.setdefault("Content-Type", "application/json")
-        headers.setdefault("request-id", f"req-{len(self.server.fake.requests)}")
+        headers.setdefault("request-id", f"req-{self._number}")
         if self.server.fake._wants_responses():
             body: bytes | None = None
-            if size <= _MAX_RECORDED_BODY:
+            if size <= _MAX_RECORDED_RESPONSE_BODY:
                 body = b"".join(chunks)
                 chunks = [body]
             recorded_headers = {name.lower(): value for name, value in headers.items()}
             self.server.fake._record_response(
-                RecordedResponse(self.command, self.path, status, recorded_headers, body, fault)
+                RecordedResponse(self.command, self.path, status, recorded_headers, body, fault, self._drifted)
             )
         for name, value in headers.items():
             self.send_header(name, value)
@@ -695,30 +858,69 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
-    def _json(self, status: int, payload: Any) -> tuple[int, list[bytes], int, str]:
+    def _json(self, status: int, payload: Any) -> _Reply:
         data = json.dumps(payload).encode()
         return status, [data], len(data), "application/json"
 
-    def _route(
-        self, name: str, ids: list[str], headers: Mapping[str, str]
-    ) -> tuple[int, Iterator[bytes] | list[bytes], int, str]:
+    def _operate(self, operation: Operation, path_values: dict[str, str], headers: Mapping[str, str]) -> _Reply:
+        """Check the key and the parameters (as the spec declares them), then run the operation's handler."""
         fake = self.server.fake
         if fake.api_key is not None and headers.get("xi-api-key") != fake.api_key:
             return self._json(401, _error_body("invalid_api_key", "Invalid API key"))
-        for position, value in enumerate(ids):
-            if not value.strip() or len(value) > _MAX_ID_LENGTH:
-                loc = ["path", ("voice_id", "sample_id", "speaker_id")[position]]
-                return self._json(422, _validation_body(loc, "Invalid id", "value_error"))
+        problems = [
+            Problem(("path", name), "Invalid id", "value_error")
+            for name, value in path_values.items()
+            if not value.strip() or len(value) > _MAX_ID_LENGTH
+        ]
         query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query, keep_blank_values=True)
-        self._query = query
-        for parameter in _BOOLEAN_QUERY.get(name, ()):
-            values = query.get(parameter)
-            if values is not None and values[-1].lower() not in _QUERY_BOOLEANS:  # the last one counts, as in FastAPI
-                loc = ["query", parameter]
-                return self._json(422, _validation_body(loc, "Input should be a valid boolean", "bool_parsing"))
-        return getattr(self, f"_op_{name}")(*ids)  # type: ignore[no-any-return]
+        params, spec_problems = fake._routes.check(operation, path_values, query, headers)
+        problems += [problem for problem in spec_problems if problem.loc not in {p.loc for p in problems}]
+        if problems:
+            return self._json(422, _validation_body(problems))
+        name = self.handler_name(operation)
+        if name is None:
+            where = f"{operation.method} {operation.template}"
+            message = f"FakeElevenLabs has no behaviour for {operation.operation_id} ({where}) yet"
+            return self._json(501, _error_body("not_implemented", message))
+        self._operation, self._params = operation, params
+        handler: Callable[..., _Reply] = getattr(self, name)
+        return handler(*path_values.values())
 
-    def _sample_not_found(self, voice_id: str, sample_id: str) -> tuple[int, list[bytes], int, str]:
+    def _ok(self, payload: dict[str, Any], *, drifted: bool = False) -> _Reply:
+        """200 with ``payload``, drifted as the fake's :class:`Drift` says."""
+        self._drifted = drifted | self._apply_drift(payload)
+        return self._json(200, payload)
+
+    def _apply_drift(self, payload: dict[str, Any]) -> bool:
+        drift, schema = self.server.fake.drift, self._operation.response_schema
+        if drift is None or schema is None:
+            return False
+        return _drift.apply(payload, schema, self.server.fake._routes.resolve, drift)[1]
+
+    def _listed(self, member: str, value: Any) -> bool:
+        """Whether the spec's response schema lets top-level ``member`` be ``value`` (as far as its enum goes)."""
+        properties = (self._operation.response_schema or {}).get("properties") or {}
+        listed = self.server.fake._routes.resolve(properties.get(member, {})).get("enum")
+        return not isinstance(listed, list) or value in listed
+
+    def _audio(self, audio: bytes, tail: dict[str, Any]) -> tuple[int, Iterator[bytes], int, str]:
+        """200 with ``{"audio_base_64": ..., **tail}`` (drifted as the fake's :class:`Drift` says), streamed
+        without building the whole base64 string."""
+        self._drifted = self._apply_drift(tail)
+        head = b'{"audio_base_64": "'
+        rest = b'", ' + json.dumps(tail).encode()[1:]
+        size = len(head) + 4 * ((len(audio) + 2) // 3) + len(rest)
+
+        def chunks() -> Iterator[bytes]:
+            yield head
+            view = memoryview(audio)
+            for start in range(0, len(audio), _STREAM_QUANTUM):
+                yield base64.b64encode(view[start : start + _STREAM_QUANTUM])
+            yield rest
+
+        return 200, chunks(), size, "application/json"
+
+    def _sample_not_found(self, voice_id: str, sample_id: str) -> _Reply:
         """404 naming what is missing: the voice, or the sample of an existing voice."""
         if voice_id not in self.server.fake.voices:
             return self._json(404, _error_body("voice_not_found", f"Voice {voice_id} was not found"))
@@ -727,13 +929,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _sample(self, voice_id: str, sample_id: str) -> FakeSample | None:
         return self.server.fake.voices.get(voice_id, {}).get(sample_id)
 
-    def _op_separation_status(self, voice_id: str, sample_id: str) -> tuple[int, list[bytes], int, str]:
+    # -- the operations, by operationId --
+
+    def _op_get_separation_status(self, voice_id: str, sample_id: str) -> _Reply:
         fake = self.server.fake
         with fake._lock:
             sample = self._sample(voice_id, sample_id)
             if sample is None:
                 return self._sample_not_found(voice_id, sample_id)
-            if sample.status == "pending":
+            if sample.status_sequence:
+                sample.status = sample.status_sequence.pop(0)
+            elif sample.status == "pending":
                 sample.polls_seen += 1
                 if sample.polls_seen >= sample.polls_until_complete:
                     sample.status = "failed" if sample.fail_separation else "completed"
@@ -751,9 +957,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             else:
                 payload["speakers"] = None
                 payload["selected_speaker_ids"] = None
-        return self._json(200, payload)
+        return self._ok(payload, drifted=not self._listed("status", payload["status"]))
 
-    def _op_start_separation(self, voice_id: str, sample_id: str) -> tuple[int, list[bytes], int, str]:
+    def _op_start_speaker_separation(self, voice_id: str, sample_id: str) -> _Reply:
         fake = self.server.fake
         with fake._lock:
             sample = self._sample(voice_id, sample_id)
@@ -762,11 +968,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if sample.status in ("not_started", "failed"):
                 sample.status = "pending"
                 sample.polls_seen = 0
-        return self._json(200, {"status": "ok"})
+        return self._ok({"status": "ok"})
 
-    def _op_speaker_audio(
-        self, voice_id: str, sample_id: str, speaker_id: str
-    ) -> tuple[int, Iterator[bytes] | list[bytes], int, str]:
+    def _op_get_speaker_audio(self, voice_id: str, sample_id: str, speaker_id: str) -> _Reply:
         fake = self.server.fake
         with fake._lock:
             sample = self._sample(voice_id, sample_id)
@@ -777,12 +981,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             speaker = sample.speakers.get(speaker_id)
             if speaker is None:
                 return self._json(404, _error_body("speaker_not_found", f"Speaker {speaker_id} was not found"))
-        tail = {"media_type": speaker.media_type, "duration_secs": speaker.duration_secs}
-        return _audio_response(speaker.audio, tail)
+        return self._audio(speaker.audio, {"media_type": speaker.media_type, "duration_secs": speaker.duration_secs})
 
-    def _op_sample_audio(self, voice_id: str, sample_id: str) -> tuple[int, Iterator[bytes] | list[bytes], int, str]:
-        values = self._query.get("remove_background_noise", ["false"])
-        denoise = _QUERY_BOOLEANS[values[-1].lower()]  # a value that is not a boolean got 422 in _route
+    def _op_get_sample_audio(self, voice_id: str, sample_id: str) -> _Reply:
+        denoise = self._params.get("remove_background_noise") is True
         with self.server.fake._lock:
             sample = self._sample(voice_id, sample_id)
             if sample is None:
@@ -794,20 +996,4 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 "media_type": sample.media_type,
                 "duration_secs": sample.duration_secs,
             }
-        return _audio_response(audio, tail)
-
-
-def _audio_response(audio: bytes, tail: Mapping[str, Any]) -> tuple[int, Iterator[bytes], int, str]:
-    """Stream ``{"audio_base_64": ..., **tail}`` without building the whole base64 string."""
-    head = b'{"audio_base_64": "'
-    rest = b'", ' + json.dumps(tail).encode()[1:]
-    size = len(head) + 4 * ((len(audio) + 2) // 3) + len(rest)
-
-    def chunks() -> Iterator[bytes]:
-        yield head
-        view = memoryview(audio)
-        for start in range(0, len(audio), _STREAM_QUANTUM):
-            yield base64.b64encode(view[start : start + _STREAM_QUANTUM])
-        yield rest
-
-    return 200, chunks(), size, "application/json"
+        return self._audio(audio, tail)

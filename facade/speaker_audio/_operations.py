@@ -1,0 +1,334 @@
+"""The table of operations (sans-I/O): one row per operation of the pinned spec that the facade serves.
+
+A row names the generated operation module (by its operationId, from ``openapi/overlay.json``) and the
+generated model of its 200 body, and builds its requests and its results. Requests come from the generated
+``_get_kwargs`` (the spec owns URLs and parameter names); bodies are checked against the pinned response
+schema (``_schema``), then built as the generated model (whose ``from_dict`` checks no types itself), and
+the results read their fields from that model: a field that upstream renames or retypes is a
+``mypy --strict`` error here, and one that upstream adds is on ``result.model``.
+
+Adding an operation: pin it, add a row here (and a result class in ``_models`` if it is new), one client
+method, its tests.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import inspect
+import json
+import pkgutil
+from collections.abc import Callable, Mapping
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
+
+from speaker_audio._drift import UNKNOWN_ENUM_VALUE, SpecDrift
+from speaker_audio._models import SampleAudio, SeparationStatus, Speaker, SpeakerAudio, Utterance
+from speaker_audio._requests import RequestSpec, spec_from_kwargs, validate_id
+from speaker_audio._schema import UnsupportedSchemaError, load_spec, response_schema, response_validator
+from speaker_audio._settings import Secret
+from speaker_audio.errors import ResponseValidationError
+
+if TYPE_CHECKING:
+    from speaker_audio_api.models.speaker_audio_response_model import SpeakerAudioResponseModel
+    from speaker_audio_api.models.speaker_response_model import SpeakerResponseModel
+    from speaker_audio_api.models.speaker_separation_response_model import SpeakerSeparationResponseModel
+    from speaker_audio_api.models.voice_sample_preview_response_model import VoiceSamplePreviewResponseModel
+
+__all__ = [
+    "OPERATIONS",
+    "STRICT",
+    "Checks",
+    "SAMPLE_AUDIO",
+    "SEPARATION_STATUS",
+    "SPEAKER_AUDIO",
+    "START_SEPARATION",
+    "Operation",
+    "preload",
+]
+
+R = TypeVar("R")
+
+# Passed to the generated ``_get_kwargs`` in place of the key, to learn which header carries it
+# (the spec owns the header's name) without the key ever entering a plain dict.
+_KEY_PROBE = "speaker-audio key placeholder"
+_KEY_PARAMETER = "xi_api_key"
+
+
+class Checks(NamedTuple):
+    """How a client reads bodies: ``strict`` refuses any drift from the pinned spec; ``report`` gets the drift seen."""
+
+    strict: bool
+    report: Callable[[tuple[SpecDrift, ...]], None] | None = None
+
+
+STRICT = Checks(strict=True)
+"""Any drift refused (the sinks' default when used on their own)."""
+
+
+class Operation(Generic[R]):
+    """One operation: its generated module and model, and how its 200 body becomes a result.
+
+    Args:
+        name: the operationId, which is also the generated module's name.
+        model: the generated model class of the 200 body (in ``speaker_audio_api.models``).
+        result: builds the result from the validated model and, for audio, the decoded audio.
+        audio: the 200 body carries base64 audio (read by the streaming decoder, never held as text).
+    """
+
+    def __init__(
+        self, name: str, model: str, result: Callable[[Any, bytes, Mapping[str, Any]], R], *, audio: bool = False
+    ) -> None:
+        self.name = name
+        self.model = model
+        self.audio = audio
+        self._result = result
+
+    def __repr__(self) -> str:
+        return f"Operation({self.name!r})"
+
+    def module(self) -> ModuleType:
+        """The generated operation module; ``UnsupportedSchemaError`` if the generated client lacks it."""
+        return _generated_module(self.name)
+
+    def model_class(self) -> type[Any]:
+        """The generated model class of the 200 body."""
+        return _model_class(self.model)
+
+    def request(self, api_key: Secret | None, ids: Mapping[str, str], params: Mapping[str, object]) -> RequestSpec:
+        """What to send: the path's ids (each checked to be one segment) and the named query/header parameters.
+
+        A parameter that is not given is never sent, whatever default the spec gives it.
+        Raises ``InvalidIdError`` for an unusable id, before any I/O.
+        """
+        checked = {name: validate_id(name, value) for name, value in ids.items()}
+        function = self.module()._get_kwargs
+        unset = _parameters_to_unset(function, frozenset(checked) | frozenset(params) | {_KEY_PARAMETER})
+        key = _KEY_PROBE if api_key is not None else _unset()
+        kwargs = function(**checked, **params, **unset, **{_KEY_PARAMETER: key})
+        return spec_from_kwargs(self.name, kwargs, _KEY_PROBE, api_key)
+
+    def member(self) -> str:
+        """The JSON name of the audio member (audio operations): the generated model's, checked against the spec."""
+        return _audio_member(self.name, self.model)
+
+    def from_json(self, document: object, checks: Checks = STRICT) -> R:
+        """The result of a JSON body (already parsed), validated against the pinned spec as ``checks`` say."""
+        model, mapping = self._validated(document, checks)
+        return self._result(model, b"", mapping)
+
+    def from_parts(self, data: bytes, members: Mapping[str, object], checks: Checks = STRICT) -> R:
+        """The result of an audio body from its decoded audio and its other members (validated here).
+
+        The audio member is validated as an empty string: its text was checked, and decoded, as it streamed.
+        """
+        model, mapping = self._validated({**members, self.member(): ""}, checks)
+        return self._result(model, data, mapping)
+
+    def _validated(self, document: object, checks: Checks) -> tuple[Any, Mapping[str, Any]]:
+        """The generated model of ``document`` (built with pinned values where it holds unknown ones), and it."""
+        drifts = response_validator(self.name)(document, strict=checks.strict)
+        if drifts and checks.report is not None:
+            checks.report(drifts)
+        if not isinstance(document, Mapping):  # a schema without "type": "object" let it through
+            raise ResponseValidationError(
+                f"{self.name} response: expected a JSON object, got {type(document).__name__}"
+            )
+        unknown = [d.pointer for d in drifts if d.kind == UNKNOWN_ENUM_VALUE]
+        return self._model(_with_pinned_values(document, self.name, unknown) if unknown else document), document
+
+    def _model(self, document: Mapping[str, Any]) -> Any:
+        model_class = self.model_class()
+        try:
+            return model_class.from_dict(document)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            # the schema held but the generated model refused: the spec and the models disagree
+            raise ResponseValidationError(
+                f"{self.name} response does not fit the generated {model_class.__name__}: {type(exc).__name__}: {exc}"
+            ) from None
+
+
+@functools.cache
+def _generated_module(name: str) -> ModuleType:
+    import speaker_audio_api.api as api
+
+    for tag in pkgutil.iter_modules(api.__path__):
+        try:
+            return importlib.import_module(f"{api.__name__}.{tag.name}.{name}")
+        except ModuleNotFoundError:
+            continue
+    raise UnsupportedSchemaError(f"{name}: the generated client has no such operation (re-pin and make generate)")
+
+
+@functools.cache
+def _model_class(name: str) -> type[Any]:
+    import speaker_audio_api.models as models
+
+    model: type[Any] | None = getattr(models, name, None)
+    if model is None:
+        raise UnsupportedSchemaError(f"the generated client has no model {name!r} (re-pin and make generate)")
+    return model
+
+
+def _unset() -> Any:
+    from speaker_audio_api.types import UNSET
+
+    return UNSET
+
+
+@functools.cache
+def _optional_parameters(function: Callable[..., Any]) -> tuple[str, ...]:
+    return tuple(name for name, p in inspect.signature(function).parameters.items() if p.default is not p.empty)
+
+
+def _parameters_to_unset(function: Callable[..., Any], given: frozenset[str]) -> dict[str, Any]:
+    """UNSET for every optional parameter not given: the generated code would otherwise send the spec's default."""
+    return {name: _unset() for name in _optional_parameters(function) if name not in given}
+
+
+@functools.cache
+def _audio_member(operation: str, model: str) -> str:
+    import attrs
+
+    name: str = attrs.fields(_model_class(model)).audio_base_64.name
+    schema = response_schema(operation)
+    ref = schema.get("$ref", "") if isinstance(schema, dict) else ""
+    properties = load_spec()["components"]["schemas"].get(ref.rsplit("/", 1)[-1], {}).get("properties", {})
+    if properties.get(name, {}).get("type") != "string":
+        raise UnsupportedSchemaError(f"the pinned {operation} response has no string member {name!r}")
+    return name
+
+
+# -- results ---------------------------------------------------------------------------------------
+
+
+def _with_pinned_values(document: Mapping[str, Any], operation: str, pointers: list[str]) -> dict[str, Any]:
+    """A copy of ``document`` with the value at each pointer (an unknown enum value) set to one the pin lists.
+
+    Only for building the generated model, which cannot hold the unknown value; the result reads the real one
+    from the body, and its ``.model`` is then ``None`` (see ``SeparationStatus.model``).
+    """
+    copied: dict[str, Any] = json.loads(json.dumps(document))
+    components = load_spec()["components"]["schemas"]
+    for pointer in pointers:
+        parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
+        schema, node = response_schema(operation), copied
+        for index, part in enumerate(parts):
+            schema = _step(schema, part, components)
+            if index < len(parts) - 1:
+                node = node[int(part) if isinstance(node, list) else part]
+        enum = _resolved(schema, components).get("enum") or [None]
+        node[int(parts[-1]) if isinstance(node, list) else parts[-1]] = enum[0]
+    return copied
+
+
+def _resolved(schema: Any, components: Mapping[str, Any]) -> Mapping[str, Any]:
+    for _ in range(32):
+        if not isinstance(schema, Mapping):
+            return {}
+        ref = schema.get("$ref")
+        if isinstance(ref, str):
+            schema = components.get(ref.rsplit("/", 1)[-1], {})
+            continue
+        options = schema.get("anyOf", schema.get("oneOf", []))
+        branches = [b for b in options if _resolved(b, components).get("type") != "null"]
+        if branches and "enum" not in schema and "properties" not in schema:
+            schema = branches[0]
+            continue
+        return schema
+    return {}
+
+
+def _step(schema: Any, part: str, components: Mapping[str, Any]) -> Any:
+    schema = _resolved(schema, components)
+    if part in schema.get("properties", {}):
+        return schema["properties"][part]
+    if "items" in schema:
+        return schema["items"]
+    return schema.get("additionalProperties", {})
+
+
+def _speaker_audio(model: SpeakerAudioResponseModel, data: bytes, body: Mapping[str, Any]) -> SpeakerAudio:
+    return SpeakerAudio(data=data, media_type=model.media_type, duration_secs=model.duration_secs, model=model)
+
+
+def _sample_audio(model: VoiceSamplePreviewResponseModel, data: bytes, body: Mapping[str, Any]) -> SampleAudio:
+    from speaker_audio_api.types import Unset
+
+    duration = None if isinstance(model.duration_secs, Unset) else model.duration_secs
+    return SampleAudio(
+        data=data,
+        media_type=model.media_type,
+        duration_secs=duration,
+        voice_id=model.voice_id,
+        sample_id=model.sample_id,
+        model=model,
+    )
+
+
+def _speaker(model: SpeakerResponseModel) -> Speaker:
+    utterances = model.utterances if isinstance(model.utterances, list) else []
+    return Speaker(
+        speaker_id=model.speaker_id,
+        duration_secs=model.duration_secs,
+        utterances=[Utterance(start=u.start, end=u.end, model=u) for u in utterances],
+        model=model,
+    )
+
+
+def _separation_status(model: SpeakerSeparationResponseModel, data: bytes, body: Mapping[str, Any]) -> SeparationStatus:
+    from speaker_audio_api.models.speaker_separation_response_model_speakers_type_0 import (
+        SpeakerSeparationResponseModelSpeakersType0,
+    )
+
+    speakers: dict[str, Speaker] = {}
+    if isinstance(model.speakers, SpeakerSeparationResponseModelSpeakersType0):
+        speakers = {key: _speaker(speaker) for key, speaker in model.speakers.additional_properties.items()}
+    selected = model.selected_speaker_ids if isinstance(model.selected_speaker_ids, list) else []
+    status: str = body["status"]  # the body's own (validated as a string): a value the pin lacks included
+    return SeparationStatus(
+        voice_id=model.voice_id,
+        sample_id=model.sample_id,
+        status=status,
+        speakers=speakers,
+        selected_speaker_ids=list(selected),
+        model=model if status == model.status.value else None,  # type: ignore[arg-type]
+    )
+
+
+def _nothing(model: object, data: bytes, body: Mapping[str, Any]) -> None:
+    return None
+
+
+# -- the table -------------------------------------------------------------------------------------
+
+SPEAKER_AUDIO: Operation[SpeakerAudio] = Operation(
+    "get_speaker_audio", "SpeakerAudioResponseModel", _speaker_audio, audio=True
+)
+SAMPLE_AUDIO: Operation[SampleAudio] = Operation(
+    "get_sample_audio", "VoiceSamplePreviewResponseModel", _sample_audio, audio=True
+)
+SEPARATION_STATUS: Operation[SeparationStatus] = Operation(
+    "get_separation_status", "SpeakerSeparationResponseModel", _separation_status
+)
+START_SEPARATION: Operation[None] = Operation(
+    "start_speaker_separation", "StartSpeakerSeparationResponseModel", _nothing
+)
+OPERATIONS: tuple[Operation[Any], ...] = (SPEAKER_AUDIO, SAMPLE_AUDIO, SEPARATION_STATUS, START_SEPARATION)
+
+
+def preload() -> None:
+    """Import and compile what requests and results need, once, when a client is built (not at import).
+
+    An operation that cannot be served (missing module, unsupported schema) is left to fail at its own
+    calls: the others keep working.
+    """
+    for operation in OPERATIONS:
+        try:
+            operation.module()
+            operation.model_class()
+            response_validator(operation.name)
+            if operation.audio:
+                operation.member()
+        except UnsupportedSchemaError:
+            continue
