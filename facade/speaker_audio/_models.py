@@ -51,19 +51,21 @@ def _as_float(value: object) -> float | None:
         return None
 
 
-def _keep_model_in_step(result: R, agrees: Callable[[Any], bool], build: Callable[[R], Any]) -> None:
-    """Make ``result.model`` describe ``result``'s own fields.
+def _keep_model_in_step(
+    result: R, agrees: Callable[[Any], bool], build: Callable[[R], Any], attribute: str = "model"
+) -> None:
+    """Make ``result.model`` (held in ``attribute``) describe ``result``'s own fields.
 
     A model given with fields it contradicts (``attrs.evolve(result, duration_secs=…)`` passes the old one)
     is rebuilt from the fields, keeping the members upstream added (``additional_properties``).
     """
     _pickle_unset_as_the_singleton()
-    model = result.model  # type: ignore[attr-defined]
+    model = getattr(result, attribute)
     if agrees(model):
         return
     fresh = build(result)
     fresh.additional_properties = dict(model.additional_properties)
-    object.__setattr__(result, "model", fresh)
+    object.__setattr__(result, attribute, fresh)
 
 
 @functools.cache
@@ -324,9 +326,10 @@ class SeparationStatus:
         speakers: ``{speaker_id: Speaker}``, the speakers found; empty until separation has completed.
         selected_speaker_ids: the ids of the speakers selected for the voice (empty when none is).
         model: the validated response as the generated ``SpeakerSeparationResponseModel`` (its ``status`` is
-            the generated enum); built from the fields above when not given. ``None`` when ``status`` is a value
-            the pinned spec does not list (with ``strict=False``: the server is ahead of the pin), which the
-            generated enum cannot hold; every other field is read from the body as usual.
+            the generated enum); built from the fields above when not given. A ``status`` that the pinned spec
+            does not list (accepted with ``strict=False``: the server is ahead of the pin) has no generated
+            model, since the enum cannot hold it: then ``model`` raises ``SpecDriftError`` (every other field
+            is read from the body as usual).
     """
 
     voice_id: str = attrs.field(validator=attrs.validators.instance_of(str))
@@ -334,17 +337,18 @@ class SeparationStatus:
     status: str = attrs.field(validator=attrs.validators.instance_of(str))
     speakers: dict[str, Speaker] = attrs.field(factory=dict, converter=_speakers)
     selected_speaker_ids: list[str] = attrs.field(factory=list, converter=_speaker_ids)
-    # ``None`` only for a status the pin lacks; typed as the model so that consumers' code keeps type-checking
-    model: SpeakerSeparationResponseModel = attrs.field(
+    _model: SpeakerSeparationResponseModel | None = attrs.field(
         default=attrs.Factory(_separation_model, takes_self=True), repr=False, eq=False, kw_only=True
-    )
+    )  # the constructor's ``model=``; ``None`` only for a status the pin does not list
 
     def __attrs_post_init__(self) -> None:
         from speaker_audio_api.models.speaker_separation_response_model_speakers_type_0 import (
             SpeakerSeparationResponseModelSpeakersType0,
         )
 
-        if self.model is None:  # a status the pin lacks: no model
+        if self._model is None:
+            object.__setattr__(self, "_model", _separation_model(self))  # a pinned status given with model=None
+        if self._model is None:  # a status the pin lacks: no model
             return
 
         def agrees(m: SpeakerSeparationResponseModel) -> bool:
@@ -360,7 +364,19 @@ class SeparationStatus:
                 and selected == self.selected_speaker_ids
             )
 
-        _keep_model_in_step(self, agrees, _separation_model)
+        _keep_model_in_step(self, agrees, _separation_model, "_model")
+
+    @property
+    def model(self) -> SpeakerSeparationResponseModel:
+        """The validated response as the generated model; ``SpecDriftError`` for a status the pin does not list."""
+        if self._model is None:
+            from speaker_audio.errors import SpecDriftError
+
+            raise SpecDriftError(
+                f"status {self.status!r} is not one the pinned spec lists, so this SeparationStatus has no generated "
+                "model (its enum cannot hold the value): read .status, or re-pin with `make pin`"
+            )
+        return self._model
 
     @property
     def is_completed(self) -> bool:

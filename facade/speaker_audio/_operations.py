@@ -292,7 +292,7 @@ def _separation_status(model: SpeakerSeparationResponseModel, data: bytes, body:
         status=status,
         speakers=speakers,
         selected_speaker_ids=list(selected),
-        model=model if status == model.status.value else None,  # type: ignore[arg-type]
+        model=model if status == model.status.value else None,
     )
 
 

@@ -128,12 +128,13 @@ class SeparationPoller:
 
         first = self._polls == 0
         self._polls += 1
-        if status.model is None:  # a status the pin lacks: keep polling
+        try:
+            state = State(status.status)
+        except ValueError:  # a status the pinned spec does not list (the server is ahead of the pin): keep polling
             self._unknown = status.status
             return self._wait_more(status)
         # Exhaustive over the pinned spec's statuses: a value that upstream adds is a mypy error
         # here after regeneration, until someone decides what it means for waiting.
-        state = status.model.status
         match state:
             case State.COMPLETED:
                 return None

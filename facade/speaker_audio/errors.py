@@ -34,6 +34,7 @@ __all__ = [
     "SpeakerAudioError",
     "SpeakerDownloadError",
     "UnprocessableEntityError",
+    "SpecDriftError",
     "UnsupportedSchemaError",
     "ValidationErrorDetail",
 ]
@@ -183,6 +184,14 @@ class InternalServerError(APIStatusError):
 
 class ResponseValidationError(SpeakerAudioError):
     """A 2xx response whose body is not the JSON shape the API promises."""
+
+
+class SpecDriftError(ResponseValidationError):
+    """A value the pinned spec does not list, where a generated model is needed (``SeparationStatus.model``).
+
+    With ``strict=False`` such a value is accepted in the result's own fields (``SeparationStatus.status``);
+    only the generated model, whose enum cannot hold it, is unavailable.
+    """
 
 
 class UnsupportedSchemaError(SpeakerAudioError):

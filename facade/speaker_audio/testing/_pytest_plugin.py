@@ -47,10 +47,12 @@ def fake_elevenlabs(request: pytest.FixtureRequest) -> Iterator[FakeElevenLabs]:
     script faults with fake_elevenlabs.script(Fault(...)): faults a test did not use up end with it.
 
     Pass ``fake_elevenlabs.base_url`` to a client. It serves ``fake_elevenlabs.demo_ids``
-    (voice-demo/sample-demo: two speakers, separation not started). A ``Fault`` hits GET requests only
-    unless it names a ``method`` or an ``operation``. ``fake_elevenlabs.requests`` and
-    ``fake_elevenlabs.request_log`` show what was asked and answered. A fault that matched no request
-    is reported as a warning when the test ends. Works in async tests as is.
+    (voice-demo/sample-demo: two speakers, separation not started); add_sample("v1", "s1",
+    status="completed") adds a completed one with two speakers of real audio. A ``Fault`` hits GET
+    requests only unless it names a ``method`` or an ``operation``. drift=Drift(...) in the marker (or
+    ``fake_elevenlabs.drift``) and add_sample(..., status_sequence=[...]) send what a newer API would.
+    ``fake_elevenlabs.requests`` and ``fake_elevenlabs.request_log`` show what was asked and answered.
+    A fault that matched no request is reported as a warning when the test ends. Works in async tests.
     """
     from speaker_audio.testing._server import FakeElevenLabs
 

@@ -54,6 +54,7 @@ _MAX_ID_LENGTH = 256
 _MAX_RECORDED_RESPONSE_BODY = 1 << 20  # larger response bodies are recorded as None
 _LINGER_BYTES = 64 << 20  # after a 413, discard at most this much of the body the client still sends ...
 _LINGER_SECS = 2.0  # ... for at most this long, so that it reads the answer instead of a reset
+# the defaults of FakeElevenLabs's limits (its docstring gives them)
 MAX_REQUEST_BODY = 16 << 20
 MAX_RECORDED_BODY = 64 << 10
 MAX_RECORDED_REQUESTS = 10_000
