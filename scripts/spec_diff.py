@@ -15,14 +15,15 @@ reverse. The worst applicable class wins when a schema is reached from both a re
   gains a required parameter, body or field; parameter made required; a request constraint tightened
   (``maxLength`` lowered, ``pattern`` added, ...); ``contentEncoding`` changed (the facade decodes audio
   members as base64) or ``contentMediaType`` changed; a schema below a response the facade's validator
-  cannot compile or enforce (a keyword it does not know, a ``pattern`` Python's ``re`` refuses, a
-  recursive ``$ref`` it cannot bound: without a fix its clients fail); a renamed generated Python
+  cannot compile or enforce (a keyword it does not know, a ``pattern`` Python's ``re`` refuses: that
+  operation fails every call until the validator learns it); a renamed generated Python
   name (a title that names a generated class, the first tag, which names the generated module's
   folder); a new field whose Python name collides with a generated model attribute (``to_dict``, ...).
 * review: new enum value or new required field in a response; new response status code or media type;
   a new request parameter with a ``default``, or a default added, changed or removed on the request
   side (the SDK never sends spec defaults: the report names the value the server will assume); a
-  response constraint changed (the facade's validator enforces it); a type narrowed in a response; an
+  response constraint changed (the facade's validator enforces it); a type narrowed in a response; a
+  recursive ``$ref`` below a response (the validator refuses bodies nested deeper than its bound); an
   operation deprecated; a new response field with a ``format`` (the generated ``from_dict`` parses it);
   another title changed; ``anyOf``/``oneOf``/``allOf`` swapped; fields reordered (the generated
   constructor's order); path-level servers changed; any other structural change this module cannot
@@ -423,19 +424,20 @@ def _walk_schema(node: JSON, place: str, visit: Callable[[dict[str, JSON], str],
             _walk_schema(branch, place, visit)
 
 
-# (kind, detail) of something below a response that the facade's validator cannot compile or enforce
+# (kind, detail) of something below a response that the facade's validator cannot compile or enforce, or bounds
 Problem = tuple[str, str]
 NOT_ENFORCED = "keyword not enforced by the facade's validator"
 NOT_COMPILED = "pattern Python's re cannot compile"
-UNBOUNDED = "recursive schema the facade cannot bound"
+RECURSIVE = "recursive schema"
+PROBLEM_SEVERITY: dict[str, Severity] = {NOT_ENFORCED: "breaking", NOT_COMPILED: "breaking", RECURSIVE: "review"}
 
 
 def facade_problems(doc: JSON) -> dict[str, list[Problem]]:
-    """Place -> what below a response the facade's validator cannot compile or enforce (every client needs it).
+    """Place -> what below a response the facade's validator cannot compile or enforce, or enforces with a bound.
 
-    A keyword it neither enforces nor ignores, a ``pattern`` Python's ``re`` refuses (ECMA-262 ``\\p{L}`` or
-    ``(?<name>…)``), and a component schema that reaches itself through ``$ref`` (a body nested deep enough
-    exhausts Python's recursion limit in the validator and the generated ``from_dict``).
+    A keyword it neither enforces nor ignores and a ``pattern`` Python's ``re`` refuses (ECMA-262 ``\\p{L}`` or
+    ``(?<name>…)``) make it refuse the operation's schema; a component schema that reaches itself through ``$ref``
+    is validated down to ``MAX_DEPTH`` (``speaker_audio._schema``) nested levels, and a deeper body is refused.
     """
     found: dict[str, list[Problem]] = {}
 
@@ -470,8 +472,8 @@ def facade_problems(doc: JSON) -> dict[str, list[Problem]]:
     for name in response_side:
         cycle = _cycle_through(name, schemas)
         if cycle:
-            detail = f"{' -> '.join(cycle)} (a body nested deep enough exhausts Python's recursion limit)"
-            note(name, (UNBOUNDED, detail))
+            detail = f"{' -> '.join(cycle)} (the facade refuses a body nested deeper than its validator's MAX_DEPTH)"
+            note(name, (RECURSIVE, detail))
     return found
 
 
@@ -939,7 +941,7 @@ def diff_fragments(old: JSON, new: JSON) -> list[Change]:
     for place, problems in facade_problems(new).items():
         for kind, detail in problems:
             if (kind, detail) not in old_problems.get(place, []):
-                differ.add("breaking", kind, place, detail)
+                differ.add(PROBLEM_SEVERITY[kind], kind, place, detail)
 
     old_paths, new_paths = old.get("paths", {}), new.get("paths", {})
     for path, item in old_paths.items():

@@ -24,6 +24,10 @@ TARGET = PACKAGE / "_client.py"
 # (pattern, replacement), applied in order; a pattern is a regular expression matched on whole words
 SUBSTITUTIONS: tuple[tuple[str, str], ...] = (
     (r"AsyncSpeakerAudioClient", "SpeakerAudioClient"),
+    (r"AsyncRawResponses", "RawResponses"),
+    (r"Awaitable\[RawResponse\[T\]\]", "RawResponse[T]"),
+    (r"Awaitable\[T\]", "T"),
+    (r"Awaitable, Callable, Mapping", "Callable, Mapping"),
     (r"httpx\.AsyncClient", "httpx.Client"),
     (r"_async_io", "_sync_io"),
     (r"async def", "def"),

@@ -2,10 +2,10 @@
 
 Every error class of ``speaker_audio.errors`` is in the README's error table and in the full one of
 ``docs/python-api.md``, and every name there is one; the exit codes in ``docs/cli.md``, in ``speaker-audio --help``
-and in ``_cli`` are the same set; every Makefile target is listed by ``make help`` with its ``##`` text and named in
-``docs/maintaining.md``, and the README mentions ``make help``. The README's Python examples run against the fake
-API (its tests pass under pytest), the fixture fields and environment variables it names exist, and its install
-lines cannot take a package of the same name from a public index.
+and in ``speaker_audio.cli`` are the same set; every Makefile target is listed by ``make help`` with its ``##``
+text and named in ``docs/maintaining.md``, and the README mentions ``make help``. The README's Python examples run
+against the fake API (its tests pass under pytest), the fixture fields and environment variables it names exist,
+and its install lines cannot take a package of the same name from a public index.
 """
 
 from __future__ import annotations
@@ -25,7 +25,10 @@ from pathlib import Path
 import attrs
 import pytest
 
-from speaker_audio import _cli, _settings, errors, testing
+import speaker_audio
+from speaker_audio import cli, errors, testing
+from speaker_audio.cli import _errors
+from speaker_audio.cli._parser import build_parser
 from speaker_audio.testing import FakeElevenLabs, demo_clips
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,7 +87,7 @@ def test_the_error_tables_name_exactly_the_error_classes(where: tuple[str, str])
 
 
 def program_exit_codes() -> set[int]:
-    return {value for name, value in vars(_cli).items() if name.startswith("EXIT_") and isinstance(value, int)}
+    return {value for name, value in vars(_errors).items() if name.startswith("EXIT_") and isinstance(value, int)}
 
 
 def test_the_documented_exit_codes_are_the_programs() -> None:
@@ -93,10 +96,10 @@ def test_the_documented_exit_codes_are_the_programs() -> None:
 
 
 def test_the_help_exit_codes_are_the_programs() -> None:
-    epilog = " ".join(_cli.build_parser().epilog.split())  # type: ignore[union-attr]
+    epilog = " ".join(build_parser().epilog.split())  # type: ignore[union-attr]
     listed = epilog[epilog.index("exit codes:") : epilog.index("Errors are")]
     assert {int(code) for code in re.findall(r"(?:^|[:,] )(\d+) ", listed)} == program_exit_codes()
-    assert {int(code) for code in re.findall(r"\b(\d{1,3}) ", _cli.__doc__ or "")} >= program_exit_codes()
+    assert {int(code) for code in re.findall(r"\b(\d{1,3}) ", cli.__doc__ or "")} >= program_exit_codes()
 
 
 def makefile_targets() -> set[str]:
@@ -261,7 +264,7 @@ def test_the_fake_attributes_the_readme_uses_exist() -> None:
 
 def test_the_environment_variables_named_are_the_ones_read() -> None:
     named = set(re.findall(r"\b(ELEVENLABS_\w+)", README))
-    assert named == {_settings.API_KEY_ENV, _settings.BASE_URL_ENV}
+    assert named == {speaker_audio.API_KEY_ENV, speaker_audio.BASE_URL_ENV}
 
 
 # -- installing --------------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 import sys
 
-from speaker_audio._cli import main
+from speaker_audio.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from speaker_audio import _deadline, _http_errors, _operations, _retry, _settings
+from speaker_audio import _deadline, _exchange, _http_errors, _operations, _retry, _settings
 from speaker_audio._body import BodySink, JsonSink
 from speaker_audio._drift import DriftReporter
 from speaker_audio._requests import RequestSpec
@@ -116,6 +116,7 @@ class ClientSettings:
         self.max_json_bytes: int = max_json_bytes
         """A JSON (status, start) response body larger than this raises ``ResponseTooLargeError``."""
         _operations.preload()
+        _exchange.configure_logging()
 
         self.default_headers: Mapping[str, str] = check_headers(default_headers, "default_headers")
         """Headers sent on every request (``default_headers=``), beside our ``User-Agent`` unless they set one."""

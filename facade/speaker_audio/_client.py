@@ -6,20 +6,23 @@ work, threads against tasks) lives in ``_sync_io``, the twin of ``_async_io``.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypeVar, Unpack
+from typing import Any, ParamSpec, Self, TypeVar, Unpack
 
 import httpx
 
-from speaker_audio import _deadline, _http_errors, _inflate, _retry, _settings, _sync_io
+from speaker_audio import _deadline, _exchange, _http_errors, _inflate, _retry, _settings, _sync_io
 from speaker_audio._base import CallOptions, CallSettings, ClientSettings, WaitOptions
 from speaker_audio._body import AudioFileSink, AudioMemorySink, AudioStreamSink, BodySink, expected_body_bytes
+from speaker_audio._exchange import Exchange, RawResponse
 from speaker_audio._files import AtomicFile
 from speaker_audio._models import DownloadProgress, SampleAudio, SeparationStatus, SpeakerAudio
 from speaker_audio._operations import SAMPLE_AUDIO, SEPARATION_STATUS, SPEAKER_AUDIO, START_SEPARATION, Operation
@@ -36,9 +39,10 @@ from speaker_audio._workflow import (
 from speaker_audio.errors import SpeakerAudioError
 
 T = TypeVar("T")
+P = ParamSpec("P")
 logger = logging.getLogger("speaker_audio")
 
-__all__ = ["SpeakerAudioClient"]
+__all__ = ["RawResponses", "SpeakerAudioClient"]
 
 
 class SpeakerAudioClient(ClientSettings):
@@ -131,6 +135,12 @@ class SpeakerAudioClient(ClientSettings):
         self._sleep: _sync_io.Sleep = _sync_io.sleep
         self._clock: Callable[[], float] = time.monotonic
 
+    @property
+    def with_raw_response(self) -> RawResponses:
+        """Each operation method, returning a ``RawResponse`` (status, headers, request id, attempts, time) whose
+        ``parse()`` gives what the method returns: ``client.with_raw_response.get_speaker_audio(...)``."""
+        return RawResponses(self)
+
     # -- lifecycle --
 
     def close(self) -> None:
@@ -188,8 +198,8 @@ class SpeakerAudioClient(ClientSettings):
             dest: a file path, or a directory (an existing one, or any path ending with ``/``): the file is
                 then ``<speaker_id><ext>`` inside it, the id made safe as a file name.
             overwrite: replace an existing file.
-            progress: ``progress(audio_bytes)`` after each chunk of the body, with the decoded audio bytes
-                written so far (from 0 again if the request is retried).
+            progress: deprecated (a ``DeprecationWarning``): use ``on_progress``. ``progress(audio_bytes)`` after
+                each chunk of the body, with the decoded audio bytes written so far (from 0 again on a retry).
             on_progress: ``on_progress(DownloadProgress)`` likewise, with the expected total (an estimate from
                 ``Content-Length``, when the server sent one), and once more with ``done=True``, the exact
                 size, the media type and the duration.
@@ -202,6 +212,7 @@ class SpeakerAudioClient(ClientSettings):
             SpeakerAudioError: as :meth:`get_speaker_audio`.
         """
         call = self._call(options)
+        _deprecated_progress(progress)
         spec = self._request(SPEAKER_AUDIO, call, voice_id=voice_id, sample_id=sample_id, speaker_id=speaker_id)
         return self._download_audio(spec, call, SPEAKER_AUDIO, dest, speaker_id, overwrite, progress, on_progress)
 
@@ -268,6 +279,7 @@ class SpeakerAudioClient(ClientSettings):
         (the id made safe). ``remove_background_noise`` as in :meth:`get_sample_audio`.
         """
         call = self._call(options)
+        _deprecated_progress(progress)
         spec = self._sample_request(call, voice_id, sample_id, remove_background_noise)
         return self._download_audio(spec, call, SAMPLE_AUDIO, dest, sample_id, overwrite, progress, on_progress)
 
@@ -399,8 +411,8 @@ class SpeakerAudioClient(ClientSettings):
         Args:
             overwrite: replace existing files.
             concurrency: downloads in flight at most.
-            progress: ``progress(speaker_id, audio_bytes, done)`` as data arrives (decoded audio bytes so far;
-                from the worker threads of the sync client).
+            progress: deprecated (a ``DeprecationWarning``): use ``on_progress``. ``progress(speaker_id,
+                audio_bytes, done)`` as data arrives (from the worker threads of the sync client).
             on_progress: ``on_progress(DownloadProgress)`` likewise, with ``speaker_id`` set and the expected sizes.
 
         Raises:
@@ -413,6 +425,7 @@ class SpeakerAudioClient(ClientSettings):
                 written in ``.completed``); no new download starts after a failure.
         """
         check_concurrency(concurrency)
+        _deprecated_progress(progress)
         call = self._call(options)
         folder, created = _sync_io.make_off_loop(
             lambda: prepare_download_directory(directory), lambda made: made[1].remove_empty()
@@ -527,11 +540,13 @@ class SpeakerAudioClient(ClientSettings):
             call = self._call({})
         if deadline is None:
             deadline = self._call_deadline(spec, self._clock(), call)
+        exchange = _exchange.current()
         retries = 0
         while True:
             raise_if_cancelled(cancel, f"{spec.method} {spec.path}")
+            exchange.attempts += 1
             try:
-                return self._attempt(spec, make_sink, deadline, call)
+                return self._attempt(spec, make_sink, deadline, call, exchange)
             except SpeakerAudioError as error:
                 delay = call.retry_policy.next_delay(spec, error, retries)
                 if may_retry is not None and not may_retry():
@@ -550,6 +565,7 @@ class SpeakerAudioClient(ClientSettings):
         make_sink: Callable[[], BodySink[T]],
         deadline: _deadline.Deadline | None,
         call: CallSettings,
+        exchange: Exchange,
     ) -> T:
         timeout = deadline.clip(call.timeout, self._clock()) if deadline is not None else call.timeout
         headers = {**self._agent, **self.default_headers, **spec.headers}
@@ -559,6 +575,7 @@ class SpeakerAudioClient(ClientSettings):
         try:
             auth = spec.auth or httpx.USE_CLIENT_DEFAULT  # the key is written into the request only as it is sent
             response = _inflate.unread(self._http.send(request, stream=True, follow_redirects=False, auth=auth))
+            exchange.received(response, request)
             try:
                 if not response.is_success:
                     body = _read_error_body(response, self._between_chunks(deadline))
@@ -575,7 +592,7 @@ class SpeakerAudioClient(ClientSettings):
                         sink.feed_compressed(chunk, inflater)
                 if inflater is not None:
                     inflater.finish()
-                result = sink.finish()
+                result = _exchange.annotate(sink.finish(), response.headers, spec.ids)
                 sink = None
                 return result
             finally:
@@ -603,3 +620,38 @@ def _read_error_body(response: httpx.Response, between_chunks: Callable[[], None
             if not reader.feed(chunk):
                 break
     return bytes(reader.body)
+
+
+class RawResponses:
+    """``client.with_raw_response``: every operation method of the client, returning a ``RawResponse`` of what the
+    method returns (for ``download_all_speakers``: of its status request)."""
+
+    def __init__(self, client: SpeakerAudioClient) -> None:
+        self.get_speaker_audio = _raw(client.get_speaker_audio)
+        self.download_speaker_audio = _raw(client.download_speaker_audio)
+        self.stream_speaker_audio = _raw(client.stream_speaker_audio)
+        self.get_sample_audio = _raw(client.get_sample_audio)
+        self.download_sample_audio = _raw(client.download_sample_audio)
+        self.stream_sample_audio = _raw(client.stream_sample_audio)
+        self.get_separation_status = _raw(client.get_separation_status)
+        self.start_speaker_separation = _raw(client.start_speaker_separation)
+        self.wait_for_separation = _raw(client.wait_for_separation)
+        self.download_all_speakers = _raw(client.download_all_speakers)
+
+
+def _raw(method: Callable[P, T]) -> Callable[P, RawResponse[T]]:
+    @functools.wraps(method)
+    def call(*args: P.args, **kwargs: P.kwargs) -> RawResponse[T]:
+        exchange, token = _exchange.start_recording()
+        try:
+            result = method(*args, **kwargs)
+        finally:
+            _exchange.stop_recording(token)
+        return exchange.raw(result)
+
+    return call
+
+
+def _deprecated_progress(progress: object) -> None:
+    if progress is not None:
+        warnings.warn("progress= is deprecated: use on_progress=", DeprecationWarning, stacklevel=3)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import httpx
 
-from speaker_audio.errors import APIConnectionError, APITimeoutError, SpeakerAudioError
+from speaker_audio.errors import APIConnectionError, APITimeoutError, SpeakerAudioError, _with_hint
 
 __all__ = ["Deadline", "check_total_timeout", "earliest"]
 
@@ -48,7 +48,7 @@ class Deadline:
             return None
 
         def expired(what: str) -> SpeakerAudioError:
-            return APITimeoutError(f"total_timeout of {total_timeout:g}s ran out {what} ({where})")
+            return _with_hint(APITimeoutError(f"{total_timeout:g}s ran out {what} ({where})"), "total_timeout")
 
         return cls(now + total_timeout, expired)
 

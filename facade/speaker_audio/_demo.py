@@ -15,8 +15,8 @@ import sysconfig
 import textwrap
 from pathlib import Path
 
-from speaker_audio._cli import main as cli_main
-from speaker_audio._settings import BASE_URL_ENV
+from speaker_audio import BASE_URL_ENV
+from speaker_audio.cli import main as cli_main
 from speaker_audio.testing import FakeElevenLabs
 
 OUTPUT_DIR = Path("demo-output")

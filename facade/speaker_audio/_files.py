@@ -12,10 +12,13 @@ import unicodedata
 from pathlib import Path
 from typing import BinaryIO
 
+from speaker_audio.errors import _with_hint
+
 __all__ = [
     "AtomicFile",
     "CreatedDirectories",
     "check_writable_directory",
+    "destination_exists",
     "id_digest",
     "match_replaced_file",
     "refuse_special_file",
@@ -136,7 +139,7 @@ class AtomicFile:
 
     def __init__(self, target: str | os.PathLike[str], *, overwrite: bool = False, make_parents: bool = False) -> None:
         if not overwrite and os.path.lexists(target):
-            raise FileExistsError(f"{target} exists; pass overwrite=True to replace it")
+            raise destination_exists(target)
         self._open(Path(target), overwrite, make_parents)
 
     @classmethod
@@ -360,17 +363,22 @@ def _move_without_clobbering(source: str, target: str, dir_fd: int | None, direc
         else:
             os.link(source, target, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
     except FileExistsError:
-        raise FileExistsError(f"{directory / target} exists; pass overwrite=True to replace it") from None
+        raise destination_exists(directory / target) from None
     except OSError as error:
         if error.errno not in NO_HARD_LINK_ERRNOS:
             raise
         # a file system without hard links: check, then rename. A file created at ``target`` between the
         # two steps would be replaced (a window of microseconds; see docs/reliability.md), never a partial file.
         if _exists(target, dir_fd, directory):
-            raise FileExistsError(f"{directory / target} exists; pass overwrite=True to replace it") from None
+            raise destination_exists(directory / target) from None
         _replace(source, target, dir_fd, directory)
         return
     _unlink(source, dir_fd, directory)
+
+
+def destination_exists(path: str | os.PathLike[str], *, detail: str = "") -> FileExistsError:
+    """The ``FileExistsError`` for a destination that exists: ``hint`` ``"overwrite"``, and that advice as a note."""
+    return _with_hint(FileExistsError(f"{os.fspath(path)} exists{detail}"), "overwrite")
 
 
 def write_bytes_atomic(
@@ -404,7 +412,7 @@ def refuse_special_file(path: str | os.PathLike[str]) -> None:
     if kernel_path is not None:
         raise FileExistsError(
             f"{os.fspath(path)} is, or links to, {kernel_path} (in /dev or /proc, the kernel's files): nothing is "
-            "ever written or replaced there, even with overwrite=True"
+            "ever written or replaced there (not even when overwriting)"
         )
     try:
         mode = os.stat(path).st_mode
@@ -413,7 +421,7 @@ def refuse_special_file(path: str | os.PathLike[str]) -> None:
     for test, kind in _SPECIAL_KINDS:
         if test(mode):
             raise FileExistsError(
-                f"{os.fspath(path)} is {kind}, not a regular file: it is never replaced, even with overwrite=True"
+                f"{os.fspath(path)} is {kind}, not a regular file: it is never replaced (not even when overwriting)"
             )
 
 

@@ -10,7 +10,7 @@ import httpx
 
 from speaker_audio._inflate import inflater_for
 from speaker_audio._json import reject_json_constant
-from speaker_audio._settings import API_KEY_ENV, REDACTED
+from speaker_audio._settings import REDACTED
 from speaker_audio.errors import (
     APIConnectionError,
     APIStatusError,
@@ -23,6 +23,7 @@ from speaker_audio.errors import (
     ResponseValidationError,
     UnprocessableEntityError,
     ValidationErrorDetail,
+    _with_hint,
 )
 
 if TYPE_CHECKING:
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_ERROR_BODY_BYTES",
-    "NO_KEY_HINT",
     "ErrorBodyReader",
     "carried_a_key",
     "detach_tracebacks",
@@ -171,7 +171,8 @@ def _summary(body: Any) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
-NO_KEY_HINT = f"no API key was sent: set {API_KEY_ENV} or pass api_key=… to the client"
+# the server's error codes (``{"detail": {"status": ...}}``) that a step of the caller's would have avoided
+_HINTS_OF_SERVER_CODES = {"separation_not_completed": "wait_for_separation"}
 
 
 def carried_a_key(request: httpx.Request) -> bool:
@@ -183,10 +184,19 @@ def carried_a_key(request: httpx.Request) -> bool:
     return any(value == REDACTED or name.lower().endswith("api-key") for name, value in request.headers.items())
 
 
+def _hint(status: int, body: Any) -> str | None:
+    """The ``hint`` of an error status: ``"set_api_key"`` for 401, else from the server's error code, if any."""
+    if status == 401:
+        return "set_api_key"
+    detail = body.get("detail") if isinstance(body, dict) else None
+    code = detail.get("status") if isinstance(detail, dict) else None
+    return _HINTS_OF_SERVER_CODES.get(code) if isinstance(code, str) else None
+
+
 def status_error(response: httpx.Response, body: bytes) -> APIStatusError:
     """The ``APIStatusError`` subclass for a non-2xx ``response`` with (the start of) its ``body``.
 
-    A 401 to a request that carried no key says so, and how to set one (``NO_KEY_HINT``).
+    A 401 to a request that carried no key says so; its ``hint`` is ``"set_api_key"``.
     """
     status = response.status_code
     # the streamed response was consumed and closed: attach a read copy that holds (the start of) the body,
@@ -211,7 +221,8 @@ def status_error(response: httpx.Response, body: bytes) -> APIStatusError:
     if request_id:
         message += f" (request id {request_id})"
     if status == 401 and not carried_a_key(request):
-        message += f" ({NO_KEY_HINT})"
+        message += "; no API key was sent"
+    hint = _hint(status, parsed)
     if status == 422:
         return UnprocessableEntityError(
             message, response=response, body=parsed, request_id=request_id, errors=_validation_details(parsed)
@@ -224,7 +235,8 @@ def status_error(response: httpx.Response, body: bytes) -> APIStatusError:
         403: PermissionDeniedError,
         404: NotFoundError,
     }.get(status, InternalServerError if status >= 500 else APIStatusError)
-    return error_class(message, response=response, body=parsed, request_id=request_id)
+    error = error_class(message, response=response, body=parsed, request_id=request_id)
+    return error if hint is None else _with_hint(error, hint)
 
 
 def origin_of(url: str | httpx.URL) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
+import httpx
 
 from speaker_audio._decode import extension_for_media_type
 from speaker_audio._files import refuse_special_file, write_bytes_atomic
@@ -113,34 +114,11 @@ def _speaker_audio_model(self: SpeakerAudio) -> SpeakerAudioResponseModel:
     return SpeakerAudioResponseModel(audio_base_64="", media_type=self.media_type, duration_secs=self.duration_secs)
 
 
-@attrs.frozen
-class SpeakerAudio:
-    """One speaker's decoded audio.
+class _AudioResult:
+    """What ``SpeakerAudio`` and ``SampleAudio`` share: the file extension and saving."""
 
-    Attributes:
-        data: the audio bytes, decoded from validated base64.
-        media_type: the media type the server gave, e.g. ``"audio/mpeg"``.
-        duration_secs: the duration the server gave, in seconds.
-        model: the validated response as the generated ``SpeakerAudioResponseModel``, with
-            ``audio_base_64`` set to ``""`` (the audio is in ``data``); built from the fields above
-            when not given.
-    """
-
-    data: bytes = attrs.field(validator=attrs.validators.instance_of(bytes), repr=lambda d: f"<{len(d)} bytes>")
-    media_type: str = attrs.field(validator=attrs.validators.instance_of(str))
-    duration_secs: float = attrs.field(converter=_to_float)
-    model: SpeakerAudioResponseModel = attrs.field(
-        default=attrs.Factory(_speaker_audio_model, takes_self=True), repr=False, eq=False, kw_only=True
-    )
-
-    def __attrs_post_init__(self) -> None:
-        _keep_model_in_step(
-            self,
-            lambda m: (
-                (m.audio_base_64, m.media_type, _as_float(m.duration_secs)) == ("", self.media_type, self.duration_secs)
-            ),
-            _speaker_audio_model,
-        )
+    data: bytes
+    media_type: str
 
     @property
     def extension(self) -> str:
@@ -152,19 +130,64 @@ class SpeakerAudio:
 
         ``path`` may be a directory (an existing one, or any path ending with ``/``): the file is then
         ``audio<extension>`` inside it. Missing folders are created, and removed again if the write fails.
-        Raises ``FileExistsError`` if the file exists and ``overwrite`` is false or if it is a FIFO, device
-        or socket (never replaced), and the ``OSError`` of a folder that cannot be created or written;
-        on any error, nothing is left behind and an existing file is untouched.
+        On any error, nothing is left behind and an existing file is untouched.
+
+        Raises:
+            FileExistsError: the file exists and ``overwrite`` is false, or it is a FIFO, device or socket
+                (never replaced).
+            OSError: a folder that cannot be created or written.
         """
-        return _save_audio(self.data, self.extension, path, overwrite=overwrite)
+        target = Path(path)
+        if target.is_dir() or str(path).endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
+            target = target / f"audio{self.extension}"
+        refuse_special_file(target)
+        return write_bytes_atomic(target, self.data, overwrite=overwrite)
+
+    async def asave(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+        """:meth:`save` on a worker thread, so the write and its fsync never block the event loop."""
+        import asyncio
+
+        return await asyncio.to_thread(self.save, path, overwrite=overwrite)
 
 
-def _save_audio(data: bytes, extension: str, path: str | os.PathLike[str], *, overwrite: bool) -> Path:
-    target = Path(path)
-    if target.is_dir() or str(path).endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
-        target = target / f"audio{extension}"
-    refuse_special_file(target)
-    return write_bytes_atomic(target, data, overwrite=overwrite)
+@attrs.frozen
+class SpeakerAudio(_AudioResult):
+    """One speaker's decoded audio.
+
+    Attributes:
+        data: the audio bytes, decoded from validated base64.
+        media_type: the media type the server gave, e.g. ``"audio/mpeg"``.
+        duration_secs: the duration the server gave, in seconds.
+        model: the validated response as the generated ``SpeakerAudioResponseModel``, with
+            ``audio_base_64`` set to ``""`` (the audio is in ``data``); built from the fields above
+            when not given.
+        voice_id: the voice whose audio it is, as the call named it (``""`` for a result built by hand).
+        sample_id: the sample, as the call named it.
+        speaker_id: the speaker, as the call named it.
+        request_id: the server's ``request-id`` of the response (``None`` when it sent none); not compared.
+        headers: the response's headers; not compared.
+    """
+
+    data: bytes = attrs.field(validator=attrs.validators.instance_of(bytes), repr=lambda d: f"<{len(d)} bytes>")
+    media_type: str = attrs.field(validator=attrs.validators.instance_of(str))
+    duration_secs: float = attrs.field(converter=_to_float)
+    model: SpeakerAudioResponseModel = attrs.field(
+        default=attrs.Factory(_speaker_audio_model, takes_self=True), repr=False, eq=False, kw_only=True
+    )
+    voice_id: str = attrs.field(default="", validator=attrs.validators.instance_of(str), kw_only=True)
+    sample_id: str = attrs.field(default="", validator=attrs.validators.instance_of(str), kw_only=True)
+    speaker_id: str = attrs.field(default="", validator=attrs.validators.instance_of(str), kw_only=True)
+    request_id: str | None = attrs.field(default=None, repr=False, eq=False, kw_only=True)
+    headers: httpx.Headers = attrs.field(factory=httpx.Headers, repr=False, eq=False, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        _keep_model_in_step(
+            self,
+            lambda m: (
+                (m.audio_base_64, m.media_type, _as_float(m.duration_secs)) == ("", self.media_type, self.duration_secs)
+            ),
+            _speaker_audio_model,
+        )
 
 
 def _sample_audio_model(self: SampleAudio) -> VoiceSamplePreviewResponseModel:
@@ -180,7 +203,7 @@ def _sample_audio_model(self: SampleAudio) -> VoiceSamplePreviewResponseModel:
 
 
 @attrs.frozen
-class SampleAudio:
+class SampleAudio(_AudioResult):
     """A voice sample's own audio (``GET …/samples/{sample_id}/audio``), decoded.
 
     Attributes:
@@ -192,6 +215,8 @@ class SampleAudio:
         model: the validated response as the generated ``VoiceSamplePreviewResponseModel``, with
             ``audio_base_64`` set to ``""`` (the audio is in ``data``); built from the fields above
             when not given.
+        request_id: the server's ``request-id`` of the response (``None`` when it sent none); not compared.
+        headers: the response's headers; not compared.
     """
 
     data: bytes = attrs.field(validator=attrs.validators.instance_of(bytes), repr=lambda d: f"<{len(d)} bytes>")
@@ -202,6 +227,8 @@ class SampleAudio:
     model: VoiceSamplePreviewResponseModel = attrs.field(
         default=attrs.Factory(_sample_audio_model, takes_self=True), repr=False, eq=False, kw_only=True
     )
+    request_id: str | None = attrs.field(default=None, repr=False, eq=False, kw_only=True)
+    headers: httpx.Headers = attrs.field(factory=httpx.Headers, repr=False, eq=False, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         _keep_model_in_step(
@@ -212,15 +239,6 @@ class SampleAudio:
             ),
             _sample_audio_model,
         )
-
-    @property
-    def extension(self) -> str:
-        """File extension for ``media_type`` (``".mp3"`` for ``audio/mpeg``; ``".bin"`` when unknown)."""
-        return extension_for_media_type(self.media_type)
-
-    def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
-        """Write the audio to ``path`` atomically and return the path written (as :meth:`SpeakerAudio.save`)."""
-        return _save_audio(self.data, self.extension, path, overwrite=overwrite)
 
 
 def _utterance_model(self: Utterance) -> UtteranceResponseModel:
@@ -330,6 +348,8 @@ class SeparationStatus:
             does not list (accepted with ``strict=False``: the server is ahead of the pin) has no generated
             model, since the enum cannot hold it: then ``model`` raises ``SpecDriftError`` (every other field
             is read from the body as usual).
+        request_id: the server's ``request-id`` of the response (``None`` when it sent none); not compared.
+        headers: the response's headers; not compared.
     """
 
     voice_id: str = attrs.field(validator=attrs.validators.instance_of(str))
@@ -340,6 +360,8 @@ class SeparationStatus:
     _model: SpeakerSeparationResponseModel | None = attrs.field(
         default=attrs.Factory(_separation_model, takes_self=True), repr=False, eq=False, kw_only=True
     )  # the constructor's ``model=``; ``None`` only for a status the pin does not list
+    request_id: str | None = attrs.field(default=None, repr=False, eq=False, kw_only=True)
+    headers: httpx.Headers = attrs.field(factory=httpx.Headers, repr=False, eq=False, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         from speaker_audio_api.models.speaker_separation_response_model_speakers_type_0 import (

@@ -99,14 +99,18 @@ class Operation(Generic[R]):
         """What to send: the path's ids (each checked to be one segment) and the named query/header parameters.
 
         A parameter that is not given is never sent, whatever default the spec gives it.
-        Raises ``InvalidIdError`` for an unusable id, before any I/O.
+
+        Raises:
+            InvalidIdError: an unusable id, before any I/O.
+            UnsupportedSchemaError: this operation cannot be served by the pinned spec and generated client.
         """
         checked = {name: validate_id(name, value) for name, value in ids.items()}
+        response_validator(self.name)  # an operation whose response the facade cannot check is not even sent
         function = self.module()._get_kwargs
         unset = _parameters_to_unset(function, frozenset(checked) | frozenset(params) | {_KEY_PARAMETER})
         key = _KEY_PROBE if api_key is not None else _unset()
         kwargs = function(**checked, **params, **unset, **{_KEY_PARAMETER: key})
-        return spec_from_kwargs(self.name, kwargs, _KEY_PROBE, api_key)
+        return spec_from_kwargs(self.name, kwargs, _KEY_PROBE, api_key)._replace(ids=checked)._replace(ids=checked)
 
     def member(self) -> str:
         """The JSON name of the audio member (audio operations): the generated model's, checked against the spec."""
@@ -115,7 +119,7 @@ class Operation(Generic[R]):
     def from_json(self, document: object, checks: Checks = STRICT) -> R:
         """The result of a JSON body (already parsed), validated against the pinned spec as ``checks`` say."""
         model, mapping = self._validated(document, checks)
-        return self._result(model, b"", mapping)
+        return self._built(model, b"", mapping)
 
     def from_parts(self, data: bytes, members: Mapping[str, object], checks: Checks = STRICT) -> R:
         """The result of an audio body from its decoded audio and its other members (validated here).
@@ -123,7 +127,16 @@ class Operation(Generic[R]):
         The audio member is validated as an empty string: its text was checked, and decoded, as it streamed.
         """
         model, mapping = self._validated({**members, self.member(): ""}, checks)
-        return self._result(model, data, mapping)
+        return self._built(model, data, mapping)
+
+    def _built(self, model: Any, data: bytes, body: Mapping[str, Any]) -> R:
+        try:
+            return self._result(model, data, body)
+        except (TypeError, ValueError) as exc:  # e.g. a member the spec now lets be a string where a number was
+            raise ResponseValidationError(
+                f"{self.name} response does not fit the facade's result: {type(exc).__name__}: {exc}; "
+                "the server's response no longer matches what this version of speaker-audio reads (re-pin)"
+            ) from None
 
     def _validated(self, document: object, checks: Checks) -> tuple[Any, Mapping[str, Any]]:
         """The generated model of ``document`` (built with pinned values where it holds unknown ones), and it."""
@@ -142,10 +155,36 @@ class Operation(Generic[R]):
         try:
             return model_class.from_dict(document)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            model = self._model_keeping_formats_as_text(document)
+            if model is not None:
+                return model
             # the schema held but the generated model refused: the spec and the models disagree
             raise ResponseValidationError(
                 f"{self.name} response does not fit the generated {model_class.__name__}: {type(exc).__name__}: {exc}"
             ) from None
+
+    def _model_keeping_formats_as_text(self, document: Mapping[str, Any]) -> Any:
+        """The model of ``document`` with its optional members that have a ``format`` kept as text.
+
+        A value the schema allows (RFC 3339 ``2025-08-24t20:59:16z``, a leap second) may be one that the generated
+        ``from_dict`` cannot parse: such a member then stays as the server sent it, in ``additional_properties``,
+        and never costs the call.
+        """
+        schema = _resolved(response_schema(self.name), load_spec()["components"]["schemas"])
+        required = set(schema.get("required", []))
+        formatted = {
+            name
+            for name, member in schema.get("properties", {}).items()
+            if name in document and name not in required and "format" in str(member)
+        }
+        if not formatted:
+            return None
+        try:
+            model = self.model_class().from_dict({k: v for k, v in document.items() if k not in formatted})
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None
+        model.additional_properties.update({name: document[name] for name in formatted})
+        return model
 
 
 @functools.cache

@@ -78,6 +78,7 @@ class RequestSpec(NamedTuple):
     headers: Mapping[str, str]
     idempotent: bool
     auth: KeyAuth | None = None
+    ids: Mapping[str, str] = {}  # the path's ids, as the call named them (never mutated)
 
     def __repr__(self) -> str:
         return (

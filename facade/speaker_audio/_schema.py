@@ -220,7 +220,10 @@ class _Values:
 
 
 def _check(node: _Node, value: Any, walk: _Walk) -> str | None:
-    """The first problem with ``value`` under ``node`` (a message naming its pointer), else None; drift: on ``walk``."""
+    """The first problem with ``value`` under ``node`` (a message naming its pointer), else None.
+
+    Drift goes onto ``walk.drifts``; ``walk.path`` is where ``value`` is in the body (each push popped on return).
+    """
     if value is None and node.nullable:
         return None
     if node.types:
@@ -259,12 +262,14 @@ def _check(node: _Node, value: Any, walk: _Walk) -> str | None:
 
 
 def _type_problem(node: _Node, value: object) -> str:
+    """Why ``value`` does not fit ``node``'s ``type``."""
     if "number" in node.types and _is_number(value):
         return "must be a finite number"
     return f"expected {node.label}, got {_KINDS.get(type(value), type(value).__name__)}"
 
 
 def _check_members(node: _Node, value: dict[Any, Any], walk: _Walk) -> str | None:
+    """``properties``, ``required`` and ``additionalProperties``: the first problem, else None (drift on ``walk``)."""
     path, members, message = walk.path, node.members or {}, None
     for name in node.required:
         if name not in value:
@@ -396,7 +401,17 @@ class _Compiler:
         self._refs: dict[str, _Node] = {}
 
     def compile(self, schema: object, at: str, node: _Node | None = None) -> _Node:
-        """``schema``, found at ``at`` (a pointer into the spec, for messages), into ``node`` (else a new one)."""
+        """``schema`` as a ``_Node``.
+
+        Args:
+            schema: a JSON schema (an object or a boolean).
+            at: where it is in the spec (a JSON pointer), for messages.
+            node: the node to fill (a ``$ref`` target, registered before it compiles); by default a new one.
+
+        Raises:
+            UnsupportedSchemaError: a keyword outside ``_KEYWORDS`` and the annotations, or a value of one that this
+                validator cannot enforce (a ``pattern`` Python's ``re`` cannot compile, a non-local ``$ref`` ...).
+        """
         node = _Node() if node is None else node
         if schema is False:
             node.others, node.more = [lambda value, walk: walk.fail("no value is allowed here")], True

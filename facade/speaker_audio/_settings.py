@@ -6,6 +6,7 @@ import ipaddress
 import os
 import re
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 import httpx
@@ -34,14 +35,20 @@ REDACTED = "[redacted]"
 """What stands for the key in a request once it was sent."""
 
 API_KEY_ENV = "ELEVENLABS_API_KEY"
+"""The environment variable that a client reads its API key from when ``api_key`` is not given."""
 BASE_URL_ENV = "ELEVENLABS_BASE_URL"
+"""The environment variable that a client reads its server from when ``base_url`` is not given."""
 DEFAULT_BASE_URL = "https://api.elevenlabs.io"
-REGION_BASE_URLS: Mapping[str, str] = {
-    "us": "https://api.us.elevenlabs.io",
-    "eu": "https://api.eu.residency.elevenlabs.io",
-    "in": "https://api.in.residency.elevenlabs.io",
-    "sg": "https://api.sg.residency.elevenlabs.io",
-}
+"""The server of a client given neither ``base_url`` nor :data:`BASE_URL_ENV`."""
+REGION_BASE_URLS: Mapping[str, str] = MappingProxyType(
+    {
+        "us": "https://api.us.elevenlabs.io",
+        "eu": "https://api.eu.residency.elevenlabs.io",
+        "in": "https://api.in.residency.elevenlabs.io",
+        "sg": "https://api.sg.residency.elevenlabs.io",
+    }
+)
+"""ElevenLabs' servers by region (data residency), for ``base_url``: e.g. ``REGION_BASE_URLS["eu"]``."""
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 2
 DEFAULT_MAX_RESPONSE_BYTES = 1 << 30
@@ -85,16 +92,15 @@ def _key_from_environment() -> Secret | None:
     return Secret(value) if value is not None else None
 
 
-def _key_problem(key: Secret, source: str) -> str | None:
+def _key_problem(key: Secret, source: str) -> ValueError | None:
     # never echo the key (nor a URL passed in its place): say only what is wrong with it
+    from speaker_audio.errors import _with_hint
+
     value = key.reveal()
     if value[:8].lower().startswith(("http://", "https://")):
-        return (
-            f"{source} looks like a URL, not an API key: did you mean base_url=…? "
-            "(the first positional argument of the client is the API key)"
-        )
+        return _with_hint(ValueError(f"{source} looks like a URL, not an API key"), "base_url")
     if value != value.strip() or not all("!" <= ch <= "~" for ch in value):
-        return (
+        return ValueError(
             f"the API key ({source}) must be printable ASCII without spaces or line breaks "
             "(check for pasted whitespace)"
         )
@@ -104,14 +110,15 @@ def _key_problem(key: Secret, source: str) -> str | None:
 def resolve_api_key(api_key: str | Secret | None) -> Secret | None:
     """The explicit key, else ``ELEVENLABS_API_KEY``; ``None`` (no header sent) when neither is set.
 
-    Raises ``ValueError`` for a key with spaces or control characters, or one that looks like a URL.
+    Raises ``ValueError`` for a key with spaces or control characters, or one that looks like a URL (with
+    ``hint`` ``"base_url"``).
     """
     key = conceal(api_key) if api_key is not None else _key_from_environment()
     if key is None or not key.reveal():
         return None
     problem = _key_problem(key, "api_key" if api_key is not None else API_KEY_ENV)
     if problem is not None:
-        raise ValueError(problem)
+        raise problem
     return key
 
 
@@ -181,13 +188,14 @@ def check_key_transport(base_url: str, api_key: Secret | None, *, allow_insecure
 
     Raises ``InsecureTransportError`` (a ``ValueError``); the message names the host, never the key.
     """
-    from speaker_audio.errors import InsecureTransportError
+    from speaker_audio.errors import InsecureTransportError, _with_hint
 
     url = httpx.URL(base_url)
     if api_key is None or url.scheme != "http" or allow_insecure_http or is_loopback_host(url.host):
         return
-    raise InsecureTransportError(
-        f"refusing to send the API key in clear over plain http:// to {url.host!r} (not a loopback host); "
-        "use an https:// base_url, or pass allow_insecure_http=True if you accept that anyone on the path "
-        "(or an HTTP_PROXY from the environment) can read the key"
+    raise _with_hint(
+        InsecureTransportError(
+            f"refusing to send the API key in clear over plain http:// to {url.host!r} (not a loopback host)"
+        ),
+        "allow_insecure_http",
     )

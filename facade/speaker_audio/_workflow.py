@@ -22,6 +22,7 @@ from speaker_audio._files import (
     AtomicFile,
     CreatedDirectories,
     check_writable_directory,
+    destination_exists,
     id_digest,
     refuse_special_file,
     safe_file_stem,
@@ -37,6 +38,7 @@ from speaker_audio.errors import (
     SeparationTimeoutError,
     SpeakerAudioError,
     SpeakerDownloadError,
+    _with_hint,
 )
 
 __all__ = [
@@ -80,8 +82,6 @@ class SeparationPoller:
     ) -> None:
         if not (timeout >= 0 and poll_interval > 0):  # also refuses NaN
             raise ValueError("timeout must be >= 0 and poll_interval > 0")
-        self._voice_id = voice_id
-        self._sample_id = sample_id
         self._where = f"voice {voice_id!r}, sample {sample_id!r}"
         self._timeout = timeout
         self._poll_interval = poll_interval
@@ -142,11 +142,12 @@ class SeparationPoller:
                 raise SeparationFailedError(f"speaker separation failed for {self._where}")
             case State.NOT_STARTED:
                 if first and not self._started:
-                    raise SeparationNotStartedError(
-                        f"speaker separation for {self._where} was never started (status 'not_started'): "
-                        f"call start_speaker_separation({self._voice_id!r}, {self._sample_id!r}) first, "
-                        "or pass start=True to wait_for_separation",
-                        status=status.status,
+                    raise _with_hint(
+                        SeparationNotStartedError(
+                            f"speaker separation for {self._where} was never started (status 'not_started')",
+                            status=status.status,
+                        ),
+                        "start_separation",
                     )
             case State.PENDING:
                 pass
@@ -192,10 +193,10 @@ def resolve_download_target(
             # the extension is known only from the response: refuse any audio file of that name now
             for extension in sorted(_AUDIO_EXTENSIONS):
                 if os.path.lexists(path / f"{stem}{extension}"):
-                    raise FileExistsError(f"{path / (stem + extension)} exists; pass overwrite=True to replace it")
+                    raise destination_exists(path / (stem + extension))
         return path, stem
     if not overwrite and os.path.lexists(path):
-        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+        raise destination_exists(path)
     return path, None
 
 
@@ -308,9 +309,11 @@ class SpeakerDownloads:
         if status.status == "failed":
             raise SeparationFailedError(f"speaker separation failed for {self._where}")
         if status.status != "completed":
-            raise SeparationNotCompletedError(
-                f"speaker separation for {self._where} is {status.status!r}, not 'completed': start it and wait for it",
-                status=status.status,
+            raise _with_hint(
+                SeparationNotCompletedError(
+                    f"speaker separation for {self._where} is {status.status!r}, not 'completed'", status=status.status
+                ),
+                "wait_for_separation",
             )
         self.directory = directory
         self.overwrite = overwrite
@@ -333,9 +336,7 @@ class SpeakerDownloads:
                 for extension in sorted(_AUDIO_EXTENSIONS):
                     existing = directory / f"{stem}{extension}"
                     if os.path.lexists(existing):
-                        raise FileExistsError(
-                            f"{existing} exists (speaker {speaker_id!r}); pass overwrite=True to replace it"
-                        )
+                        raise destination_exists(existing, detail=f" (speaker {speaker_id!r})")
         self.completed: dict[str, Path] = {}
         self.failures: dict[str, Exception] = {}
         self.received: dict[str, int] = {}

@@ -2,13 +2,31 @@
 
 No message, ``repr`` or attribute of these errors carries the API key: responses are
 attached only after the key header of their request has been redacted.
+
+Hints. An error that a setting or a step would have avoided carries ``hint``, a short stable code for that
+remedy, so that a program can show its own advice (the ``speaker-audio`` CLI names its options) without
+parsing messages. ``error.args[0]`` says what happened; ``str(error)`` adds the advice for Python callers.
+The codes:
+
+- ``"start_separation"``: the separation was never started; start it first (``SeparationNotStartedError``).
+- ``"wait_for_separation"``: the separation has not completed; start it and wait for it
+  (``SeparationNotCompletedError``, and the 400 that downloading a speaker of such a separation gets).
+- ``"set_api_key"``: the server refused the request for its key (401), or no key was sent (the message says so).
+- ``"allow_insecure_http"``: the key would go over plain ``http://`` to a host that is not loopback.
+- ``"total_timeout"``: the call's ``total_timeout`` ran out (``APITimeoutError``).
+- ``"overwrite"``: the destination file exists (a ``FileExistsError``).
+- ``"base_url"``: a URL was given as the API key (a ``ValueError``).
+
+The last two are Python's own error classes: speaker-audio sets the same ``hint`` attribute on the instances it
+raises (read it with ``getattr(error, "hint", None)``) and gives the advice as a note (PEP 678), which tracebacks
+show.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import httpx
 
@@ -40,8 +58,50 @@ __all__ = [
 ]
 
 
+# What str() of a speaker-audio error with a hint reads ({message}: error.args[0]), by hint code; the advice of
+# the Python error classes that speaker-audio raises with a hint (a note on the error).
+_PYTHON_WORDING: Mapping[str, str] = {
+    "start_separation": (
+        "{message}: call start_speaker_separation(voice_id, sample_id) first, or pass start=True to wait_for_separation"
+    ),
+    "wait_for_separation": "{message}: start it and wait for it (start_speaker_separation, wait_for_separation)",
+    "set_api_key": "{message} (set ELEVENLABS_API_KEY or pass api_key=… to the client)",
+    "allow_insecure_http": (
+        "{message}; use an https:// base_url, or pass allow_insecure_http=True if you accept that anyone on the "
+        "path (or an HTTP_PROXY from the environment) can read the key"
+    ),
+    "total_timeout": "total_timeout of {message}",
+}
+_PYTHON_NOTES: Mapping[str, str] = {
+    "overwrite": "pass overwrite=True to replace it",
+    "base_url": "did you mean base_url=…? (the first positional argument of the client is the API key)",
+}
+
+_E = TypeVar("_E", bound=Exception)
+
+
+def _with_hint(error: _E, hint: str) -> _E:
+    """``error`` with ``hint`` set; on one of Python's own classes the Python advice becomes a note."""
+    setattr(error, "hint", hint)  # noqa: B010 (Python's own classes have no such attribute)
+    if not isinstance(error, SpeakerAudioError):  # its str() cannot add the advice
+        error.add_note(_PYTHON_NOTES[hint])
+    return error
+
+
 class SpeakerAudioError(Exception):
-    """Base class of every error raised by speaker-audio."""
+    """Base class of every error raised by speaker-audio.
+
+    Attributes:
+        hint: ``None``, or a short stable code for what would avoid the error, one of those listed in
+            :mod:`speaker_audio.errors` (e.g. ``"set_api_key"``); ``str()`` then ends with the advice.
+    """
+
+    hint: str | None = None
+
+    def __str__(self) -> str:
+        message = super().__str__()
+        wording = _PYTHON_WORDING.get(self.hint) if self.hint is not None else None
+        return message if wording is None else wording.format(message=message)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # keyword-only __init__ arguments would break the default pickling (multiprocessing users)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from speaker_audio._cli import read_api_key_file
+from speaker_audio.cli._main import read_api_key_file
 from speaker_audio.testing import FakeElevenLabs
 
 LIMIT = 64 * 1024

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from speaker_audio import SpeakerAudioClient, _cli
-from speaker_audio._settings import REGION_BASE_URLS
+from speaker_audio import REGION_BASE_URLS, SpeakerAudioClient
+from speaker_audio.cli import _commands, _errors, _progress, main
+from speaker_audio.cli._parser import build_parser
 from speaker_audio.testing import FakeElevenLabs, FakeSpeaker, Fault, demo_clips
 
 SECRET = "sk-cli-SECRET-0123456789"
@@ -72,11 +73,12 @@ def test_each_command_has_help(command: str) -> None:
     result = cli(command, "--help")
     assert result.returncode == 0
     assert result.stdout.startswith(f"usage: speaker-audio {command}")
-    if command == "fake-server":  # the fake takes none of the client's connection options
-        for option in ("--api-key", "--base-url", "--region", "--max-retries"):
-            assert option not in result.stdout
-    else:
-        assert "--api-key" in result.stdout  # the global options are accepted after the command too
+    # the fake takes none of the client's connection options; the other commands take them after the command
+    # too, and list them once, in `speaker-audio --help` (tests/test_cli_help.py: they work in both places)
+    for option in ("--api-key", "--base-url", "--region", "--max-retries"):
+        assert option not in result.stdout
+    if command != "fake-server":
+        assert "Global options (see `speaker-audio --help`) may also follow the command" in result.stdout
 
 
 def test_the_console_script_is_installed() -> None:
@@ -113,8 +115,8 @@ def test_an_invalid_id_is_a_usage_error(fake: FakeElevenLabs) -> None:
 
 
 def test_region_picks_the_residency_server() -> None:
-    args = _cli.build_parser().parse_args(["status", "v", "s", "--region", "eu"])
-    client = _cli._Context(args, io.StringIO(), io.StringIO()).client()
+    args = build_parser().parse_args(["status", "v", "s", "--region", "eu"])
+    client = _commands.Context(args, io.StringIO(), io.StringIO()).client()
     assert client.base_url == REGION_BASE_URLS["eu"]
     client.close()
 
@@ -212,7 +214,11 @@ def test_download_all_json_and_quiet(completed_fake: FakeElevenLabs, tmp_path: P
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
-    assert json.loads(result.stdout) == {"speaker-1": "speaker-1.mp3", "speaker-2": "speaker-2.wav"}
+    files = json.loads(result.stdout)["speakers"]
+    assert {speaker: file["path"] for speaker, file in files.items()} == {
+        "speaker-1": "speaker-1.mp3",
+        "speaker-2": "speaker-2.wav",
+    }
 
 
 def test_download_all_of_an_unfinished_separation_is_an_api_error(fake: FakeElevenLabs, tmp_path: Path) -> None:
@@ -292,7 +298,7 @@ def test_verbose_logs_retries(completed_fake: FakeElevenLabs) -> None:
     ],
 )
 def test_exit_code_mapping(error: BaseException, code: int) -> None:
-    assert _cli.exit_code_for(error) == code
+    assert _errors.exit_code_for(error) == code
 
 
 # --- progress on a terminal ---------------------------------------------------------------------------
@@ -307,7 +313,7 @@ def test_progress_is_drawn_on_a_terminal(fake: FakeElevenLabs, tmp_path: Path) -
     fake.voices["voice-demo"]["sample-demo"].polls_until_complete = 2
     out, err = io.StringIO(), _TTY()
     args = ["--base-url", fake.base_url, "download-all", "voice-demo", "sample-demo", "-o", str(tmp_path)]
-    code = _cli.main([*args, "--separate", "--poll-interval", "0.01"], out=out, err=err)
+    code = main([*args, "--separate", "--poll-interval", "0.01"], out=out, err=err)
     assert code == 0
     text = err.getvalue()
     assert "\rwaiting for separation: pending (1 poll," not in text  # lines are cleared with ESC[K first
@@ -321,9 +327,9 @@ def test_get_reports_bytes_received_to_the_progress_line(
     completed_fake: FakeElevenLabs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     drawn: list[str] = []
-    monkeypatch.setattr(_cli.ProgressLine, "update", lambda self, text, force=False: drawn.append(text))
+    monkeypatch.setattr(_progress.ProgressLine, "update", lambda self, text, force=False: drawn.append(text))
     args = ["--base-url", completed_fake.base_url, "get", "voice-demo", "sample-demo", "speaker-2", "-o", str(tmp_path)]
-    assert _cli.main(args, out=io.StringIO(), err=_TTY()) == 0
+    assert main(args, out=io.StringIO(), err=_TTY()) == 0
     assert drawn[0] == "downloading speaker-2 ..."
     assert drawn[-1].startswith("downloading speaker-2: 48.0 kB of 48.0 kB (100%)")  # audio bytes, with the total
     assert (tmp_path / "speaker-2.wav").exists()
@@ -341,7 +347,7 @@ def test_quiet_draws_nothing_even_on_a_terminal(completed_fake: FakeElevenLabs, 
         "-o",
         str(tmp_path),
     ]
-    assert _cli.main(args, out=out, err=err) == 0
+    assert main(args, out=out, err=err) == 0
     assert err.getvalue() == ""
 
 
@@ -425,15 +431,15 @@ def test_fake_server_stops_on_sigterm_and_can_require_a_key() -> None:
 
 
 def test_fake_server_help_lists_its_own_options_and_refuses_client_ones(capsys: pytest.CaptureFixture[str]) -> None:
-    assert _cli.main(["fake-server", "--help"]) == 0
+    assert main(["fake-server", "--help"]) == 0
     help_text = capsys.readouterr().out
     for option in ("--port", "--require-api-key", "--polls", "--verbose", "--quiet", "method, path, status, duration"):
         assert option in help_text
     for args in (["--api-key", "k"], ["--region", "eu"], ["--max-retries", "1"], ["--base-url", "http://x"]):
         err = io.StringIO()
-        assert _cli.main([*args, "fake-server", "--port", "0"], out=io.StringIO(), err=err) == 2
+        assert main([*args, "fake-server", "--port", "0"], out=io.StringIO(), err=err) == 2
         assert f"{args[0]} configure a client, not the fake server" in err.getvalue()
-    assert _cli.main(["fake-server", "--require-api-key", "two words"]) == 2
+    assert main(["fake-server", "--require-api-key", "two words"]) == 2
     assert "printable ASCII without spaces" in capsys.readouterr().err
 
 
@@ -507,7 +513,7 @@ def test_closed_output_pipe_is_not_an_error(completed_fake: FakeElevenLabs, tmp_
 
 def run_main(*argv: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
-    code = _cli.main(list(argv), out=out, err=err)
+    code = main(list(argv), out=out, err=err)
     return code, out.getvalue(), err.getvalue()
 
 
@@ -515,7 +521,7 @@ def test_total_timeout_bounds_a_command(fake: FakeElevenLabs) -> None:
     fake.script(Fault(path_contains="/speakers", delay=5.0, times=9))  # each answer takes 5 s
     started = time.monotonic()
     code, _, err = run_main("--base-url", fake.base_url, "--total-timeout", "0.5", "status", *fake.demo_ids)
-    assert code == _cli.EXIT_NETWORK, err
+    assert code == _errors.EXIT_NETWORK, err
     assert "--total-timeout of 0.5s ran out" in err
     assert time.monotonic() - started < 4.0  # without the bound: 5 s, and success
 
@@ -526,7 +532,7 @@ def test_allow_insecure_http_is_needed_for_a_key_over_plain_http_to_another_host
     key = "sk-cli-secret-0123456789"
     base = ("--api-key", key, "--base-url", "http://192.0.2.1:9")  # TEST-NET-1: refused before any connection
     code, _, err = run_main(*base, "status", "v", "s")
-    assert code == _cli.EXIT_USAGE
+    assert code == _errors.EXIT_USAGE
     assert "--allow-insecure-http" in err
     assert "allow_insecure_http" not in err
     assert key not in err
@@ -538,7 +544,7 @@ def test_allow_insecure_http_is_needed_for_a_key_over_plain_http_to_another_host
             built.append(kwargs)
             raise RuntimeError("stop here: no connection to a non-loopback host in a test")
 
-    monkeypatch.setattr(_cli, "SpeakerAudioClient", Recording)
+    monkeypatch.setattr(_commands, "SpeakerAudioClient", Recording)
     code, _, err = run_main(*base, "--allow-insecure-http", "status", "v", "s")
     assert built
     assert built[0]["allow_insecure_http"] is True
@@ -551,13 +557,13 @@ def test_sample_audio_shows_the_servers_media_type_and_warns_on_a_wrong_extensio
     code, _out, err = run_main(
         "--base-url", fake.base_url, "sample-audio", *fake.demo_ids, "-o", str(tmp_path / "s.wav")
     )
-    assert code == _cli.EXIT_OK, err
+    assert code == _errors.EXIT_OK, err
     assert "(audio/mpeg, sniffed audio/mpeg," in err
     assert "warning" in err.lower()
     assert ".wav" in err
 
 
-# --- wait --timeout bounds every poll and retry wait (issue 10 item 7, in the CLI) ---------------------
+# --- wait --wait-timeout bounds every poll and retry wait -------------------------------------------------
 
 WAIT_COMMANDS = [
     ["wait", "voice-demo", "sample-demo"],
@@ -572,9 +578,9 @@ def test_wait_timeout_cuts_a_retry_after_wait(fake: FakeElevenLabs, tmp_path: Pa
     fake.script(Fault(path_contains="/speakers", status=503, headers={"Retry-After": "2"}, times=99))
     args = [arg.replace("{tmp}", str(tmp_path)) for arg in command]
     started = time.monotonic()
-    code, out, err = run_main("--base-url", fake.base_url, *args, "--timeout", "0.5")
+    code, out, err = run_main("--base-url", fake.base_url, *args, "--wait-timeout", "0.5")
     elapsed = time.monotonic() - started
-    assert code == _cli.EXIT_API, err
+    assert code == _errors.EXIT_API, err
     assert "SeparationTimeoutError" in err
     assert "within 0.5s" in err
     assert out == ""
@@ -587,9 +593,9 @@ def test_wait_timeout_cuts_a_stalled_poll(fake: FakeElevenLabs) -> None:
     fake.voices["voice-demo"]["sample-demo"].status = "pending"
     fake.script(Fault(path_contains="/speakers", delay=30.0, times=99))  # each poll would stall 30 s
     started = time.monotonic()
-    code, _, err = run_main("--base-url", fake.base_url, "wait", "voice-demo", "sample-demo", "--timeout", "1")
+    code, _, err = run_main("--base-url", fake.base_url, "wait", "voice-demo", "sample-demo", "--wait-timeout", "1")
     elapsed = time.monotonic() - started
-    assert code == _cli.EXIT_API, err
+    assert code == _errors.EXIT_API, err
     assert "SeparationTimeoutError" in err
     assert elapsed < 3.0  # without the bound: each 30 s stall ran into the read timeout, and was retried
     assert len(fake.requests_to("/speakers", "GET")) == 1
@@ -599,7 +605,7 @@ def test_wait_start_notes_the_start_and_draws_each_poll(fake: FakeElevenLabs) ->
     fake.voices["voice-demo"]["sample-demo"].polls_until_complete = 2
     out, err = io.StringIO(), _TTY()
     args = ["--base-url", fake.base_url, "wait", "voice-demo", "sample-demo", "--start", "--poll-interval", "0.01"]
-    assert _cli.main(args, out=out, err=err) == 0, err.getvalue()
+    assert main(args, out=out, err=err) == 0, err.getvalue()
     text = err.getvalue()
     # the start is noted once, at the poll that found it not_started
     assert text.startswith(

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from speaker_audio._progress_text import format_duration, format_size, format_transfer
+from speaker_audio.cli._progress import format_duration, format_size, format_transfer
 from speaker_audio.testing import FakeElevenLabs, FakeSpeaker
 
 

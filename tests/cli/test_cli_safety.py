@@ -1,7 +1,7 @@
 """What the CLI prints is safe and always printable; the key can come from a file; special destinations.
 
-Issue 10 items 12 (terminal escapes), 13 (``--api-key-file``), 14 (non-UTF-8 output), 15 (special
-destinations and ``-o -``) and issue 12 item 5 (the media type shown is the server's).
+Terminal escapes, ``--api-key-file``, output in any encoding, special destinations and ``-o -``, and the media
+type shown being the server's.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def assert_no_raw_controls(text: str) -> None:
         assert char not in text, f"{char!r} reached the terminal"
 
 
-# --- item 12: terminal escapes ------------------------------------------------------------------------
+# --- terminal escapes ---------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("verbose", [[], ["-v"]])
@@ -71,7 +71,7 @@ def test_hostile_ids_are_escaped_in_every_table(fake: FakeElevenLabs, tmp_path: 
         assert "c\\u2066d" in result.stdout
 
 
-# --- item 13: --api-key-file -------------------------------------------------------------------------
+# --- --api-key-file -----------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("content", [SECRET, SECRET + "\n", SECRET + "\r\n"])
@@ -140,7 +140,7 @@ def test_help_says_the_environment_or_a_file_is_safer() -> None:
     assert "ELEVENLABS_API_KEY or --api-key-file is safer" in text
 
 
-# --- item 14: output in any encoding ----------------------------------------------------------------------
+# --- output in any encoding ---------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
@@ -164,7 +164,7 @@ def test_output_an_encoding_cannot_show_is_escaped_not_fatal(fake: FakeElevenLab
     assert "Traceback" not in err
 
 
-# --- item 15: special destinations, and -o - ------------------------------------------------------------
+# --- special destinations, and -o - -------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
@@ -225,7 +225,7 @@ def test_the_api_refuses_special_destinations_before_any_request(
 # which also counts the test process it was forked from)
 _MEASURED_CLI = """
 import sys
-from speaker_audio._cli import main
+from speaker_audio.cli import main
 code = main(sys.argv[1:])
 sys.stdout.flush()
 with open("/proc/self/status") as status:
@@ -284,7 +284,7 @@ def test_dash_into_a_closed_pipe_exits_141_quietly(fake: FakeElevenLabs) -> None
     assert stderr == b""
 
 
-# --- issue 12 item 5: the media type is the server's, and a mismatch is a warning ------------------------
+# --- the media type is the server's, and a mismatch is a warning --------------------------------------------
 
 
 def test_get_shows_the_servers_media_type_and_warns_on_a_wrong_extension(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from speaker_audio import _cli
+from speaker_audio.cli import _errors, main
 from speaker_audio.testing import FakeElevenLabs, demo_clips
 
 WAV = demo_clips()["speaker-2"][0]
@@ -22,23 +22,23 @@ def test_cli_sample_audio_downloads_and_refuses_to_clobber(fake: FakeElevenLabs,
     add_noisy_sample(fake)
     base = ["--base-url", fake.base_url, "sample-audio", "voice-x", "sample-x", "-o", str(tmp_path)]
     out, err = io.StringIO(), io.StringIO()
-    assert _cli.main([*base, "--remove-background-noise"], out=out, err=err) == 0
+    assert main([*base, "--remove-background-noise"], out=out, err=err) == 0
     assert out.getvalue() == f"{tmp_path / 'sample-x.wav'}\n"
     assert (tmp_path / "sample-x.wav").read_bytes() == WAV[:1000]
     assert "saved" in err.getvalue()
     err = io.StringIO()
-    assert _cli.main(base, out=io.StringIO(), err=err) == _cli.EXIT_FAILURE
+    assert main(base, out=io.StringIO(), err=err) == _errors.EXIT_FAILURE
     assert "--overwrite" in err.getvalue()
-    assert _cli.main([*base, "--overwrite"], out=io.StringIO(), err=io.StringIO()) == 0
+    assert main([*base, "--overwrite"], out=io.StringIO(), err=io.StringIO()) == 0
     assert (tmp_path / "sample-x.wav").read_bytes() == WAV
     queries = [r.raw_path.partition("?")[2] for r in fake.requests_to("/samples/sample-x/audio")]
     assert queries == ["remove_background_noise=true", "remove_background_noise=false"]
 
 
 def test_cli_sample_audio_help_describes_it(capsys: pytest.CaptureFixture[str]) -> None:
-    assert _cli.main(["--help"]) == 0
+    assert main(["--help"]) == 0
     assert "sample-audio" in capsys.readouterr().out
-    assert _cli.main(["sample-audio", "--help"]) == 0
+    assert main(["sample-audio", "--help"]) == 0
     text = capsys.readouterr().out
     for option in ("VOICE", "SAMPLE", "--output", "--remove-background-noise", "--overwrite"):
         assert option in text

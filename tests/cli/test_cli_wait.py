@@ -4,21 +4,21 @@ from __future__ import annotations
 
 import io
 
-from speaker_audio import _cli
+from speaker_audio.cli import _errors, main
 from speaker_audio.testing import FakeElevenLabs
 
 
 def test_cli_wait_fails_at_once_with_a_hint_and_starts_with_start(fake: FakeElevenLabs) -> None:
     base = ["--base-url", fake.base_url, "wait", "voice-demo", "sample-demo", "--poll-interval", "0.01"]
     err = io.StringIO()
-    assert _cli.main(base, out=io.StringIO(), err=err) == _cli.EXIT_API
+    assert main(base, out=io.StringIO(), err=err) == _errors.EXIT_API
     line = err.getvalue().strip()
     assert line.startswith("speaker-audio: error: SeparationNotStartedError: ")
     assert "--start" in line
     assert "start=True" not in line  # the CLI's words, not the Python API's
     assert len(fake.requests) == 1
     out = io.StringIO()
-    assert _cli.main([*base, "--start"], out=out, err=io.StringIO()) == _cli.EXIT_OK
+    assert main([*base, "--start"], out=out, err=io.StringIO()) == _errors.EXIT_OK
     assert "completed" in out.getvalue()
     assert len(fake.requests_to("/separate-speakers", "POST")) == 1
 
@@ -31,5 +31,5 @@ def test_separate_wait_does_not_trip_over_a_start_not_yet_visible(fake: FakeElev
     stale = b'{"voice_id": "voice-demo", "sample_id": "sample-demo", "status": "not_started"}'
     fake.script(Fault(status=200, body=stale, method="GET", path_contains="/speakers"))
     args = ["--base-url", fake.base_url, "separate", "voice-demo", "sample-demo", "--wait", "--poll-interval", "0.01"]
-    assert _cli.main(args, out=io.StringIO(), err=io.StringIO()) == _cli.EXIT_OK
+    assert main(args, out=io.StringIO(), err=io.StringIO()) == _errors.EXIT_OK
     assert len(fake.requests_to("/separate-speakers", "POST")) == 1

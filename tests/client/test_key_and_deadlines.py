@@ -36,7 +36,7 @@ from speaker_audio import (
     SpeakerAudioClient,
     SpeakerAudioError,
 )
-from speaker_audio._cli import main as cli_main
+from speaker_audio.cli import main as cli_main
 from speaker_audio.testing import FakeElevenLabs, Fault
 
 VOICE, SAMPLE = FakeElevenLabs.demo_ids

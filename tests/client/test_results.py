@@ -11,6 +11,7 @@ from _clients import ClientRunner, Kind
 
 from speaker_audio import SeparationStatus, Speaker, SpeakerAudio, Utterance
 from speaker_audio._operations import SEPARATION_STATUS, SPEAKER_AUDIO
+from speaker_audio._schema import load_spec
 from speaker_audio.errors import ResponseValidationError, SpecDriftError
 from speaker_audio.testing import FakeElevenLabs, Fault
 from speaker_audio_api.models.speaker_audio_response_model import SpeakerAudioResponseModel
@@ -23,20 +24,28 @@ IDS = ("voice-demo", "sample-demo", "speaker-1")
 GOOD_AUDIO = {"audio_base_64": "SUQz", "media_type": "audio/mpeg", "duration_secs": 1.25}
 
 
+def undeclared(schema: str, stem: str) -> str:
+    """``stem``, or ``stem_2``, …: a member name the shipped spec's ``schema`` does not declare (re-pins add some)."""
+    declared = load_spec()["components"]["schemas"][schema].get("properties", {})
+    return next(name for name in (stem, *(f"{stem}_{n}" for n in range(2, 1000))) if name not in declared)
+
+
 # --- .model on every result, from real responses ---------------------------------------------------------
 
 
 def test_speaker_audio_model_is_the_validated_generated_model_without_the_audio(
     completed_fake: FakeElevenLabs, kind: Kind
 ) -> None:
-    body = {**GOOD_AUDIO, "loudness_lufs": -14.5, "labels": {"lang": "en"}}  # members the pin does not know yet
+    extra: dict[str, object] = {undeclared("SpeakerAudioResponseModel", "loudness_lufs"): -14.5}  # not in the pin
+    extra[undeclared("SpeakerAudioResponseModel", "labels")] = {"lang": "en"}
+    body = {**GOOD_AUDIO, **extra}
     completed_fake.script(Fault(status=200, body=json.dumps(body).encode()))
     audio = ClientRunner(kind, completed_fake.base_url).call("get_speaker_audio", *IDS)
     assert isinstance(audio.model, SpeakerAudioResponseModel)
     assert audio.data == b"ID3"
     assert audio.model.audio_base_64 == ""  # the audio is held once, in .data
     assert (audio.model.media_type, audio.model.duration_secs) == ("audio/mpeg", 1.25)
-    assert audio.model.additional_properties == {"loudness_lufs": -14.5, "labels": {"lang": "en"}}
+    assert audio.model.additional_properties == extra
     assert "model" not in repr(audio)
 
 
@@ -111,7 +120,8 @@ def test_an_unknown_status_is_refused_naming_it_when_strict(fake: FakeElevenLabs
 def test_results_hash_and_compare_by_their_fields_not_their_model() -> None:
     import attrs
 
-    fetched = SPEAKER_AUDIO.from_parts(b"x", {"media_type": "audio/mpeg", "duration_secs": 1, "loudness": -14})
+    loudness = undeclared("SpeakerAudioResponseModel", "loudness")
+    fetched = SPEAKER_AUDIO.from_parts(b"x", {"media_type": "audio/mpeg", "duration_secs": 1, loudness: -14})
     built = SpeakerAudio(data=b"x", media_type="audio/mpeg", duration_secs=1.0)
     assert fetched == built
     assert hash(fetched) == hash(built)
@@ -119,7 +129,7 @@ def test_results_hash_and_compare_by_their_fields_not_their_model() -> None:
 
     evolved = attrs.evolve(fetched, duration_secs=9, media_type="audio/wav")
     assert (evolved.model.media_type, evolved.model.duration_secs) == ("audio/wav", 9.0)
-    assert evolved.model.additional_properties == {"loudness": -14}  # upstream's extra members are kept
+    assert evolved.model.additional_properties == {loudness: -14}  # upstream's extra members are kept
     assert fetched.model.duration_secs == 1  # the original is untouched
 
 
@@ -129,13 +139,14 @@ def test_evolved_status_and_pickled_results_keep_a_matching_model() -> None:
 
     import attrs
 
-    status = SEPARATION_STATUS.from_json({"voice_id": "v", "sample_id": "s", "status": "pending", "eta": 3})
+    eta = undeclared("SpeakerSeparationResponseModel", "eta")
+    status = SEPARATION_STATUS.from_json({"voice_id": "v", "sample_id": "s", "status": "pending", eta: 3})
     for clone in (pickle.loads(pickle.dumps(status)), copy.deepcopy(status)):
         assert clone == status
         assert clone.model == status.model  # the generated UNSET survives (models compare it by identity)
     failed = attrs.evolve(status, status="failed")
     assert failed.model.status is SpeakerSeparationResponseModelStatus.FAILED
-    assert failed.model.additional_properties == {"eta": 3}
+    assert failed.model.additional_properties == {eta: 3}
 
 
 @pytest.mark.parametrize(

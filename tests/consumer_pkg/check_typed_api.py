@@ -10,6 +10,7 @@ import asyncio
 from pathlib import Path
 from typing import assert_type
 
+import httpx
 import pytest
 
 import speaker_audio
@@ -19,12 +20,14 @@ from speaker_audio import (
     InvalidIdError,
     NotFoundError,
     RateLimitError,
+    RawResponse,
     SeparationNotCompletedError,
     SeparationStatus,
     Speaker,
     SpeakerAudio,
     SpeakerAudioClient,
     SpeakerAudioError,
+    SpecDrift,
     UnprocessableEntityError,
     Utterance,
     ValidationErrorDetail,
@@ -81,7 +84,9 @@ def test_results_and_their_models(fake_elevenlabs: FakeElevenLabs, tmp_path: Pat
         assert saved.name == "audio" + audio.extension
 
         received: list[int] = []
-        path = client.download_speaker_audio(voice_id, sample_id, "speaker-2", tmp_path, progress=received.append)
+        path = client.download_speaker_audio(
+            voice_id, sample_id, "speaker-2", tmp_path, on_progress=lambda p: received.append(p.audio_bytes)
+        )
         assert_type(path, Path)
         assert path.read_bytes() == demo_clips()["speaker-2"][0]
         (tmp_path / "all").mkdir()
@@ -137,3 +142,37 @@ def test_typed_errors(fake_elevenlabs: FakeElevenLabs, tmp_path: Path) -> None:
         with pytest.raises(SeparationNotCompletedError) as not_completed:
             client.download_all_speakers(voice_id, sample_id, tmp_path)
         assert_type(not_completed.value.status, str)
+
+
+def test_per_call_options_metadata_and_drift(fake_elevenlabs: FakeElevenLabs, tmp_path: Path) -> None:
+    voice_id, sample_id = fake_elevenlabs.demo_ids
+    drifts: list[SpecDrift] = []
+    with SpeakerAudioClient(
+        base_url=fake_elevenlabs.base_url, default_headers={"x-team": "t"}, strict=False, on_drift=drifts.append
+    ) as client:
+        quick = client.with_options(max_retries=0)
+        assert_type(quick, SpeakerAudioClient)
+        separated(client, voice_id, sample_id)
+        audio = quick.get_speaker_audio(
+            voice_id,
+            sample_id,
+            "speaker-1",
+            timeout=10.0,
+            total_timeout=30.0,
+            max_retries=1,
+            extra_headers={"x-trace": "1"},
+            extra_query={"a": "b"},
+        )
+        assert_type(audio.request_id, str | None)
+        assert_type(audio.headers, httpx.Headers)
+        assert_type(audio.speaker_id, str)
+        assert audio.speaker_id == "speaker-1"
+        raw = client.with_raw_response.download_speaker_audio(voice_id, sample_id, "speaker-1", tmp_path)
+        assert_type(raw, RawResponse[Path])
+        assert_type(raw.status_code, int)
+        assert_type(raw.request_id, str | None)
+        assert_type(raw.parse(), Path)
+        assert raw.parse().exists()
+        status = client.wait_for_separation(voice_id, sample_id, request_timeout=5.0, poll_interval=0.01)
+        assert_type(status.request_id, str | None)
+    assert drifts == []

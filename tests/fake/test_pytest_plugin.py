@@ -56,7 +56,7 @@ def test_the_fixture_works_in_a_package_that_only_installs_speaker_audio() -> No
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "11 passed, 1 warning" in result.stdout
+    assert "12 passed, 1 warning" in result.stdout
     # test_a_test_leaves_faults_unused: its fault never matched a request, and the fixture says so
     assert "fake_elevenlabs: 1 scripted fault(s) matched no request: Fault(status=500" in result.stdout
 

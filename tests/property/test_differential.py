@@ -8,6 +8,11 @@ uses) on the same schema:
   ``result.model.to_dict()``);
 - every body the oracle refuses is refused with ``ResponseValidationError``.
 
+Drift is judged the same way, by the oracle on the pinned schema *widened* (each enum of strings or numbers opened to
+any string or finite number, every object open): a body it accepts is accepted with ``strict=False`` and reported
+(no drift exactly when the pinned schema with its objects *closed* accepts it), and accepted with ``strict=True``
+exactly when the pinned schema accepts it; a body it refuses is refused either way.
+
 The oracle is stricter than plain JSON Schema in the one way the facade promises to be: a ``number``
 must be finite. The audio member is always replaced by valid base64 when it is a string, so that base64
 checking (tested elsewhere) does not blur the comparison. The audio body is run through both audio
@@ -37,10 +42,11 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from speaker_audio import _body
+from speaker_audio._drift import UNKNOWN_ENUM_VALUE, UNKNOWN_MEMBER
 from speaker_audio._files import AtomicFile
 from speaker_audio._operations import OPERATIONS as OPERATION_ROWS
 from speaker_audio._operations import SAMPLE_AUDIO, SEPARATION_STATUS, SPEAKER_AUDIO, Operation
-from speaker_audio._schema import load_spec, response_schema
+from speaker_audio._schema import load_spec, response_schema, response_validator
 from speaker_audio.errors import ResponseValidationError
 
 SPEC = load_spec()
@@ -354,3 +360,102 @@ def test_the_oracle_is_not_vacuous() -> None:
     assert check({k: v for k, v in sample.items() if k != "duration_secs"})  # and optional
     assert not check({k: v for k, v in sample.items() if k != "voice_id"})
     assert not check({**sample, "duration_secs": "1.5"})
+
+
+# --- drift: the pinned schema widened ---------------------------------------------------------------------------
+
+
+def reshape(schema: JSON, edit: Callable[[dict[str, JSON]], dict[str, JSON]]) -> JSON:
+    """``schema`` (inlined) with ``edit`` applied to it and to every schema inside it."""
+    if not isinstance(schema, dict):
+        return schema
+    schema = dict(schema)
+    if isinstance(schema.get("properties"), dict):
+        schema["properties"] = {name: reshape(sub, edit) for name, sub in schema["properties"].items()}
+    for keyword in ("items", "additionalProperties", "not"):
+        if isinstance(schema.get(keyword), dict):
+            schema[keyword] = reshape(schema[keyword], edit)
+    for keyword in ("anyOf", "oneOf", "allOf"):
+        if keyword in schema:
+            schema[keyword] = [reshape(sub, edit) for sub in schema[keyword]]
+    return edit(schema)
+
+
+def opened(schema: dict[str, JSON]) -> dict[str, JSON]:
+    """An enum (or const) of strings or numbers also takes any string or finite number; an object takes any member."""
+    values = schema.get("enum", [schema["const"]] if "const" in schema else [])
+    kinds = {"string" if isinstance(v, str) else "number" for v in values if isinstance(v, str | int | float)}
+    kinds -= {"number"} if not any(isinstance(v, int | float) and not isinstance(v, bool) for v in values) else set()
+    if kinds:
+        rest = {key: value for key, value in schema.items() if key not in ("enum", "const")}
+        schema = {**rest, "anyOf": [{"enum": values}, *({"type": kind} for kind in sorted(kinds))]}
+    if schema.get("additionalProperties") is False:
+        schema = {key: value for key, value in schema.items() if key != "additionalProperties"}
+    return schema
+
+
+def closed(schema: dict[str, JSON]) -> dict[str, JSON]:
+    """An object takes no member that its ``properties`` do not declare (where ``additionalProperties`` is absent)."""
+    if "properties" in schema and "additionalProperties" not in schema:
+        return {**schema, "additionalProperties": False}
+    return schema
+
+
+def judge(schema: JSON) -> Callable[[object], bool]:
+    return FiniteValidator(schema).is_valid  # type: ignore[no-any-return]
+
+
+def at_pointer(body: JSON, pointer: str) -> JSON:
+    """The value at an RFC 6901 ``pointer`` into ``body`` (KeyError/IndexError if there is none)."""
+    for part in pointer.split("/")[1:]:
+        key = part.replace("~1", "/").replace("~0", "~")
+        body = body[int(key)] if isinstance(body, list) else body[key]
+    return body
+
+
+PINNED = {operation: inline(response_schema(operation)) for operation in OPERATIONS}
+WIDENED = {operation: reshape(schema, opened) for operation, schema in PINNED.items()}
+CLOSED = {operation: reshape(schema, closed) for operation, schema in PINNED.items()}
+
+
+def test_the_widened_and_closed_oracles_are_not_vacuous() -> None:
+    """Widening opens what the pin lists, closing refuses what it does not declare (so the test below can fail)."""
+    assert WIDENED != PINNED
+    assert CLOSED != PINNED
+    for operation in OPERATIONS:
+        jsonschema.Draft202012Validator.check_schema(WIDENED[operation])
+        jsonschema.Draft202012Validator.check_schema(CLOSED[operation])
+
+
+@pytest.mark.parametrize("operation", OPERATIONS)
+@mutations
+@given(data=st.data())
+def test_drift_is_accepted_and_reported_when_tolerant_and_refused_when_strict(
+    operation: str, data: st.DataObject
+) -> None:
+    schema = WIDENED[operation]
+    body = json.loads(json.dumps(data.draw(st.one_of(from_schema(schema), mutated(schema)))))
+    validate = response_validator(operation)
+    if not judge(WIDENED[operation])(body):
+        for strict in (True, False):
+            with pytest.raises(ResponseValidationError):
+                validate(body, strict=strict)
+        return
+    drifts = validate(body, strict=False)
+    assert (drifts == ()) == judge(CLOSED[operation])(body)
+    if judge(PINNED[operation])(body):
+        assert validate(body, strict=True) == drifts  # members the pin does not declare: reported, not refused
+        assert {drift.kind for drift in drifts} <= {UNKNOWN_MEMBER}
+    else:
+        with pytest.raises(ResponseValidationError, match="unknown value"):
+            validate(body, strict=True)
+        assert UNKNOWN_ENUM_VALUE in {drift.kind for drift in drifts}
+    for drift in drifts:
+        value = at_pointer(body, drift.pointer)  # every pointer leads to the value it names
+        assert drift.operation == operation
+        if drift.kind == UNKNOWN_ENUM_VALUE:
+            assert isinstance(value, str | int | float)
+            assert drift.detail.startswith(repr(value)[:20])
+        else:  # the member's name, shortened
+            name = drift.pointer.rsplit("/", 1)[1].replace("~1", "/").replace("~0", "~")
+            assert drift.detail.startswith(f"member {repr(name)[:20]}")

@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import pytest
 
-from speaker_audio import _cli
+from speaker_audio.cli._parser import build_parser
 from speaker_audio.testing import demo_clips
 
 NEXT_STEPS = "Next steps"
@@ -82,7 +82,7 @@ def _steps(stdout: str) -> list[str]:
 
 
 def _fake_server_default_port() -> int:
-    parser = _cli.build_parser()
+    parser = build_parser()
     (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     port = commands.choices["fake-server"].get_default("port")
     assert isinstance(port, int)
