@@ -10,7 +10,12 @@ bench venv (``.bench/venv``), never in the package's dependencies.
     python scripts/bench.py --setup              # only create the bench venv (make bench-venv)
     python scripts/bench.py --no-sdk             # skip the official SDK (and the bench venv)
     python scripts/bench.py --profile get:100mb  # cProfile one call (get, download, calls; add :sdk or :floor)
-    python scripts/bench.py --stall-only         # only the async event-loop stall during a 200 MiB download
+    python scripts/bench.py --stall-only         # only the async event-loop stalls (the three cases below)
+    python scripts/bench.py --stall-only --stall-cases plan,status   # a subset of them
+
+The event-loop stall cases: ``download`` (a 200 MiB download), ``plan`` (``download_all_speakers`` of a sample
+listing 20,000 speakers: the status, the plan, the first downloads) and ``status`` (``get_separation_status``
+of a 14 MB status).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
@@ -56,6 +61,11 @@ STALL_BODY = "200mb"  # the async event-loop stall: one 200 MiB download with a 
 STALL_BYTES = 200 * 2**20
 STALL_RUNS = 3
 STALL_LIMIT_MS = 20.0
+STALL_CASES = ("download", "plan", "status")
+LOOP_LIMIT_MS = 50.0  # the plan and status cases
+PLAN_SPEAKERS = 20_000  # download_all_speakers of a sample listing this many (a 1.7 MB status)
+BIG_STATUS_SPEAKERS = 161_000  # a 14 MB status
+STATUS_SAMPLES = {"tiny": 2, "plan": PLAN_SPEAKERS, "big": BIG_STATUS_SPEAKERS}  # sample id: speakers listed
 HEARTBEAT_S = 0.001
 IDLE_S = 2.0
 IMPORT_RUNS = 9
@@ -109,6 +119,34 @@ def prepare_bodies(names: tuple[str, ...]) -> dict[str, Body]:
     return bodies
 
 
+def prepare_statuses() -> dict[str, Body]:
+    """Write (or reuse) the completed separation status of each of ``STATUS_SAMPLES``, keyed ``status:<sample>``.
+
+    ``Body.audio_bytes`` holds the number of speakers listed; their audio is not served (404).
+    """
+    folder = BENCH_DIR / "bodies"
+    folder.mkdir(parents=True, exist_ok=True)
+    statuses: dict[str, Body] = {}
+    for sample, speakers in STATUS_SAMPLES.items():
+        path = folder / f"status-{sample}-{speakers}.json"
+        if not path.exists():
+            document = {
+                "voice_id": VOICE_ID,
+                "sample_id": sample,
+                "status": "completed",
+                "speakers": {
+                    f"spk-{n:06d}": {"speaker_id": f"spk-{n:06d}", "duration_secs": 12.5, "utterances": None}
+                    for n in range(speakers)
+                },
+                "selected_speaker_ids": None,
+            }
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(document), encoding="utf-8")
+            tmp.replace(path)
+        statuses[f"status:{sample}"] = Body(path, speakers, "")
+    return statuses
+
+
 def _write_body(path: Path, size: int) -> Body:
     rng = random.Random(SEED + size)
     digest = hashlib.sha256()
@@ -141,6 +179,7 @@ def serve(mapping: dict[str, str]) -> None:
     import threading
 
     pattern = re.compile(r"/v1/voices/pvc/[^/]+/samples/[^/]+/speakers/([^/?]+)/audio")
+    status_pattern = re.compile(r"/v1/voices/pvc/[^/]+/samples/([^/?]+)/speakers")  # served as "status:<sample>"
     small: dict[str, bytes] = {}
     large: dict[str, tuple[str, int]] = {}
     for speaker, path in mapping.items():
@@ -162,7 +201,8 @@ def serve(mapping: dict[str, str]) -> None:
 
         def do_GET(self) -> None:
             match = pattern.fullmatch(self.path)
-            speaker = match.group(1) if match else ""
+            status = status_pattern.fullmatch(self.path)
+            speaker = match.group(1) if match else f"status:{status.group(1)}" if status else ""
             if not self.headers.get("xi-api-key"):
                 self.reply(401, b'{"detail": "missing xi-api-key"}')
             elif speaker in small:
@@ -376,6 +416,8 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
             dest.unlink()
     elif op == "stall":
         return stall_child(spec)
+    elif op in ("stall-plan", "stall-status"):
+        return loop_stall_child(spec)
     else:
         raise SystemExit(f"unknown op {op!r}")
     if op != "calls" and (digest != spec["sha256"] or size != spec["size"]):
@@ -396,6 +438,43 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+async def measure_stall(work: Callable[[], Awaitable[T]]) -> tuple[T, dict[str, float]]:
+    """``await work()`` with a heartbeat task beside it that sleeps 1 ms: the largest lateness is the longest stall.
+
+    The heartbeat first runs ``IDLE_S`` alone: its lateness then is the machine's own noise.
+    """
+    import asyncio
+
+    longest, busiest, ticks, running = 0.0, 0.0, 0, True
+
+    async def heartbeat() -> None:
+        # wall lateness is the stall a user sees; the loop thread's CPU time between two ticks is the
+        # work done on the loop, without the waits for a CPU that a busy machine adds
+        nonlocal longest, busiest, ticks
+        while running:
+            before, cpu_before = time.perf_counter(), time.thread_time()
+            await asyncio.sleep(HEARTBEAT_S)
+            longest = max(longest, time.perf_counter() - before - HEARTBEAT_S)
+            busiest = max(busiest, time.thread_time() - cpu_before)
+            ticks += 1
+
+    beat = asyncio.create_task(heartbeat())
+    await asyncio.sleep(IDLE_S)  # the machine's own noise: the heartbeat with nothing else to do
+    idle, longest, busiest = longest, 0.0, 0.0
+    start = time.perf_counter()
+    result = await work()
+    wall = time.perf_counter() - start
+    running = False
+    await beat
+    return result, {
+        "stall_ms": longest * 1000,
+        "idle_ms": idle * 1000,
+        "loop_cpu_ms": busiest * 1000,
+        "ticks": ticks,
+        "wall_s": wall,
+    }
+
+
 def stall_child(spec: dict[str, Any]) -> dict[str, Any]:
     """One async download with a heartbeat task that sleeps 1 ms: the largest lateness is the longest stall."""
     import asyncio
@@ -406,37 +485,13 @@ def stall_child(spec: dict[str, Any]) -> dict[str, Any]:
     dest.unlink(missing_ok=True)
 
     async def run() -> dict[str, Any]:
-        longest, busiest, ticks, running = 0.0, 0.0, 0, True
-
-        async def heartbeat() -> None:
-            # wall lateness is the stall a user sees; the loop thread's CPU time between two ticks is the
-            # work done on the loop, without the waits for a CPU that a busy machine adds
-            nonlocal longest, busiest, ticks
-            while running:
-                before, cpu_before = time.perf_counter(), time.thread_time()
-                await asyncio.sleep(HEARTBEAT_S)
-                longest = max(longest, time.perf_counter() - before - HEARTBEAT_S)
-                busiest = max(busiest, time.thread_time() - cpu_before)
-                ticks += 1
-
         async with AsyncSpeakerAudioClient(API_KEY, base_url=spec["base_url"], timeout=120.0) as client:
             # warm up: the first request imports httpx's transport modules (anyio, h11, ...) on the loop
             await client.download_speaker_audio(VOICE_ID, SAMPLE_ID, "1kb", dest, overwrite=True)
-            beat = asyncio.create_task(heartbeat())
-            await asyncio.sleep(IDLE_S)  # the machine's own noise: the heartbeat with nothing else to do
-            idle, longest, busiest = longest, 0.0, 0.0
-            start = time.perf_counter()
-            await client.download_speaker_audio(VOICE_ID, SAMPLE_ID, spec["speaker"], dest, overwrite=True)
-            wall = time.perf_counter() - start
-            running = False
-            await beat
-        return {
-            "stall_ms": longest * 1000,
-            "idle_ms": idle * 1000,
-            "loop_cpu_ms": busiest * 1000,
-            "ticks": ticks,
-            "wall_s": wall,
-        }
+            _, stalls = await measure_stall(
+                lambda: client.download_speaker_audio(VOICE_ID, SAMPLE_ID, spec["speaker"], dest, overwrite=True)
+            )
+        return stalls
 
     result = asyncio.run(run())
     digest, size = _file_digest(dest), dest.stat().st_size
@@ -444,6 +499,46 @@ def stall_child(spec: dict[str, Any]) -> dict[str, Any]:
     if digest != spec["sha256"] or size != spec["size"]:
         raise SystemExit(f"async download {spec['speaker']}: wrong audio ({size} bytes, sha256 {digest[:12]})")
     return result
+
+
+def loop_stall_child(spec: dict[str, Any]) -> dict[str, Any]:
+    """The longest event-loop stall of ``download_all_speakers`` of a sample listing 20,000 speakers (``stall-plan``:
+    the status, the plan, the first downloads, which the server answers with 404, ending the run), or of
+    ``get_separation_status`` of a 14 MB status (``stall-status``)."""
+    import asyncio
+    import shutil
+
+    from speaker_audio import AsyncSpeakerAudioClient, SpeakerDownloadError
+
+    folder = Path(spec["dest"])
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+
+    async def download_all(client: AsyncSpeakerAudioClient) -> int:
+        try:
+            await client.download_all_speakers(VOICE_ID, "plan", folder / "all", concurrency=4)
+        except SpeakerDownloadError as error:
+            return len(error.not_downloaded)
+        raise SystemExit("download_all_speakers of the plan sample: expected the server's 404s")
+
+    async def status(client: AsyncSpeakerAudioClient) -> int:
+        return len((await client.get_separation_status(VOICE_ID, "big")).speakers)
+
+    async def run() -> tuple[int, dict[str, float]]:
+        async with AsyncSpeakerAudioClient(API_KEY, base_url=spec["base_url"], timeout=120.0) as client:
+            # warm up: httpx's transport modules, the worker threads, the status validator
+            await client.download_speaker_audio(VOICE_ID, SAMPLE_ID, "1kb", folder / "warm.mp3", overwrite=True)
+            await client.get_separation_status(VOICE_ID, "tiny")
+            work = download_all if spec["op"] == "stall-plan" else status
+            return await measure_stall(lambda: work(client))
+
+    try:
+        speakers, stalls = asyncio.run(run())
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    if speakers != spec["size"]:
+        raise SystemExit(f"{spec['op']}: {speakers} speakers, expected {spec['size']}")
+    return stalls
 
 
 def _file_digest(path: Path) -> str:
@@ -586,6 +681,7 @@ class Results:
     imports: dict[str, list[float]] = field(default_factory=dict)
     load: list[tuple[float, float, float]] = field(default_factory=list)  # load averages at start and end
     stalls: list[dict[str, float]] = field(default_factory=list)  # async 200 MiB download: stall_ms, ticks, wall_s
+    loop_stalls: dict[str, list[dict[str, float]]] = field(default_factory=dict)  # "plan", "status": likewise
 
 
 def child_env() -> dict[str, str]:
@@ -702,6 +798,22 @@ class Measurement:
             result = run_child_json(self.interp.python, spec)
             self.results.stalls.append({k: float(v) for k, v in result.items()})
         print(stall_row(self.results.stalls))
+
+    def run_loop_stall(self, case: str, statuses: dict[str, Body], runs: int) -> None:
+        """The longest event-loop stall of the ``plan`` or ``status`` case (``loop_stall_child``), ``runs`` times."""
+        sample = "plan" if case == "plan" else "big"
+        for _ in range(runs):
+            spec = {
+                "impl": "ours",
+                "op": f"stall-{case}",
+                "base_url": self.base_url,
+                "speaker": sample,
+                "size": statuses[f"status:{sample}"].audio_bytes,
+                "dest": str(self.out_dir / f"stall-{case}-{os.getpid()}"),
+            }
+            result = run_child_json(self.interp.python, spec)
+            self.results.loop_stalls.setdefault(case, []).append({k: float(v) for k, v in result.items()})
+        print(loop_stall_row(case, self.results.loop_stalls[case], statuses))
 
     def _import(self, impl: str, into: list[float]) -> None:
         if impl in self.impls:
@@ -862,6 +974,10 @@ def render(interp: Interpreter, bodies: dict[str, Body], results: Results, comma
         "the loop without the waits for a CPU that a loaded machine adds.",
         "A 1 KB download on the same client comes first: the first request of a process imports httpx's transport",
         "modules (anyio, h11) on the loop, a one-time cost that is not the download's.",
+        f"The same heartbeat measures `download_all_speakers` of a sample listing {PLAN_SPEAKERS:,} speakers (the",
+        "status read, the plan of every speaker's file, the first four downloads, which the server answers with 404,",
+        f"ending the run) and `get_separation_status` of a status listing {BIG_STATUS_SPEAKERS:,} speakers (14 MB),",
+        "each after a 1 KB download and a small status read on the same client.",
         "",
         "## Machine",
         "",
@@ -1030,6 +1146,8 @@ def _target_rows(bodies: dict[str, Body], results: Results) -> list[str]:
         f"{import_ms['floor']:.0f} ms) | 1.3x | {verdict(r <= 1.3)} |"
     )
     rows.append(stall_row(results.stalls))
+    statuses = prepare_statuses()
+    rows += [loop_stall_row(case, results.loop_stalls.get(case, []), statuses) for case in ("plan", "status")]
     return rows
 
 
@@ -1047,6 +1165,28 @@ def stall_row(stalls: list[dict[str, float]]) -> str:
         f"{max(s['loop_cpu_ms'] for s in stalls):.1f} ms)"
     )
     return f"| {what} | {detail} | {STALL_LIMIT_MS:.0f} ms | {verdict(worst <= STALL_LIMIT_MS)} |"
+
+
+def loop_stall_row(case: str, stalls: list[dict[str, float]], statuses: dict[str, Body]) -> str:
+    """The target row of the ``plan`` or ``status`` event-loop stall (the worst run counts)."""
+    body = statuses["status:plan" if case == "plan" else "status:big"]
+    megabytes = body.path.stat().st_size / 1e6
+    if case == "plan":
+        what = f"async `download_all_speakers` of {body.audio_bytes:,} speakers ({megabytes:.1f} MB status)"
+    else:
+        what = f"async `get_separation_status` of a {megabytes:.1f} MB status ({body.audio_bytes:,} speakers)"
+    what += f": longest event-loop stall ≤ {LOOP_LIMIT_MS:.0f} ms"
+    if not stalls:
+        return f"| {what} | not run | {LOOP_LIMIT_MS:.0f} ms | n/a |"
+    worst = max(s["stall_ms"] for s in stalls)
+    runs = ", ".join(f"{s['stall_ms']:.1f}" for s in stalls)
+    idle = ", ".join(f"{s['idle_ms']:.1f}" for s in stalls)
+    detail = (
+        f"{worst:.1f} ms (runs: {runs} ms; {_med([s['wall_s'] for s in stalls]) * 1000:.0f} ms per call; "
+        f"the heartbeat alone for {IDLE_S:.0f} s before each: {idle} ms; longest loop step in CPU time: "
+        f"{max(s['loop_cpu_ms'] for s in stalls):.1f} ms)"
+    )
+    return f"| {what} | {detail} | {LOOP_LIMIT_MS:.0f} ms | {verdict(worst <= LOOP_LIMIT_MS)} |"
 
 
 def _vs_sdk(ours: float, sdk: float, unit: str, scale: float) -> str:
@@ -1108,6 +1248,24 @@ def profile(interp: Interpreter, case: str) -> None:
         subprocess.run(command, cwd=ROOT, env=child_env(), timeout=CHILD_TIMEOUT, check=True)
 
 
+def run_stalls(
+    measurement: Measurement, cases: tuple[str, ...], bodies: dict[str, Body], statuses: dict[str, Body], runs: int
+) -> None:
+    """The event-loop stall ``cases`` (``download``, ``plan``, ``status``), ``runs`` times each."""
+    if "download" in cases:
+        measurement.run_stall(bodies[STALL_BODY], runs)
+    for case in ("plan", "status"):
+        if case in cases:
+            measurement.run_loop_stall(case, statuses, runs)
+
+
+def stalls_met(results: Results) -> bool:
+    """Whether every stall measured is within its target."""
+    download = all(s["stall_ms"] <= STALL_LIMIT_MS for s in results.stalls)
+    loop = all(s["stall_ms"] <= LOOP_LIMIT_MS for stalls in results.loop_stalls.values() for s in stalls)
+    return download and loop
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the arguments and run the benchmarks (or one of the internal modes)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -1122,8 +1280,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--runs", type=int, help="runs per case, overriding the defaults")
     parser.add_argument("--no-sdk", action="store_true", help="do not set up or measure the official SDK")
+    parser.add_argument("--stall-only", action="store_true", help="only the async event-loop stalls")
     parser.add_argument(
-        "--stall-only", action="store_true", help="only the async event-loop stall during a 200 MiB download"
+        "--stall-cases",
+        default=",".join(STALL_CASES),
+        help=f"comma-separated subset of the event-loop stall cases {','.join(STALL_CASES)} (default: all)",
     )
     parser.add_argument("--setup", action="store_true", help="only create the bench venv and exit")
     parser.add_argument("--profile", metavar="OP:SIZE[:IMPL]", help="cProfile one call, e.g. get:100mb or get:1kb:sdk")
@@ -1147,13 +1308,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         profile(interp, args.profile)
         return 0
+    cases = tuple(args.stall_cases.split(","))
+    if unknown := set(cases) - set(STALL_CASES):
+        parser.error(f"unknown stall case(s) {', '.join(sorted(unknown))}; choose from {', '.join(STALL_CASES)}")
+    stall_runs = args.runs or (1 if args.quick else STALL_RUNS)
     if args.stall_only:
-        stall_bodies = prepare_bodies(("1kb", STALL_BODY))  # 1kb: the warm-up download
-        with Server(stall_bodies) as base_url:
+        stall_bodies = prepare_bodies(("1kb", STALL_BODY) if "download" in cases else ("1kb",))  # 1kb: the warm-up
+        statuses = prepare_statuses()
+        with Server({**stall_bodies, **statuses}) as base_url:
             measurement = Measurement(interp, base_url)
-            measurement.run_stall(stall_bodies[STALL_BODY], args.runs or (1 if args.quick else STALL_RUNS))
-        worst = max(s["stall_ms"] for s in measurement.results.stalls)
-        return 0 if worst <= STALL_LIMIT_MS else 1
+            run_stalls(measurement, cases, stall_bodies, statuses, stall_runs)
+        return 0 if stalls_met(measurement.results) else 1
     names = tuple(args.sizes.split(",")) if args.sizes else QUICK_SIZES if args.quick else tuple(SIZES)
     if unknown := set(names) - set(SIZES):
         parser.error(f"unknown size(s) {', '.join(sorted(unknown))}; choose from {', '.join(SIZES)}")
@@ -1161,12 +1326,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.runs:
         runs = Runs.fixed(args.runs)
     served = prepare_bodies(tuple(dict.fromkeys(("1kb", *names, STALL_BODY))))  # the small calls always use 1kb
+    statuses = prepare_statuses()
     bodies = {name: served[name] for name in names}
     started = time.monotonic()
-    with Server(served) as base_url:
+    with Server({**served, **statuses}) as base_url:
         measurement = Measurement(interp, base_url)
         results = measurement.run(bodies, runs)
-        measurement.run_stall(served[STALL_BODY], args.runs or (1 if args.quick else STALL_RUNS))
+        run_stalls(measurement, cases, served, statuses, stall_runs)
     partial = args.quick or args.sizes or args.runs
     command = " ".join(["scripts/bench.py", *(sys.argv[1:] if argv is None else argv)])
     report = render(interp, bodies, results, command)

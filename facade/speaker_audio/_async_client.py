@@ -22,10 +22,12 @@ import httpx
 from speaker_audio import _async_io, _deadline, _exchange, _http_errors, _inflate, _retry, _settings
 from speaker_audio._base import CallOptions, CallSettings, ClientSettings, WaitOptions
 from speaker_audio._body import AudioFileSink, AudioMemorySink, AudioStreamSink, BodySink, expected_body_bytes
+from speaker_audio._connections import EndOfBody
 from speaker_audio._exchange import Exchange, RawResponse
 from speaker_audio._files import AtomicFile
 from speaker_audio._models import DownloadProgress, SampleAudio, SeparationStatus, SpeakerAudio
 from speaker_audio._operations import SAMPLE_AUDIO, SEPARATION_STATUS, SPEAKER_AUDIO, START_SEPARATION, Operation
+from speaker_audio._pool import ForkSafePool
 from speaker_audio._requests import RequestSpec
 from speaker_audio._version import USER_AGENT
 from speaker_audio._workflow import (
@@ -123,12 +125,17 @@ class AsyncSpeakerAudioClient(ClientSettings):
             on_drift=on_drift,
         )
         self._owns_http_client = http_client is None
-        self._http = http_client or httpx.AsyncClient(
-            timeout=self.timeout,
-            follow_redirects=False,
-            headers={"user-agent": USER_AGENT},
-            mounts=self._direct_mounts(),
-        )
+
+        def make_pool() -> httpx.AsyncClient:
+            return httpx.AsyncClient(
+                timeout=self.timeout,
+                follow_redirects=False,
+                headers={"user-agent": USER_AGENT},
+                mounts=self._direct_mounts(),
+            )
+
+        # a forked child makes its own pool; a caller's http_client used there raises ForkedClientError
+        self._pool = ForkSafePool(http_client or make_pool(), None if http_client is not None else make_pool)
         # an injected client with httpx's own User-Agent gets ours
         default_agent = self._http.headers.get("user-agent", "").startswith("python-httpx/")
         self._agent = {"user-agent": USER_AGENT} if http_client is not None and default_agent else {}
@@ -143,10 +150,16 @@ class AsyncSpeakerAudioClient(ClientSettings):
 
     # -- lifecycle --
 
+    @property
+    def _http(self) -> httpx.AsyncClient:
+        """The connection pool of this process (see ``ForkSafePool``)."""
+        return self._pool.get()
+
     async def aclose(self) -> None:
         """Close the connection pool (not a client passed in as ``http_client``)."""
-        if self._owns_http_client:
-            await self._http.aclose()
+        pool = self._pool.to_close() if self._owns_http_client else None
+        if pool is not None:
+            await pool.aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -434,8 +447,11 @@ class AsyncSpeakerAudioClient(ClientSettings):
         )
         try:
             status = await self.get_separation_status(voice_id, sample_id, **options)
-            downloads = SpeakerDownloads(
-                status, folder, overwrite=overwrite, progress=progress, on_progress=on_progress
+            # the plan checks every speaker's file names (about 20 file-system calls each): off the event loop
+            downloads = await _async_io.run_blocking(
+                lambda: SpeakerDownloads(
+                    status, folder, overwrite=overwrite, progress=progress, on_progress=on_progress
+                )
             )
 
             async def fetch(speaker_id: str) -> Path:
@@ -550,7 +566,8 @@ class AsyncSpeakerAudioClient(ClientSettings):
             raise_if_cancelled(cancel, f"{spec.method} {spec.path}")
             exchange.attempts += 1
             try:
-                return await self._attempt(spec, make_sink, deadline, call, exchange)
+                async with _async_io.DeadlineGuard(deadline, self._clock, self._http) as guard:
+                    return await self._attempt(spec, make_sink, deadline, call, exchange, guard)
             except SpeakerAudioError as error:
                 delay = call.retry_policy.next_delay(spec, error, retries)
                 if may_retry is not None and not may_retry():
@@ -570,16 +587,23 @@ class AsyncSpeakerAudioClient(ClientSettings):
         deadline: _deadline.Deadline | None,
         call: CallSettings,
         exchange: Exchange,
+        guard: _async_io.DeadlineGuard,
     ) -> T:
+        """One request and its response; ``guard`` ends it at ``deadline``, response head included."""
         timeout = deadline.clip(call.timeout, self._clock()) if deadline is not None else call.timeout
         headers = {**self._agent, **self.default_headers, **spec.headers}
         request = self._http.build_request(spec.method, self.base_url + spec.path, headers=headers, timeout=timeout)
         request.headers["accept-encoding"] = _inflate.ACCEPT_ENCODING  # exactly what _inflate decodes
+        guard.watch(request)
         sink: BodySink[T] | None = None
         try:
             auth = spec.auth or httpx.USE_CLIENT_DEFAULT  # the key is written into the request only as it is sent
             response = _inflate.unread(await self._http.send(request, stream=True, follow_redirects=False, auth=auth))
             exchange.received(response, request)
+            guard.started(response)
+            # at the body's end, before the connection is released: the guard lets go of it, and a connection
+            # holding bytes past the body is closed rather than reused (they would answer the next request)
+            response.stream = EndOfBody(response.stream, guard.release)
             try:
                 if not response.is_success:
                     body = await _read_error_body(response, self._between_chunks(deadline))
@@ -596,7 +620,8 @@ class AsyncSpeakerAudioClient(ClientSettings):
                         sink.feed_compressed(chunk, inflater)
                 if inflater is not None:
                     inflater.finish()
-                result = _exchange.annotate(sink.finish(), response.headers, spec.ids)
+                # a large JSON body is parsed off the event loop
+                result = _exchange.annotate(await _async_io.finish_body(sink), response.headers, spec.ids)
                 sink = None
                 return result
             finally:

@@ -9,7 +9,12 @@ import httpx
 
 from speaker_audio.errors import APIConnectionError, APITimeoutError, SpeakerAudioError, _with_hint
 
-__all__ = ["Deadline", "check_total_timeout", "earliest"]
+__all__ = ["RECEIVING", "WAITING_FOR_HEAD", "Deadline", "check_total_timeout", "earliest"]
+
+WAITING_FOR_HEAD = "while waiting for the response head"
+"""Where an exchange was when a watchdog ended it before the response's head had arrived."""
+RECEIVING = "while receiving the response"
+"""Where an exchange was when its deadline passed after the response's head had arrived."""
 
 # A transport timeout that fires this close to the deadline was the deadline's (timers fire a little early or late).
 _SLACK = 0.05
@@ -62,6 +67,10 @@ class Deadline:
     def _raise(self, what: str) -> SpeakerAudioError:
         self._raised = self.expired(what)
         return self._raised
+
+    def expire(self, what: str) -> SpeakerAudioError:
+        """The deadline's error, for a watchdog that ended the exchange at the deadline (the one raised, if any)."""
+        return self._raised if self._raised is not None else self._raise(what)
 
     def check(self, now: float, what: str) -> None:
         """Raise the deadline's error if it has passed."""

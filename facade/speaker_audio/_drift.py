@@ -9,10 +9,22 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
+from typing import TypeVar
 
 import attrs
 
-__all__ = ["DRIFT_KINDS", "UNKNOWN_ENUM_VALUE", "UNKNOWN_MEMBER", "DriftReporter", "SpecDrift", "printable"]
+__all__ = [
+    "DRIFT_KINDS",
+    "UNKNOWN_ENUM_VALUE",
+    "UNKNOWN_MEMBER",
+    "DriftReporter",
+    "HeldReports",
+    "SpecDrift",
+    "printable",
+]
+
+R = TypeVar("R")
 
 UNKNOWN_ENUM_VALUE = "unknown_enum_value"
 """A string or number that the pinned ``enum`` (or ``const``) does not list."""
@@ -66,7 +78,14 @@ class DriftReporter:
         self._lock = threading.Lock()
 
     def report(self, drifts: Iterable[SpecDrift]) -> None:
-        """Log and hand to ``on_drift`` each of ``drifts`` that this reporter has not reported yet."""
+        """Log and hand to ``on_drift`` each of ``drifts`` that this reporter has not reported yet.
+
+        Inside :meth:`HeldReports.run` the drifts are held instead, and reported by :meth:`HeldReports.release`.
+        """
+        held = _held.get()
+        if held is not None:
+            held.append((self, tuple(drifts)))
+            return
         for drift in drifts:
             value = "" if drift.kind == UNKNOWN_MEMBER else drift.detail
             key = (drift.operation, drift.location, drift.kind, value)
@@ -87,3 +106,31 @@ class DriftReporter:
             )
             if self._on_drift is not None:
                 self._on_drift(drift)
+
+
+_held: ContextVar[list[tuple[DriftReporter, tuple[SpecDrift, ...]]] | None] = ContextVar(
+    "speaker_audio_held_drift_reports", default=None
+)
+
+
+class HeldReports:
+    """Holds the drift reports made while :meth:`run` runs (a body parsed on a worker thread), for
+    :meth:`release` to make where the caller is (on the event loop): ``on_drift`` and the WARNING come from
+    there, as they do for a body parsed on the loop."""
+
+    def __init__(self) -> None:
+        self._held: list[tuple[DriftReporter, tuple[SpecDrift, ...]]] = []
+
+    def run(self, function: Callable[[], R]) -> R:
+        """``function()``, holding the reports it makes (the hold is this context's only: a worker thread's)."""
+        token = _held.set(self._held)
+        try:
+            return function()
+        finally:
+            _held.reset(token)
+
+    def release(self) -> None:
+        """Make the reports held so far, in order (an exception from ``on_drift`` propagates, as unheld)."""
+        held, self._held = self._held, []
+        for reporter, drifts in held:
+            reporter.report(drifts)

@@ -72,7 +72,7 @@ class Exchange:
         self.started = time.monotonic()
         self.attempts = 0
         self.status_code = 0
-        self.headers = httpx.Headers()
+        self.headers: httpx.Headers | None = None
 
     def received(self, response: httpx.Response, request: httpx.Request) -> None:
         """Record ``response`` (to ``request``) and log it when ``SPEAKER_AUDIO_LOG`` asks."""
@@ -83,7 +83,7 @@ class Exchange:
 
     def raw(self, result: T) -> RawResponse[T]:
         """The ``RawResponse`` of a call that returned ``result``."""
-        headers = httpx.Headers(self.headers)
+        headers = httpx.Headers(self.headers)  # a copy: the caller may change it
         return RawResponse(
             status_code=self.status_code,
             headers=headers,
@@ -113,10 +113,9 @@ def stop_recording(token: contextvars.Token[Exchange | None]) -> None:
 def annotate(result: T, headers: httpx.Headers, ids: Mapping[str, str]) -> T:
     """``result`` (just built, not yet seen by anyone) with its response's headers and request id, and for an
     audio result that does not carry them from its body, the ids of the call (whose audio it is)."""
-    if hasattr(result, "request_id"):
-        copied = httpx.Headers(headers)
-        object.__setattr__(result, "request_id", request_id_of(copied))
-        object.__setattr__(result, "headers", copied)
+    if hasattr(result, "request_id"):  # the response's own headers: nothing else holds them once it is closed
+        object.__setattr__(result, "request_id", request_id_of(headers))
+        object.__setattr__(result, "headers", headers)
         if hasattr(result, "speaker_id"):
             for name, value in ids.items():
                 object.__setattr__(result, name, value)

@@ -280,26 +280,51 @@ def forget_sent_key(response: httpx.Response, header: str, placeholder: str) -> 
     head has arrived; only the request that ``response`` answers is touched.
     """
     name, value = header.lower().encode("ascii"), placeholder.encode("ascii")
-    pending: list[tuple[object, int]] = [(response.stream, 0)]
+    global _PATH_TO_THE_SENT_REQUEST
+    if _PATH_TO_THE_SENT_REQUEST is not None:  # the way found before: one getattr per link
+        node: object = response.stream
+        try:
+            for link in _PATH_TO_THE_SENT_REQUEST:
+                node = getattr(node, link)
+        except Exception:  # noqa: S110 - another shape (another transport): search again below
+            pass
+        else:
+            if _is_sent_request(node):
+                _overwrite(node, name, value)
+                return
+    pending: list[tuple[object, tuple[str, ...]]] = [(response.stream, ())]
     seen: set[int] = set()
     while pending:
-        node, depth = pending.pop()
+        node, path = pending.pop()
         kind = type(node)
-        if id(node) in seen or depth > 8 or not kind.__module__.startswith(("httpx", "httpcore")):
+        if id(node) in seen or len(path) > 8 or not kind.__module__.startswith(("httpx", "httpcore")):
             continue
         seen.add(id(node))
-        if kind.__name__ == "Request" and kind.__module__.startswith("httpcore"):
-            headers = getattr(node, "headers", None)
-            if isinstance(headers, list):
-                for index, pair in enumerate(headers):
-                    if isinstance(pair, tuple) and len(pair) == 2 and bytes(pair[0]).lower() == name:
-                        headers[index] = (pair[0], value)
+        if _is_sent_request(node):
+            _overwrite(node, name, value)
+            _PATH_TO_THE_SENT_REQUEST = path
             continue
         for link in _LINKS_TO_THE_SENT_REQUEST:
             try:
-                pending.append((getattr(node, link), depth + 1))
+                pending.append((getattr(node, link), (*path, link)))
             except Exception:  # noqa: S112 - absent (or a property that refuses): not a link
                 continue
+
+
+_PATH_TO_THE_SENT_REQUEST: tuple[str, ...] | None = None
+
+
+def _is_sent_request(node: object) -> bool:
+    kind = type(node)
+    return kind.__name__ == "Request" and kind.__module__.startswith("httpcore")
+
+
+def _overwrite(request: object, name: bytes, value: bytes) -> None:
+    headers = getattr(request, "headers", None)
+    if isinstance(headers, list):
+        for index, pair in enumerate(headers):
+            if isinstance(pair, tuple) and len(pair) == 2 and bytes(pair[0]).lower() == name:
+                headers[index] = (pair[0], value)
 
 
 def transport_error(exc: httpx.HTTPError, spec: RequestSpec, origin: str | None = None) -> APIConnectionError:

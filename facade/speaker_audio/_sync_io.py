@@ -5,16 +5,25 @@ The twin of ``_async_io`` (same names), for the client that ``scripts/unasync.py
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from types import TracebackType
+from typing import Self, TypeVar
 
+import httpx
+
+from speaker_audio import _connections, _http_errors
+from speaker_audio._body import BodySink
+from speaker_audio._deadline import RECEIVING, WAITING_FOR_HEAD, Deadline
 from speaker_audio._workflow import SpeakerDownloads
 
 T = TypeVar("T")
 
-__all__ = ["Sleep", "make_off_loop", "run_blocking", "run_downloads", "sleep"]
+__all__ = ["DeadlineGuard", "Sleep", "finish_body", "make_off_loop", "run_blocking", "run_downloads", "sleep"]
 
 Sleep = Callable[[float], None]
 """How the client sleeps (tests put a recorder in its place)."""
@@ -32,6 +41,78 @@ def make_off_loop(make: Callable[[], T], discard: Callable[[T], None]) -> T:
     return make()
 
 
+def finish_body(sink: BodySink[T]) -> T:
+    """``sink.finish()``, here and now."""
+    return sink.finish()
+
+
 def run_downloads(downloads: SpeakerDownloads, fetch: Callable[[str], Path], concurrency: int) -> dict[str, Path]:
     """Every speaker of ``downloads`` on at most ``concurrency`` worker threads."""
     return downloads.run_in_threads(fetch, concurrency)
+
+
+class DeadlineGuard:
+    """Ends one exchange (a request, its response head and body) at ``deadline``, wherever it is.
+
+    httpx's timeouts bound each read, so a server that sends its head a line at a time, or ``100 Continue``
+    after ``100 Continue``, could hold a call for ever. Here a timer thread shuts the request's socket down at
+    the deadline (``_connections.request_socket``: HTTP/1.1 through httpx's own transport), so that the blocked
+    read returns at once, and the exchange's error becomes the deadline's. Once the body has ended (:meth:`release`,
+    before the connection goes back to the pool) the socket is never touched. Without a deadline it does nothing.
+    """
+
+    def __init__(self, deadline: Deadline | None, clock: Callable[[], float], http: httpx.Client) -> None:
+        self._deadline = deadline
+        self._clock = clock
+        self._http = http
+        self._request: httpx.Request | None = None
+        self._what = WAITING_FOR_HEAD
+        self._lock = threading.Lock()
+        self._released = False
+        self._expired = False
+        self._timer: threading.Timer | None = None
+
+    def __enter__(self) -> Self:
+        if self._deadline is not None:
+            self._timer = threading.Timer(max(0.0, self._deadline.remaining(self._clock())), self._expire)
+            self._timer.name = "speaker-audio-deadline"
+            self._timer.daemon = True
+            self._timer.start()
+        return self
+
+    def watch(self, request: httpx.Request) -> None:
+        """``request`` is about to be sent: its socket is the one to shut down at the deadline."""
+        self._request = request
+
+    def started(self, response: httpx.Response) -> None:
+        """The response's head has arrived."""
+        self._what = RECEIVING
+
+    def release(self) -> None:
+        """The body has ended or the response was closed: from now on the socket may serve another request."""
+        with self._lock:
+            self._released = True
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._released:
+                return
+            self._expired = True
+            sock = None if self._request is None else _connections.request_socket(self._http, self._request)
+            if sock is not None:
+                # socket.socket's own: ssl.SSLSocket.shutdown would drop its TLS state under the reader
+                with contextlib.suppress(OSError):
+                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.release()
+        if self._timer is not None:
+            self._timer.join()
+        if self._expired and self._deadline is not None and isinstance(exc, Exception):
+            error = self._deadline.expire(self._what)
+            if error is not exc:
+                raise error from _http_errors.detach_tracebacks(exc)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import assert_never
 
@@ -173,6 +173,27 @@ class SeparationPoller:
 _AUDIO_EXTENSIONS = frozenset(_EXTENSIONS.values()) | {".bin"}
 
 
+def check_audio_targets(
+    directory: Path, stems: Mapping[str, str], *, overwrite: bool, name_the_speaker: bool = False
+) -> None:
+    """The download-target rule for files named ``<stem><extension>`` in ``directory``, the extension known only
+    from the response: any audio file of that name counts.
+
+    Raises:
+        FileExistsError: one of them is a FIFO, device or socket (even with ``overwrite``), or exists and
+            ``overwrite`` is false. Checks only: creates nothing.
+    """
+    for stem in stems.values():
+        for extension in sorted(_AUDIO_EXTENSIONS):
+            refuse_special_file(directory / f"{stem}{extension}")
+    if not overwrite:
+        for speaker_id, stem in stems.items():
+            for extension in sorted(_AUDIO_EXTENSIONS):
+                existing = directory / f"{stem}{extension}"
+                if os.path.lexists(existing):
+                    raise destination_exists(existing, detail=f" (speaker {speaker_id!r})" if name_the_speaker else "")
+
+
 def resolve_download_target(
     dest: str | os.PathLike[str], speaker_id: str, *, overwrite: bool
 ) -> tuple[Path, str | None]:
@@ -187,13 +208,7 @@ def resolve_download_target(
     refuse_special_file(path)
     if path.is_dir() or str(dest).endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
         stem = safe_file_stem(speaker_id)
-        for extension in sorted(_AUDIO_EXTENSIONS):
-            refuse_special_file(path / f"{stem}{extension}")
-        if not overwrite:
-            # the extension is known only from the response: refuse any audio file of that name now
-            for extension in sorted(_AUDIO_EXTENSIONS):
-                if os.path.lexists(path / f"{stem}{extension}"):
-                    raise destination_exists(path / (stem + extension))
+        check_audio_targets(path, {speaker_id: stem}, overwrite=overwrite)
         return path, stem
     if not overwrite and os.path.lexists(path):
         raise destination_exists(path)
@@ -328,15 +343,7 @@ class SpeakerDownloads:
                 self.unrequestable[speaker_id] = error
         self.speaker_ids = [s for s in self.all_speaker_ids if s not in self.unrequestable]
         self.stems = speaker_file_stems(self.speaker_ids)
-        for stem in self.stems.values():
-            for extension in sorted(_AUDIO_EXTENSIONS):
-                refuse_special_file(directory / f"{stem}{extension}")
-        if not overwrite:
-            for speaker_id, stem in self.stems.items():
-                for extension in sorted(_AUDIO_EXTENSIONS):
-                    existing = directory / f"{stem}{extension}"
-                    if os.path.lexists(existing):
-                        raise destination_exists(existing, detail=f" (speaker {speaker_id!r})")
+        check_audio_targets(directory, self.stems, overwrite=overwrite, name_the_speaker=True)
         self.completed: dict[str, Path] = {}
         self.failures: dict[str, Exception] = {}
         self.received: dict[str, int] = {}
@@ -495,13 +502,17 @@ class SpeakerDownloads:
         return self.result()
 
     async def run_in_tasks(self, fetch: Callable[[str], Awaitable[Path]], concurrency: int) -> dict[str, Path]:
-        """Await ``fetch(speaker_id)`` for every speaker, at most ``concurrency`` at a time; see :meth:`result`."""
+        """Await ``fetch(speaker_id)`` for every speaker, at most ``concurrency`` at a time; see :meth:`result`.
+
+        ``concurrency`` tasks take the speakers one after the other (a task per speaker would make the event
+        loop create and step through 20,000 tasks at once for a sample that lists 20,000 speakers).
+        """
         import asyncio  # imported when used: fast package import
 
-        semaphore = asyncio.Semaphore(concurrency)
+        pending = iter(self.speaker_ids)  # shared by the tasks: taking the next id never awaits
 
-        async def attempt(speaker_id: str) -> None:
-            async with semaphore:
+        async def work() -> None:
+            for speaker_id in pending:
                 if self.stopped:
                     return
                 try:
@@ -513,8 +524,8 @@ class SpeakerDownloads:
 
         try:
             async with asyncio.TaskGroup() as group:
-                for speaker_id in self.speaker_ids:
-                    group.create_task(attempt(speaker_id))
+                for _ in range(min(concurrency, len(self.speaker_ids))):
+                    group.create_task(work())
         except BaseException:
             self.cancel()  # the tasks' own cleanup already ran; this also covers a file made but not yet used
             raise

@@ -36,6 +36,7 @@ __all__ = [
     "APITimeoutError",
     "AudioDecodeError",
     "AuthenticationError",
+    "ForkedClientError",
     "InsecureTransportError",
     "InternalServerError",
     "InvalidBaseUrlError",
@@ -134,6 +135,16 @@ class InsecureTransportError(SpeakerAudioError, ValueError):
     """A client was asked to send the API key over plain ``http://`` to a host that is not loopback.
 
     Raised when the client is built; pass ``allow_insecure_http=True`` to accept the risk.
+    """
+
+
+class ForkedClientError(SpeakerAudioError, RuntimeError):
+    """A client built with your own ``http_client`` was used in a process forked from the one that built it.
+
+    After ``os.fork()`` parent and child share that client's open connections, so a request sent by one could be
+    answered to the other: the call is refused before any I/O instead. Build the ``http_client`` and the client in
+    the child (e.g. after the fork of a gunicorn or Celery worker). A client that made its own connection pool
+    makes a new one in the child by itself.
     """
 
 

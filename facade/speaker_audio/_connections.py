@@ -1,0 +1,127 @@
+"""The keep-alive connection under a request or a response: what httpx does not expose, found in httpcore's objects.
+
+The lookups follow a few attribute names of httpx's and httpcore's own objects (as ``_http_errors.forget_sent_key``
+does) and give up, returning ``None``, where the shape differs: another transport, another httpcore version,
+HTTP/2. No call depends on them to succeed; they keep a misbehaving server's connection from being used again
+(:class:`EndOfBody`) and let the sync client's deadline watchdog end a read (:func:`request_socket`).
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+import httpx
+
+__all__ = ["EndOfBody", "request_socket", "retire_if_surplus"]
+
+# from a response's stream to its connection (httpx: BoundSyncStream._stream -> ResponseStream._httpcore_stream;
+# httpcore: PoolByteStream._stream -> HTTP11ConnectionByteStream._connection), and from a pool's connection
+# (HTTPConnection, or a proxy's) to the HTTP/1.1 connection inside it (._connection)
+_TO_THE_CONNECTION = ("_stream", "_httpcore_stream", "_connection")
+
+
+def _http11_connection(node: object) -> Any:
+    """The httpcore HTTP/1.1 connection under ``node`` (a response's stream or a pool's connection), or ``None``."""
+    for _ in range(8):
+        if node is None or not type(node).__module__.startswith(("httpx", "httpcore")):
+            return None
+        if hasattr(node, "_h11_state") and hasattr(node, "_network_stream"):
+            return node
+        node = next((getattr(node, link) for link in _TO_THE_CONNECTION if getattr(node, link, None) is not None), None)
+    return None
+
+
+def retire_if_surplus(stream: object) -> bool:
+    """Close, rather than keep, the connection of a response whose body has ended if bytes follow it; returns
+    whether it did.
+
+    HTTP/1.1 lets a server send nothing after a response until the next request. Bytes that came after the body
+    (a second response written right behind the first) would be read as the answer to the connection's next
+    request: h11 keeps them in its buffer and httpcore would put the connection back in the pool. Called after
+    the body's end and before the response is closed, this marks the connection closed on our side, so that
+    httpcore closes it instead of reusing it. Bytes still in the socket are httpcore's own check: a readable
+    idle connection is never reused.
+    """
+    connection = _http11_connection(stream)
+    if connection is None:
+        return False
+    try:
+        import h11  # httpcore's HTTP/1.1 parser, present wherever httpcore is
+
+        state = connection._h11_state
+        if state.their_state is not h11.DONE:  # the body did not end: httpcore closes the connection itself
+            return False
+        surplus, _ = state.trailing_data
+        if not surplus:
+            return False
+        state.send(h11.ConnectionClosed())  # our side closed: httpcore closes the connection when it is released
+    except Exception:  # another h11, or a state it refuses: leave the connection to httpcore's own checks
+        return False
+    return True
+
+
+def request_socket(http: httpx.Client | httpx.AsyncClient, request: httpx.Request) -> socket.socket | None:
+    """The socket that ``request`` is being sent and answered on, while it is (HTTP/1.1 through httpcore only).
+
+    Found through the pool's queue of requests under way (httpcore: ``ConnectionPool._requests``, each with the
+    connection assigned to it), matched by ``request.extensions``, which httpx hands to httpcore as is.
+    """
+    try:
+        pool = getattr(http._transport_for_url(request.url), "_pool", None)
+        for pending in list(getattr(pool, "_requests", None) or ()):
+            if getattr(getattr(pending, "request", None), "extensions", None) is request.extensions:
+                connection = _http11_connection(getattr(pending, "connection", None))
+                if connection is None:
+                    return None
+                sock = connection._network_stream.get_extra_info("socket")
+                return sock if isinstance(sock, socket.socket) else None
+    except Exception:  # a transport that is not httpx's own, another httpcore: no watchdog for it
+        return None
+    return None
+
+
+class EndOfBody(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A response's stream that, when the body has ended or the response is closed, runs ``on_end`` and
+    :func:`retire_if_surplus`, both before the connection goes back to the pool.
+
+    httpx's ``iter_raw``/``aiter_raw`` close the response as soon as the body ends: this is the only moment
+    between the end of the body and the release of its connection.
+    """
+
+    def __init__(self, stream: httpx.SyncByteStream | httpx.AsyncByteStream, on_end: Callable[[], None]) -> None:
+        self._stream = stream
+        self._on_end: Callable[[], None] | None = on_end
+
+    def __iter__(self) -> Iterator[bytes]:
+        if not isinstance(self._stream, httpx.SyncByteStream):
+            raise RuntimeError("the sync client read an async response stream")
+        yield from self._stream
+        self._end()
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        if not isinstance(self._stream, httpx.AsyncByteStream):
+            raise RuntimeError("the async client read a sync response stream")
+        async for chunk in self._stream:
+            yield chunk
+        self._end()
+
+    def close(self) -> None:
+        self._end()
+        if isinstance(self._stream, httpx.SyncByteStream):
+            self._stream.close()
+
+    async def aclose(self) -> None:
+        self._end()
+        if isinstance(self._stream, httpx.AsyncByteStream):
+            await self._stream.aclose()
+
+    def _end(self) -> None:
+        on_end, self._on_end = self._on_end, None
+        if on_end is None:  # once
+            return
+        try:
+            retire_if_surplus(self._stream)
+        finally:
+            on_end()
