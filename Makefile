@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 NEEDS_PYTHON_311 := $(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "speaker-audio needs Python 3.11+" or 0)'
 
-.PHONY: help install install-runtime generate check-generated pin check-upstream lint format typecheck test pytest demo bench bench-venv fuzz soak clean
+.PHONY: help install install-runtime generate check-generated pin check-upstream lint format typecheck check test pytest demo bench bench-venv fuzz soak clean
 
 .DEFAULT_GOAL := install
 
@@ -62,6 +62,11 @@ typecheck: install  ## mypy --strict of facade/speaker_audio, scripts and tests
 
 pytest: install  ## the test suite alone (part of make test)
 	$(PY) -m pytest
+
+# The inner loop: tests/unit and tests/client, on every core (pytest-xdist), without the tests marked `tooling`
+# (tests/tooling/: packaging, drills, conformance, docs); tests/cli, tests/fake and tests/property run in make test.
+check: install lint typecheck  ## the inner loop (about 2 minutes): lint, typecheck, the unit and client tests; make test runs everything
+	$(PY) -m pytest -q -n auto -m "not tooling" tests/unit tests/client
 
 # The public-API gate: speaker_audio (static analysis of facade/) against facade/public-api.json, the
 # snapshot of the last release. A break fails unless released as a new major version with a CHANGELOG entry.
@@ -135,7 +140,7 @@ bench-venv: install  ## set up .bench/venv (the official SDK, for make bench) wi
 	$(PY) scripts/bench.py --setup
 
 fuzz: install  ## long hypothesis run of the decoders and parsers (make test runs a shorter one)
-	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q --timeout=0 tests/test_fuzz.py tests/test_streaming.py tests/test_decode.py
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q --timeout=0 tests/property/test_fuzz.py tests/unit/test_streaming.py tests/unit/test_decode.py
 
 soak: install  ## thousands of async calls with random faults; writes its figures into docs/reliability.md
 	$(PY) scripts/soak.py --write-doc

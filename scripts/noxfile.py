@@ -26,7 +26,7 @@ from pathlib import Path
 import nox
 
 # The supported Pythons: the same list as pyproject's classifiers and requires-python and the README's table
-# (tests/test_support_matrix.py checks that they agree). The first is the oldest.
+# (tests/tooling/test_support_matrix.py checks that they agree). The first is the oldest.
 PYTHONS = ("3.11", "3.12", "3.13")
 ROOT = Path(__file__).resolve().parent.parent
 MATRIX = ROOT / ".matrix"

@@ -560,7 +560,7 @@ def test_extra_query_reaches_the_server_with_the_value_the_caller_gives(with_def
 
 def test_make_tests_own_request_checks_stay_green_after_a_parameter_with_a_default(with_default: Scenario) -> None:
     """The exact-path assertions of the suite (they were red: the SDK sent the default on every call)."""
-    result = with_default.tree.run_tests("tests/test_foundation.py", "tests/test_core.py")
+    result = with_default.tree.run_tests("tests/client/test_get_speaker_audio.py", "tests/unit/test_core.py")
     assert result.returncode == 0, result.stdout[-4000:]
 
 
@@ -840,7 +840,7 @@ def test_an_optional_member_named_as_the_tests_might_is_safe_usable_and_the_suit
     assert answer["audio_model"][member] == -14.5
     assert member in answer["audio_model_fields"]  # a typed attribute, not an extra
     suite = loudness.tree.run_tests(
-        "tests/test_spec_owned_results.py", "-k", "without_the_audio or hash_and_compare or evolved_status"
+        "tests/client/test_results.py", "-k", "without_the_audio or hash_and_compare or evolved_status"
     )
     assert suite.returncode == 0, suite.stdout[-4000:]
 

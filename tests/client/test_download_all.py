@@ -1,17 +1,14 @@
-"""download_all_speakers on both clients, safe file names, the fake server's extras and its pytest plugin."""
+"""``download_all_speakers`` on both clients: every speaker, failures and cancellation, safe distinct file names."""
 
 from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any, Literal
 
-import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -27,10 +24,10 @@ from speaker_audio import (
     SpeakerAudioError,
     SpeakerDownloadError,
 )
+from speaker_audio._files import AtomicFile
 from speaker_audio._workflow import speaker_file_stems
-from speaker_audio.testing import FakeElevenLabs, FakeSpeaker, Fault, RecordedResponse, demo_clips
+from speaker_audio.testing import FakeElevenLabs, FakeSpeaker, Fault, demo_clips
 
-ROOT = Path(__file__).resolve().parent.parent
 Kind = Literal["sync", "async"]
 KINDS: tuple[Kind, ...] = ("sync", "async")
 
@@ -155,7 +152,7 @@ def test_concurrency_below_one_is_a_value_error_before_any_request(
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_the_directory_must_not_be_a_file(completed_fake: FakeElevenLabs, tmp_path: Path, kind: Kind) -> None:
-    # a missing directory is created (tests/test_files.py); a file where a folder should be is refused
+    # a missing directory is created (tests/client/test_files.py); a file where a folder should be is refused
     (tmp_path / "file").write_bytes(b"")
     with pytest.raises(NotADirectoryError):
         download_all(kind, completed_fake.base_url, "voice-demo", "sample-demo", tmp_path / "file")
@@ -336,6 +333,28 @@ async def test_cancelling_the_async_download_mid_body_leaves_no_partial_file(
     assert all_files(tmp_path) == []
 
 
+def test_cancelled_downloads_stop_at_the_next_chunk_and_leave_nothing(
+    completed_fake: FakeElevenLabs, tmp_path: Path
+) -> None:
+    from speaker_audio._workflow import DownloadCancelled, SpeakerDownloads
+
+    with SpeakerAudioClient(base_url=completed_fake.base_url) as client:
+        status = client.get_separation_status("voice-demo", "sample-demo")
+    downloads = SpeakerDownloads(status, tmp_path)
+    with downloads.open_file("speaker-1") as file:  # the clients discard the file as this block does
+        sink = downloads.sink_factory("speaker-1", file, 1 << 20)()
+        sink.feed(b'{"audio_base_64": "QUJD')
+        downloads.cancel()
+        with pytest.raises(DownloadCancelled):
+            sink.feed(b'REVG", "media_type": "audio/mpeg", "duration_secs": 1}')
+        sink.abort()
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(DownloadCancelled):
+        downloads.open_file("speaker-2")  # no new download starts either
+    with AtomicFile(tmp_path / "x.mp3") as file, pytest.raises(DownloadCancelled):
+        downloads.sink_factory("speaker-2", file, 1 << 20)()  # nor a new attempt
+
+
 def test_a_large_speaker_arrives_intact(fake: FakeElevenLabs, tmp_path: Path) -> None:
     big = os.urandom(3 * 1024 * 1024)
     fake.add_sample("voice-demo", "sample-big", speakers={"big": FakeSpeaker(audio=big, media_type="audio/wav")})
@@ -380,124 +399,3 @@ def test_stems_are_always_distinct_safe_names(ids: list[str]) -> None:
         assert stem.isprintable()
         assert len(stem) + len(".flac") <= 255
         assert os.path.normpath(base / f"{stem}.mp3").startswith("/downloads/")
-
-
-# --- the fake server's extras --------------------------------------------------------------------------
-
-
-def test_the_fake_checks_the_api_key() -> None:
-    with FakeElevenLabs(api_key="right") as fake, httpx.Client(base_url=fake.base_url) as http:
-        url = "/v1/voices/pvc/voice-demo/samples/sample-demo/speakers"
-        assert http.get(url).status_code == 401
-        assert http.get(url, headers={"xi-api-key": "wrong"}).json()["detail"]["status"] == "invalid_api_key"
-        assert http.get(url, headers={"xi-api-key": "right"}).status_code == 200
-
-
-def test_the_fake_records_responses_when_asked(fake: FakeElevenLabs) -> None:
-    assert fake.responses == []
-    with FakeElevenLabs(record_responses=True) as recording, httpx.Client(base_url=recording.base_url) as http:
-        http.get("/v1/voices/pvc/voice-demo/samples/sample-demo/speakers")
-        http.get("/v1/voices/pvc/voice-demo/samples/%20/speakers")
-    [ok, invalid] = recording.responses
-    assert (ok.status, ok.method, ok.fault) == (200, "GET", None)
-    assert ok.headers["content-type"] == "application/json"
-    assert ok.body is not None
-    assert b'"not_started"' in ok.body
-    assert invalid.status == 422
-    assert invalid.raw_path.endswith("/%20/speakers")
-
-
-def test_response_listeners_see_every_fake_in_the_process() -> None:
-    seen: list[RecordedResponse] = []
-    FakeElevenLabs.add_response_listener(seen.append)
-    try:
-        for _ in range(2):
-            with FakeElevenLabs() as fake:
-                httpx.get(fake.base_url + "/nowhere")
-    finally:
-        FakeElevenLabs.remove_response_listener(seen.append)
-    assert [r.status for r in seen if r.raw_path == "/nowhere"] == [404, 404]
-
-
-def test_run_serves_in_the_foreground_until_stopped() -> None:
-    fake = FakeElevenLabs()
-    ready = threading.Event()
-    thread = threading.Thread(target=fake.run, kwargs={"on_ready": lambda f: ready.set()})
-    thread.start()
-    assert ready.wait(5)
-    assert httpx.get(fake.base_url + "/v1/voices/pvc/voice-demo/samples/sample-demo/speakers").status_code == 200
-    fake.stop()
-    thread.join(5)
-    assert not thread.is_alive()
-
-
-# --- the pytest plugin --------------------------------------------------------------------------------
-
-
-def test_the_plugin_fixture_serves_the_demo_sample(fake_elevenlabs: FakeElevenLabs, tmp_path: Path) -> None:
-    with SpeakerAudioClient(base_url=fake_elevenlabs.base_url) as client:
-        client.start_speaker_separation(*fake_elevenlabs.demo_ids)
-        client.wait_for_separation(*fake_elevenlabs.demo_ids, poll_interval=0.01)
-        files = client.download_all_speakers(*fake_elevenlabs.demo_ids, tmp_path)
-    assert sorted(files) == ["speaker-1", "speaker-2"]
-
-
-@pytest.mark.fake_elevenlabs(api_key="sk-marked", with_demo_data=False, record_responses=True)
-def test_the_plugin_marker_configures_the_fake(fake_elevenlabs: FakeElevenLabs) -> None:
-    assert fake_elevenlabs.voices == {}
-    assert httpx.get(fake_elevenlabs.base_url + "/v1/voices/pvc/v/samples/s/speakers").status_code == 401
-    assert [r.status for r in fake_elevenlabs.responses] == [401]
-
-
-def test_the_fixture_works_in_a_package_that_only_installs_speaker_audio() -> None:
-    """tests/consumer_pkg has its own config and no conftest: only the installed plugin provides the fixture."""
-    package = ROOT / "tests" / "consumer_pkg"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ELEVENLABS_", "PYTEST_", "PYTHONPATH"))}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            "-c",
-            str(package / "pyproject.toml"),
-            "--rootdir",
-            str(package),
-            str(package),
-        ],
-        cwd=package,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "12 passed, 1 warning" in result.stdout
-    # test_a_test_leaves_faults_unused: its fault never matched a request, and the fixture says so
-    assert "fake_elevenlabs: 1 scripted fault(s) matched no request: Fault(status=500" in result.stdout
-
-
-@pytest.mark.parametrize("option", ["--fixtures", "--markers"])
-def test_pytest_shows_the_fixture_and_the_marker_with_their_docs(option: str) -> None:
-    """A consumer finds both without reading our source: ``pytest --fixtures`` / ``--markers`` document them."""
-    package = ROOT / "tests" / "consumer_pkg"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ELEVENLABS_", "PYTEST_", "PYTHONPATH"))}
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", option, "-c", str(package / "pyproject.toml"), "--rootdir", str(package)],
-        cwd=package,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    text = " ".join(result.stdout.split())
-    if option == "--fixtures":
-        assert "fake_elevenlabs -- " in text
-        for words in ("new for each test", "@pytest.mark.fake_elevenlabs(api_key=", "faults a test did not use up"):
-            assert words in text
-    else:
-        assert "@pytest.mark.fake_elevenlabs(*, api_key=None, with_demo_data=True, record_responses=False" in text

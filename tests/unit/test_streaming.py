@@ -431,6 +431,21 @@ def test_feed_after_finish_is_a_programming_error() -> None:
         decoder.feed(b" ")
 
 
+def test_one_pass_route_refuses_an_escaped_duplicate_audio_member() -> None:
+    from speaker_audio._operations import SPEAKER_AUDIO
+    from speaker_audio._streaming import StreamingAudioDecoder, decode_whole_body
+
+    AUDIO_MEMBER = SPEAKER_AUDIO.member()
+
+    body = b'{"audio_base_64":"QUJD","audio\\u005fbase_64":"WFla","media_type":"audio/mpeg","duration_secs":1}'
+    with pytest.raises(ResponseValidationError, match="more than one"):
+        decode_whole_body(body, audio_field=AUDIO_MEMBER)
+    with pytest.raises(ResponseValidationError, match="more than one"):
+        StreamingAudioDecoder(audio_field=AUDIO_MEMBER).feed(body)
+    nested = b'{"x": {"audio_base_64": 1, "audio_base_64": 2}, "audio_base_64": "QUJD"}'
+    assert decode_whole_body(nested, audio_field=AUDIO_MEMBER) == (b"ABC", {"x": {"audio_base_64": 2}})
+
+
 def test_custom_audio_field() -> None:
     body = b'{"audio_base_64": "not audio", "audio": "QUJD"}'
     assert run([body], audio_field="audio") == (b"ABC", {"audio_base_64": "not audio"})

@@ -1,9 +1,8 @@
-"""The fourth pinned operation, GET …/samples/{sample_id}/audio: both clients, the fake server and the CLI."""
+"""A sample's own audio, GET …/samples/{sample_id}/audio: ``get_sample_audio`` and ``download_sample_audio``."""
 
 from __future__ import annotations
 
 import base64
-import io
 import json
 from pathlib import Path
 
@@ -18,7 +17,6 @@ from speaker_audio import (
     ResponseValidationError,
     SampleAudio,
 )
-from speaker_audio.cli import _errors, main
 from speaker_audio.testing import FakeElevenLabs, Fault, demo_clips
 
 MP3 = demo_clips()["speaker-1"][0]
@@ -138,15 +136,6 @@ def test_errors_are_those_of_the_speaker_audio(fake: FakeElevenLabs, kind: Kind,
     assert list(tmp_path.iterdir()) == []
 
 
-def test_the_fake_refuses_a_query_value_that_is_not_a_boolean(fake: FakeElevenLabs) -> None:
-    import httpx
-
-    path = "/v1/voices/pvc/voice-demo/samples/sample-demo/audio?remove_background_noise=maybe"
-    response = httpx.get(fake.base_url + path)
-    assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["query", "remove_background_noise"]
-
-
 def test_sample_audio_is_public_and_frozen() -> None:
     assert "SampleAudio" in speaker_audio.__all__
     assert speaker_audio.SampleAudio is SampleAudio
@@ -172,32 +161,3 @@ def test_sample_audio_save_is_atomic_and_refuses_to_clobber(tmp_path: Path) -> N
     with pytest.raises(FileExistsError):
         audio.save(tmp_path / "audio.wav")
     assert (tmp_path / "audio.wav").read_bytes() == b"RIFF"
-
-
-# --- the CLI --------------------------------------------------------------------------------------------
-
-
-def test_cli_sample_audio_downloads_and_refuses_to_clobber(fake: FakeElevenLabs, tmp_path: Path) -> None:
-    add_noisy_sample(fake)
-    base = ["--base-url", fake.base_url, "sample-audio", "voice-x", "sample-x", "-o", str(tmp_path)]
-    out, err = io.StringIO(), io.StringIO()
-    assert main([*base, "--remove-background-noise"], out=out, err=err) == 0
-    assert out.getvalue() == f"{tmp_path / 'sample-x.wav'}\n"
-    assert (tmp_path / "sample-x.wav").read_bytes() == WAV[:1000]
-    assert "saved" in err.getvalue()
-    err = io.StringIO()
-    assert main(base, out=io.StringIO(), err=err) == _errors.EXIT_FAILURE
-    assert "--overwrite" in err.getvalue()
-    assert main([*base, "--overwrite"], out=io.StringIO(), err=io.StringIO()) == 0
-    assert (tmp_path / "sample-x.wav").read_bytes() == WAV
-    queries = [r.raw_path.partition("?")[2] for r in fake.requests_to("/samples/sample-x/audio")]
-    assert queries == ["remove_background_noise=true", "remove_background_noise=false"]
-
-
-def test_cli_sample_audio_help_describes_it(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--help"]) == 0
-    assert "sample-audio" in capsys.readouterr().out
-    assert main(["sample-audio", "--help"]) == 0
-    text = capsys.readouterr().out
-    for option in ("VOICE", "SAMPLE", "--output", "--remove-background-noise", "--overwrite"):
-        assert option in text

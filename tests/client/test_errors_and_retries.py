@@ -1,4 +1,4 @@
-"""Status classes, retries, Retry-After, timeouts and dropped connections, on both clients."""
+"""Status errors, retries, Retry-After, timeouts and dropped connections, on both clients; errors survive pickling."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from speaker_audio import (
     PermissionDeniedError,
     RateLimitError,
     SpeakerAudio,
+    SpeakerAudioClient,
     UnprocessableEntityError,
     ValidationErrorDetail,
 )
@@ -85,6 +86,14 @@ def test_422_carries_parsed_validation_details(fake: FakeElevenLabs, kind: Kind)
     assert info.value.errors == [ValidationErrorDetail(("path", "sample_id"), "Invalid id", "value_error")]
     loc, msg, type_ = info.value.errors[0]
     assert (loc, msg, type_) == (("path", "sample_id"), "Invalid id", "value_error")
+
+
+def test_status_error_response_can_be_read(fake: FakeElevenLabs, kind: Kind) -> None:
+    fake.script(Fault(status=500, body=b'{"detail": "boom"}'))
+    with pytest.raises(InternalServerError) as info:
+        ClientRunner(kind, fake.base_url, max_retries=0).call("get_separation_status", "voice-demo", "sample-demo")
+    assert info.value.response.json() == {"detail": "boom"}
+    assert info.value.response.text == '{"detail": "boom"}'
 
 
 def test_retry_schedule_backs_off_exponentially_with_jitter(completed_fake: FakeElevenLabs, kind: Kind) -> None:
@@ -171,6 +180,16 @@ def test_timeout_then_success(completed_fake: FakeElevenLabs, kind: Kind) -> Non
     assert isinstance(run.call("get_speaker_audio", *IDS), SpeakerAudio)
 
 
+def test_our_timeout_applies_to_an_injected_client(completed_fake: FakeElevenLabs, kind: Kind) -> None:
+    completed_fake.script(Fault(delay=1.0, times=9))
+    http: httpx.Client | httpx.AsyncClient
+    no_timeout = None  # the injected client would wait forever on its own
+    http = httpx.Client(timeout=no_timeout) if kind == "sync" else httpx.AsyncClient(timeout=no_timeout)
+    run = ClientRunner(kind, completed_fake.base_url, timeout=0.2, max_retries=0)
+    with pytest.raises(APITimeoutError):
+        run.call_with_http_client(http, "get_speaker_audio", *IDS)
+
+
 @pytest.mark.parametrize("drop", ["before_headers", "mid_body", "short_body", "chunked_cut"])
 def test_dropped_connections_are_retried_then_raised(completed_fake: FakeElevenLabs, kind: Kind, drop: str) -> None:
     completed_fake.script(Fault(drop=drop, times=3))  # type: ignore[arg-type]
@@ -236,37 +255,6 @@ def test_each_retry_is_logged_at_info(
     assert "attempt 3" in records[1].getMessage()
 
 
-def test_separation_status_and_start(fake: FakeElevenLabs, kind: Kind) -> None:
-    run = runner(kind, fake)
-    status = run.call("get_separation_status", "voice-demo", "sample-demo")
-    assert status.status == "not_started"
-    assert status.speakers == {}
-    assert status.selected_speaker_ids == []
-    assert run.call("start_speaker_separation", "voice-demo", "sample-demo") is None
-    done = run.call("wait_for_separation", "voice-demo", "sample-demo", poll_interval=0.01)
-    assert done.status == "completed"
-    assert sorted(done.speakers) == ["speaker-1", "speaker-2"]
-    speaker = done.speakers["speaker-1"]
-    assert speaker.speaker_id == "speaker-1"
-    assert speaker.duration_secs == 1.5
-    assert [(u.start, u.end) for u in speaker.utterances] == [(0.0, 0.7), (0.9, 1.5)]
-    assert done.selected_speaker_ids == ["speaker-1", "speaker-2"]
-
-
-def test_wait_for_separation_failed_and_timeout(fake: FakeElevenLabs, kind: Kind) -> None:
-    from speaker_audio import SeparationFailedError, SeparationTimeoutError
-
-    fake.add_sample("v", "failing", status="pending", fail_separation=True)
-    fake.add_sample("v", "slow", status="pending", polls_until_complete=10**6)
-    run = runner(kind, fake)
-    with pytest.raises(SeparationFailedError, match="failing"):
-        run.call("wait_for_separation", "v", "failing", poll_interval=0.01)
-    run.real_sleep = True
-    with pytest.raises(SeparationTimeoutError, match="slow"):
-        run.call("wait_for_separation", "v", "slow", timeout=0.3, poll_interval=0.05)
-    assert 2 <= len(fake.requests_to("/samples/slow/speakers")) <= 12
-
-
 def test_not_found_for_unknown_sample(fake: FakeElevenLabs, kind: Kind) -> None:
     with pytest.raises(NotFoundError) as info:
         runner(kind, fake).call("get_separation_status", "voice-demo", "nope")
@@ -329,3 +317,26 @@ def test_error_body_json_detail_is_in_the_message(fake: FakeElevenLabs, kind: Ki
     fake.script(Fault(status=401, body=body))
     with pytest.raises(AuthenticationError, match="out of credits"):
         runner(kind, fake).call("get_separation_status", "voice-demo", "sample-demo")
+
+
+def test_errors_survive_pickling(completed_fake: FakeElevenLabs) -> None:
+    import pickle
+
+    from speaker_audio import RateLimitError, SpeakerDownloadError, UnprocessableEntityError
+
+    completed_fake.script(Fault(status=429, headers={"Retry-After": "3"}))
+    with SpeakerAudioClient(base_url=completed_fake.base_url, max_retries=0) as client:
+        with pytest.raises(RateLimitError) as rate:
+            client.get_speaker_audio(*IDS)
+        with pytest.raises(UnprocessableEntityError) as invalid:
+            client.get_speaker_audio("voice-demo", " ", "x")
+    for error in (rate.value, invalid.value):
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is type(error)
+        assert str(copy) == str(error)
+        assert copy.status_code == error.status_code
+        assert copy.body == error.body
+    assert pickle.loads(pickle.dumps(rate.value)).retry_after == 3.0
+    assert pickle.loads(pickle.dumps(invalid.value)).errors == invalid.value.errors
+    download = SpeakerDownloadError("x failed", speaker_id="x", completed={}, not_downloaded=["x"])
+    assert pickle.loads(pickle.dumps(download)).speaker_id == "x"

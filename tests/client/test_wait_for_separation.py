@@ -1,17 +1,61 @@
-"""``wait_for_separation`` on a separation that was never started: a clear error at once, or ``start=True``."""
+"""``wait_for_separation``: polling until done, a failed separation, its timeout, a separation never started."""
 
 from __future__ import annotations
-
-import io
 
 import pytest
 from _clients import ClientRunner, Kind
 
 import speaker_audio
-from speaker_audio import SeparationNotCompletedError, SeparationNotStartedError, SeparationStatus
+from speaker_audio import (
+    SeparationNotCompletedError,
+    SeparationNotStartedError,
+    SeparationStatus,
+    SpeakerAudioClient,
+)
 from speaker_audio._workflow import SeparationPoller
-from speaker_audio.cli import _errors, main
 from speaker_audio.testing import FakeElevenLabs
+
+# --- polling until done, or failed, within the timeout -------------------------------------------------------
+
+
+def test_separation_status_and_start(fake: FakeElevenLabs, kind: Kind) -> None:
+    run = ClientRunner(kind, fake.base_url)
+    status = run.call("get_separation_status", "voice-demo", "sample-demo")
+    assert status.status == "not_started"
+    assert status.speakers == {}
+    assert status.selected_speaker_ids == []
+    assert run.call("start_speaker_separation", "voice-demo", "sample-demo") is None
+    done = run.call("wait_for_separation", "voice-demo", "sample-demo", poll_interval=0.01)
+    assert done.status == "completed"
+    assert sorted(done.speakers) == ["speaker-1", "speaker-2"]
+    speaker = done.speakers["speaker-1"]
+    assert speaker.speaker_id == "speaker-1"
+    assert speaker.duration_secs == 1.5
+    assert [(u.start, u.end) for u in speaker.utterances] == [(0.0, 0.7), (0.9, 1.5)]
+    assert done.selected_speaker_ids == ["speaker-1", "speaker-2"]
+
+
+def test_wait_for_separation_failed_and_timeout(fake: FakeElevenLabs, kind: Kind) -> None:
+    from speaker_audio import SeparationFailedError, SeparationTimeoutError
+
+    fake.add_sample("v", "failing", status="pending", fail_separation=True)
+    fake.add_sample("v", "slow", status="pending", polls_until_complete=10**6)
+    run = ClientRunner(kind, fake.base_url)
+    with pytest.raises(SeparationFailedError, match="failing"):
+        run.call("wait_for_separation", "v", "failing", poll_interval=0.01)
+    run.real_sleep = True
+    with pytest.raises(SeparationTimeoutError, match="slow"):
+        run.call("wait_for_separation", "v", "slow", timeout=0.3, poll_interval=0.05)
+    assert 2 <= len(fake.requests_to("/samples/slow/speakers")) <= 12
+
+
+@pytest.mark.parametrize("timeout", [float("nan"), -1.0])
+def test_wait_for_separation_refuses_a_nan_or_negative_timeout(fake: FakeElevenLabs, timeout: float) -> None:
+    with SpeakerAudioClient(base_url=fake.base_url) as client, pytest.raises(ValueError, match="timeout"):
+        client.wait_for_separation("voice-demo", "sample-demo", timeout=timeout)
+
+
+# --- a separation never started ------------------------------------------------------------------------------
 
 
 def test_not_started_at_the_first_poll_raises_at_once(fake: FakeElevenLabs, kind: Kind) -> None:
@@ -75,37 +119,7 @@ def test_a_poller_told_the_caller_started_it_waits_through_not_started() -> None
     assert poller.next_wait(_status("not_started")) == 1
 
 
-def test_the_new_error_is_exported() -> None:
+def test_separation_not_started_error_is_exported() -> None:
     assert "SeparationNotStartedError" in speaker_audio.__all__
     assert speaker_audio.errors.SeparationNotStartedError is SeparationNotStartedError
     assert issubclass(SeparationNotStartedError, SeparationNotCompletedError)
-
-
-# --- the CLI --------------------------------------------------------------------------------------------
-
-
-def test_cli_wait_fails_at_once_with_a_hint_and_starts_with_start(fake: FakeElevenLabs) -> None:
-    base = ["--base-url", fake.base_url, "wait", "voice-demo", "sample-demo", "--poll-interval", "0.01"]
-    err = io.StringIO()
-    assert main(base, out=io.StringIO(), err=err) == _errors.EXIT_API
-    line = err.getvalue().strip()
-    assert line.startswith("speaker-audio: error: SeparationNotStartedError: ")
-    assert "--start" in line
-    assert "start=True" not in line  # the CLI's words, not the Python API's
-    assert len(fake.requests) == 1
-    out = io.StringIO()
-    assert main([*base, "--start"], out=out, err=io.StringIO()) == _errors.EXIT_OK
-    assert "completed" in out.getvalue()
-    assert len(fake.requests_to("/separate-speakers", "POST")) == 1
-
-
-def test_separate_wait_does_not_trip_over_a_start_not_yet_visible(fake: FakeElevenLabs) -> None:
-    """``separate --wait`` started it itself: a first poll still saying not_started is waited through."""
-    fake.voices["voice-demo"]["sample-demo"].polls_until_complete = 1
-    from speaker_audio.testing import Fault
-
-    stale = b'{"voice_id": "voice-demo", "sample_id": "sample-demo", "status": "not_started"}'
-    fake.script(Fault(status=200, body=stale, method="GET", path_contains="/speakers"))
-    args = ["--base-url", fake.base_url, "separate", "voice-demo", "sample-demo", "--wait", "--poll-interval", "0.01"]
-    assert main(args, out=io.StringIO(), err=io.StringIO()) == _errors.EXIT_OK
-    assert len(fake.requests_to("/separate-speakers", "POST")) == 1

@@ -1,4 +1,4 @@
-"""The sans-I/O core without sockets: ids, Retry-After, retry decisions, safe names."""
+"""The sans-I/O core without sockets: ids, Retry-After, retry decisions, configuration, safe names, deadlines."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from speaker_audio import _http_errors, _requests, _retry, _settings
+from speaker_audio import SpeakerAudioClient, _http_errors, _requests, _retry, _settings
 from speaker_audio._files import safe_file_stem
 from speaker_audio._operations import SPEAKER_AUDIO, START_SEPARATION
 from speaker_audio.errors import (
@@ -138,6 +138,12 @@ def test_configuration_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
     assert secret.reveal() == "env-key"
     with pytest.raises(ValueError, match="line break"):
         _settings.resolve_api_key("a\nb")
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://127.0.0.1:9/?x=1", "http://127.0.0.1:9/#f", "ftp://x"])
+def test_unusable_base_urls_are_value_errors(url: str) -> None:
+    with pytest.raises(ValueError, match="base_url"):
+        SpeakerAudioClient(base_url=url)
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from check_docstrings import undocumented
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FACADE = ROOT / "facade" / "speaker_audio"
 GENERATED = ROOT / "generated"
 DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)

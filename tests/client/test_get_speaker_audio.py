@@ -1,4 +1,4 @@
-"""The foundation: a first end-to-end call through the facade against a real loopback server."""
+"""``get_speaker_audio`` end to end against a real loopback server: the result, the request, the ids, the key header."""
 
 from __future__ import annotations
 
@@ -46,6 +46,12 @@ def test_dot_empty_and_control_ids_are_refused_before_any_request(
         client.get_speaker_audio(*ids)
     assert isinstance(info.value, ValueError)
     assert ("voice_id", "sample_id", "speaker_id")[position] in str(info.value)
+    assert fake.requests == []
+
+
+def test_lone_surrogate_id_is_an_invalid_id(fake: FakeElevenLabs) -> None:
+    with SpeakerAudioClient(base_url=fake.base_url) as client, pytest.raises(InvalidIdError, match="surrogate"):
+        client.get_speaker_audio("voice-demo", "sample-demo", "\ud800")
     assert fake.requests == []
 
 

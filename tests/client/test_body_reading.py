@@ -1,4 +1,4 @@
-"""Reading response bodies safely: compressed bodies (error and success), decompression bombs, the JSON bound.
+"""Reading response bodies safely: compressed bodies, decompression bombs, bounded memory, the JSON bound, strict JSON.
 
 Everything that crosses HTTP talks to a server on 127.0.0.1 that the test starts: the fake API with scripted
 faults, or the small purpose-built servers below (a bomb server; an endless chunked status body).
@@ -44,6 +44,7 @@ from speaker_audio._settings import DEFAULT_MAX_JSON_BYTES
 from speaker_audio.testing import FakeElevenLabs, Fault
 
 VOICE, SAMPLE = FakeElevenLabs.demo_ids
+IDS = (VOICE, SAMPLE, "speaker-1")
 AUDIO_JSON = json.dumps({"audio_base_64": "SUQzAwAAAAAA", "media_type": "audio/mpeg", "duration_secs": 1.5}).encode()
 MiB = 1 << 20
 
@@ -62,7 +63,7 @@ def header_for(coding: str) -> str:
     return "deflate" if coding == "raw-deflate" else coding
 
 
-# --- item 1: compressed error bodies --------------------------------------------------------------------
+# --- compressed error bodies ---------------------------------------------------------------------------------
 
 ERROR_DETAIL = {"detail": {"status": "scripted", "message": "compressed error body"}}
 
@@ -95,24 +96,6 @@ def test_compressed_error_body_gives_the_status_error(
         assert run.sleeps == [7.0, 7.0]  # Retry-After kept on every retry
     if isinstance(error, RateLimitError):
         assert error.retry_after == 7.0
-
-
-def test_cli_exits_3_for_a_compressed_error_body() -> None:
-    payload = gzip.compress(json.dumps({"detail": "no such sample here"}).encode())
-    with FakeElevenLabs() as fake:
-        fake.script(Fault(status=404, headers={"Content-Encoding": "gzip"}, body=payload, times=9))
-        result = subprocess.run(
-            [sys.executable, "-m", "speaker_audio", "--base-url", fake.base_url, "status", VOICE, SAMPLE],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-            env={k: v for k, v in os.environ.items() if not k.startswith(("ELEVENLABS_", "PYTEST_"))},
-        )
-        assert len(fake.requests) == 1
-    assert result.returncode == 3, result.stderr
-    assert "no such sample here" in result.stderr
-    assert "decompressing" not in result.stderr
 
 
 def test_status_error_accepts_an_inflated_body_under_a_content_encoding_header() -> None:
@@ -148,7 +131,7 @@ def test_error_bodies_are_bounded_after_inflation() -> None:
     assert bytes(reader.body) == b""
 
 
-# --- item 2: decompression bombs --------------------------------------------------------------------------
+# --- decompression bombs -------------------------------------------------------------------------------------
 
 SPACES_MIB = 128
 
@@ -430,6 +413,28 @@ def test_large_gzip_audio_streams_to_disk(kind: Kind, tmp_path: Path) -> None:
         assert run.call("download_speaker_audio", VOICE, SAMPLE, "s1", tmp_path / "a.mp3").read_bytes() == audio
 
 
+def test_download_memory_does_not_grow_with_the_audio(fake: FakeElevenLabs, tmp_path: Path) -> None:
+    """End to end through the client: a 24 MB download allocates a small, bounded amount at its peak."""
+    import tracemalloc
+
+    from speaker_audio.testing import FakeSpeaker
+
+    audio = os.urandom(24 * 1024 * 1024)
+    fake.add_sample("v", "big", speakers={"s": FakeSpeaker(audio=audio)}, status="completed")
+    with SpeakerAudioClient(base_url=fake.base_url) as client:
+        client.get_separation_status("v", "big")  # warm the connection and the imports
+        tracemalloc.start()
+        try:
+            path = client.download_speaker_audio("v", "big", "s", tmp_path / "big.mp3")
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert path.stat().st_size == len(audio)
+    assert path.read_bytes() == audio
+    # the fake server (same process) encodes 256 KiB at a time; the client holds a chunk or two
+    assert peak < 4 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB for a 24 MiB download"
+
+
 def test_accept_encoding_names_exactly_what_we_decode(kind: Kind) -> None:
     """Even an injected client whose defaults ask for br/zstd (as httpx does when brotli is installed)."""
     with FakeElevenLabs() as fake:
@@ -440,7 +445,7 @@ def test_accept_encoding_names_exactly_what_we_decode(kind: Kind) -> None:
         assert [request.headers.get("accept-encoding") for request in fake.requests] == ["gzip, deflate"]
 
 
-# --- items 10/11: JSON bodies have their own bound -----------------------------------------------------------
+# --- JSON bodies: their own bound, and strict parsing --------------------------------------------------------
 
 
 class EndlessStatusServer:
@@ -510,6 +515,25 @@ def test_max_json_bytes_is_validated_and_exposed(client_class: type[SpeakerAudio
             client_class(max_json_bytes=bad)  # type: ignore[arg-type]
     assert client_class().max_json_bytes == DEFAULT_MAX_JSON_BYTES == 16 * MiB
     assert client_class(max_json_bytes=5).max_json_bytes == 5
+
+
+@pytest.mark.parametrize("status", [200, 500])
+def test_deeply_nested_json_is_a_typed_error(fake: FakeElevenLabs, kind: Kind, status: int) -> None:
+    fake.script(Fault(status=status, body=b"[" * 200_000, times=9))
+    expected = ResponseValidationError if status == 200 else InternalServerError
+    with pytest.raises(expected):
+        ClientRunner(kind, fake.base_url, max_retries=0).call("get_separation_status", "voice-demo", "sample-demo")
+
+
+@pytest.mark.parametrize("number", [b"1e999", b"NaN", b"-Infinity"])
+def test_non_finite_numbers_are_refused(completed_fake: FakeElevenLabs, kind: Kind, number: bytes) -> None:
+    body = b'{"audio_base_64": "AAAA", "media_type": "audio/mpeg", "duration_secs": ' + number + b"}"
+    completed_fake.script(Fault(status=200, body=body))
+    with pytest.raises(ResponseValidationError):
+        ClientRunner(kind, completed_fake.base_url).call("get_speaker_audio", *IDS)
+
+
+# --- a response hook that reads the body, and odd header bytes -----------------------------------------------
 
 
 def reading_client(kind: Kind) -> httpx.Client | httpx.AsyncClient:
