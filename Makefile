@@ -1,5 +1,5 @@
 # speaker-audio: every target a newcomer needs. `make test` and `make demo` set themselves up; `make help` lists them.
-# Each target's `##` comment is its line in `make help` (tests/test_readme_contract.py checks every target has one).
+# Each target's `##` comment is its line in `make help` (tests/tooling/test_readme_contract.py checks every target has one).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -91,7 +91,7 @@ docs: install  ## HTML API reference (pdoc) in build/docs/, the README as its fi
 	$(PY) scripts/check_docstrings.py
 	$(PY) scripts/build_docs.py --out build/docs
 
-# Stoplight Prism (from npm) mocks the pinned spec for the contract test in tests/test_conformance.py.
+# Stoplight Prism (from npm) mocks the pinned spec for the contract test in tests/tooling/test_conformance.py.
 # `make pytest` installs it into .tools/ when npm is present. Without npm, or when npm cannot install it (e.g. its
 # registry is unreachable: the reason goes to .tools/prism-unavailable.txt), this target says why and succeeds,
 # and that test is skipped with the reason; the next `make prism` tries again.

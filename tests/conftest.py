@@ -19,22 +19,16 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 TEST_KEY = "sk-test-0123456789abcdef-SECRET"
 
 TOOLING = Path(__file__).parent / "tooling"
-# tooling tests still at the top level: each computes the repository root from its own path, so it moves into
-# tooling/ together with that line's change
-TOOLING_AT_TOP = {"test_api_gate.py", "test_conformance.py", "test_packaging.py", "test_readme_contract.py",
-                  "test_regeneration_drill.py", "test_spec.py"}  # fmt: skip
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Marks every test under ``tests/tooling/`` (and those above) ``tooling``: ``make check`` leaves them out.
+    """Marks every test under ``tests/tooling/`` ``tooling``: ``make check`` leaves them out.
 
     Here rather than in a ``tests/tooling/conftest.py``: a second module named ``conftest`` would replace this one
     in ``sys.modules`` and break the test files that import ``TEST_KEY`` from it.
     """
     for item in items:
-        if item.path.is_relative_to(TOOLING) or (
-            item.path.parent == TOOLING.parent and item.path.name in TOOLING_AT_TOP
-        ):
+        if item.path.is_relative_to(TOOLING):
             item.add_marker(pytest.mark.tooling)
 
 

@@ -74,7 +74,7 @@ def test_each_command_has_help(command: str) -> None:
     assert result.returncode == 0
     assert result.stdout.startswith(f"usage: speaker-audio {command}")
     # the fake takes none of the client's connection options; the other commands take them after the command
-    # too, and list them once, in `speaker-audio --help` (tests/test_cli_help.py: they work in both places)
+    # too, and list them once, in `speaker-audio --help` (tests/cli/test_cli_help.py: they work in both places)
     for option in ("--api-key", "--base-url", "--region", "--max-retries"):
         assert option not in result.stdout
     if command != "fake-server":

@@ -60,7 +60,7 @@ def test_server_text_in_retry_logs_is_escaped(completed_fake: FakeElevenLabs) ->
 
 
 def test_hostile_ids_are_escaped_in_every_table(fake: FakeElevenLabs, tmp_path: Path) -> None:
-    # bidi controls are valid ids (C0/C1 ones are refused before any request: tests/test_cli.py)
+    # bidi controls are valid ids (C0/C1 ones are refused before any request: tests/cli/test_cli.py)
     fake.add_sample("v", "s", speakers={"a\u202eb": FakeSpeaker(audio=b"x"), "c\u2066d": FakeSpeaker(audio=b"y")})
     fake.voices["v"]["s"].status = "completed"
     for args in (["status", "v", "s"], ["download-all", "v", "s", "-o", str(tmp_path)]):

@@ -1,4 +1,4 @@
-"""A client used before ``os.fork()``, then by parent and child at once; run by tests/test_fork_safety.py.
+"""A client used before ``os.fork()``, then by parent and child at once; run by tests/client/test_fork_safety.py.
 
 Usage: python tests/_fork_driver.py sync|async own|injected BASE_URL CALLS WORKERS
 

@@ -13,7 +13,7 @@ import pytest
 
 import api_check
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FACADE = ROOT / "facade"
 
 

@@ -54,7 +54,7 @@ from speaker_audio import (
 )
 from speaker_audio.testing import FakeElevenLabs, FakeSpeaker, Fault, RecordedResponse
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SPEC: dict[str, Any] = json.loads(build_spec.build_spec())
 OPENAPI = OpenAPI.from_dict(SPEC)
 SPEC_HOST = SPEC["servers"][0]["url"]

@@ -16,7 +16,7 @@ import pytest
 from verify_types import verify
 from wheel_env import build_wheel, checker_env, install_wheel, isolated_python
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CONSUMER = ROOT / "tests" / "consumer_pkg"
 
 

@@ -46,7 +46,7 @@ from speaker_audio.errors import ResponseValidationError
 pytestmark = pytest.mark.tooling
 
 JSON = Any
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "upstream-mini.openapi.json"
 SHIPPED: JSON = json.loads((ROOT / "generated" / "speaker_audio_api" / "openapi.json").read_text(encoding="utf-8"))
 WAVEFORM = "GET /v1/voices/pvc/{voice_id}/samples/{sample_id}/waveform"  # the real sibling in the fixture
@@ -966,7 +966,7 @@ def test_after_adding_an_operation_make_tests_spec_and_conformance_checks_stay_g
     operation_id = json.loads((tree.openapi / "overlay.json").read_text())["operation_ids"][WAVEFORM]
     [(status, body)] = tree.fake(("GET", WAVEFORM.split(" ", 1)[1]))
     assert (status, operation_id in body) == (501, True)
-    suite = tree.run_tests("tests/test_spec.py", "tests/test_conformance.py", "-k", "not prism")
+    suite = tree.run_tests("tests/tooling/test_spec.py", "tests/tooling/test_conformance.py", "-k", "not prism")
     assert suite.returncode == 0, suite.stdout[-4000:]
 
 

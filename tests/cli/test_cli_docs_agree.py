@@ -11,7 +11,7 @@ from test_cli_help import _command_help, global_options, listed_options
 
 from speaker_audio.cli._parser import build_parser
 
-DOC = (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text(encoding="utf-8")
+DOC = (Path(__file__).resolve().parents[2] / "docs" / "cli.md").read_text(encoding="utf-8")
 COMMANDS = ["status", "separate", "wait", "get", "sample-audio", "download-all", "fake-server"]
 SHORT = {"-o": "--output", "-v": "--verbose", "-q": "--quiet", "-H": "--header"}
 

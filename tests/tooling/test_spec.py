@@ -29,7 +29,7 @@ import generate
 import pin_spec
 from speaker_audio.errors import ResponseValidationError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 LOCK_PATH = ROOT / "openapi" / "spec.lock.json"
 LOCK = json.loads(LOCK_PATH.read_text())
 FRAGMENT_PATH = ROOT / "openapi" / LOCK["fragment"]

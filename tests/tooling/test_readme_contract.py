@@ -31,7 +31,7 @@ from speaker_audio.cli import _errors
 from speaker_audio.cli._parser import build_parser
 from speaker_audio.testing import FakeElevenLabs, demo_clips
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 DOCS = ROOT / "docs"
 
