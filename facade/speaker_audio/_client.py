@@ -647,9 +647,23 @@ def _read_error_body(response: httpx.Response, between_chunks: Callable[[], None
     return bytes(reader.body)
 
 
+_Raw = Callable[..., RawResponse[T]]  # an operation method that returns a RawResponse of its result
+
+
 class RawResponses:
     """``client.with_raw_response``: every operation method of the client, returning a ``RawResponse`` of what the
-    method returns (for ``download_all_speakers``: of its status request)."""
+    method returns (for ``download_all_speakers``: of its status request). Each takes the method's arguments."""
+
+    get_speaker_audio: _Raw[SpeakerAudio]
+    download_speaker_audio: _Raw[Path]
+    stream_speaker_audio: _Raw[SpeakerAudio]
+    get_sample_audio: _Raw[SampleAudio]
+    download_sample_audio: _Raw[Path]
+    stream_sample_audio: _Raw[SampleAudio]
+    get_separation_status: _Raw[SeparationStatus]
+    start_speaker_separation: _Raw[None]
+    wait_for_separation: _Raw[SeparationStatus]
+    download_all_speakers: _Raw[dict[str, Path]]
 
     def __init__(self, client: SpeakerAudioClient) -> None:
         self.get_speaker_audio = _raw(client.get_speaker_audio)
