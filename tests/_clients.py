@@ -1,4 +1,4 @@
-"""Run the same call on the sync or the async client, so every test covers both shells."""
+"""Run the same call on the sync or the async client, so every test covers both shells; a clock tests move by hand."""
 
 from __future__ import annotations
 
@@ -66,3 +66,47 @@ class ClientRunner:
                 await http_client.aclose()
 
         return asyncio.run(go())
+
+
+def make_client(kind: Kind, **kwargs: Any) -> SpeakerAudioClient | AsyncSpeakerAudioClient:
+    """A new client of ``kind``, not yet entered (pass it to :func:`call`)."""
+    return SpeakerAudioClient(**kwargs) if kind == "sync" else AsyncSpeakerAudioClient(**kwargs)
+
+
+def call(client: SpeakerAudioClient | AsyncSpeakerAudioClient, method: str, *args: Any, **kwargs: Any) -> Any:
+    """``client.method(...)``, then close the client; runs the coroutine for the async client."""
+    if isinstance(client, SpeakerAudioClient):
+        with client:
+            return getattr(client, method)(*args, **kwargs)
+
+    async def go() -> Any:
+        assert isinstance(client, AsyncSpeakerAudioClient)
+        async with client:
+            return await getattr(client, method)(*args, **kwargs)
+
+    return asyncio.run(go())
+
+
+class FakeClock:
+    """An injected monotonic clock that only the injected sleep moves (the clients' ``_clock`` / ``_sleep``)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    async def asleep(self, seconds: float) -> None:
+        self.sleep(seconds)
+
+    def install(self, client: SpeakerAudioClient | AsyncSpeakerAudioClient) -> None:
+        client._clock = self
+        if isinstance(client, SpeakerAudioClient):
+            client._sleep = self.sleep
+        else:
+            client._sleep = self.asleep

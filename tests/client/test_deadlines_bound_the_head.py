@@ -15,8 +15,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from _clients import Kind
-from test_key_and_deadlines import call, make_client
+from _clients import Kind, call, make_client
 
 from speaker_audio import APITimeoutError, SeparationTimeoutError
 from speaker_audio.cli import _errors, main

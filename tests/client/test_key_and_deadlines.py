@@ -6,7 +6,6 @@ the non-loopback hosts below are refused at construction, so nothing ever connec
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import io
 import os
@@ -17,11 +16,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from _clients import Kind
+from _clients import FakeClock, Kind, call, make_client
 from _leaks import views_holding
 from conftest import TEST_KEY
 
@@ -41,49 +39,6 @@ from speaker_audio.testing import FakeElevenLabs, Fault
 
 VOICE, SAMPLE = FakeElevenLabs.demo_ids
 AUDIO_PATH = f"/v1/voices/pvc/{VOICE}/samples/{SAMPLE}/speakers/speaker-1/audio"
-
-
-def make_client(kind: Kind, **kwargs: Any) -> SpeakerAudioClient | AsyncSpeakerAudioClient:
-    return SpeakerAudioClient(**kwargs) if kind == "sync" else AsyncSpeakerAudioClient(**kwargs)
-
-
-def call(client: SpeakerAudioClient | AsyncSpeakerAudioClient, method: str, *args: Any, **kwargs: Any) -> Any:
-    """``client.method(...)``, then close the client; runs the coroutine for the async client."""
-    if isinstance(client, SpeakerAudioClient):
-        with client:
-            return getattr(client, method)(*args, **kwargs)
-
-    async def go() -> Any:
-        assert isinstance(client, AsyncSpeakerAudioClient)
-        async with client:
-            return await getattr(client, method)(*args, **kwargs)
-
-    return asyncio.run(go())
-
-
-class FakeClock:
-    """An injected monotonic clock that only the injected sleep moves (the clients' ``_clock`` / ``_sleep``)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    async def asleep(self, seconds: float) -> None:
-        self.sleep(seconds)
-
-    def install(self, client: SpeakerAudioClient | AsyncSpeakerAudioClient) -> None:
-        client._clock = self
-        if isinstance(client, SpeakerAudioClient):
-            client._sleep = self.sleep
-        else:
-            client._sleep = self.asleep
 
 
 # -- item 3: the key reaches no error reporter ------------------------------------------------------------------
