@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from speaker_audio import REGION_BASE_URLS, SpeakerAudioClient
+from speaker_audio import REGION_BASE_URLS
 from speaker_audio.cli import _commands, _errors, _progress, main
 from speaker_audio.cli._parser import build_parser
 from speaker_audio.testing import FakeElevenLabs, FakeSpeaker, Fault, demo_clips
@@ -262,26 +262,6 @@ def test_network_errors_exit_4(tmp_path: Path) -> None:
     assert_one_line_error(result, 4, "APIConnectionError")
 
 
-def test_the_api_key_is_used_and_never_printed(tmp_path: Path) -> None:
-    with FakeElevenLabs(api_key=SECRET) as fake:
-        ok = cli(
-            "--base-url", fake.base_url, "status", "voice-demo", "sample-demo", env=clean_env(ELEVENLABS_API_KEY=SECRET)
-        )
-        assert ok.returncode == 0
-        assert fake.requests[-1].headers["xi-api-key"] == SECRET
-    with FakeElevenLabs(api_key="another-key") as fake:
-        for verbose in ([], ["-v"]):
-            result = cli(
-                "--api-key", SECRET, "--base-url", fake.base_url, *verbose, "status", "voice-demo", "sample-demo"
-            )
-            assert result.returncode == 3
-            assert "AuthenticationError" in result.stderr
-            assert "ELEVENLABS_API_KEY or pass --api-key" in result.stderr
-            assert SECRET not in result.stdout + result.stderr
-            assert SECRET[:12] not in result.stdout + result.stderr
-        assert "Traceback" in result.stderr  # -v: the traceback, still without the key
-
-
 def test_verbose_logs_retries(completed_fake: FakeElevenLabs) -> None:
     completed_fake.script(Fault(status=503, headers={"Retry-After": "0"}))
     result = cli("-v", "--base-url", completed_fake.base_url, "status", "voice-demo", "sample-demo")
@@ -524,31 +504,6 @@ def test_total_timeout_bounds_a_command(fake: FakeElevenLabs) -> None:
     assert code == _errors.EXIT_NETWORK, err
     assert "--total-timeout of 0.5s ran out" in err
     assert time.monotonic() - started < 4.0  # without the bound: 5 s, and success
-
-
-def test_allow_insecure_http_is_needed_for_a_key_over_plain_http_to_another_host(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    key = "sk-cli-secret-0123456789"
-    base = ("--api-key", key, "--base-url", "http://192.0.2.1:9")  # TEST-NET-1: refused before any connection
-    code, _, err = run_main(*base, "status", "v", "s")
-    assert code == _errors.EXIT_USAGE
-    assert "--allow-insecure-http" in err
-    assert "allow_insecure_http" not in err
-    assert key not in err
-
-    built: list[dict[str, object]] = []
-
-    class Recording(SpeakerAudioClient):
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            built.append(kwargs)
-            raise RuntimeError("stop here: no connection to a non-loopback host in a test")
-
-    monkeypatch.setattr(_commands, "SpeakerAudioClient", Recording)
-    code, _, err = run_main(*base, "--allow-insecure-http", "status", "v", "s")
-    assert built
-    assert built[0]["allow_insecure_http"] is True
-    assert key not in err
 
 
 def test_sample_audio_shows_the_servers_media_type_and_warns_on_a_wrong_extension(

@@ -1,7 +1,7 @@
-"""What the CLI prints is safe and always printable; the key can come from a file; special destinations.
+"""What the CLI prints is safe and always printable; special destinations.
 
-Terminal escapes, ``--api-key-file``, output in any encoding, special destinations and ``-o -``, and the media
-type shown being the server's.
+Terminal escapes, output in any encoding, special destinations and ``-o -``, and the media type shown being the
+server's.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_cli import SECRET, clean_env, cli
+from test_cli import clean_env, cli
 
 from speaker_audio import AsyncSpeakerAudioClient, SpeakerAudioClient
 from speaker_audio.testing import FakeElevenLabs, FakeSpeaker, Fault, demo_clips
@@ -69,75 +69,6 @@ def test_hostile_ids_are_escaped_in_every_table(fake: FakeElevenLabs, tmp_path: 
         assert_no_raw_controls(result.stdout + result.stderr)
         assert "a\\u202eb" in result.stdout
         assert "c\\u2066d" in result.stdout
-
-
-# --- --api-key-file -----------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("content", [SECRET, SECRET + "\n", SECRET + "\r\n"])
-def test_the_key_can_come_from_a_file(tmp_path: Path, content: str) -> None:
-    key_file = tmp_path / "key"
-    key_file.write_bytes(content.encode())
-    with FakeElevenLabs(api_key=SECRET) as fake:
-        result = cli(
-            "--api-key-file", str(key_file), "--base-url", fake.base_url, "status", "voice-demo", "sample-demo"
-        )
-        assert result.returncode == 0, result.stderr
-        assert fake.requests[-1].headers["xi-api-key"] == SECRET
-
-
-def test_the_key_can_come_from_standard_input() -> None:
-    with FakeElevenLabs(api_key=SECRET) as fake:
-        command = [sys.executable, "-m", "speaker_audio", "--base-url", fake.base_url, "--api-key-file", "-"]
-        result = subprocess.run(
-            [*command, "status", "voice-demo", "sample-demo"],
-            input=SECRET + "\n",
-            capture_output=True,
-            text=True,
-            timeout=30,
-            env=clean_env(),
-            check=False,
-        )
-        assert result.returncode == 0, result.stderr
-        assert fake.requests[-1].headers["xi-api-key"] == SECRET
-
-
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        ("", "holds no key"),
-        ("\n", "holds no key"),
-        (f"{SECRET}\n{SECRET}\n", "line break"),
-        (None, "cannot read"),
-    ],
-)
-def test_an_unusable_key_file_is_a_usage_error(
-    fake: FakeElevenLabs, tmp_path: Path, content: str | None, message: str
-) -> None:
-    key_file = tmp_path / "key"
-    if content is not None:
-        key_file.write_text(content)
-    result = cli("--api-key-file", str(key_file), "--base-url", fake.base_url, "status", "voice-demo", "sample-demo")
-    assert result.returncode == 2
-    assert message in result.stderr
-    assert SECRET not in result.stderr
-    assert fake.requests == []
-
-
-def test_api_key_and_api_key_file_exclude_each_other(fake: FakeElevenLabs, tmp_path: Path) -> None:
-    key_file = tmp_path / "key"
-    key_file.write_text(SECRET)
-    result = cli("--api-key", "x", "--base-url", fake.base_url, "status", "v", "s", "--api-key-file", str(key_file))
-    assert result.returncode == 2
-    assert "--api-key and --api-key-file" in result.stderr
-    assert fake.requests == []
-
-
-def test_help_says_the_environment_or_a_file_is_safer() -> None:
-    text = " ".join(cli("--help").stdout.split())
-    assert "--api-key-file PATH" in text
-    assert "visible to other users in `ps`" in text
-    assert "ELEVENLABS_API_KEY or --api-key-file is safer" in text
 
 
 # --- output in any encoding ---------------------------------------------------------------------------------
