@@ -1,6 +1,5 @@
 """The help: ``speaker-audio --help`` lists the global options once; each command's ``--help`` lists only its own
-options, and the global ones still work after the command. ``--wait-timeout`` names the separation wait
-(``--timeout`` still works, with a deprecation warning)."""
+options, and the global ones still work after the command."""
 
 from __future__ import annotations
 
@@ -109,19 +108,3 @@ def test_headers_before_and_after_the_command_are_all_kept(
     argv = ["-H", "x-one: 1", "--base-url", fake.base_url, "status", "v", "s", "--header", "x-two:  2 "]
     assert main(argv, out=io.StringIO(), err=io.StringIO()) == 0
     assert seen == [[("x-one", "1"), ("x-two", "2")]]
-
-
-def test_wait_timeout_names_the_wait_and_timeout_still_works_with_a_warning(fake: FakeElevenLabs) -> None:
-    fake.voices["voice-demo"]["sample-demo"].polls_until_complete = 1
-    base = ["--base-url", fake.base_url, "wait", "voice-demo", "sample-demo", "--start", "--poll-interval", "0.01"]
-    assert build_parser().parse_args([*base, "--wait-timeout", "7"]).wait_timeout == 7.0
-    assert build_parser().parse_args([*base, "--timeout", "7"]).wait_timeout == 7.0
-    assert "--timeout" not in _command_help(build_parser(), "wait").replace("--wait-timeout", "")
-
-    err = io.StringIO()
-    assert main([*base, "-q", "--timeout", "30"], out=io.StringIO(), err=err) == 0
-    assert err.getvalue() == "speaker-audio: warning: --timeout is deprecated: use --wait-timeout\n"
-    err = io.StringIO()
-    fake.voices["voice-demo"]["sample-demo"].status = "not_started"
-    assert main([*base, "-q", "--wait-timeout", "30"], out=io.StringIO(), err=err) == 0
-    assert err.getvalue() == ""

@@ -20,7 +20,6 @@ import speaker_audio
 from speaker_audio import (
     APIConnectionError,
     APITimeoutError,
-    SeparationTimeoutError,
 )
 from speaker_audio.testing import FakeElevenLabs, Fault
 
@@ -131,58 +130,6 @@ def test_total_timeout_must_be_a_positive_number(kind: Kind, bad: object) -> Non
         make_client(kind, total_timeout=bad)
 
 
-# -- item 7: wait_for_separation's timeout bounds its retries -----------------------------------------------------
-
-
-def test_wait_for_separation_timeout_bounds_retry_waits(kind: Kind) -> None:
-    clock = FakeClock()
-    with FakeElevenLabs() as fake:
-        fake.script(Fault(method="GET", path_contains="/speakers", status=503, headers={"Retry-After": "2"}, times=9))
-        client = make_client(kind, base_url=fake.base_url)
-        clock.install(client)
-        with pytest.raises(SeparationTimeoutError, match=r"within 0\.5s") as caught:
-            call(client, "wait_for_separation", VOICE, SAMPLE, timeout=0.5)
-        assert len(fake.requests) == 1
-    assert sum(clock.sleeps) <= 0.5  # it was 4 s: two Retry-After waits past the timeout
-    assert isinstance(caught.value.__cause__, speaker_audio.InternalServerError)
-
-
-def test_wait_for_separation_timeout_cuts_a_stalled_poll(kind: Kind) -> None:
-    with FakeElevenLabs() as fake:
-        fake.script(Fault(method="GET", path_contains="/speakers", delay=30, times=9))
-        client = make_client(kind, base_url=fake.base_url, timeout=60)
-        started = time.monotonic()
-        with pytest.raises(SeparationTimeoutError):
-            call(client, "wait_for_separation", VOICE, SAMPLE, timeout=0.5)
-        assert len(fake.requests) == 1
-    assert time.monotonic() - started < 10  # a 30 s stall, a 60 s read timeout, 2 retries
-
-
-def test_wait_for_separation_polls_until_done_within_its_timeout(kind: Kind) -> None:
-    clock = FakeClock()
-    with FakeElevenLabs() as fake:
-        fake.script(Fault(method="GET", path_contains="/speakers", status=503, headers={"Retry-After": "1"}, times=1))
-        fake.voices[VOICE][SAMPLE].status = "completed"
-        client = make_client(kind, base_url=fake.base_url)
-        clock.install(client)
-        status = call(client, "wait_for_separation", VOICE, SAMPLE, timeout=5)
-    assert status.status == "completed"
-    assert clock.sleeps == [1.0]
-
-
-def test_total_timeout_shorter_than_the_wait_raises_api_timeout(kind: Kind) -> None:
-    clock = FakeClock()
-    with FakeElevenLabs() as fake:
-        fake.voices[VOICE][SAMPLE].status = "pending"  # stays so (10**6 polls): polls until a deadline
-        fake.voices[VOICE][SAMPLE].polls_until_complete = 10**6
-        client = make_client(kind, base_url=fake.base_url, total_timeout=3.0)
-        clock.install(client)
-        with pytest.raises((APITimeoutError, SeparationTimeoutError)) as caught:
-            call(client, "wait_for_separation", VOICE, SAMPLE, timeout=60, poll_interval=1)
-    assert isinstance(caught.value, APITimeoutError)
-    assert sum(clock.sleeps) <= 3.0
-
-
 # -- issue 12 item 1: host and port in messages; a URL passed as the key ----------------------------------------------
 
 
@@ -216,18 +163,3 @@ def test_origin_makes_the_port_explicit_and_drops_user_info(base_url: str, origi
     from speaker_audio._http_errors import origin_of
 
     assert origin_of(base_url) == origin
-
-
-@pytest.mark.parametrize(("state", "outcome"), [("completed", "returned"), ("pending", "timed out")])
-def test_wait_for_separation_with_timeout_0_still_polls_once(kind: Kind, state: str, outcome: str) -> None:
-    with FakeElevenLabs() as fake:
-        fake.voices[VOICE][SAMPLE].status = state
-        fake.voices[VOICE][SAMPLE].polls_until_complete = 100  # pending stays pending
-        client = make_client(kind, base_url=fake.base_url)
-        try:
-            status = call(client, "wait_for_separation", VOICE, SAMPLE, timeout=0)
-            result = "returned" if status.status == "completed" else "other"
-        except SeparationTimeoutError:
-            result = "timed out"
-        assert len(fake.requests) == 1  # "give or take one poll's request": the first poll is always sent
-    assert result == outcome

@@ -147,14 +147,3 @@ def test_a_wrong_type_stays_an_error_naming_the_member(strict: bool) -> None:
         assert "pinned spec" in str(caught.value)
     finally:
         server.close()
-
-
-def test_the_wait_times_out_naming_the_unknown_status() -> None:
-    from speaker_audio import SeparationTimeoutError
-
-    server = NewerServer([status_body(NEW_STATUS)])
-    try:
-        with pytest.raises(SeparationTimeoutError, match=NEW_STATUS):
-            run("sync", server, "wait_for_separation", "v", "s", timeout=0.3, poll_interval=0.05)
-    finally:
-        server.close()

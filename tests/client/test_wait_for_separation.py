@@ -1,19 +1,30 @@
-"""``wait_for_separation``: polling until done, a failed separation, its timeout, a separation never started."""
+"""``wait_for_separation``: polling until done, a failed separation, its timeout, a separation never started.
+
+The CLI's ``wait`` and ``--wait-timeout`` are in tests/cli/test_cli_wait.py; a server dripping its response head
+against the timeout in tests/client/test_deadlines.py.
+"""
 
 from __future__ import annotations
 
+import time
+
 import pytest
-from _clients import ClientRunner, Kind
+from _clients import ClientRunner, FakeClock, Kind, call, make_client
+from test_live_drift import NEW_STATUS, NewerServer, run, status_body
 
 import speaker_audio
 from speaker_audio import (
+    APITimeoutError,
     SeparationNotCompletedError,
     SeparationNotStartedError,
     SeparationStatus,
+    SeparationTimeoutError,
     SpeakerAudioClient,
 )
 from speaker_audio._workflow import SeparationPoller
-from speaker_audio.testing import FakeElevenLabs
+from speaker_audio.testing import FakeElevenLabs, Fault
+
+VOICE, SAMPLE = FakeElevenLabs.demo_ids
 
 # --- polling until done, or failed, within the timeout -------------------------------------------------------
 
@@ -49,10 +60,88 @@ def test_wait_for_separation_failed_and_timeout(fake: FakeElevenLabs, kind: Kind
     assert 2 <= len(fake.requests_to("/samples/slow/speakers")) <= 12
 
 
+# --- the timeout bounds every poll and retry wait; a total_timeout shorter than the wait wins ----------------
+
+
+def test_wait_for_separation_timeout_bounds_retry_waits(kind: Kind) -> None:
+    clock = FakeClock()
+    with FakeElevenLabs() as fake:
+        fake.script(Fault(method="GET", path_contains="/speakers", status=503, headers={"Retry-After": "2"}, times=9))
+        client = make_client(kind, base_url=fake.base_url)
+        clock.install(client)
+        with pytest.raises(SeparationTimeoutError, match=r"within 0\.5s") as caught:
+            call(client, "wait_for_separation", VOICE, SAMPLE, timeout=0.5)
+        assert len(fake.requests) == 1
+    assert sum(clock.sleeps) <= 0.5  # it was 4 s: two Retry-After waits past the timeout
+    assert isinstance(caught.value.__cause__, speaker_audio.InternalServerError)
+
+
+def test_wait_for_separation_timeout_cuts_a_stalled_poll(kind: Kind) -> None:
+    with FakeElevenLabs() as fake:
+        fake.script(Fault(method="GET", path_contains="/speakers", delay=30, times=9))
+        client = make_client(kind, base_url=fake.base_url, timeout=60)
+        started = time.monotonic()
+        with pytest.raises(SeparationTimeoutError):
+            call(client, "wait_for_separation", VOICE, SAMPLE, timeout=0.5)
+        assert len(fake.requests) == 1
+    assert time.monotonic() - started < 10  # a 30 s stall, a 60 s read timeout, 2 retries
+
+
+def test_wait_for_separation_polls_until_done_within_its_timeout(kind: Kind) -> None:
+    clock = FakeClock()
+    with FakeElevenLabs() as fake:
+        fake.script(Fault(method="GET", path_contains="/speakers", status=503, headers={"Retry-After": "1"}, times=1))
+        fake.voices[VOICE][SAMPLE].status = "completed"
+        client = make_client(kind, base_url=fake.base_url)
+        clock.install(client)
+        status = call(client, "wait_for_separation", VOICE, SAMPLE, timeout=5)
+    assert status.status == "completed"
+    assert clock.sleeps == [1.0]
+
+
+def test_total_timeout_shorter_than_the_wait_raises_api_timeout(kind: Kind) -> None:
+    clock = FakeClock()
+    with FakeElevenLabs() as fake:
+        fake.voices[VOICE][SAMPLE].status = "pending"  # stays so (10**6 polls): polls until a deadline
+        fake.voices[VOICE][SAMPLE].polls_until_complete = 10**6
+        client = make_client(kind, base_url=fake.base_url, total_timeout=3.0)
+        clock.install(client)
+        with pytest.raises((APITimeoutError, SeparationTimeoutError)) as caught:
+            call(client, "wait_for_separation", VOICE, SAMPLE, timeout=60, poll_interval=1)
+    assert isinstance(caught.value, APITimeoutError)
+    assert sum(clock.sleeps) <= 3.0
+
+
+@pytest.mark.parametrize(("state", "outcome"), [("completed", "returned"), ("pending", "timed out")])
+def test_wait_for_separation_with_timeout_0_still_polls_once(kind: Kind, state: str, outcome: str) -> None:
+    with FakeElevenLabs() as fake:
+        fake.voices[VOICE][SAMPLE].status = state
+        fake.voices[VOICE][SAMPLE].polls_until_complete = 100  # pending stays pending
+        client = make_client(kind, base_url=fake.base_url)
+        try:
+            status = call(client, "wait_for_separation", VOICE, SAMPLE, timeout=0)
+            result = "returned" if status.status == "completed" else "other"
+        except SeparationTimeoutError:
+            result = "timed out"
+        assert len(fake.requests) == 1  # "give or take one poll's request": the first poll is always sent
+    assert result == outcome
+
+
 @pytest.mark.parametrize("timeout", [float("nan"), -1.0])
 def test_wait_for_separation_refuses_a_nan_or_negative_timeout(fake: FakeElevenLabs, timeout: float) -> None:
     with SpeakerAudioClient(base_url=fake.base_url) as client, pytest.raises(ValueError, match="timeout"):
         client.wait_for_separation("voice-demo", "sample-demo", timeout=timeout)
+
+
+def test_the_wait_times_out_naming_the_unknown_status() -> None:
+    from speaker_audio import SeparationTimeoutError
+
+    server = NewerServer([status_body(NEW_STATUS)])
+    try:
+        with pytest.raises(SeparationTimeoutError, match=NEW_STATUS):
+            run("sync", server, "wait_for_separation", "v", "s", timeout=0.3, poll_interval=0.05)
+    finally:
+        server.close()
 
 
 # --- a separation never started ------------------------------------------------------------------------------
