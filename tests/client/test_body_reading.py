@@ -1,4 +1,5 @@
-"""Reading response bodies safely: compressed bodies, decompression bombs, bounded memory, the JSON bound, strict JSON.
+"""Reading response bodies safely: compressed bodies, decompression bombs, bounded memory, max_response_bytes, the
+JSON bound, strict JSON.
 
 Everything that crosses HTTP talks to a server on 127.0.0.1 that the test starts: the fake API with scripted
 faults, or the small purpose-built servers below (a bomb server; an endless chunked status body).
@@ -443,6 +444,18 @@ def test_accept_encoding_names_exactly_what_we_decode(kind: Kind) -> None:
         http_client = httpx.Client(headers=wants) if kind == "sync" else httpx.AsyncClient(headers=wants)
         run.call_with_http_client(http_client, "get_separation_status", VOICE, SAMPLE)
         assert [request.headers.get("accept-encoding") for request in fake.requests] == ["gzip, deflate"]
+
+
+# --- max_response_bytes: a larger response is an error, and a download leaves no file ------------------------
+
+
+def test_response_larger_than_the_limit_is_an_error(completed_fake: FakeElevenLabs, kind: Kind, tmp_path: Path) -> None:
+    run = ClientRunner(kind, completed_fake.base_url, max_response_bytes=1000)
+    with pytest.raises(ResponseTooLargeError, match="1000"):
+        run.call("get_speaker_audio", *IDS)
+    with pytest.raises(ResponseTooLargeError):
+        run.call("download_speaker_audio", *IDS, tmp_path / "a.mp3")
+    assert list(tmp_path.iterdir()) == []
 
 
 # --- JSON bodies: their own bound, and strict parsing --------------------------------------------------------

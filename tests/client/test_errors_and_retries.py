@@ -1,7 +1,9 @@
-"""Status errors, retries, Retry-After, timeouts and dropped connections, on both clients; errors survive pickling."""
+"""Status errors, retries, Retry-After, timeouts and dropped connections, on both clients; errors survive pickling;
+an injected http client is used and left open; connections are reused across calls."""
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import json
 import logging
@@ -9,12 +11,14 @@ import time
 
 import httpx
 import pytest
-from _clients import ClientRunner, Kind
+from _clients import ClientRunner, Kind, call, make_client
+from conftest import TEST_KEY
 
 from speaker_audio import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
+    AsyncSpeakerAudioClient,
     AuthenticationError,
     InternalServerError,
     NotFoundError,
@@ -29,6 +33,8 @@ from speaker_audio.testing import FakeElevenLabs, Fault
 
 IDS = ("voice-demo", "sample-demo", "speaker-1")
 AUDIO_PATH = "/speakers/speaker-1/audio"
+VOICE, SAMPLE = FakeElevenLabs.demo_ids
+FULL_AUDIO_PATH = f"/v1/voices/pvc/{VOICE}/samples/{SAMPLE}/speakers/speaker-1/audio"
 
 
 def runner(kind: Kind, fake: FakeElevenLabs, **kwargs: object) -> ClientRunner:
@@ -340,3 +346,76 @@ def test_errors_survive_pickling(completed_fake: FakeElevenLabs) -> None:
     assert pickle.loads(pickle.dumps(invalid.value)).errors == invalid.value.errors
     download = SpeakerDownloadError("x failed", speaker_id="x", completed={}, not_downloaded=["x"])
     assert pickle.loads(pickle.dumps(download)).speaker_id == "x"
+
+
+# --- an injected http client is used and left open; connections are reused across calls ---------------------
+
+
+def test_injected_http_client_is_used_and_left_open(completed_fake: FakeElevenLabs, kind: Kind) -> None:
+    seen: list[str] = []
+    http: httpx.Client | httpx.AsyncClient
+    if kind == "sync":
+        http = httpx.Client(event_hooks={"request": [lambda r: seen.append(str(r.url))]})
+    else:
+
+        async def hook(request: httpx.Request) -> None:
+            seen.append(str(request.url))
+
+        http = httpx.AsyncClient(event_hooks={"request": [hook]})
+    run = ClientRunner(kind, completed_fake.base_url)
+    audio = run.call_with_http_client(http, "get_speaker_audio", *IDS)
+    assert isinstance(audio, SpeakerAudio)
+    assert seen == [completed_fake.base_url + "/v1/voices/pvc/voice-demo/samples/sample-demo/speakers/speaker-1/audio"]
+    assert run.http_client_closed_after is False
+
+
+def test_connections_are_reused_across_calls(completed_fake: FakeElevenLabs) -> None:
+    with SpeakerAudioClient(base_url=completed_fake.base_url) as client:
+        for _ in range(5):
+            client.get_speaker_audio(*IDS)
+
+    async def go() -> None:
+        async with AsyncSpeakerAudioClient(base_url=completed_fake.base_url) as aclient:
+            for _ in range(5):
+                await aclient.get_speaker_audio(*IDS)
+
+    asyncio.run(go())
+    ports = [r.client_port for r in completed_fake.requests]
+    assert len(ports) == 10
+    assert len(set(ports[:5])) == 1
+    assert len(set(ports[5:])) == 1
+
+
+# --- connection errors and timeouts name the scheme, host and port ------------------------------------------------
+
+
+def test_connection_errors_name_scheme_host_and_port(kind: Kind) -> None:
+    with FakeElevenLabs() as closed:
+        base_url = closed.base_url
+    client = make_client(kind, api_key=TEST_KEY, base_url=base_url, max_retries=0)
+    with pytest.raises(APIConnectionError) as caught:
+        call(client, "get_speaker_audio", VOICE, SAMPLE, "speaker-1")
+    assert f"connection failed for GET {base_url}{FULL_AUDIO_PATH}: " in str(caught.value)
+
+
+def test_timeouts_name_scheme_host_and_port(kind: Kind) -> None:
+    with FakeElevenLabs() as fake:
+        fake.script(Fault(path_contains="/audio", delay=5, times=9))
+        client = make_client(kind, base_url=fake.base_url, timeout=0.2, max_retries=0)
+        with pytest.raises(APITimeoutError) as caught:
+            call(client, "get_speaker_audio", VOICE, SAMPLE, "speaker-1")
+        assert f"for GET {fake.base_url}{FULL_AUDIO_PATH}" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("base_url", "origin"),
+    [
+        ("https://api.elevenlabs.io", "https://api.elevenlabs.io:443"),
+        ("http://user:pw@localhost/", "http://localhost:80"),
+        ("http://[::1]:8000", "http://[::1]:8000"),
+    ],
+)
+def test_origin_makes_the_port_explicit_and_drops_user_info(base_url: str, origin: str) -> None:
+    from speaker_audio._http_errors import origin_of
+
+    assert origin_of(base_url) == origin

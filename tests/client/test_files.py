@@ -1,6 +1,9 @@
-"""Files and folders: temporary files before any request, dir-fd cleanup, off-loop file work, folders.
+"""Writing files: atomic downloads and saves, temporary files before any request, folders, off-loop file work.
 
-Issue 10 items 5, 9, 10 (the event loop), 16 and issue 12 item 6, on both clients where they apply.
+Nothing is clobbered or left half-written; file-system failures cost no request; a folder renamed or removed during
+the download keeps no temporary file; the async client's file work runs off the event loop; file systems without
+hard links and platforms without folder descriptors; one rule for missing folders, in the clients and the CLI. On
+both clients where they apply. Permission bits, owners and the umask: tests/client/test_file_permissions.py.
 """
 
 from __future__ import annotations
@@ -17,15 +20,18 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from _clients import ClientRunner, Kind
 from conftest import TEST_KEY
 
-from speaker_audio import NotFoundError, SpeakerAudio, SpeakerDownloadError
+from speaker_audio import NotFoundError, SpeakerAudio, SpeakerAudioClient, SpeakerAudioError, SpeakerDownloadError
 from speaker_audio import _files as files
+from speaker_audio._files import AtomicFile
 from speaker_audio.testing import FakeElevenLabs, Fault
 
 VOICE, SAMPLE = FakeElevenLabs.demo_ids
+IDS = (VOICE, SAMPLE, "speaker-1")
 
 
 def tree(root: Path) -> list[str]:
@@ -64,7 +70,123 @@ def refuse_temporary_files(monkeypatch: pytest.MonkeyPatch, code: int = errno.ER
     monkeypatch.setattr(os, "open", failing_open)
 
 
-# --- item 9: file-system failures cost no request ------------------------------------------------------
+# --- atomic writes: nothing clobbered, nothing half-written, no temporary file left ----------------------------
+
+
+def test_download_writes_atomically_and_refuses_to_clobber(
+    completed_fake: FakeElevenLabs, kind: Kind, tmp_path: Path
+) -> None:
+    run = ClientRunner(kind, completed_fake.base_url)
+    expected = run.call("get_speaker_audio", *IDS).data
+    path = run.call("download_speaker_audio", *IDS, tmp_path / "one.mp3")
+    assert path == tmp_path / "one.mp3"
+    assert path.read_bytes() == expected
+    requests_before = len(completed_fake.requests)
+    path.write_bytes(b"precious")
+    with pytest.raises(FileExistsError):
+        run.call("download_speaker_audio", *IDS, path)
+    assert len(completed_fake.requests) == requests_before  # refused before any request
+    assert path.read_bytes() == b"precious"
+    assert run.call("download_speaker_audio", *IDS, path, overwrite=True).read_bytes() == expected
+    into_dir = run.call("download_speaker_audio", "voice-demo", "sample-demo", "speaker-2", tmp_path)
+    assert into_dir == tmp_path / "speaker-2.wav"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["one.mp3", "speaker-2.wav"]
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault(status=200, body=b'{"audio_base_64": "AAAA!!", "media_type": "audio/mpeg", "duration_secs": 1}'),
+        Fault(status=200, body=b'{"audio_base_64": "AAAA", "media_type": "audio/mpeg", "duration_secs": "x"}'),
+        Fault(status=500),
+        Fault(drop="mid_body"),
+    ],
+    ids=["bad-base64", "bad-duration", "500", "mid-body"],
+)
+def test_failed_download_leaves_nothing_and_keeps_existing_file(
+    completed_fake: FakeElevenLabs, kind: Kind, tmp_path: Path, fault: Fault
+) -> None:
+    target = tmp_path / "keep.mp3"
+    target.write_bytes(b"old content")
+    completed_fake.script(attrs.evolve(fault, times=10))
+    with pytest.raises(SpeakerAudioError):
+        ClientRunner(kind, completed_fake.base_url, max_retries=1).call(
+            "download_speaker_audio", *IDS, target, overwrite=True
+        )
+    assert target.read_bytes() == b"old content"
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.mp3"]
+
+
+def test_save_is_atomic_and_refuses_to_overwrite(tmp_path: Path) -> None:
+    audio = SpeakerAudio(data=b"ID3abc", media_type="audio/mpeg", duration_secs=1)
+    assert audio.duration_secs == 1.0
+    path = audio.save(tmp_path / "x.mp3")
+    assert path.read_bytes() == b"ID3abc"
+    with pytest.raises(FileExistsError):
+        SpeakerAudio(data=b"other", media_type="audio/mpeg", duration_secs=1.0).save(path)
+    assert path.read_bytes() == b"ID3abc"
+    SpeakerAudio(data=b"other", media_type="audio/mpeg", duration_secs=1.0).save(path, overwrite=True)
+    assert path.read_bytes() == b"other"
+    assert audio.save(tmp_path) == tmp_path / "audio.mp3"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["audio.mp3", "x.mp3"]
+    assert "ID3abc" not in repr(audio)
+    assert "<6 bytes>" in repr(audio)
+
+
+def test_directory_destination_refuses_existing_file_before_any_request(
+    completed_fake: FakeElevenLabs, kind: Kind, tmp_path: Path
+) -> None:
+    (tmp_path / "speaker-1.wav").write_bytes(b"keep")  # any audio extension counts: the type is not known yet
+    with pytest.raises(FileExistsError):
+        ClientRunner(kind, completed_fake.base_url).call("download_speaker_audio", *IDS, tmp_path)
+    assert completed_fake.requests == []
+    assert (tmp_path / "speaker-1.wav").read_bytes() == b"keep"
+
+
+def test_abort_removes_the_temporary_file_even_when_close_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    atomic = AtomicFile(tmp_path / "x.mp3")
+    atomic.write(b"partial")
+
+    def full_disk() -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(atomic.file, "close", full_disk)
+    atomic.abort()
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(os.name != "posix", reason="/dev/stdout is POSIX")
+def test_dev_stdout_is_refused_even_when_standard_output_is_a_regular_file(
+    completed_fake: FakeElevenLabs, tmp_path: Path, kind: Kind
+) -> None:
+    """/dev/stdout -> /proc/self/fd/1 stats as a regular file when stdout is redirected to one: still refused.
+
+    Only a symlink in ``tmp_path`` is used as the destination: were the refusal broken, that link (not the
+    machine's /dev/stdout) is what would be replaced.
+    """
+    link = tmp_path / "out.mp3"
+    link.symlink_to("/dev/stdout")
+    assert files._through_kernel_file_system("/dev/stdout") == "/dev/stdout"  # pure: writes nothing
+    with (tmp_path / "log").open("wb") as regular:
+        saved = os.dup(1)
+        os.dup2(regular.fileno(), 1)  # standard output is now a regular file, as in `… > log`
+        try:
+            with pytest.raises(FileExistsError, match="/dev or /proc"):
+                SpeakerAudio(data=b"x", media_type="audio/mpeg", duration_secs=1.0).save(link, overwrite=True)
+            with pytest.raises(FileExistsError, match="/dev or /proc"):
+                runner(kind, completed_fake).call(
+                    "download_speaker_audio", VOICE, SAMPLE, "speaker-1", link, overwrite=True
+                )
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+    assert completed_fake.requests_to("/audio") == []
+    assert link.is_symlink()
+
+
+# --- file-system failures cost no request ----------------------------------------------------------------------
 
 
 DOWNLOADS: dict[str, Callable[..., Any]] = {
@@ -126,7 +248,7 @@ def test_one_temporary_file_serves_every_attempt(
     assert tree(tmp_path) == [path.name]
 
 
-# --- item 5: a folder renamed during the download -------------------------------------------------------
+# --- a folder renamed or removed during the download -----------------------------------------------------------
 
 
 @pytest.mark.parametrize("operation", ["download_speaker_audio", "download_all_speakers"])
@@ -166,7 +288,7 @@ def test_a_removed_folder_is_refused_at_commit(tmp_path: Path) -> None:
     assert tree(tmp_path) == ["elsewhere", "out"]
 
 
-# --- item 10: the async client's file work runs off the event loop --------------------------------------
+# --- the async client's file work runs off the event loop ------------------------------------------------------
 
 
 @pytest.mark.parametrize("fails", [False, True], ids=["commit", "abort"])
@@ -211,7 +333,50 @@ def test_async_file_work_runs_off_the_event_loop(
     assert tree(tmp_path) == ([] if fails else ["a", "a/speaker-1.mp3", "b", "b/speaker-1.mp3", "b/speaker-2.wav"])
 
 
-# --- item 16: file systems without hard links -----------------------------------------------------------
+@pytest.mark.parametrize("operation", DOWNLOADS)
+def test_async_cancelled_while_the_file_is_created_leaves_nothing(
+    completed_fake: FakeElevenLabs, tmp_path: Path, operation: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from speaker_audio import AsyncSpeakerAudioClient
+
+    real_open = os.open
+    creating = threading.Event()
+
+    def slow_open(path: Any, flags: int, mode: int = 0o777, *, dir_fd: int | None = None) -> int:
+        if str(path).endswith(".part"):
+            creating.set()
+            time.sleep(0.3)  # on the worker thread: the caller is cancelled meanwhile
+        return real_open(path, flags, mode, dir_fd=dir_fd)
+
+    monkeypatch.setattr(os, "open", slow_open)
+
+    async def cancel_during_creation() -> None:
+        async with AsyncSpeakerAudioClient(base_url=completed_fake.base_url) as client:
+            starts: dict[str, Callable[[], Coroutine[Any, Any, Any]]] = {
+                "download_speaker_audio": lambda: client.download_speaker_audio(
+                    VOICE, SAMPLE, "speaker-1", tmp_path / "new" / "s.mp3"
+                ),
+                "download_speaker_audio into a folder": lambda: client.download_speaker_audio(
+                    VOICE, SAMPLE, "speaker-1", f"{tmp_path}/new/"
+                ),
+                "download_all_speakers": lambda: client.download_all_speakers(VOICE, SAMPLE, tmp_path / "new"),
+            }
+            task = asyncio.ensure_future(starts[operation]())
+            while not creating.is_set():
+                await asyncio.sleep(0.005)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        await asyncio.sleep(0.6)  # the worker thread finishes; what it made is discarded
+
+    asyncio.run(cancel_during_creation())
+    assert tree(tmp_path) == []
+    assert completed_fake.requests_to("/audio") == []
+
+
+# --- file systems without hard links, platforms without folder descriptors -------------------------------------
 
 
 def failing_link(code: int) -> Callable[..., None]:
@@ -253,7 +418,21 @@ def test_other_link_failures_are_raised_not_worked_around(
     assert tree(tmp_path) == []
 
 
-# --- issue 12 item 6: one rule for folders --------------------------------------------------------------
+def test_the_path_based_fallback_without_dir_fd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Platforms without ``dir_fd`` (Windows) go by path: create, commit, refuse, discard, link fallback."""
+    monkeypatch.setattr(files, "USE_DIR_FD", False)
+    assert files.write_bytes_atomic(tmp_path / "new" / "a.wav", b"one").read_bytes() == b"one"
+    with pytest.raises(FileExistsError):
+        files.write_bytes_atomic(tmp_path / "new" / "a.wav", b"two")
+    assert files.write_bytes_atomic(tmp_path / "new" / "a.wav", b"two", overwrite=True).read_bytes() == b"two"
+    with files.AtomicFile(tmp_path / "gone" / "b.wav", make_parents=True) as discarded:
+        discarded.write(b"partial")
+    monkeypatch.setattr(os, "link", failing_link(errno.EPERM))
+    assert files.write_bytes_atomic(tmp_path / "new" / "c.wav", b"three").read_bytes() == b"three"
+    assert tree(tmp_path) == ["new", "new/a.wav", "new/c.wav"]
+
+
+# --- one rule for folders: missing ones are created, and removed after a failure -------------------------------
 
 
 def test_missing_folders_are_created_for_every_download(
@@ -321,7 +500,18 @@ def test_a_failed_save_removes_the_folders_it_created(tmp_path: Path, monkeypatc
     assert tree(tmp_path) == []
 
 
-# --- the CLI follows the same folder rule ---------------------------------------------------------------
+def test_missing_directory_with_a_trailing_slash_is_not_a_file_name(
+    completed_fake: FakeElevenLabs, tmp_path: Path
+) -> None:
+    # a trailing slash names a directory: it is created, and the file is <speaker><ext> inside it
+    with SpeakerAudioClient(base_url=completed_fake.base_url) as client:
+        path = client.download_speaker_audio(*IDS, f"{tmp_path}/newdir/")
+    assert path.parent == tmp_path / "newdir"
+    assert [p.name for p in tmp_path.iterdir()] == ["newdir"]
+    assert [p.name for p in (tmp_path / "newdir").iterdir()] == [path.name]
+
+
+# --- the CLI follows the same folder rule ----------------------------------------------------------------------
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -346,89 +536,3 @@ def test_cli_failures_leave_no_folder_behind(fake: FakeElevenLabs, tmp_path: Pat
     got = cli("--base-url", fake.base_url, "get", VOICE, SAMPLE, "speaker-1", "-o", f"{tmp_path}/missing/")
     assert (listed.returncode, got.returncode) == (3, 3), listed.stderr + got.stderr
     assert tree(tmp_path) == []
-
-
-@pytest.mark.parametrize("operation", DOWNLOADS)
-def test_async_cancelled_while_the_file_is_created_leaves_nothing(
-    completed_fake: FakeElevenLabs, tmp_path: Path, operation: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import asyncio
-
-    from speaker_audio import AsyncSpeakerAudioClient
-
-    real_open = os.open
-    creating = threading.Event()
-
-    def slow_open(path: Any, flags: int, mode: int = 0o777, *, dir_fd: int | None = None) -> int:
-        if str(path).endswith(".part"):
-            creating.set()
-            time.sleep(0.3)  # on the worker thread: the caller is cancelled meanwhile
-        return real_open(path, flags, mode, dir_fd=dir_fd)
-
-    monkeypatch.setattr(os, "open", slow_open)
-
-    async def cancel_during_creation() -> None:
-        async with AsyncSpeakerAudioClient(base_url=completed_fake.base_url) as client:
-            starts: dict[str, Callable[[], Coroutine[Any, Any, Any]]] = {
-                "download_speaker_audio": lambda: client.download_speaker_audio(
-                    VOICE, SAMPLE, "speaker-1", tmp_path / "new" / "s.mp3"
-                ),
-                "download_speaker_audio into a folder": lambda: client.download_speaker_audio(
-                    VOICE, SAMPLE, "speaker-1", f"{tmp_path}/new/"
-                ),
-                "download_all_speakers": lambda: client.download_all_speakers(VOICE, SAMPLE, tmp_path / "new"),
-            }
-            task = asyncio.ensure_future(starts[operation]())
-            while not creating.is_set():
-                await asyncio.sleep(0.005)
-            task.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await task
-        await asyncio.sleep(0.6)  # the worker thread finishes; what it made is discarded
-
-    asyncio.run(cancel_during_creation())
-    assert tree(tmp_path) == []
-    assert completed_fake.requests_to("/audio") == []
-
-
-def test_the_path_based_fallback_without_dir_fd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Platforms without ``dir_fd`` (Windows) go by path: create, commit, refuse, discard, link fallback."""
-    monkeypatch.setattr(files, "USE_DIR_FD", False)
-    assert files.write_bytes_atomic(tmp_path / "new" / "a.wav", b"one").read_bytes() == b"one"
-    with pytest.raises(FileExistsError):
-        files.write_bytes_atomic(tmp_path / "new" / "a.wav", b"two")
-    assert files.write_bytes_atomic(tmp_path / "new" / "a.wav", b"two", overwrite=True).read_bytes() == b"two"
-    with files.AtomicFile(tmp_path / "gone" / "b.wav", make_parents=True) as discarded:
-        discarded.write(b"partial")
-    monkeypatch.setattr(os, "link", failing_link(errno.EPERM))
-    assert files.write_bytes_atomic(tmp_path / "new" / "c.wav", b"three").read_bytes() == b"three"
-    assert tree(tmp_path) == ["new", "new/a.wav", "new/c.wav"]
-
-
-@pytest.mark.skipif(os.name != "posix", reason="/dev/stdout is POSIX")
-def test_dev_stdout_is_refused_even_when_standard_output_is_a_regular_file(
-    completed_fake: FakeElevenLabs, tmp_path: Path, kind: Kind
-) -> None:
-    """/dev/stdout -> /proc/self/fd/1 stats as a regular file when stdout is redirected to one: still refused.
-
-    Only a symlink in ``tmp_path`` is used as the destination: were the refusal broken, that link (not the
-    machine's /dev/stdout) is what would be replaced.
-    """
-    link = tmp_path / "out.mp3"
-    link.symlink_to("/dev/stdout")
-    assert files._through_kernel_file_system("/dev/stdout") == "/dev/stdout"  # pure: writes nothing
-    with (tmp_path / "log").open("wb") as regular:
-        saved = os.dup(1)
-        os.dup2(regular.fileno(), 1)  # standard output is now a regular file, as in `… > log`
-        try:
-            with pytest.raises(FileExistsError, match="/dev or /proc"):
-                SpeakerAudio(data=b"x", media_type="audio/mpeg", duration_secs=1.0).save(link, overwrite=True)
-            with pytest.raises(FileExistsError, match="/dev or /proc"):
-                runner(kind, completed_fake).call(
-                    "download_speaker_audio", VOICE, SAMPLE, "speaker-1", link, overwrite=True
-                )
-        finally:
-            os.dup2(saved, 1)
-            os.close(saved)
-    assert completed_fake.requests_to("/audio") == []
-    assert link.is_symlink()

@@ -1,4 +1,5 @@
-"""Results carry the validated generated model, stay hashable, evolvable and picklable; hand-built ones are checked."""
+"""Results carry the validated generated model, stay hashable, evolvable and picklable; hand-built ones are checked;
+malformed 2xx bodies are typed errors; results are frozen and typed."""
 
 from __future__ import annotations
 
@@ -6,13 +7,14 @@ import json
 import typing
 from typing import Any
 
+import attrs
 import pytest
 from _clients import ClientRunner, Kind
 
 from speaker_audio import SeparationStatus, Speaker, SpeakerAudio, Utterance
 from speaker_audio._operations import SEPARATION_STATUS, SPEAKER_AUDIO
 from speaker_audio._schema import load_spec
-from speaker_audio.errors import ResponseValidationError, SpecDriftError
+from speaker_audio.errors import AudioDecodeError, ResponseValidationError, SpecDriftError
 from speaker_audio.testing import FakeElevenLabs, Fault
 from speaker_audio_api.models.speaker_audio_response_model import SpeakerAudioResponseModel
 from speaker_audio_api.models.speaker_response_model import SpeakerResponseModel
@@ -177,3 +179,71 @@ def test_annotations_resolve_once_the_result_classes_are_loaded() -> None:
     hints = typing.get_type_hints(speaker_audio.AsyncSpeakerAudioClient.get_separation_status)
     assert hints["return"] is speaker_audio.SeparationStatus
     assert typing.get_type_hints(speaker_audio.get_speaker_audio)["return"] is speaker_audio.SpeakerAudio
+
+
+# --- malformed 2xx bodies are typed errors; results are frozen and typed ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "error_class", "match"),
+    [
+        (b"<html>oops</html>", ResponseValidationError, "JSON"),
+        (b"[1, 2]", ResponseValidationError, None),
+        (b'{"audio_base_64": "AAAA", "media_type": "audio/mpeg", "duration_secs": "abc"}', ResponseValidationError, "duration_secs"),  # noqa: E501
+        (b'{"audio_base_64": "AAAA", "duration_secs": 1.0}', ResponseValidationError, "media_type"),
+        (b'{"audio_base_64": "AAAA", "media_type": 5, "duration_secs": 1.0}', ResponseValidationError, "media_type"),
+        (b'{"audio_base_64": "AAAA", "media_type": "audio/mpeg", "duration_secs": true}', ResponseValidationError, "duration_secs"),  # noqa: E501
+        (b'{"media_type": "audio/mpeg", "duration_secs": 1.0}', ResponseValidationError, "audio_base_64"),
+        (b'{"audio_base_64": 12, "media_type": "audio/mpeg", "duration_secs": 1.0}', ResponseValidationError, "audio_base_64"),  # noqa: E501
+        (b'{"audio_base_64": "AA-A", "media_type": "audio/mpeg", "duration_secs": 1.0}', AudioDecodeError, None),
+        (b'{"audio_base_64": "AAA", "media_type": "audio/mpeg", "duration_secs": 1.0}', AudioDecodeError, None),
+        (b'{"audio_base_64": "AAAA", "media_type": "audio/mpeg", "duration_secs": 1.0', ResponseValidationError, None),
+    ],
+)  # fmt: skip
+def test_malformed_2xx_bodies_are_typed_errors(
+    completed_fake: FakeElevenLabs, kind: Kind, body: bytes, error_class: type[Exception], match: str | None
+) -> None:
+    completed_fake.script(Fault(status=200, body=body, times=5))
+    with pytest.raises(error_class, match=match):
+        ClientRunner(kind, completed_fake.base_url).call("get_speaker_audio", *IDS)
+    assert len(completed_fake.requests) == 1  # validation errors are not retried
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"voice_id": "v", "sample_id": "s", "status": "weird"},
+        {"voice_id": "v", "sample_id": "s"},
+        {"voice_id": 1, "sample_id": "s", "status": "pending"},
+        {"voice_id": "v", "sample_id": "s", "status": "completed", "speakers": []},
+        {"voice_id": "v", "sample_id": "s", "status": "completed", "speakers": {"a": {"speaker_id": "a"}}},
+        {
+            "voice_id": "v",
+            "sample_id": "s",
+            "status": "completed",
+            "speakers": {"a": {"speaker_id": "a", "duration_secs": 1, "utterances": [{"start": "0", "end": 1}]}},
+        },
+        {"voice_id": "v", "sample_id": "s", "status": "completed", "selected_speaker_ids": [1]},
+    ],
+)
+def test_malformed_status_bodies_are_typed_errors(fake: FakeElevenLabs, kind: Kind, payload: dict[str, Any]) -> None:
+    fake.script(Fault(status=200, body=json.dumps(payload).encode()))
+    with pytest.raises(ResponseValidationError):
+        ClientRunner(kind, fake.base_url, strict=True).call("get_separation_status", "voice-demo", "sample-demo")
+    fake.script(Fault(status=200, body=json.dumps(payload).encode()))
+    if payload.get("status") == "weird":  # only an unknown status: accepted as drift unless strict
+        status = ClientRunner(kind, fake.base_url).call("get_separation_status", "voice-demo", "sample-demo")
+        assert status.status == "weird"
+        return
+    with pytest.raises(ResponseValidationError):
+        ClientRunner(kind, fake.base_url).call("get_separation_status", "voice-demo", "sample-demo")
+
+
+def test_results_are_frozen_and_typed() -> None:
+    audio = SpeakerAudio(data=b"x", media_type="audio/wav", duration_secs=2.5)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        audio.media_type = "other"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        SpeakerAudio(data="x", media_type="audio/wav", duration_secs=2.5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        SpeakerAudio(data=b"x", media_type="audio/wav", duration_secs="2.5")  # type: ignore[arg-type]

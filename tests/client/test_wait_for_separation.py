@@ -1,7 +1,7 @@
 """``wait_for_separation``: polling until done, a failed separation, its timeout, a separation never started.
 
 The CLI's ``wait`` and ``--wait-timeout`` are in tests/cli/test_cli_wait.py; a server dripping its response head
-against the timeout in tests/client/test_deadlines.py.
+against the timeout in tests/client/test_deadlines_bound_the_head.py.
 """
 
 from __future__ import annotations

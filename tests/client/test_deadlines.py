@@ -1,7 +1,8 @@
-"""The key never reaches an error reporter or a plain-HTTP wire; deadlines bound whole calls; errors name the host.
+"""``total_timeout`` bounds a whole call: a dripping body, each request cut to the time left, no retry wait past it.
 
-Issue 10 items 3, 6, 7, 8 and issue 12 item 1. Every server here listens on 127.0.0.1 and is started by the test;
-the non-loopback hosts below are refused at construction, so nothing ever connects to them.
+Every server here listens on 127.0.0.1 and is started by the test. A server dripping its response head, and the
+CLI's ``--total-timeout``, are in tests/client/test_deadlines_bound_the_head.py; ``wait_for_separation``'s timeout
+in tests/client/test_wait_for_separation.py.
 """
 
 from __future__ import annotations
@@ -17,17 +18,10 @@ from _leaks import views_holding
 from conftest import TEST_KEY
 
 import speaker_audio
-from speaker_audio import (
-    APIConnectionError,
-    APITimeoutError,
-)
+from speaker_audio import APITimeoutError
 from speaker_audio.testing import FakeElevenLabs, Fault
 
 VOICE, SAMPLE = FakeElevenLabs.demo_ids
-AUDIO_PATH = f"/v1/voices/pvc/{VOICE}/samples/{SAMPLE}/speakers/speaker-1/audio"
-
-
-# -- item 6: total_timeout ----------------------------------------------------------------------------------------
 
 
 class DrippingServer:
@@ -128,38 +122,3 @@ def test_no_retry_wait_overruns_total_timeout(kind: Kind) -> None:
 def test_total_timeout_must_be_a_positive_number(kind: Kind, bad: object) -> None:
     with pytest.raises(ValueError, match="total_timeout"):
         make_client(kind, total_timeout=bad)
-
-
-# -- issue 12 item 1: host and port in messages; a URL passed as the key ----------------------------------------------
-
-
-def test_connection_errors_name_scheme_host_and_port(kind: Kind) -> None:
-    with FakeElevenLabs() as closed:
-        base_url = closed.base_url
-    client = make_client(kind, api_key=TEST_KEY, base_url=base_url, max_retries=0)
-    with pytest.raises(APIConnectionError) as caught:
-        call(client, "get_speaker_audio", VOICE, SAMPLE, "speaker-1")
-    assert f"connection failed for GET {base_url}{AUDIO_PATH}: " in str(caught.value)
-
-
-def test_timeouts_name_scheme_host_and_port(kind: Kind) -> None:
-    with FakeElevenLabs() as fake:
-        fake.script(Fault(path_contains="/audio", delay=5, times=9))
-        client = make_client(kind, base_url=fake.base_url, timeout=0.2, max_retries=0)
-        with pytest.raises(APITimeoutError) as caught:
-            call(client, "get_speaker_audio", VOICE, SAMPLE, "speaker-1")
-        assert f"for GET {fake.base_url}{AUDIO_PATH}" in str(caught.value)
-
-
-@pytest.mark.parametrize(
-    ("base_url", "origin"),
-    [
-        ("https://api.elevenlabs.io", "https://api.elevenlabs.io:443"),
-        ("http://user:pw@localhost/", "http://localhost:80"),
-        ("http://[::1]:8000", "http://[::1]:8000"),
-    ],
-)
-def test_origin_makes_the_port_explicit_and_drops_user_info(base_url: str, origin: str) -> None:
-    from speaker_audio._http_errors import origin_of
-
-    assert origin_of(base_url) == origin
