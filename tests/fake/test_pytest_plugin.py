@@ -1,4 +1,5 @@
-"""The pytest plugin: the ``fake_elevenlabs`` fixture and marker, here and in a package that only installs us."""
+"""The pytest plugin: the ``fake_elevenlabs`` fixture and marker, here and in a package that only installs us; the
+plugin imports the fake server only once a test asks for it."""
 
 from __future__ import annotations
 
@@ -14,6 +15,9 @@ from speaker_audio import SpeakerAudioClient
 from speaker_audio.testing import FakeElevenLabs
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+# --- the fixture and the marker --------------------------------------------------------------------------------
 
 
 def test_the_plugin_fixture_serves_the_demo_sample(fake_elevenlabs: FakeElevenLabs, tmp_path: Path) -> None:
@@ -83,3 +87,21 @@ def test_pytest_shows_the_fixture_and_the_marker_with_their_docs(option: str) ->
             assert words in text
     else:
         assert "@pytest.mark.fake_elevenlabs(*, api_key=None, with_demo_data=True, record_responses=False" in text
+
+
+# --- the plugin costs nothing until a test asks for its fixture -----------------------------------------------
+
+
+def imported_modules(code: str) -> set[str]:
+    """The ``speaker_audio`` modules a fresh interpreter has imported after running ``code``."""
+    probe = f"{code}\nimport sys\nprint('\\n'.join(m for m in sys.modules if m.startswith('speaker_audio')))"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    return set(result.stdout.split())
+
+
+def test_the_pytest_plugin_does_not_import_the_fake_server() -> None:
+    """pytest imports the plugin in every session of every project that installs speaker-audio."""
+    server = "speaker_audio.testing._server"
+    assert server not in imported_modules("import speaker_audio.testing._pytest_plugin")
+    assert server not in imported_modules("import speaker_audio.testing")
+    assert server in imported_modules("from speaker_audio.testing import FakeElevenLabs")  # the control
