@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import pty
-import select
 import shlex
 import shutil
 import signal
@@ -18,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from speaker_audio import REGION_BASE_URLS
-from speaker_audio.cli import _commands, _errors, _progress, main
+from speaker_audio.cli import _commands, _errors, main
 from speaker_audio.cli._parser import build_parser
 from speaker_audio.testing import FakeElevenLabs, FakeSpeaker, Fault, demo_clips
 
@@ -54,6 +52,12 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], code: int, *
     assert "Traceback" not in result.stderr
     for fragment in fragments:
         assert fragment in lines[0]
+
+
+def run_main(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
 
 
 # --- help and usage ---------------------------------------------------------------------------------
@@ -247,121 +251,6 @@ def test_hostile_speaker_ids_are_shown_escaped(fake: FakeElevenLabs, tmp_path: P
     assert [p.name for p in tmp_path.iterdir()] == ["ok.mp3"]
 
 
-# --- errors, exit codes, the key --------------------------------------------------------------------
-
-
-def test_api_errors_exit_3_on_one_line(completed_fake: FakeElevenLabs) -> None:
-    result = cli("--base-url", completed_fake.base_url, "status", "voice-demo", "no-such-sample")
-    assert_one_line_error(result, 3, "NotFoundError", "404", "sample_not_found")
-
-
-def test_network_errors_exit_4(tmp_path: Path) -> None:
-    with FakeElevenLabs() as fake:
-        base_url = fake.base_url
-    result = cli("--base-url", base_url, "--max-retries", "0", "status", "voice-demo", "sample-demo")
-    assert_one_line_error(result, 4, "APIConnectionError")
-
-
-def test_verbose_logs_retries(completed_fake: FakeElevenLabs) -> None:
-    completed_fake.script(Fault(status=503, headers={"Retry-After": "0"}))
-    result = cli("-v", "--base-url", completed_fake.base_url, "status", "voice-demo", "sample-demo")
-    assert result.returncode == 0
-    assert "Retrying GET" in result.stderr
-
-
-@pytest.mark.parametrize(
-    ("error", "code"),
-    [
-        (FileExistsError("x"), 1),
-        (ValueError("x"), 2),
-        (KeyError("x"), 1),
-    ],
-)
-def test_exit_code_mapping(error: BaseException, code: int) -> None:
-    assert _errors.exit_code_for(error) == code
-
-
-# --- progress on a terminal ---------------------------------------------------------------------------
-
-
-class _TTY(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
-def test_progress_is_drawn_on_a_terminal(fake: FakeElevenLabs, tmp_path: Path) -> None:
-    fake.voices["voice-demo"]["sample-demo"].polls_until_complete = 2
-    out, err = io.StringIO(), _TTY()
-    args = ["--base-url", fake.base_url, "download-all", "voice-demo", "sample-demo", "-o", str(tmp_path)]
-    code = main([*args, "--separate", "--poll-interval", "0.01"], out=out, err=err)
-    assert code == 0
-    text = err.getvalue()
-    assert "\rwaiting for separation: pending (1 poll," not in text  # lines are cleared with ESC[K first
-    assert "\r\x1b[Kwaiting for separation: pending (1 poll, " in text
-    assert "\r\x1b[Kdownloading: 2/2 speakers done, " in text
-    assert "SPEAKER" in text  # the speakers table before downloading
-    assert "speaker-1.mp3" in out.getvalue()
-
-
-def test_get_reports_bytes_received_to_the_progress_line(
-    completed_fake: FakeElevenLabs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    drawn: list[str] = []
-    monkeypatch.setattr(_progress.ProgressLine, "update", lambda self, text, force=False: drawn.append(text))
-    args = ["--base-url", completed_fake.base_url, "get", "voice-demo", "sample-demo", "speaker-2", "-o", str(tmp_path)]
-    assert main(args, out=io.StringIO(), err=_TTY()) == 0
-    assert drawn[0] == "downloading speaker-2 ..."
-    assert drawn[-1].startswith("downloading speaker-2: 48.0 kB of 48.0 kB (100%)")  # audio bytes, with the total
-    assert (tmp_path / "speaker-2.wav").exists()
-
-
-def test_quiet_draws_nothing_even_on_a_terminal(completed_fake: FakeElevenLabs, tmp_path: Path) -> None:
-    out, err = io.StringIO(), _TTY()
-    args = [
-        "-q",
-        "--base-url",
-        completed_fake.base_url,
-        "download-all",
-        "voice-demo",
-        "sample-demo",
-        "-o",
-        str(tmp_path),
-    ]
-    assert main(args, out=out, err=err) == 0
-    assert err.getvalue() == ""
-
-
-def test_progress_in_a_real_pseudo_terminal(completed_fake: FakeElevenLabs, tmp_path: Path) -> None:
-    leader, follower = pty.openpty()
-    args = ["--base-url", completed_fake.base_url, "download-all", "voice-demo", "sample-demo", "-o", str(tmp_path)]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "speaker_audio", *args],
-        stdout=subprocess.PIPE,
-        stderr=follower,
-        env=clean_env(),
-    )
-    os.close(follower)
-    seen = b""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([leader], [], [], 0.1)
-        if ready:
-            try:
-                chunk = os.read(leader, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
-        elif proc.poll() is not None:
-            break
-    os.close(leader)
-    stdout, _ = proc.communicate(timeout=30)
-    assert proc.returncode == 0
-    assert b"downloading: 2/2 speakers done" in seen
-    assert b"speaker-2.wav" in stdout
-
-
 # --- fake-server --------------------------------------------------------------------------------------
 
 
@@ -460,6 +349,9 @@ def test_fake_server_logs_every_request_with_verbose() -> None:
     assert lines[1].endswith(" ms)")
 
 
+# --- SIGTERM during a download leaves no partial file; --total-timeout bounds a command ------------------------
+
+
 def test_sigterm_during_get_leaves_no_partial_file(completed_fake: FakeElevenLabs, tmp_path: Path) -> None:
     completed_fake.script(Fault(delay=30.0, path_contains="/audio"))  # a stall that SIGTERM interrupts
     args = ["--base-url", completed_fake.base_url, "get", "voice-demo", "sample-demo", "speaker-1"]
@@ -479,24 +371,6 @@ def test_sigterm_during_get_leaves_no_partial_file(completed_fake: FakeElevenLab
     assert list(tmp_path.iterdir()) == []
 
 
-def test_closed_output_pipe_is_not_an_error(completed_fake: FakeElevenLabs, tmp_path: Path) -> None:
-    args = ["--base-url", completed_fake.base_url, "status", "voice-demo", "sample-demo", "--json"]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "speaker_audio", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env()
-    )
-    assert proc.stdout is not None
-    proc.stdout.close()  # the reader goes away before anything is written
-    _, stderr = proc.communicate(timeout=20)
-    assert proc.returncode == 141, stderr
-    assert b"Traceback" not in stderr
-
-
-def run_main(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
-
-
 def test_total_timeout_bounds_a_command(fake: FakeElevenLabs) -> None:
     fake.script(Fault(path_contains="/speakers", delay=5.0, times=9))  # each answer takes 5 s
     started = time.monotonic()
@@ -504,15 +378,3 @@ def test_total_timeout_bounds_a_command(fake: FakeElevenLabs) -> None:
     assert code == _errors.EXIT_NETWORK, err
     assert "--total-timeout of 0.5s ran out" in err
     assert time.monotonic() - started < 4.0  # without the bound: 5 s, and success
-
-
-def test_sample_audio_shows_the_servers_media_type_and_warns_on_a_wrong_extension(
-    fake: FakeElevenLabs, tmp_path: Path
-) -> None:
-    code, _out, err = run_main(
-        "--base-url", fake.base_url, "sample-audio", *fake.demo_ids, "-o", str(tmp_path / "s.wav")
-    )
-    assert code == _errors.EXIT_OK, err
-    assert "(audio/mpeg, sniffed audio/mpeg," in err
-    assert "warning" in err.lower()
-    assert ".wav" in err

@@ -1,5 +1,5 @@
-"""When the CLI cannot write what it prints, it says so and exits non-zero; audio is not written onto a terminal
-unless forced (as curl does)."""
+"""When the CLI cannot write what it prints, it says so and exits non-zero; a reader that goes away ends it quietly;
+audio is not written onto a terminal unless forced (as curl does)."""
 
 from __future__ import annotations
 
@@ -115,3 +115,18 @@ def test_audio_is_not_written_onto_a_terminal_unless_forced(completed_fake: Fake
     assert len(seen) > 1000
     if expected is not None:
         assert seen == expected
+
+
+# --- a reader that goes away is not an error ---------------------------------------------------------------------
+
+
+def test_closed_output_pipe_is_not_an_error(completed_fake: FakeElevenLabs, tmp_path: Path) -> None:
+    args = ["--base-url", completed_fake.base_url, "status", "voice-demo", "sample-demo", "--json"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "speaker_audio", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=clean_env()
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()  # the reader goes away before anything is written
+    _, stderr = proc.communicate(timeout=20)
+    assert proc.returncode == 141, stderr
+    assert b"Traceback" not in stderr

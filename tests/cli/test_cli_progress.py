@@ -1,11 +1,21 @@
-"""The CLI's progress line: total, percentage and rate when drawn, nothing when piped; how sizes and times read."""
+"""The CLI's progress line: drawn on a terminal (a real pseudo-terminal too) unless quiet; total, percentage and
+rate when forced, nothing when piped; how sizes and times read."""
 
 from __future__ import annotations
 
+import io
+import os
+import pty
+import select
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import pytest
+from test_cli import clean_env
+
+from speaker_audio.cli import _progress, main
 from speaker_audio.cli._progress import format_duration, format_size, format_transfer
 from speaker_audio.testing import FakeElevenLabs, FakeSpeaker
 
@@ -22,6 +32,9 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
         env=env,
         check=False,
     )
+
+
+# --- forced with --progress, and nothing when piped ------------------------------------------------------------
 
 
 def test_cli_progress_shows_total_percentage_and_rate_when_forced(fake: FakeElevenLabs, tmp_path: Path) -> None:
@@ -84,3 +97,84 @@ def test_format_size_and_duration() -> None:
         "1 h 02 min",
         "0 s",
     ]
+
+
+# --- on a terminal ------------------------------------------------------------------------------------------------
+
+
+class _TTY(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_is_drawn_on_a_terminal(fake: FakeElevenLabs, tmp_path: Path) -> None:
+    fake.voices["voice-demo"]["sample-demo"].polls_until_complete = 2
+    out, err = io.StringIO(), _TTY()
+    args = ["--base-url", fake.base_url, "download-all", "voice-demo", "sample-demo", "-o", str(tmp_path)]
+    code = main([*args, "--separate", "--poll-interval", "0.01"], out=out, err=err)
+    assert code == 0
+    text = err.getvalue()
+    assert "\rwaiting for separation: pending (1 poll," not in text  # lines are cleared with ESC[K first
+    assert "\r\x1b[Kwaiting for separation: pending (1 poll, " in text
+    assert "\r\x1b[Kdownloading: 2/2 speakers done, " in text
+    assert "SPEAKER" in text  # the speakers table before downloading
+    assert "speaker-1.mp3" in out.getvalue()
+
+
+def test_get_reports_bytes_received_to_the_progress_line(
+    completed_fake: FakeElevenLabs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    drawn: list[str] = []
+    monkeypatch.setattr(_progress.ProgressLine, "update", lambda self, text, force=False: drawn.append(text))
+    args = ["--base-url", completed_fake.base_url, "get", "voice-demo", "sample-demo", "speaker-2", "-o", str(tmp_path)]
+    assert main(args, out=io.StringIO(), err=_TTY()) == 0
+    assert drawn[0] == "downloading speaker-2 ..."
+    assert drawn[-1].startswith("downloading speaker-2: 48.0 kB of 48.0 kB (100%)")  # audio bytes, with the total
+    assert (tmp_path / "speaker-2.wav").exists()
+
+
+def test_quiet_draws_nothing_even_on_a_terminal(completed_fake: FakeElevenLabs, tmp_path: Path) -> None:
+    out, err = io.StringIO(), _TTY()
+    args = [
+        "-q",
+        "--base-url",
+        completed_fake.base_url,
+        "download-all",
+        "voice-demo",
+        "sample-demo",
+        "-o",
+        str(tmp_path),
+    ]
+    assert main(args, out=out, err=err) == 0
+    assert err.getvalue() == ""
+
+
+def test_progress_in_a_real_pseudo_terminal(completed_fake: FakeElevenLabs, tmp_path: Path) -> None:
+    leader, follower = pty.openpty()
+    args = ["--base-url", completed_fake.base_url, "download-all", "voice-demo", "sample-demo", "-o", str(tmp_path)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "speaker_audio", *args],
+        stdout=subprocess.PIPE,
+        stderr=follower,
+        env=clean_env(),
+    )
+    os.close(follower)
+    seen = b""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([leader], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+        elif proc.poll() is not None:
+            break
+    os.close(leader)
+    stdout, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert b"downloading: 2/2 speakers done" in seen
+    assert b"speaker-2.wav" in stdout

@@ -9,8 +9,9 @@ import time
 from pathlib import Path
 
 import pytest
-from test_cli import _TTY, run_main
+from test_cli import run_main
 from test_cli_help import _command_help
+from test_cli_progress import _TTY
 
 from speaker_audio.cli import _errors, main
 from speaker_audio.cli._parser import build_parser
