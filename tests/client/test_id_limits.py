@@ -27,7 +27,7 @@ from speaker_audio.testing import FakeElevenLabs, FakeSpeaker
 
 VOICE, SAMPLE = FakeElevenLabs.demo_ids
 
-# The example: 132,000 bytes once percent-encoded (httpx refuses URLs over 65,536 characters).
+# An id of 132,000 bytes once percent-encoded (httpx refuses URLs over 65,536 characters).
 HUGE = "é" * 22000
 # Just over the limit, in ASCII and in two-byte characters ("é" is "%C3%A9": 6 bytes).
 JUST_OVER = ["x" * (MAX_ID_BYTES + 1), "é" * (MAX_ID_BYTES // 6 + 1), HUGE]

@@ -524,7 +524,9 @@ def parameter_names(found: Scenario, operation_id: str) -> dict[str, str]:
 # --- a new request parameter: usable at once, never sent unasked ----------------------------------------------------
 
 
-def test_a_new_parameter_with_a_default_is_review_naming_the_value_the_server_assumes(with_default: Scenario) -> None:
+def test_a_new_parameter_with_a_default_is_reported_for_a_decision_naming_the_value_the_server_assumes(
+    with_default: Scenario,
+) -> None:
     out = with_default.pinned.out
     assert with_default.pinned.code == 0, out
     key = OPERATIONS["get_speaker_audio"].key
@@ -736,7 +738,7 @@ def recursive_ref(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
     return scenario(tmp_path_factory, "recursive", change)
 
 
-def test_a_recursive_ref_is_review_naming_the_cycle_and_the_bound(recursive_ref: Scenario) -> None:
+def test_a_recursive_ref_is_reported_for_a_decision_naming_the_cycle_and_the_bound(recursive_ref: Scenario) -> None:
     assert recursive_ref.pinned.code == 0, recursive_ref.pinned.out
     assert (
         f"\n  [review] recursive schema: {UTTERANCE}: {UTTERANCE} -> {UTTERANCE} (the facade refuses a body nested"
@@ -775,7 +777,7 @@ def date_time_member(tmp_path_factory: pytest.TempPathFactory) -> Scenario:
     return scenario(tmp_path_factory, "date-time", change)
 
 
-def test_a_new_date_time_member_is_review(date_time_member: Scenario) -> None:
+def test_a_new_date_time_member_is_reported_for_a_decision(date_time_member: Scenario) -> None:
     out = date_time_member.pinned.out
     assert date_time_member.pinned.code == 0, out
     component = response_component("get_speaker_audio")
@@ -970,7 +972,7 @@ def test_after_adding_an_operation_make_tests_spec_and_conformance_checks_stay_g
     assert suite.returncode == 0, suite.stdout[-4000:]
 
 
-# --- review: accepted by pin, then the facade must decide --------------------------------------------------
+# --- [review]: accepted by pin, then the facade must decide -------------------------------------------------
 
 
 def test_new_status_value_is_reported_before_and_a_type_error_after_regeneration(tree: DrillTree) -> None:

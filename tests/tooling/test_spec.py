@@ -331,7 +331,7 @@ CASES: list[tuple[str, Mutation, int, str]] = [
 ]
 
 
-# upstream changes the review found misclassified (each was [safe] or "no change" before)
+# upstream changes once misclassified (each was [safe] or "no change" before)
 NOT_ENFORCED = "keyword not enforced by the facade's validator"
 EXTEND = "(extend facade/speaker_audio/_schema.py)"
 RENAMES = "(renames a generated class)"
@@ -1333,7 +1333,7 @@ def test_a_schema_on_both_sides_takes_the_worse_class() -> None:
     changed = copy.deepcopy(model)
     changed["properties"]["b"] = {"type": "string"}
     changed["required"] = ["b"]  # a made optional (response: breaking), b required (request: breaking)
-    changed["properties"]["a"]["enum"].append("y")  # response: review, request: safe
+    changed["properties"]["a"]["enum"].append("y")  # response: [review], request: [safe]
     assert lines(old, body_and_response_fragment(changed)) == [
         "[breaking] field added (required): M.b",
         "[breaking] field made optional: M.a",
@@ -1456,7 +1456,7 @@ def test_identical_fragments_have_no_changes_and_an_empty_summary() -> None:
     assert spec_diff.summary([]) == "0 breaking, 0 review, 0 safe"
 
 
-# --- what the review found: keywords, titles, reserved names, formats, path-level parameters, leftovers -----
+# --- the harder cases: keywords, titles, reserved names, formats, path-level parameters, leftovers -------
 
 
 def response_only_fragment(model: dict[str, Any]) -> dict[str, Any]:
