@@ -87,7 +87,7 @@ def test_names_comments_and_docstrings_say_what_they_guard() -> None:
         for where, text in named_texts(path):
             texts += 1
             found += [f"{path.relative_to(TESTS)}, {where}: {word!r}" for word in history_in(text)]
-    assert texts > 2000, f"only {texts} names, comments and docstrings were read: the scan proves nothing"
+    assert texts > 1000, f"only {texts} names, comments and docstrings were read: the scan proves nothing"
     assert found == [], "\n".join(found)
 
 
