@@ -393,6 +393,19 @@ def ancestors(cls: griffe.Class) -> set[str]:
     return found
 
 
+def _by_public_identity(paths: set[str]) -> set[str]:
+    """Base paths with a private module of the package written ``<private>``: a base class that moves between
+    private modules (``speaker_audio._base.X`` -> ``speaker_audio._client_settings.X``) is the same base to a
+    consumer, who can import neither; one that is gone, or renamed, still counts as lost."""
+    normal: set[str] = set()
+    for path in paths:
+        parts = path.split(".")
+        if parts[0] == PACKAGE and any(part.startswith("_") for part in parts[1:-1]):
+            path = f"{PACKAGE}.<private>.{parts[-1]}"
+        normal.add(path)
+    return normal
+
+
 def coverage_problems(package: griffe.Module) -> list[str]:
     """What a snapshot of ``package`` would miss: names, signatures, result attributes, error bases."""
     surface = public_surface(package)
@@ -636,7 +649,7 @@ def find_breaks(old: griffe.Module, new: griffe.Module) -> tuple[list[Break], li
         if not isinstance(obj, griffe.Class) or not isinstance(current, griffe.Class) or obj.path in compared:
             continue
         compared.add(obj.path)
-        before, after = ancestors(obj), ancestors(current)
+        before, after = _by_public_identity(ancestors(obj)), _by_public_identity(ancestors(current))
         if lost := sorted(before - after):
             was = ", ".join(str(b) for b in obj.bases)
             now_bases = ", ".join(str(b) for b in current.bases)

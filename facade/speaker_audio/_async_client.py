@@ -20,24 +20,24 @@ from typing import Any, ParamSpec, Self, TypeVar, Unpack
 import httpx
 
 from speaker_audio import _async_io, _deadline, _exchange, _http_errors, _inflate, _retry, _settings
-from speaker_audio._base import CallOptions, CallSettings, ClientSettings, WaitOptions
-from speaker_audio._body import AudioFileSink, AudioMemorySink, AudioStreamSink, BodySink, expected_body_bytes
+from speaker_audio._client_settings import CallOptions, CallSettings, ClientSettings, WaitOptions
 from speaker_audio._connections import EndOfBody
-from speaker_audio._exchange import Exchange, RawResponse
-from speaker_audio._files import AtomicFile
-from speaker_audio._models import DownloadProgress, SampleAudio, SeparationStatus, SpeakerAudio
-from speaker_audio._operations import SAMPLE_AUDIO, SEPARATION_STATUS, SPEAKER_AUDIO, START_SEPARATION, Operation
-from speaker_audio._pool import ForkSafePool
-from speaker_audio._requests import RequestSpec
-from speaker_audio._version import USER_AGENT
-from speaker_audio._workflow import (
-    SeparationPoller,
+from speaker_audio._downloads import (
     SpeakerDownloads,
     check_concurrency,
     open_download_file,
     prepare_download_directory,
     raise_if_cancelled,
 )
+from speaker_audio._exchange import Exchange, RawResponse
+from speaker_audio._files import AtomicFile
+from speaker_audio._models import DownloadProgress, SampleAudio, SeparationStatus, SpeakerAudio
+from speaker_audio._operations import SAMPLE_AUDIO, SEPARATION_STATUS, SPEAKER_AUDIO, START_SEPARATION, Operation
+from speaker_audio._polling import SeparationPoller
+from speaker_audio._pool import ForkSafePool
+from speaker_audio._requests import RequestSpec
+from speaker_audio._sinks import AudioFileSink, AudioMemorySink, AudioStreamSink, BodySink, expected_body_bytes
+from speaker_audio._version import USER_AGENT
 from speaker_audio.errors import SpeakerAudioError
 
 T = TypeVar("T")

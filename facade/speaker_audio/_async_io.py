@@ -14,10 +14,10 @@ from typing import Self, TypeVar
 import httpx
 
 from speaker_audio import _http_errors
-from speaker_audio._body import BodySink, JsonSink
 from speaker_audio._deadline import RECEIVING, WAITING_FOR_HEAD, Deadline
+from speaker_audio._downloads import SpeakerDownloads
 from speaker_audio._drift import HeldReports
-from speaker_audio._workflow import SpeakerDownloads
+from speaker_audio._sinks import BodySink, JsonSink
 
 T = TypeVar("T")
 

@@ -34,7 +34,6 @@ __all__ = [
     "ErrorBodyReader",
     "carried_a_key",
     "detach_tracebacks",
-    "forget_sent_key",
     "origin_of",
     "parse_error_body",
     "parse_retry_after",
@@ -263,68 +262,6 @@ def detach_tracebacks(exc: BaseException) -> BaseException:
         linked.__traceback__ = None
         pending += [linked.__cause__, linked.__context__]
     return exc
-
-
-# the attributes that lead from a response's stream to the request it answers, in httpx's and httpcore's
-# streams (httpcore 1.x: PoolByteStream._stream -> HTTP11ConnectionByteStream._request; 0.x: ._status.request);
-# never the pool's or the connection's, whose queues hold other requests, some not yet sent
-_LINKS_TO_THE_SENT_REQUEST = ("_stream", "_httpcore_stream", "_pool_request", "_status", "_request", "request")
-
-
-def forget_sent_key(response: httpx.Response, header: str, placeholder: str) -> None:
-    """Overwrite ``header`` (the key's) with ``placeholder`` in the transport's own copy of the sent request.
-
-    httpx gives httpcore the sent headers as a new list of byte pairs, which httpcore's request object keeps
-    and the response's stream holds until the response is dropped: a frame holding the response (in a
-    traceback, for an error reporter that captures locals) reaches the key there. Call it once the response
-    head has arrived; only the request that ``response`` answers is touched.
-    """
-    name, value = header.lower().encode("ascii"), placeholder.encode("ascii")
-    global _PATH_TO_THE_SENT_REQUEST
-    if _PATH_TO_THE_SENT_REQUEST is not None:  # the way found before: one getattr per link
-        node: object = response.stream
-        try:
-            for link in _PATH_TO_THE_SENT_REQUEST:
-                node = getattr(node, link)
-        except Exception:  # noqa: S110 - another shape (another transport): search again below
-            pass
-        else:
-            if _is_sent_request(node):
-                _overwrite(node, name, value)
-                return
-    pending: list[tuple[object, tuple[str, ...]]] = [(response.stream, ())]
-    seen: set[int] = set()
-    while pending:
-        node, path = pending.pop()
-        kind = type(node)
-        if id(node) in seen or len(path) > 8 or not kind.__module__.startswith(("httpx", "httpcore")):
-            continue
-        seen.add(id(node))
-        if _is_sent_request(node):
-            _overwrite(node, name, value)
-            _PATH_TO_THE_SENT_REQUEST = path
-            continue
-        for link in _LINKS_TO_THE_SENT_REQUEST:
-            try:
-                pending.append((getattr(node, link), (*path, link)))
-            except Exception:  # noqa: S112 - absent (or a property that refuses): not a link
-                continue
-
-
-_PATH_TO_THE_SENT_REQUEST: tuple[str, ...] | None = None
-
-
-def _is_sent_request(node: object) -> bool:
-    kind = type(node)
-    return kind.__name__ == "Request" and kind.__module__.startswith("httpcore")
-
-
-def _overwrite(request: object, name: bytes, value: bytes) -> None:
-    headers = getattr(request, "headers", None)
-    if isinstance(headers, list):
-        for index, pair in enumerate(headers):
-            if isinstance(pair, tuple) and len(pair) == 2 and bytes(pair[0]).lower() == name:
-                headers[index] = (pair[0], value)
 
 
 def transport_error(exc: httpx.HTTPError, spec: RequestSpec, origin: str | None = None) -> APIConnectionError:

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 
 import httpx
 
-from speaker_audio._http_errors import forget_sent_key
+from speaker_audio._connections import forget_sent_key
 from speaker_audio._ids import check_id_length
 from speaker_audio._settings import REDACTED, Secret
 from speaker_audio.errors import InvalidIdError

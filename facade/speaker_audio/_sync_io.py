@@ -17,9 +17,9 @@ from typing import Self, TypeVar
 import httpx
 
 from speaker_audio import _connections, _http_errors
-from speaker_audio._body import BodySink
 from speaker_audio._deadline import RECEIVING, WAITING_FOR_HEAD, Deadline
-from speaker_audio._workflow import SpeakerDownloads
+from speaker_audio._downloads import SpeakerDownloads
+from speaker_audio._sinks import BodySink
 
 T = TypeVar("T")
 

@@ -34,7 +34,7 @@ PASSWORD = "hunter2-base-url-password"
 def from_the_validation_on(error: BaseException) -> BaseException:
     """``error`` with the frames before the base URL's validation (the caller's, the constructors') dropped."""
     tb = error.__traceback__
-    while tb is not None and not tb.tb_frame.f_code.co_filename.endswith("_settings.py"):
+    while tb is not None and Path(tb.tb_frame.f_code.co_filename).name != "_settings.py":
         tb = tb.tb_next
     assert tb is not None, "the error was not raised by the base URL's validation"
     error.__traceback__ = tb

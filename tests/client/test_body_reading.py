@@ -38,10 +38,10 @@ from speaker_audio import (
     ResponseValidationError,
     SpeakerAudioClient,
 )
-from speaker_audio._body import JsonSink
 from speaker_audio._http_errors import MAX_ERROR_BODY_BYTES, ErrorBodyReader, status_error
 from speaker_audio._inflate import ACCEPT_ENCODING, INFLATE_STEP, Inflater, inflater_for
 from speaker_audio._settings import DEFAULT_MAX_JSON_BYTES
+from speaker_audio._sinks import JsonSink
 from speaker_audio.testing import FakeElevenLabs, Fault
 
 VOICE, SAMPLE = FakeElevenLabs.demo_ids

@@ -24,8 +24,8 @@ from speaker_audio import (
     SpeakerAudioError,
     SpeakerDownloadError,
 )
+from speaker_audio._downloads import speaker_file_stems
 from speaker_audio._files import AtomicFile
-from speaker_audio._workflow import speaker_file_stems
 from speaker_audio.testing import FakeElevenLabs, FakeSpeaker, Fault, demo_clips
 
 Kind = Literal["sync", "async"]
@@ -336,7 +336,7 @@ async def test_cancelling_the_async_download_mid_body_leaves_no_partial_file(
 def test_cancelled_downloads_stop_at_the_next_chunk_and_leave_nothing(
     completed_fake: FakeElevenLabs, tmp_path: Path
 ) -> None:
-    from speaker_audio._workflow import DownloadCancelled, SpeakerDownloads
+    from speaker_audio._downloads import DownloadCancelled, SpeakerDownloads
 
     with SpeakerAudioClient(base_url=completed_fake.base_url) as client:
         status = client.get_separation_status("voice-demo", "sample-demo")
@@ -376,9 +376,9 @@ def test_stems_of_case_colliding_ids_get_distinct_hashes() -> None:
 
 
 def test_a_remaining_collision_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    import speaker_audio._workflow as workflow
+    import speaker_audio._downloads as downloads_module
 
-    monkeypatch.setattr(workflow, "id_digest", lambda speaker_id: "0000000000")
+    monkeypatch.setattr(downloads_module, "id_digest", lambda speaker_id: "0000000000")
     with pytest.raises(FileExistsError, match="same file name"):
         speaker_file_stems(["Alice", "alice"])
 

@@ -38,7 +38,7 @@ from speaker_audio import (
     SpeakerAudioClient,
     SpeakerAudioError,
 )
-from speaker_audio._http_errors import forget_sent_key
+from speaker_audio._connections import forget_sent_key
 from speaker_audio._requests import REDACTED
 from speaker_audio._settings import Secret
 from speaker_audio.testing import FakeElevenLabs, Fault
@@ -257,7 +257,7 @@ def test_one_shot_errors_show_no_key() -> None:
 #
 # Cases: a 401, a 503, a 200 with invalid base64, and an exception raised by a ``progress`` callback, on both
 # clients. They all reached the key through the frame's ``response`` → httpx's stream → httpcore's stream → httpcore's
-# own copy of the request headers. The clients close that path by calling ``_http_errors.forget_sent_key`` once the
+# own copy of the request headers. The clients close that path by calling ``_connections.forget_sent_key`` once the
 # response head has arrived (from ``KeyAuth.auth_flow``).
 
 KEY = "sk-reachable-0123456789abcdef-SECRET"

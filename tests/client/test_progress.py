@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import speaker_audio
 from speaker_audio import DownloadProgress
-from speaker_audio._body import estimate_audio_bytes, expected_body_bytes
+from speaker_audio._sinks import estimate_audio_bytes, expected_body_bytes
 from speaker_audio.testing import FakeElevenLabs, demo_clips
 
 MP3 = demo_clips()["speaker-1"][0]  # 6,336 bytes of audio in an 8,519-byte body

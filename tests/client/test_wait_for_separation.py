@@ -21,7 +21,7 @@ from speaker_audio import (
     SeparationTimeoutError,
     SpeakerAudioClient,
 )
-from speaker_audio._workflow import SeparationPoller
+from speaker_audio._polling import SeparationPoller
 from speaker_audio.testing import FakeElevenLabs, Fault
 
 VOICE, SAMPLE = FakeElevenLabs.demo_ids

@@ -41,7 +41,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from speaker_audio import _body
+from speaker_audio import _sinks
 from speaker_audio._drift import UNKNOWN_ENUM_VALUE, UNKNOWN_MEMBER
 from speaker_audio._files import AtomicFile
 from speaker_audio._operations import OPERATIONS as OPERATION_ROWS
@@ -217,8 +217,8 @@ def chunked(data: bytes, cuts: list[int]) -> list[bytes]:
 
 
 def one_pass_route(raw: bytes, cuts: list[int], operation: Operation[Any]) -> tuple[bytes, Any]:
-    sink = _body.AudioMemorySink(1 << 30, operation)
-    assert len(raw) <= _body.SMALL_BODY_BYTES  # the one-pass route
+    sink = _sinks.AudioMemorySink(1 << 30, operation)
+    assert len(raw) <= _sinks.SMALL_BODY_BYTES  # the one-pass route
     sink.feed(raw)
     audio = sink.finish()
     return audio.data, audio
@@ -226,14 +226,14 @@ def one_pass_route(raw: bytes, cuts: list[int], operation: Operation[Any]) -> tu
 
 def memory_streaming_route(raw: bytes, cuts: list[int], operation: Operation[Any]) -> tuple[bytes, Any]:
     """``AudioMemorySink`` past its one-pass size (lowered to 0 here), fed in random chunks."""
-    small, _body.SMALL_BODY_BYTES = _body.SMALL_BODY_BYTES, 0
+    small, _sinks.SMALL_BODY_BYTES = _sinks.SMALL_BODY_BYTES, 0
     try:
-        sink = _body.AudioMemorySink(1 << 30, operation)
+        sink = _sinks.AudioMemorySink(1 << 30, operation)
         for chunk in chunked(raw, cuts):
             sink.feed(chunk)
         audio = sink.finish()
     finally:
-        _body.SMALL_BODY_BYTES = small
+        _sinks.SMALL_BODY_BYTES = small
     return audio.data, audio
 
 
@@ -241,7 +241,7 @@ def streaming_route(raw: bytes, cuts: list[int], operation: Operation[Any]) -> t
     with tempfile.TemporaryDirectory() as folder:
         dest = Path(folder) / "speaker.mp3"
         file = AtomicFile(dest)
-        sink = _body.AudioFileSink(file, max_bytes=1 << 30, route=operation)
+        sink = _sinks.AudioFileSink(file, max_bytes=1 << 30, route=operation)
         try:
             for chunk in chunked(raw, cuts):
                 sink.feed(chunk)

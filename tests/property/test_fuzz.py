@@ -192,7 +192,7 @@ status_like = st.fixed_dictionaries(
 @fuzz
 @given(st.one_of(json_values, status_like), st.integers(0, 3000))
 def test_json_body_parsers_on_anything(payload: object, nesting: int) -> None:
-    from speaker_audio._body import JsonSink
+    from speaker_audio._sinks import JsonSink
     from speaker_audio.errors import ResponseValidationError
 
     for parse in (SEPARATION_STATUS.from_json, START_SEPARATION.from_json):

@@ -325,3 +325,18 @@ def test_a_changed_default_is_a_note_by_value_not_a_break(tree: Tree) -> None:
     assert report.breaks == []
     assert "`SpeakerAudioClient.__init__(max_retries)`: default changed: 2 -> 3" in report.notes
     assert "`AsyncSpeakerAudioClient.__init__(max_retries)`: default changed: 2 -> 3" in report.notes
+
+
+def test_a_private_base_may_move_between_private_modules_but_not_go(tree: Tree) -> None:
+    """The clients' shared base lives in a private module: moving it is not a break, dropping it is."""
+    tree.edit("_client.py", r"^from speaker_audio\._client_settings import", "from speaker_audio._moved_settings import")
+    package = tree.facade / "speaker_audio"
+    (package / "_client_settings.py").rename(package / "_moved_settings.py")
+    for name in ("_async_client.py",):
+        tree.edit(name, r"speaker_audio\._client_settings", "speaker_audio._moved_settings")
+    assert [b for b in tree.breaks() if "derives" in b] == []
+    tree.edit("_client.py", r"^class SpeakerAudioClient\(ClientSettings\):", "class SpeakerAudioClient:")
+    assert any(
+        b.startswith("`SpeakerAudioClient`: no longer derives from speaker_audio.<private>.ClientSettings")
+        for b in tree.breaks()
+    )

@@ -997,7 +997,7 @@ def test_new_status_value_is_reported_before_and_a_type_error_after_regeneration
     tree.generate()
     checked = tree.mypy()
     assert checked.returncode != 0
-    assert "_workflow.py" in checked.stdout
+    assert "_polling.py" in checked.stdout
     assert "CANCELLED" in checked.stdout  # mypy names the value nobody has decided about yet
 
 

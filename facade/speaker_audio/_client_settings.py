@@ -10,9 +10,9 @@ from urllib.parse import urlencode
 import httpx
 
 from speaker_audio import _deadline, _exchange, _http_errors, _operations, _retry, _settings
-from speaker_audio._body import BodySink, JsonSink
 from speaker_audio._drift import DriftReporter
 from speaker_audio._requests import RequestSpec
+from speaker_audio._sinks import BodySink, JsonSink
 
 T = TypeVar("T")
 

@@ -1,4 +1,4 @@
-"""Pieces of the multi-step workflow: polling decisions, download targets, and downloading every speaker.
+"""Downloads (sans-I/O): where a download goes, the plan and bookkeeping of downloading every speaker.
 
 Everything here is sans-I/O except the two small runners of :class:`SpeakerDownloads`, which only
 schedule the client's own download calls (threads for the sync client, tasks for the async one).
@@ -8,15 +8,11 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
-from typing import assert_never
 
 import attrs
 
-from speaker_audio._body import AudioFileSink
-from speaker_audio._deadline import Deadline
 from speaker_audio._decode import _EXTENSIONS
 from speaker_audio._files import (
     AtomicFile,
@@ -30,20 +26,17 @@ from speaker_audio._files import (
 from speaker_audio._models import DownloadProgress, SeparationStatus
 from speaker_audio._operations import STRICT, Checks
 from speaker_audio._requests import validate_id
+from speaker_audio._sinks import AudioFileSink
 from speaker_audio.errors import (
     InvalidIdError,
     SeparationFailedError,
     SeparationNotCompletedError,
-    SeparationNotStartedError,
-    SeparationTimeoutError,
-    SpeakerAudioError,
     SpeakerDownloadError,
     _with_hint,
 )
 
 __all__ = [
     "ProgressCallback",
-    "SeparationPoller",
     "DownloadCancelled",
     "SpeakerDownloads",
     "check_concurrency",
@@ -53,121 +46,6 @@ __all__ = [
     "resolve_download_target",
     "speaker_file_stems",
 ]
-
-
-FIRST_POLL_SECONDS = 1.0
-"""The least time a wait gives its first status request, whatever its ``timeout``."""
-
-
-class SeparationPoller:
-    """Decides, after each status read, whether to start separation, stop (done), fail, or wait and poll again.
-
-    ``not_started`` is decisive only at the first poll: with ``start`` the caller must start the
-    separation (:meth:`should_start` says so), else :meth:`next_wait` raises ``SeparationNotStartedError``.
-    At a later poll (after ``pending``, or just after a start that the server does not show yet) it is
-    waited through like ``pending``, within the timeout. ``started=True`` tells the poller that the
-    caller has just started the separation itself (so a first ``not_started`` is waited through too).
-    """
-
-    def __init__(
-        self,
-        voice_id: str,
-        sample_id: str,
-        *,
-        timeout: float,
-        poll_interval: float,
-        start: bool = False,
-        started: bool = False,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        if not (timeout >= 0 and poll_interval > 0):  # also refuses NaN
-            raise ValueError("timeout must be >= 0 and poll_interval > 0")
-        self._where = f"voice {voice_id!r}, sample {sample_id!r}"
-        self._timeout = timeout
-        self._poll_interval = poll_interval
-        self._start = start
-        self._started = started
-        self._polls = 0
-        self._unknown: str | None = None  # the last status seen that the pinned spec does not list
-        self._clock = clock
-        self._deadline = clock() + timeout
-
-    def should_start(self, status: SeparationStatus) -> bool:
-        """True (once) when the caller must start the separation now: first poll, ``not_started``, ``start``."""
-        if self._start and not self._started and self._polls == 0 and status.status == "not_started":
-            self._started = True
-            return True
-        return False
-
-    def deadline(self, *, first_poll_from: float | None = None) -> Deadline:
-        """The poll's deadline: a status request or retry wait that would pass ``timeout`` raises
-        ``SeparationTimeoutError``.
-
-        With ``first_poll_from`` (the clock when the first poll starts) it is at least ``FIRST_POLL_SECONDS``
-        away: the first poll is always sent, even with ``timeout=0`` ("give or take one poll's request").
-        """
-
-        def expired(what: str) -> SpeakerAudioError:
-            return SeparationTimeoutError(
-                f"speaker separation for {self._where} did not complete within {self._timeout:g}s "
-                f"(time ran out {what}){self._unknown_note()}"
-            )
-
-        at = self._deadline if first_poll_from is None else max(self._deadline, first_poll_from + FIRST_POLL_SECONDS)
-        return Deadline(at, expired)
-
-    def next_wait(self, status: SeparationStatus) -> float | None:
-        """``None`` when ``status`` is completed; else seconds to wait before the next poll.
-
-        Raises ``SeparationFailedError`` on ``failed``, ``SeparationNotStartedError`` on ``not_started``
-        at the first poll (unless started), and ``SeparationTimeoutError`` past the deadline.
-        """
-        from speaker_audio_api.models.speaker_separation_response_model_status import (
-            SpeakerSeparationResponseModelStatus as State,
-        )
-
-        first = self._polls == 0
-        self._polls += 1
-        try:
-            state = State(status.status)
-        except ValueError:  # a status the pinned spec does not list (the server is ahead of the pin): keep polling
-            self._unknown = status.status
-            return self._wait_more(status)
-        # Exhaustive over the pinned spec's statuses: a value that upstream adds is a mypy error
-        # here after regeneration, until someone decides what it means for waiting.
-        match state:
-            case State.COMPLETED:
-                return None
-            case State.FAILED:
-                raise SeparationFailedError(f"speaker separation failed for {self._where}")
-            case State.NOT_STARTED:
-                if first and not self._started:
-                    raise _with_hint(
-                        SeparationNotStartedError(
-                            f"speaker separation for {self._where} was never started (status 'not_started')",
-                            status=status.status,
-                        ),
-                        "start_separation",
-                    )
-            case State.PENDING:
-                pass
-            case _:
-                assert_never(state)
-        return self._wait_more(status)
-
-    def _unknown_note(self) -> str:
-        if self._unknown is None:
-            return ""
-        return f"; it reported {self._unknown!r}, a status the pinned spec does not list (re-pin with `make pin`)"
-
-    def _wait_more(self, status: SeparationStatus) -> float:
-        remaining = self._deadline - self._clock()
-        if remaining <= 0:
-            raise SeparationTimeoutError(
-                f"speaker separation for {self._where} still {status.status!r} after {self._timeout:g}s"
-                f"{self._unknown_note()}"
-            )
-        return min(self._poll_interval, remaining)
 
 
 _AUDIO_EXTENSIONS = frozenset(_EXTENSIONS.values()) | {".bin"}
