@@ -329,7 +329,8 @@ def test_a_changed_default_is_a_note_by_value_not_a_break(tree: Tree) -> None:
 
 def test_a_private_base_may_move_between_private_modules_but_not_go(tree: Tree) -> None:
     """The clients' shared base lives in a private module: moving it is not a break, dropping it is."""
-    tree.edit("_client.py", r"^from speaker_audio\._client_settings import", "from speaker_audio._moved_settings import")
+    moved = "from speaker_audio._moved_settings import"
+    tree.edit("_client.py", r"^from speaker_audio\._client_settings import", moved)
     package = tree.facade / "speaker_audio"
     (package / "_client_settings.py").rename(package / "_moved_settings.py")
     for name in ("_async_client.py",):
