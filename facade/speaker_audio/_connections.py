@@ -24,13 +24,29 @@ _TO_THE_CONNECTION = ("_stream", "_httpcore_stream", "_connection")
 
 def _http11_connection(node: object) -> Any:
     """The httpcore HTTP/1.1 connection under ``node`` (a response's stream or a pool's connection), or ``None``."""
+    path = _PATHS_TO_THE_CONNECTION.get(type(node))
+    if path is not None:  # the way found before from this kind of object: one getattr per link
+        found = node
+        for link in path:
+            found = getattr(found, link, None)
+        if found is not None and hasattr(found, "_h11_state"):
+            return found
+    start, links = node, list[str]()
     for _ in range(8):
         if node is None or not type(node).__module__.startswith(("httpx", "httpcore")):
             return None
         if hasattr(node, "_h11_state") and hasattr(node, "_network_stream"):
+            _PATHS_TO_THE_CONNECTION[type(start)] = tuple(links)
             return node
-        node = next((getattr(node, link) for link in _TO_THE_CONNECTION if getattr(node, link, None) is not None), None)
+        step = next((link for link in _TO_THE_CONNECTION if getattr(node, link, None) is not None), None)
+        if step is None:
+            return None
+        links.append(step)
+        node = getattr(node, step)
     return None
+
+
+_PATHS_TO_THE_CONNECTION: dict[type, tuple[str, ...]] = {}
 
 
 def retire_if_surplus(stream: object) -> bool:

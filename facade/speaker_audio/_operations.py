@@ -107,7 +107,7 @@ class Operation(Generic[R]):
         checked = {name: validate_id(name, value) for name, value in ids.items()}
         response_validator(self.name)  # an operation whose response the facade cannot check is not even sent
         function = self.module()._get_kwargs
-        unset = _parameters_to_unset(function, frozenset(checked.keys() | params.keys() | {_KEY_PARAMETER}))
+        unset = _parameters_to_unset(function, (*checked, *params))
         key = _KEY_PROBE if api_key is not None else _unset()
         kwargs = function(**checked, **params, **unset, **{_KEY_PARAMETER: key})
         return spec_from_kwargs(self.name, kwargs, _KEY_PROBE, api_key, checked)
@@ -209,6 +209,7 @@ def _model_class(name: str) -> type[Any]:
     return model
 
 
+@functools.cache
 def _unset() -> Any:
     from speaker_audio_api.types import UNSET
 
@@ -221,12 +222,13 @@ def _optional_parameters(function: Callable[..., Any]) -> tuple[str, ...]:
 
 
 @functools.cache
-def _parameters_to_unset(function: Callable[..., Any], given: frozenset[str]) -> Mapping[str, Any]:
+def _parameters_to_unset(function: Callable[..., Any], given: tuple[str, ...]) -> Mapping[str, Any]:
     """UNSET for every optional parameter not given: the generated code would otherwise send the spec's default.
 
-    Cached per function and set of names given: callers only unpack it (``**``), never change it.
+    Cached per function and names given: callers only unpack it (``**``), never change it.
     """
-    return {name: _unset() for name in _optional_parameters(function) if name not in given}
+    given_names = {*given, _KEY_PARAMETER}
+    return {name: _unset() for name in _optional_parameters(function) if name not in given_names}
 
 
 @functools.cache
