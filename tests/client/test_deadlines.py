@@ -8,13 +8,13 @@ in tests/client/test_wait_for_separation.py.
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 from _clients import FakeClock, Kind, call, make_client
 from _leaks import views_holding
+from _socket_server import SocketServer
 from conftest import TEST_KEY
 
 import speaker_audio
@@ -24,48 +24,18 @@ from speaker_audio.testing import FakeElevenLabs, Fault
 VOICE, SAMPLE = FakeElevenLabs.demo_ids
 
 
-class DrippingServer:
+class DrippingServer(SocketServer):
     """Answers every request with a 200 promising 100,000 bytes, then sends one byte every ``interval`` seconds."""
 
     def __init__(self, interval: float) -> None:
+        super().__init__()
         self.interval = interval
-        self.connections = 0
-        self._stop = threading.Event()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._threads: list[threading.Thread] = []
-        self.base_url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
 
-    def __enter__(self) -> DrippingServer:
-        thread = threading.Thread(target=self._accept, daemon=True)
-        thread.start()
-        self._threads.append(thread)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._listener.close()
-        for thread in self._threads:
-            thread.join(5)
-
-    def _accept(self) -> None:
-        self._listener.settimeout(0.1)
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self.connections += 1
-            thread = threading.Thread(target=self._drip, args=(conn,), daemon=True)
-            thread.start()
-            self._threads.append(thread)
-
-    def _drip(self, conn: socket.socket) -> None:
+    def serve(self, conn: socket.socket) -> None:
         with conn:
             conn.recv(65536)
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{")
-            while not self._stop.wait(self.interval):
+            while not self.stop.wait(self.interval):
                 try:
                     conn.sendall(b" ")
                 except OSError:

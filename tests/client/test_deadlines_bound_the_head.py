@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import io
 import socket
-import threading
 import time
 from collections.abc import Iterator
 
 import pytest
 from _clients import Kind, call, make_client
+from _socket_server import SocketServer
 
 from speaker_audio import APITimeoutError, SeparationTimeoutError
 from speaker_audio.cli import _errors, main
@@ -28,52 +28,21 @@ MODES = {
 }
 
 
-class HeadDripServer:
+class HeadDripServer(SocketServer):
     """Reads a request, then sends ``first`` and one ``line`` every 0.5 s, never finishing the head."""
 
     def __init__(self, first: bytes, line: bytes) -> None:
+        super().__init__()
         self.first, self.line = first, line
-        self.connections = 0
-        self._stop = threading.Event()
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._threads: list[threading.Thread] = []
-        self.base_url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
 
-    def __enter__(self) -> HeadDripServer:
-        self._start(self._accept)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._listener.close()
-        for thread in self._threads:
-            thread.join(5)
-
-    def _start(self, target: object, *args: object) -> None:
-        thread = threading.Thread(target=target, args=args, daemon=True)  # type: ignore[arg-type]
-        thread.start()
-        self._threads.append(thread)
-
-    def _accept(self) -> None:
-        self._listener.settimeout(0.1)
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self.connections += 1
-            self._start(self._drip, conn)
-
-    def _drip(self, conn: socket.socket) -> None:
+    def serve(self, conn: socket.socket) -> None:
         with conn:
             conn.recv(65536)
             started = time.monotonic()
             try:
                 conn.sendall(self.first)
                 number = 0
-                while not self._stop.wait(DRIP_SECONDS) and time.monotonic() - started < SERVER_GIVES_UP:
+                while not self.stop.wait(DRIP_SECONDS) and time.monotonic() - started < SERVER_GIVES_UP:
                     number += 1
                     conn.sendall(self.line % number)
             except OSError:  # the client closed the connection

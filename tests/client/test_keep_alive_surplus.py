@@ -10,11 +10,11 @@ import asyncio
 import base64
 import json
 import socket
-import threading
 from collections.abc import Iterator
 
 import pytest
 from _clients import Kind
+from _socket_server import SocketServer
 
 from speaker_audio import AsyncSpeakerAudioClient, SpeakerAudioClient, SpeakerAudioError
 
@@ -37,49 +37,18 @@ def audio_response(audio: bytes) -> bytes:
                           "duration_secs": 1.0})  # fmt: skip
 
 
-class SurplusServer:
+class SurplusServer(SocketServer):
     """Answers each request on a connection with the asked speaker's audio, then (same send) an impostor's."""
 
     def __init__(self) -> None:
-        self.connections = 0
+        super().__init__()
         self.requests = 0
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._threads: list[threading.Thread] = []
-        self._stop = threading.Event()
-        self.base_url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
 
-    def __enter__(self) -> SurplusServer:
-        self._start(self._accept)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._listener.close()
-        for thread in self._threads:
-            thread.join(5)
-
-    def _start(self, target: object, *args: object) -> None:
-        thread = threading.Thread(target=target, args=args, daemon=True)  # type: ignore[arg-type]
-        thread.start()
-        self._threads.append(thread)
-
-    def _accept(self) -> None:
-        self._listener.settimeout(0.1)
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            self.connections += 1
-            self._start(self._serve, conn)
-
-    def _serve(self, conn: socket.socket) -> None:
+    def serve(self, conn: socket.socket) -> None:
         conn.settimeout(5)
         buffer = b""
         with conn:
-            while not self._stop.is_set():
+            while not self.stop.is_set():
                 while b"\r\n\r\n" not in buffer:
                     try:
                         data = conn.recv(65536)
