@@ -38,6 +38,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+from _oracle import FiniteValidator
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -70,21 +71,6 @@ def inline(schema: JSON) -> JSON:
     if isinstance(schema, list):
         return [inline(item) for item in schema]
     return schema
-
-
-def _finite_number(checker: Any, instance: object) -> bool:
-    if isinstance(instance, bool) or not isinstance(instance, int | float):
-        return False
-    try:
-        return math.isfinite(instance)
-    except OverflowError:
-        return False
-
-
-FiniteValidator = jsonschema.validators.extend(
-    jsonschema.Draft202012Validator,
-    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("number", _finite_number),
-)
 
 
 def oracle(operation: str) -> Callable[[object], bool]:

@@ -15,9 +15,10 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import jsonschema
 import pytest
 from _clients import ClientRunner, Kind
+from _oracle import FiniteValidator as FINITE_ORACLE
+from _oracle import is_finite_number
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -251,28 +252,13 @@ KEYWORD_SCHEMAS: list[JSON] = [
 ]
 
 
-def _finite_number(checker: Any, instance: object) -> bool:
-    if isinstance(instance, bool) or not isinstance(instance, int | float):
-        return False
-    try:
-        return math.isfinite(instance)
-    except OverflowError:
-        return False
-
-
-FINITE_ORACLE = jsonschema.validators.extend(
-    jsonschema.Draft202012Validator,
-    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine("number", _finite_number),
-)
-
-
 NUMERIC = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"}
 
 
 def is_finite_json(value: JSON) -> bool:
     if isinstance(value, list | dict):
         return all(is_finite_json(item) for item in (value.values() if isinstance(value, dict) else value))
-    return isinstance(value, bool) or not isinstance(value, int | float) or _finite_number(None, value)
+    return isinstance(value, bool) or not isinstance(value, int | float) or is_finite_number(value)
 
 
 @settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
