@@ -565,9 +565,10 @@ class AsyncSpeakerAudioClient(ClientSettings):
         while True:
             raise_if_cancelled(cancel, f"{spec.method} {spec.path}")
             exchange.attempts += 1
+            http = self._http
             try:
-                async with _async_io.DeadlineGuard(deadline, self._clock, self._http) as guard:
-                    return await self._attempt(spec, make_sink, deadline, call, exchange, guard)
+                async with _async_io.DeadlineGuard(deadline, self._clock, http) as guard:
+                    return await self._attempt(http, spec, make_sink, deadline, call, exchange, guard)
             except SpeakerAudioError as error:
                 delay = call.retry_policy.next_delay(spec, error, retries)
                 if may_retry is not None and not may_retry():
@@ -582,6 +583,7 @@ class AsyncSpeakerAudioClient(ClientSettings):
 
     async def _attempt(
         self,
+        http: httpx.AsyncClient,
         spec: RequestSpec,
         make_sink: Callable[[], BodySink[T]],
         deadline: _deadline.Deadline | None,
@@ -589,16 +591,17 @@ class AsyncSpeakerAudioClient(ClientSettings):
         exchange: Exchange,
         guard: _async_io.DeadlineGuard,
     ) -> T:
-        """One request and its response; ``guard`` ends it at ``deadline``, response head included."""
+        """One request (through ``http``, the pool) and its response; ``guard`` ends it at ``deadline``, response
+        head included."""
         timeout = deadline.clip(call.timeout, self._clock()) if deadline is not None else call.timeout
         headers = {**self._agent, **self.default_headers, **spec.headers}
-        request = self._http.build_request(spec.method, self.base_url + spec.path, headers=headers, timeout=timeout)
+        request = http.build_request(spec.method, self.base_url + spec.path, headers=headers, timeout=timeout)
         request.headers["accept-encoding"] = _inflate.ACCEPT_ENCODING  # exactly what _inflate decodes
         guard.watch(request)
         sink: BodySink[T] | None = None
         try:
             auth = spec.auth or httpx.USE_CLIENT_DEFAULT  # the key is written into the request only as it is sent
-            response = _inflate.unread(await self._http.send(request, stream=True, follow_redirects=False, auth=auth))
+            response = _inflate.unread(await http.send(request, stream=True, follow_redirects=False, auth=auth))
             exchange.received(response, request)
             guard.started(response)
             # at the body's end, before the connection is released: the guard lets go of it, and a connection

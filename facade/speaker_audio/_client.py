@@ -561,9 +561,10 @@ class SpeakerAudioClient(ClientSettings):
         while True:
             raise_if_cancelled(cancel, f"{spec.method} {spec.path}")
             exchange.attempts += 1
+            http = self._http
             try:
-                with _sync_io.DeadlineGuard(deadline, self._clock, self._http) as guard:
-                    return self._attempt(spec, make_sink, deadline, call, exchange, guard)
+                with _sync_io.DeadlineGuard(deadline, self._clock, http) as guard:
+                    return self._attempt(http, spec, make_sink, deadline, call, exchange, guard)
             except SpeakerAudioError as error:
                 delay = call.retry_policy.next_delay(spec, error, retries)
                 if may_retry is not None and not may_retry():
@@ -578,6 +579,7 @@ class SpeakerAudioClient(ClientSettings):
 
     def _attempt(
         self,
+        http: httpx.Client,
         spec: RequestSpec,
         make_sink: Callable[[], BodySink[T]],
         deadline: _deadline.Deadline | None,
@@ -585,16 +587,17 @@ class SpeakerAudioClient(ClientSettings):
         exchange: Exchange,
         guard: _sync_io.DeadlineGuard,
     ) -> T:
-        """One request and its response; ``guard`` ends it at ``deadline``, response head included."""
+        """One request (through ``http``, the pool) and its response; ``guard`` ends it at ``deadline``, response
+        head included."""
         timeout = deadline.clip(call.timeout, self._clock()) if deadline is not None else call.timeout
         headers = {**self._agent, **self.default_headers, **spec.headers}
-        request = self._http.build_request(spec.method, self.base_url + spec.path, headers=headers, timeout=timeout)
+        request = http.build_request(spec.method, self.base_url + spec.path, headers=headers, timeout=timeout)
         request.headers["accept-encoding"] = _inflate.ACCEPT_ENCODING  # exactly what _inflate decodes
         guard.watch(request)
         sink: BodySink[T] | None = None
         try:
             auth = spec.auth or httpx.USE_CLIENT_DEFAULT  # the key is written into the request only as it is sent
-            response = _inflate.unread(self._http.send(request, stream=True, follow_redirects=False, auth=auth))
+            response = _inflate.unread(http.send(request, stream=True, follow_redirects=False, auth=auth))
             exchange.received(response, request)
             guard.started(response)
             # at the body's end, before the connection is released: the guard lets go of it, and a connection

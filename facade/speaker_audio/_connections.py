@@ -199,7 +199,11 @@ def _is_sent_request(node: object) -> bool:
 
 def _overwrite(request: object, name: bytes, value: bytes) -> None:
     headers = getattr(request, "headers", None)
-    if isinstance(headers, list):
-        for index, pair in enumerate(headers):
-            if isinstance(pair, tuple) and len(pair) == 2 and bytes(pair[0]).lower() == name:
-                headers[index] = (pair[0], value)
+    if not isinstance(headers, list):
+        return
+    try:
+        found = [index for index, (key, _) in enumerate(headers) if key.lower() == name]
+    except (TypeError, ValueError, AttributeError):  # not httpcore's list of byte pairs: leave it
+        return
+    for index in found:
+        headers[index] = (headers[index][0], value)
