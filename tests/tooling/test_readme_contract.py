@@ -1,11 +1,11 @@
 """The README, the docs, the help and the Makefile agree with the program.
 
-Every error class of ``speaker_audio.errors`` is in the README's error table and in the full one of
-``docs/python-api.md``, and every name there is one; the exit codes in ``docs/cli.md``, in ``speaker-audio --help``
-and in ``speaker_audio.cli`` are the same set; every Makefile target is listed by ``make help`` with its ``##``
-text and named in ``docs/maintaining.md``, and the README mentions ``make help``. The README's Python examples run
-against the fake API (its tests pass under pytest), the fixture fields and environment variables it names exist,
-and its install lines cannot take a package of the same name from a public index.
+Every error class of ``speaker_audio.errors`` is in the error table of ``docs/python-api.md``, and every name there
+is one; the README's errors, in brief, are real ones and link to that table; the exit codes in ``docs/cli.md``, in
+``speaker-audio --help`` and in ``speaker_audio.cli`` are the same set; every Makefile target is listed by
+``make help`` with its ``##`` text and named in ``docs/maintaining.md``, and the README mentions ``make help``. The
+README's Python examples run against the fake API (its tests pass under pytest), the fixture fields and environment
+variables it names exist, and its install lines cannot take a package of the same name from a public index.
 """
 
 from __future__ import annotations
@@ -76,14 +76,18 @@ def tabled_error_names(text: str) -> set[str]:
     return named
 
 
-@pytest.mark.parametrize(
-    "where", [("README.md", "Errors and retries"), ("docs/python-api.md", "Errors")], ids=["readme", "python-api"]
-)
-def test_the_error_tables_name_exactly_the_error_classes(where: tuple[str, str]) -> None:
-    path, title = where
-    named = tabled_error_names(section((ROOT / path).read_text(encoding="utf-8"), title))
+def test_the_error_table_names_exactly_the_error_classes() -> None:
+    named = tabled_error_names(doc_section("python-api.md", "Errors"))
     classes = error_classes()
-    assert named == classes, f"missing from {path}: {classes - named}; not in the program: {named - classes}"
+    assert named == classes, f"missing from the table: {classes - named}; not in the program: {named - classes}"
+
+
+def test_the_readme_names_real_errors_and_links_to_the_table() -> None:
+    text = readme_section("Errors and retries")
+    assert "](docs/python-api.md#errors)" in text
+    named = set(re.findall(r"`(?:speaker_audio\.)?(\w+Error)`", text)) - set(dir(builtins))
+    assert {"SpeakerAudioError", "APIStatusError"} <= named
+    assert named <= error_classes(), f"not in the program: {named - error_classes()}"
 
 
 def program_exit_codes() -> set[int]:
