@@ -4,8 +4,9 @@ Every error class of ``speaker_audio.errors`` is in the error table of ``docs/py
 is one; the README's errors, in brief, are real ones and link to that table; the exit codes in ``docs/cli.md``, in
 ``speaker-audio --help`` and in ``speaker_audio.cli`` are the same set; every Makefile target is listed by
 ``make help`` with its ``##`` text and named in ``docs/maintaining.md``, and the README mentions ``make help``. The
-README's Python examples run against the fake API (its tests pass under pytest), the fixture fields and environment
-variables it names exist, and its install lines cannot take a package of the same name from a public index.
+README's Python examples run against the fake API (its tests pass under pytest, and so do those of the fixture's
+section in ``docs/python-api.md``, which it links to), the fixture fields, fake attributes and environment variables
+they name exist, and its install lines cannot take a package of the same name from a public index.
 """
 
 from __future__ import annotations
@@ -216,11 +217,27 @@ def test_each_common_task_line_runs_in_order(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_the_readme_test_example_passes_under_pytest(tmp_path: Path) -> None:
-    (code,) = code_blocks(readme_section("Testing your package against a fake ElevenLabs"), "python")
+TESTING_README = "Testing your package against a fake ElevenLabs"
+TESTING_DOC = ("python-api.md", "Testing with the fake API")
+
+
+def testing_texts() -> dict[str, str]:
+    """The README's section on testing with the fixture, and the section of the docs it links to for the rest."""
+    name, title = TESTING_DOC
+    return {"readme": readme_section(TESTING_README), "python-api": doc_section(name, title)}
+
+
+def test_the_readme_links_to_the_rest_of_the_fixture() -> None:
+    slug = TESTING_DOC[1].lower().replace(" ", "-")
+    assert f"](docs/{TESTING_DOC[0]}#{slug})" in readme_section(TESTING_README)
+
+
+@pytest.mark.parametrize(("where", "least"), [("readme", 3), ("python-api", 2)])
+def test_the_fixture_examples_pass_under_pytest(tmp_path: Path, where: str, least: int) -> None:
+    (code,) = code_blocks(testing_texts()[where], "python")
     functions = [node for node in ast.walk(ast.parse(code)) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)]
     tests = [function.name for function in functions if function.name.startswith("test_")]
-    assert len(tests) >= 3
+    assert len(tests) >= least
     (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")  # this folder's own (empty) configuration
     (tmp_path / "test_readme_example.py").write_text(code, encoding="utf-8")
     result = subprocess.run(
@@ -248,8 +265,9 @@ def named_fields(text: str) -> dict[str, list[str]]:
     return found
 
 
-def test_the_fixture_fields_the_readme_names_exist() -> None:
-    listed = named_fields(" ".join(readme_section("Testing your package against a fake ElevenLabs").split()))
+@pytest.mark.parametrize("where", ["readme", "python-api"])
+def test_the_fixture_fields_named_exist(where: str) -> None:
+    listed = named_fields(" ".join(testing_texts()[where].split()))
     assert {"RequestLogEntry", "RecordedRequest"} <= set(listed), listed
     for name, fields in listed.items():
         cls = getattr(testing, name)
@@ -257,13 +275,15 @@ def test_the_fixture_fields_the_readme_names_exist() -> None:
         assert set(fields) <= real, f"{name} has no {set(fields) - real} (its fields: {sorted(real)})"
 
 
-def test_the_fake_attributes_the_readme_uses_exist() -> None:
-    used = set(re.findall(r"\bfake(?:_elevenlabs)?\.(\w+)", README))
+@pytest.mark.parametrize("where", ["readme", "python-api"])
+def test_the_fake_attributes_used_exist(where: str) -> None:
+    text = README if where == "readme" else testing_texts()[where]
+    used = set(re.findall(r"\bfake(?:_elevenlabs)?\.(\w+)", text))
     assert {"request_log", "requests_to", "inject_random_faults", "script"} <= used
     with FakeElevenLabs() as fake:
         missing = {name for name in used if not hasattr(fake, name)}
     assert not missing, f"FakeElevenLabs has no {missing}"
-    assert set(re.findall(r"`(\w+)` \(from `speaker_audio\.testing`\)", README)) <= set(testing.__all__)
+    assert set(re.findall(r"`(\w+)` \(from `speaker_audio\.testing`\)", text)) <= set(testing.__all__)
 
 
 def test_the_environment_variables_named_are_the_ones_read() -> None:
