@@ -221,7 +221,7 @@ TESTING_README = "Testing your package against a fake ElevenLabs"
 TESTING_DOC = ("python-api.md", "Testing with the fake API")
 
 
-def testing_texts() -> dict[str, str]:
+def fixture_texts() -> dict[str, str]:
     """The README's section on testing with the fixture, and the section of the docs it links to for the rest."""
     name, title = TESTING_DOC
     return {"readme": readme_section(TESTING_README), "python-api": doc_section(name, title)}
@@ -234,7 +234,7 @@ def test_the_readme_links_to_the_rest_of_the_fixture() -> None:
 
 @pytest.mark.parametrize(("where", "least"), [("readme", 3), ("python-api", 2)])
 def test_the_fixture_examples_pass_under_pytest(tmp_path: Path, where: str, least: int) -> None:
-    (code,) = code_blocks(testing_texts()[where], "python")
+    (code,) = code_blocks(fixture_texts()[where], "python")
     functions = [node for node in ast.walk(ast.parse(code)) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)]
     tests = [function.name for function in functions if function.name.startswith("test_")]
     assert len(tests) >= least
@@ -267,7 +267,7 @@ def named_fields(text: str) -> dict[str, list[str]]:
 
 @pytest.mark.parametrize("where", ["readme", "python-api"])
 def test_the_fixture_fields_named_exist(where: str) -> None:
-    listed = named_fields(" ".join(testing_texts()[where].split()))
+    listed = named_fields(" ".join(fixture_texts()[where].split()))
     assert {"RequestLogEntry", "RecordedRequest"} <= set(listed), listed
     for name, fields in listed.items():
         cls = getattr(testing, name)
@@ -277,7 +277,7 @@ def test_the_fixture_fields_named_exist(where: str) -> None:
 
 @pytest.mark.parametrize("where", ["readme", "python-api"])
 def test_the_fake_attributes_used_exist(where: str) -> None:
-    text = README if where == "readme" else testing_texts()[where]
+    text = README if where == "readme" else fixture_texts()[where]
     used = set(re.findall(r"\bfake(?:_elevenlabs)?\.(\w+)", text))
     assert {"request_log", "requests_to", "inject_random_faults", "script"} <= used
     with FakeElevenLabs() as fake:
