@@ -6,7 +6,8 @@ is one; the README's errors, in brief, are real ones and link to that table; the
 ``make help`` with its ``##`` text and named in ``docs/maintaining.md``, and the README mentions ``make help``. The
 README's Python examples run against the fake API (its tests pass under pytest, and so do those of the fixture's
 section in ``docs/python-api.md``, which it links to), the fixture fields, fake attributes and environment variables
-they name exist, and its install lines cannot take a package of the same name from a public index.
+they name exist, every local link of the README and the docs reaches a file and heading, and the README's install
+lines cannot take a package of the same name from a public index.
 """
 
 from __future__ import annotations
@@ -289,6 +290,35 @@ def test_the_fake_attributes_used_exist(where: str) -> None:
 def test_the_environment_variables_named_are_the_ones_read() -> None:
     named = set(re.findall(r"\b(ELEVENLABS_\w+)", README))
     assert named == {speaker_audio.API_KEY_ENV, speaker_audio.BASE_URL_ENV}
+
+
+# -- links -------------------------------------------------------------------------------------------------------
+
+MARKDOWN_PAGES = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted(DOCS.glob("*.md"))]
+
+
+def heading_anchors(text: str) -> set[str]:
+    """The anchors GitHub gives the headings of a markdown text (code blocks left out)."""
+    prose = re.sub(r"^```.*?^```$", "", text, flags=re.MULTILINE | re.DOTALL)
+    headings = re.findall(r"^#+ (.+)$", prose, flags=re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-") for heading in headings}
+
+
+@pytest.mark.parametrize("page", MARKDOWN_PAGES, ids=lambda page: str(page.relative_to(ROOT)))
+def test_every_local_link_reaches_a_file_and_heading(page: Path) -> None:
+    text = page.read_text(encoding="utf-8")
+    targets = [t for t in re.findall(r"\]\(([^)\s]+)\)", text) if not re.match(r"[a-z]+:", t)]
+    if page.name == "README.md":  # where the README's deeper material lives
+        assert {"docs/python-api.md", "docs/cli.md", "docs/compatibility.md", "docs/reliability.md"} <= {
+            target.partition("#")[0] for target in targets
+        }
+    for target in targets:
+        path, _, anchor = target.partition("#")
+        destination = (page.parent / path).resolve() if path else page
+        assert destination.is_file(), f"{page.name}: {target} is no file"
+        if anchor:
+            anchors = heading_anchors(destination.read_text(encoding="utf-8"))
+            assert anchor in anchors, f"{page.name}: {target} is no heading of {destination.name}"
 
 
 # -- installing --------------------------------------------------------------------------------------------------
