@@ -121,7 +121,7 @@ $(PRISM):
 
 pytest: prism
 
-# The support matrix (README: "Supported Pythons and dependencies"): pytest on each supported Python with the newest
+# The support matrix (docs/compatibility.md: "Pythons and dependencies"): pytest on each supported Python with the newest
 # dependencies, and on the lowest set (httpx and attrs at their floors) on the oldest, each in its own nox venv under
 # .matrix/ (scripts/noxfile.py). A Python that is not installed is skipped; the summary lists every leg.
 .PHONY: matrix

@@ -718,7 +718,7 @@ def render(report: Report, snapshot_path: Path) -> Iterator[str]:
     unacknowledged = len(report.breaks) - len(report.acknowledged)
     if unacknowledged:
         yield f"{unacknowledged} breaking change(s): {report.refusal}"
-        yield "  (or restore what broke; see 'Versions and compatibility' in README.md)"
+        yield "  (or restore what broke; see 'Versions and compatibility' in docs/api-contract.md)"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import nox
 
-# The supported Pythons: the same list as pyproject's classifiers and requires-python and the README's table
+# The supported Pythons: the same list as pyproject's classifiers and requires-python and docs/compatibility.md's table
 # (tests/tooling/test_support_matrix.py checks that they agree). The first is the oldest.
 PYTHONS = ("3.11", "3.12", "3.13")
 ROOT = Path(__file__).resolve().parent.parent

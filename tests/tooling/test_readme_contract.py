@@ -1,11 +1,13 @@
 """The README, the docs, the help and the Makefile agree with the program.
 
-Every error class of ``speaker_audio.errors`` is in the README's error table and in the full one of
-``docs/python-api.md``, and every name there is one; the exit codes in ``docs/cli.md``, in ``speaker-audio --help``
-and in ``speaker_audio.cli`` are the same set; every Makefile target is listed by ``make help`` with its ``##``
-text and named in ``docs/maintaining.md``, and the README mentions ``make help``. The README's Python examples run
-against the fake API (its tests pass under pytest), the fixture fields and environment variables it names exist,
-and its install lines cannot take a package of the same name from a public index.
+Every error class of ``speaker_audio.errors`` is in the error table of ``docs/python-api.md``, and every name there
+is one; the README's errors, in brief, are real ones and link to that table; the exit codes in ``docs/cli.md``, in
+``speaker-audio --help`` and in ``speaker_audio.cli`` are the same set; every Makefile target is listed by
+``make help`` with its ``##`` text and named in ``docs/maintaining.md``, and the README mentions ``make help``. The
+README's Python examples run against the fake API (its tests pass under pytest, and so do those of the fixture's
+section in ``docs/python-api.md``, which it links to), the fixture fields, fake attributes and environment variables
+they name exist, every local link of the README and the docs reaches a file and heading, and the README's install
+lines cannot take a package of the same name from a public index.
 """
 
 from __future__ import annotations
@@ -76,14 +78,18 @@ def tabled_error_names(text: str) -> set[str]:
     return named
 
 
-@pytest.mark.parametrize(
-    "where", [("README.md", "Errors and retries"), ("docs/python-api.md", "Errors")], ids=["readme", "python-api"]
-)
-def test_the_error_tables_name_exactly_the_error_classes(where: tuple[str, str]) -> None:
-    path, title = where
-    named = tabled_error_names(section((ROOT / path).read_text(encoding="utf-8"), title))
+def test_the_error_table_names_exactly_the_error_classes() -> None:
+    named = tabled_error_names(doc_section("python-api.md", "Errors"))
     classes = error_classes()
-    assert named == classes, f"missing from {path}: {classes - named}; not in the program: {named - classes}"
+    assert named == classes, f"missing from the table: {classes - named}; not in the program: {named - classes}"
+
+
+def test_the_readme_names_real_errors_and_links_to_the_table() -> None:
+    text = readme_section("Errors and retries")
+    assert "](docs/python-api.md#errors)" in text
+    named = set(re.findall(r"`(?:speaker_audio\.)?(\w+Error)`", text)) - set(dir(builtins))
+    assert {"SpeakerAudioError", "APIStatusError"} <= named
+    assert named <= error_classes(), f"not in the program: {named - error_classes()}"
 
 
 def program_exit_codes() -> set[int]:
@@ -212,11 +218,27 @@ def test_each_common_task_line_runs_in_order(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_the_readme_test_example_passes_under_pytest(tmp_path: Path) -> None:
-    (code,) = code_blocks(readme_section("Testing your package against a fake ElevenLabs"), "python")
+TESTING_README = "Testing your package against a fake ElevenLabs"
+TESTING_DOC = ("python-api.md", "Testing with the fake API")
+
+
+def fixture_texts() -> dict[str, str]:
+    """The README's section on testing with the fixture, and the section of the docs it links to for the rest."""
+    name, title = TESTING_DOC
+    return {"readme": readme_section(TESTING_README), "python-api": doc_section(name, title)}
+
+
+def test_the_readme_links_to_the_rest_of_the_fixture() -> None:
+    slug = TESTING_DOC[1].lower().replace(" ", "-")
+    assert f"](docs/{TESTING_DOC[0]}#{slug})" in readme_section(TESTING_README)
+
+
+@pytest.mark.parametrize(("where", "least"), [("readme", 3), ("python-api", 2)])
+def test_the_fixture_examples_pass_under_pytest(tmp_path: Path, where: str, least: int) -> None:
+    (code,) = code_blocks(fixture_texts()[where], "python")
     functions = [node for node in ast.walk(ast.parse(code)) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)]
     tests = [function.name for function in functions if function.name.startswith("test_")]
-    assert len(tests) >= 3
+    assert len(tests) >= least
     (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")  # this folder's own (empty) configuration
     (tmp_path / "test_readme_example.py").write_text(code, encoding="utf-8")
     result = subprocess.run(
@@ -244,8 +266,9 @@ def named_fields(text: str) -> dict[str, list[str]]:
     return found
 
 
-def test_the_fixture_fields_the_readme_names_exist() -> None:
-    listed = named_fields(" ".join(readme_section("Testing your package against a fake ElevenLabs").split()))
+@pytest.mark.parametrize("where", ["readme", "python-api"])
+def test_the_fixture_fields_named_exist(where: str) -> None:
+    listed = named_fields(" ".join(fixture_texts()[where].split()))
     assert {"RequestLogEntry", "RecordedRequest"} <= set(listed), listed
     for name, fields in listed.items():
         cls = getattr(testing, name)
@@ -253,18 +276,49 @@ def test_the_fixture_fields_the_readme_names_exist() -> None:
         assert set(fields) <= real, f"{name} has no {set(fields) - real} (its fields: {sorted(real)})"
 
 
-def test_the_fake_attributes_the_readme_uses_exist() -> None:
-    used = set(re.findall(r"\bfake(?:_elevenlabs)?\.(\w+)", README))
+@pytest.mark.parametrize("where", ["readme", "python-api"])
+def test_the_fake_attributes_used_exist(where: str) -> None:
+    text = README if where == "readme" else fixture_texts()[where]
+    used = set(re.findall(r"\bfake(?:_elevenlabs)?\.(\w+)", text))
     assert {"request_log", "requests_to", "inject_random_faults", "script"} <= used
     with FakeElevenLabs() as fake:
         missing = {name for name in used if not hasattr(fake, name)}
     assert not missing, f"FakeElevenLabs has no {missing}"
-    assert set(re.findall(r"`(\w+)` \(from `speaker_audio\.testing`\)", README)) <= set(testing.__all__)
+    assert set(re.findall(r"`(\w+)` \(from `speaker_audio\.testing`\)", text)) <= set(testing.__all__)
 
 
 def test_the_environment_variables_named_are_the_ones_read() -> None:
     named = set(re.findall(r"\b(ELEVENLABS_\w+)", README))
     assert named == {speaker_audio.API_KEY_ENV, speaker_audio.BASE_URL_ENV}
+
+
+# -- links -------------------------------------------------------------------------------------------------------
+
+MARKDOWN_PAGES = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted(DOCS.glob("*.md"))]
+
+
+def heading_anchors(text: str) -> set[str]:
+    """The anchors GitHub gives the headings of a markdown text (code blocks left out)."""
+    prose = re.sub(r"^```.*?^```$", "", text, flags=re.MULTILINE | re.DOTALL)
+    headings = re.findall(r"^#+ (.+)$", prose, flags=re.MULTILINE)
+    return {re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-") for heading in headings}
+
+
+@pytest.mark.parametrize("page", MARKDOWN_PAGES, ids=lambda page: str(page.relative_to(ROOT)))
+def test_every_local_link_reaches_a_file_and_heading(page: Path) -> None:
+    text = page.read_text(encoding="utf-8")
+    targets = [t for t in re.findall(r"\]\(([^)\s]+)\)", text) if not re.match(r"[a-z]+:", t)]
+    if page.name == "README.md":  # where the README's deeper material lives
+        assert {"docs/python-api.md", "docs/cli.md", "docs/compatibility.md", "docs/reliability.md"} <= {
+            target.partition("#")[0] for target in targets
+        }
+    for target in targets:
+        path, _, anchor = target.partition("#")
+        destination = (page.parent / path).resolve() if path else page
+        assert destination.is_file(), f"{page.name}: {target} is no file"
+        if anchor:
+            anchors = heading_anchors(destination.read_text(encoding="utf-8"))
+            assert anchor in anchors, f"{page.name}: {target} is no heading of {destination.name}"
 
 
 # -- installing --------------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The support matrix says one thing everywhere: pyproject, the README, the noxfile and the lowest constraints.
+"""The support matrix says one thing everywhere: pyproject, docs/compatibility.md (which the README links to), the
+noxfile and the lowest constraints.
 
 Fast and static: reads files only (the noxfile is parsed, not imported, so this runs where nox is not installed,
 e.g. in the matrix's own lowest leg).
@@ -19,9 +20,11 @@ from packaging.specifiers import SpecifierSet
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+COMPATIBILITY = (ROOT / "docs" / "compatibility.md").read_text(encoding="utf-8")
 NOXFILE = ROOT / "scripts" / "noxfile.py"
 CONSTRAINTS = ROOT / "scripts" / "constraints-lowest.txt"
-SECTION = "## Supported Pythons and dependencies"
+SECTION = "## Pythons and dependencies"
+SECTION_LINK = "docs/compatibility.md#pythons-and-dependencies"
 
 
 def _noxfile_pythons() -> tuple[str, ...]:
@@ -38,9 +41,9 @@ def _noxfile_pythons() -> tuple[str, ...]:
 NOX_PYTHONS = _noxfile_pythons()
 
 
-def _readme_section() -> str:
-    assert SECTION in README, f"the README has no {SECTION!r} section"
-    section = README.split(SECTION, 1)[1]
+def _table_section() -> str:
+    assert SECTION in COMPATIBILITY, f"docs/compatibility.md has no {SECTION!r} section"
+    section = COMPATIBILITY.split(SECTION, 1)[1]
     return section.split("\n## ", 1)[0]
 
 
@@ -57,13 +60,13 @@ def _table_rows(text: str) -> list[list[str]]:
     return rows
 
 
-def _readme_pythons() -> list[str]:
-    return [row[0] for row in _table_rows(_readme_section()) if re.fullmatch(r"3\.\d+", row[0])]
+def _tabled_pythons() -> list[str]:
+    return [row[0] for row in _table_rows(_table_section()) if re.fullmatch(r"3\.\d+", row[0])]
 
 
-def _readme_dependency(name: str) -> list[str]:
-    rows = [row for row in _table_rows(_readme_section()) if row[0] == name]
-    assert len(rows) == 1, f"the README's {SECTION!r} table needs exactly one row for {name}"
+def _tabled_dependency(name: str) -> list[str]:
+    rows = [row for row in _table_rows(_table_section()) if row[0] == name]
+    assert len(rows) == 1, f"the {SECTION!r} table of docs/compatibility.md needs exactly one row for {name}"
     return rows[0]
 
 
@@ -113,8 +116,12 @@ def test_requires_python_starts_at_the_oldest_supported_python() -> None:
         assert f"{version}.0" in requires
 
 
-def test_the_readme_table_lists_the_supported_pythons() -> None:
-    assert _readme_pythons() == list(NOX_PYTHONS)
+def test_the_table_lists_the_supported_pythons() -> None:
+    assert _tabled_pythons() == list(NOX_PYTHONS)
+
+
+def test_the_readme_links_to_the_table() -> None:
+    assert f"]({SECTION_LINK})" in README
 
 
 def test_this_python_is_a_supported_one() -> None:
@@ -134,17 +141,17 @@ def test_the_lowest_leg_pins_the_floors_of_pyproject() -> None:
 
 
 @pytest.mark.parametrize("name", ["httpx", "attrs"])
-def test_the_readme_states_the_tested_range_of_each_dependency(name: str) -> None:
+def test_the_table_states_the_tested_range_of_each_dependency(name: str) -> None:
     requirement = next(Requirement(r) for r in PROJECT["dependencies"] if Requirement(r).name == name)
-    row = _readme_dependency(name)
+    row = _tabled_dependency(name)
     # | dependency | pyproject allows | lowest tested | newest tested |
     assert SpecifierSet(row[1]) == requirement.specifier
     assert _release(row[2]) == _release(_floors()[name])
-    assert row[3] in requirement.specifier, f"{name} {row[3]} in the README is not allowed by {requirement}"
+    assert row[3] in requirement.specifier, f"{name} {row[3]} in docs/compatibility.md is not allowed by {requirement}"
 
 
-def test_make_matrix_exists_and_is_named_in_the_readme() -> None:
+def test_make_matrix_exists_and_is_named_beside_the_table_and_in_the_readme() -> None:
     assert re.search(r"^matrix:", (ROOT / "Makefile").read_text(encoding="utf-8"), re.MULTILINE)
     make_targets = README.split("## Make targets", 1)[1].split("\n## ", 1)[0]
     assert "`matrix`" in make_targets
-    assert "make matrix" in _readme_section()
+    assert "make matrix" in _table_section()
