@@ -18,8 +18,6 @@ T = TypeVar("T")
 
 __all__ = ["CallOptions", "CallSettings", "ClientSettings", "WaitOptions"]
 
-_KEY_HEADER = "xi-api-key"
-
 
 class WaitOptions(TypedDict, total=False):
     """Per-call options of ``wait_for_separation`` (its ``timeout`` is the wait's; ``request_timeout`` the polls').
@@ -200,7 +198,8 @@ class ClientSettings:
 
 
 def check_headers(headers: Mapping[str, str] | None, name: str) -> dict[str, str]:
-    """``headers`` as a dict of str; ``ValueError`` for the key header (any case) or a value that is not text."""
+    """``headers`` as a dict of str; ``ValueError`` for the key header (the pinned spec's, any case) or a value that
+    is not text."""
     if headers is None:
         return {}
     if not isinstance(headers, Mapping):
@@ -209,8 +208,8 @@ def check_headers(headers: Mapping[str, str] | None, name: str) -> dict[str, str
     for key, value in headers.items():
         if not isinstance(key, str) or not isinstance(value, str):
             raise TypeError(f"{name}: header names and values must be str")
-        if key.strip().lower() == _KEY_HEADER:
-            raise ValueError(f"{name} cannot set or remove the key header {_KEY_HEADER!r}: pass api_key instead")
+        if key.strip().lower() in _operations.key_headers():
+            raise ValueError(f"{name} cannot set or remove the key header {key.strip()!r}: pass api_key instead")
         if any(ch in key + value for ch in "\r\n\x00"):
             raise ValueError(f"{name}: header {key!r} holds a line break or NUL")
         checked[key] = value

@@ -16,6 +16,7 @@ import httpx
 
 from speaker_audio._http_errors import request_id_of
 from speaker_audio._models import SampleAudio, SeparationStatus, SpeakerAudio
+from speaker_audio._operations import key_headers
 from speaker_audio._settings import REDACTED
 
 T = TypeVar("T")
@@ -37,7 +38,7 @@ LOG_ENV = "SPEAKER_AUDIO_LOG"
 logger = logging.getLogger("speaker_audio")
 _request_lines = False  # set by configure_logging: the request lines are SPEAKER_AUDIO_LOG's alone
 _CURRENT: contextvars.ContextVar[Exchange | None] = contextvars.ContextVar("speaker_audio_exchange", default=None)
-_SECRET_HEADERS = frozenset({"xi-api-key", "authorization", "proxy-authorization", "cookie", "set-cookie"})
+_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 
 
 @attrs.frozen
@@ -162,4 +163,5 @@ def _log(request: httpx.Request, response: httpx.Response, attempt: int, elapsed
 
 
 def _shown(headers: httpx.Headers) -> dict[str, Any]:
-    return {name: REDACTED if name.lower() in _SECRET_HEADERS else value for name, value in headers.items()}
+    secret = _SECRET_HEADERS | key_headers()
+    return {name: REDACTED if name.lower() in secret else value for name, value in headers.items()}

@@ -44,6 +44,7 @@ __all__ = [
     "SPEAKER_AUDIO",
     "START_SEPARATION",
     "Operation",
+    "key_headers",
     "preload",
 ]
 
@@ -360,6 +361,25 @@ START_SEPARATION: Operation[None] = Operation(
     "start_speaker_separation", "StartSpeakerSeparationResponseModel", _nothing
 )
 OPERATIONS: tuple[Operation[Any], ...] = (SPEAKER_AUDIO, SAMPLE_AUDIO, SEPARATION_STATUS, START_SEPARATION)
+
+
+@functools.cache
+def key_headers() -> frozenset[str]:
+    """The names (lower case) of the headers that carry the key, as the pinned spec's operations name them.
+
+    Found as requests find them: each generated ``_get_kwargs`` is asked where it puts the key.
+    """
+    names: set[str] = set()
+    for operation in OPERATIONS:
+        try:
+            function = operation.module()._get_kwargs
+        except UnsupportedSchemaError:
+            continue
+        required = tuple(n for n, p in inspect.signature(function).parameters.items() if p.default is p.empty)
+        given = dict.fromkeys(required, "x")
+        kwargs = function(**given, **_parameters_to_unset(function, required), **{_KEY_PARAMETER: _KEY_PROBE})
+        names.update(name.lower() for name, value in kwargs.get("headers", {}).items() if value == _KEY_PROBE)
+    return frozenset(names)
 
 
 def preload() -> None:

@@ -97,6 +97,24 @@ def test_the_key_header_cannot_be_set_or_removed(kind: str, name: str, fake: Fak
     assert fake.requests == []  # refused before any I/O
 
 
+def test_the_key_header_refused_is_the_one_the_pinned_spec_sends_the_key_in(
+    fake: FakeElevenLabs, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from speaker_audio import _operations
+
+    with SpeakerAudioClient(api_key="the-key", base_url=fake.base_url) as client:
+        client.get_separation_status(VOICE, SAMPLE)
+    sent_in = {name.lower() for name, value in fake.requests[-1].headers.items() if value == "the-key"}
+    assert sent_in
+    assert _operations.key_headers() == sent_in
+    # a re-pin that renames the header: the new name is refused, the old one is an ordinary header again
+    monkeypatch.setattr(_operations, "key_headers", lambda: frozenset({"x-renamed-key"}))
+    with pytest.raises(ValueError, match="key header 'X-Renamed-Key'"):
+        SpeakerAudioClient(base_url=fake.base_url, default_headers={"X-Renamed-Key": "k"})
+    for name in sent_in:
+        SpeakerAudioClient(base_url=fake.base_url, default_headers={name: "not the key"}).close()
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_default_headers_arrive_on_every_call_beside_our_user_agent(kind: str, fake: FakeElevenLabs) -> None:
     call(kind, fake, "get_separation_status", VOICE, SAMPLE, client_args={"default_headers": {"x-team": "t"}})
