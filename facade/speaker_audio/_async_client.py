@@ -673,16 +673,8 @@ class AsyncRawResponses:
     download_all_speakers: _Raw[dict[str, Path]]
 
     def __init__(self, client: AsyncSpeakerAudioClient) -> None:
-        self.get_speaker_audio = _raw(client.get_speaker_audio)
-        self.download_speaker_audio = _raw(client.download_speaker_audio)
-        self.stream_speaker_audio = _raw(client.stream_speaker_audio)
-        self.get_sample_audio = _raw(client.get_sample_audio)
-        self.download_sample_audio = _raw(client.download_sample_audio)
-        self.stream_sample_audio = _raw(client.stream_sample_audio)
-        self.get_separation_status = _raw(client.get_separation_status)
-        self.start_speaker_separation = _raw(client.start_speaker_separation)
-        self.wait_for_separation = _raw(client.wait_for_separation)
-        self.download_all_speakers = _raw(client.download_all_speakers)
+        for name in AsyncRawResponses.__annotations__:  # the methods named above
+            setattr(self, name, _raw(getattr(client, name)))
 
 
 def _raw(method: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[RawResponse[T]]]:
