@@ -17,7 +17,6 @@ from speaker_audio._decode import _EXTENSIONS
 from speaker_audio._files import (
     AtomicFile,
     CreatedDirectories,
-    check_writable_directory,
     destination_exists,
     id_digest,
     refuse_special_file,
@@ -112,7 +111,7 @@ def prepare_download_directory(directory: str | os.PathLike[str]) -> tuple[Path,
     created = CreatedDirectories()
     created.make(path)
     try:
-        check_writable_directory(path)
+        AtomicFile.in_directory(path, "probe", overwrite=False).abort()  # its OSError if it cannot be written
     except BaseException:
         created.remove_empty()
         raise

@@ -17,7 +17,6 @@ from speaker_audio.errors import _with_hint
 __all__ = [
     "AtomicFile",
     "CreatedDirectories",
-    "check_writable_directory",
     "destination_exists",
     "id_digest",
     "match_replaced_file",
@@ -104,13 +103,6 @@ class CreatedDirectories:
         while self.paths:
             with contextlib.suppress(OSError):  # not empty, moved or already gone: leave it
                 self.paths.pop().rmdir()
-
-
-def check_writable_directory(directory: Path) -> None:
-    """Create and delete a temporary file in ``directory``: its ``OSError`` if that is impossible."""
-    fd, name = _create_temporary(directory, None, "probe")
-    os.close(fd)
-    os.unlink(directory / name)
 
 
 class AtomicFile:
