@@ -56,8 +56,7 @@ __all__ = [
 ]
 
 
-# What str() of a speaker-audio error with a hint reads ({message}: error.args[0]), by hint code; the advice of
-# the Python error classes that speaker-audio raises with a hint (a note on the error).
+# By hint code: str() of an error with that hint ({message}: error.args[0]), and the note on Python's own classes.
 _PYTHON_WORDING: Mapping[str, str] = {
     "start_separation": (
         "{message}: call start_speaker_separation(voice_id, sample_id) first, or pass start=True to wait_for_separation"
