@@ -187,9 +187,8 @@ def status_error(response: httpx.Response, body: bytes) -> APIStatusError:
     A 401 to a request that carried no key says so; its ``hint`` is ``"set_api_key"``.
     """
     status = response.status_code
-    # the streamed response was consumed and closed: attach a read copy that holds (the start of) the body,
-    # which is already inflated, so the copy is built without Content-Encoding (httpx would inflate it again)
-    # and then shows the headers as received, as a response that httpx had read itself would
+    # the streamed response was consumed: attach a read copy holding (the start of) the inflated body, built without
+    # Content-Encoding (httpx would inflate it again), then showing the headers as received
     headers = response.headers
     response = httpx.Response(
         status,
