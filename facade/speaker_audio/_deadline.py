@@ -34,10 +34,8 @@ def check_total_timeout(total_timeout: object) -> float | None:
 
 
 class Deadline:
-    """A time on the monotonic clock by which a call must end, and the error it raises once passed.
-
-    ``expired(what)`` builds that error; ``what`` says where the call was when time ran out.
-    """
+    """A time on the monotonic clock by which a call must end, and ``expired(what)``, the error once passed
+    (``what``: where the call was when time ran out)."""
 
     __slots__ = ("_raised", "at", "expired")
 
@@ -96,8 +94,8 @@ class Deadline:
     def after_failure(self, error: SpeakerAudioError, delay: float | None, now: float) -> None:
         """Raise instead of retrying when ``error`` is the deadline's, or when waiting ``delay`` would pass it.
 
-        ``delay`` is the retry policy's wait (``None`` when ``error`` is not retried: it is then re-raised as
-        is, unless it is a transport timeout at the deadline).
+        ``delay`` is ``None`` when ``error`` is not retried: it is then re-raised as is, unless it is a transport
+        timeout at the deadline.
         """
         if error is self._raised:
             raise error

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import binascii
+import contextlib
 import re
 
 from speaker_audio.errors import AudioDecodeError
@@ -34,41 +35,30 @@ def decode_audio_base64(text: str | bytes) -> bytes:
         pos = match.start() if match else 0
         raise AudioDecodeError(f"invalid base64: non-ASCII character at offset {pos}")
     # Fast path: no whitespace, so no copy (binascii reads an ASCII str or a bytes buffer in place).
-    try:
+    with contextlib.suppress(binascii.Error):
         decoded = binascii.a2b_base64(text, strict_mode=True)
-    except binascii.Error:
-        pass
-    else:
         excess_padding = text.endswith("===") if isinstance(text, str) else text.endswith(b"===")
         if len(text) % 4 == 0 and not excess_padding:
             return decoded
     data = text.encode("ascii") if isinstance(text, str) else bytes(text)
     stripped = data.translate(None, ASCII_WHITESPACE)
     if len(stripped) != len(data):
-        try:
+        with contextlib.suppress(binascii.Error):
             decoded = binascii.a2b_base64(stripped, strict_mode=True)
-        except binascii.Error:
-            pass
-        else:
             if is_well_padded(stripped):
                 return decoded
     raise AudioDecodeError(explain_base64_error(data))
 
 
 def is_well_padded(data: bytes | memoryview) -> bool:
-    """Tell whether whitespace-free base64 that binascii's strict mode accepted has a legal length and padding.
-
-    Python 3.11's strict mode still accepts extra ``=`` after a complete quantum (``QUJD=``, ``QUJD====``).
-    """
+    """Whether whitespace-free base64 that binascii's strict mode accepted has a legal length and padding (Python
+    3.11's strict mode accepts extra ``=`` after a complete quantum: ``QUJD=``, ``QUJD====``)."""
     n = len(data)
     return n % 4 == 0 and (n < 3 or data[n - 3] != 0x3D)
 
 
 def explain_base64_error(data: bytes, *, offset: int | None = 0) -> str:
-    """Describe why ``data`` (base64, whitespace allowed) is invalid, without quoting it.
-
-    Positions are reported as ``offset`` plus the index in ``data``; ``offset=None`` leaves them out.
-    """
+    """Why ``data`` (base64, whitespace allowed) is invalid, without quoting it; positions from ``offset`` (or none)."""
 
     def at(index: int) -> str:
         return "" if offset is None else f" at offset {offset + index}"

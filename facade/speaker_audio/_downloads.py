@@ -17,7 +17,6 @@ from speaker_audio._decode import _EXTENSIONS
 from speaker_audio._files import (
     AtomicFile,
     CreatedDirectories,
-    check_writable_directory,
     destination_exists,
     id_digest,
     refuse_special_file,
@@ -43,7 +42,6 @@ __all__ = [
     "open_download_file",
     "prepare_download_directory",
     "raise_if_cancelled",
-    "resolve_download_target",
     "speaker_file_stems",
 ]
 
@@ -72,48 +70,31 @@ def check_audio_targets(
                     raise destination_exists(existing, detail=f" (speaker {speaker_id!r})" if name_the_speaker else "")
 
 
-def resolve_download_target(
+def open_download_file(
     dest: str | os.PathLike[str], speaker_id: str, *, overwrite: bool
-) -> tuple[Path, str | None]:
-    """Where a download goes: ``(file, None)`` for a file path, ``(directory, stem)`` for a directory.
+) -> tuple[AtomicFile, str | None]:
+    """The temporary file of one download, made before its request with any missing folders; and, for a
+    directory (one that exists or a ``dest`` ending with a path separator), the file's stem.
 
-    ``dest`` is a directory when it exists as one or ends with a path separator (then it may be
-    missing: :func:`open_download_file` creates it). Raises ``FileExistsError`` for an existing file
-    when ``overwrite`` is false, and for a FIFO, device or socket (``refuse_special_file``) even with
-    ``overwrite``. Checks only: creates nothing.
+    Raises:
+        FileExistsError: the target (for a directory, any audio file of the stem) exists and ``overwrite`` is
+            false, or is a FIFO, device or socket.
+        OSError: a folder cannot be created or written.
     """
     path = Path(dest)
     refuse_special_file(path)
     if path.is_dir() or str(dest).endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
         stem = safe_file_stem(speaker_id)
         check_audio_targets(path, {speaker_id: stem}, overwrite=overwrite)
-        return path, stem
-    if not overwrite and os.path.lexists(path):
-        raise destination_exists(path)
-    return path, None
-
-
-def open_download_file(
-    dest: str | os.PathLike[str], speaker_id: str, *, overwrite: bool
-) -> tuple[AtomicFile, str | None]:
-    """The temporary file of one download, created before any request; and the stem (for a directory).
-
-    Creates missing folders (removed again if the download fails) and the temporary file, so a
-    folder that cannot be created or written raises its ``OSError`` here, before the request.
-    """
-    target, stem = resolve_download_target(dest, speaker_id, overwrite=overwrite)
-    if stem is None:
-        return AtomicFile(target, overwrite=overwrite, make_parents=True), None
-    return AtomicFile.in_directory(target, stem, overwrite=overwrite, make_parents=True), stem
+        return AtomicFile.in_directory(path, stem, overwrite=overwrite, make_parents=True), stem
+    return AtomicFile(path, overwrite=overwrite, make_parents=True), None
 
 
 # --- downloading every speaker ----------------------------------------------------------------------
 
 ProgressCallback = Callable[[str, int, bool], None]
-"""``progress(speaker_id, audio_bytes, done)``: called as each chunk of a speaker's response arrives
-(``audio_bytes`` counts the decoded audio of the current attempt, so it restarts at 0 on a retry)
-and once with ``done=True`` when that speaker's file is in place. The sync client calls it from its
-worker threads."""
+"""``progress(speaker_id, audio_bytes, done)``: after each chunk (``audio_bytes`` of the current attempt), and with
+``done=True`` once that speaker's file is in place. The sync client calls it from its worker threads."""
 
 
 def check_concurrency(concurrency: int) -> int:
@@ -124,17 +105,13 @@ def check_concurrency(concurrency: int) -> int:
 
 
 def prepare_download_directory(directory: str | os.PathLike[str]) -> tuple[Path, CreatedDirectories]:
-    """``directory`` as a ``Path``, created with its missing parents and checked to be writable.
-
-    Returns the folders it created, for the caller to remove again if they stay empty. Raises
-    ``NotADirectoryError`` if ``directory`` (or a parent) is a file, and the ``OSError`` of a folder
-    that cannot be created or written (``PermissionError``, read-only file system, ...).
-    """
+    """``directory`` as a ``Path``, created with its missing parents and checked to be writable, and the folders
+    it created (for the caller to remove if they stay empty); the ``OSError`` of a folder that cannot be either."""
     path = Path(directory)
     created = CreatedDirectories()
     created.make(path)
     try:
-        check_writable_directory(path)
+        AtomicFile.in_directory(path, "probe", overwrite=False).abort()  # its OSError if it cannot be written
     except BaseException:
         created.remove_empty()
         raise
@@ -144,9 +121,8 @@ def prepare_download_directory(directory: str | os.PathLike[str]) -> tuple[Path,
 def speaker_file_stems(speaker_ids: Iterable[str]) -> dict[str, str]:
     """A distinct, safe file stem for each speaker id (see ``safe_file_stem``).
 
-    Stems are compared ignoring case (as case-insensitive file systems do): ids whose stems would
-    collide (``"Speaker"`` and ``"speaker"``) each get a short hash of the id appended. Raises
-    ``FileExistsError`` if two stems still collide (a hash collision), so no file is ever shared.
+    Ids whose stems are equal ignoring case (``"Speaker"``, ``"speaker"``) each get a hash of the id appended;
+    ``FileExistsError`` if two stems still collide.
     """
     stems = {speaker_id: safe_file_stem(speaker_id) for speaker_id in speaker_ids}
     groups: dict[str, list[str]] = {}
@@ -177,16 +153,13 @@ def raise_if_cancelled(cancel: threading.Event | None, what: str) -> None:
 class SpeakerDownloads:
     """Plan and bookkeeping of one ``download_all_speakers`` run; the clients move the bytes.
 
-    Built from a separation status before any audio is requested, it raises
-    ``SeparationNotCompletedError`` (``not_started``/``pending``), ``SeparationFailedError``
-    (``failed``) and, unless ``overwrite``, ``FileExistsError`` when a speaker's file (any audio
-    extension) already exists. Each speaker gets a distinct safe file name inside ``directory``
-    (:func:`speaker_file_stems`).
+    Speakers whose id cannot be requested (``InvalidIdError``) are not: the others are downloaded, then the run
+    fails for the first of them. After a failed download no new one starts, and the run fails for it.
 
-    Speakers whose id cannot be requested (``InvalidIdError``: empty, ``.``, ``..``, control
-    characters) are never requested: the others are downloaded, then the run fails with a
-    ``SpeakerDownloadError`` naming the first of them. When a download fails, no new download
-    starts (those under way finish) and the run fails with a ``SpeakerDownloadError`` for it.
+    Raises:
+        SeparationNotCompletedError: the separation is ``not_started`` or ``pending``.
+        SeparationFailedError: it ``failed``.
+        FileExistsError: unless ``overwrite``, a speaker's file (any audio extension) exists.
     """
 
     def __init__(
@@ -249,8 +222,11 @@ class SpeakerDownloads:
         """The sink maker for one speaker's download into ``file`` (a new sink per attempt)."""
         stem = self.stems[speaker_id]
 
+        def check() -> None:  # before each chunk is used, and before an attempt (cancel() discarded its file)
+            raise_if_cancelled(self.cancel_event, f"download of speaker {speaker_id!r}")
+
         def report(received: int) -> None:
-            raise_if_cancelled(self.cancel_event, f"download of speaker {speaker_id!r}")  # also before an attempt
+            check()
             self.received[speaker_id] = received
             if self._progress is not None:
                 self._progress(speaker_id, received, False)
@@ -258,10 +234,6 @@ class SpeakerDownloads:
         def detailed(progress: DownloadProgress) -> None:
             if self._on_progress is not None:
                 self._on_progress(attrs.evolve(progress, speaker_id=speaker_id))
-
-        def check() -> None:
-            # interrupted: stop this download at its next chunk (cancel() already discarded its file)
-            raise_if_cancelled(self.cancel_event, f"download of speaker {speaker_id!r}")
 
         def make() -> AudioFileSink:
             report(0)
@@ -280,8 +252,7 @@ class SpeakerDownloads:
     def cancel(self) -> None:
         """Interrupt the run at once: start no new download or retry, and delete every temporary file now.
 
-        Called from the waiting thread (Ctrl-C, SIGTERM, task cancellation): it does not wait for the
-        downloads under way, which may be blocked in a socket read; they stop at their next chunk.
+        It does not wait for the downloads under way (perhaps blocked in a read): they stop at their next chunk.
         """
         with self._lock:
             self.cancel_event.set()
@@ -303,31 +274,30 @@ class SpeakerDownloads:
 
     def result(self) -> dict[str, Path]:
         """``{speaker_id: path}`` in the server's order, or ``SpeakerDownloadError`` for the first failure."""
+        completed = {s: self.completed[s] for s in self.all_speaker_ids if s in self.completed}
         failure: tuple[str, Exception] | None = next(iter(self.failures.items()), None)
         if failure is None:
             failure = next(iter(self.unrequestable.items()), None)
         if failure is None:
             missing = [s for s in self.speaker_ids if s not in self.completed]
             if not missing:
-                return {s: self.completed[s] for s in self.all_speaker_ids if s in self.completed}
+                return completed
             # neither downloaded nor failed: its download was cancelled on its own (never a silent partial result)
             failure = (missing[0], RuntimeError("its download was cancelled"))
         speaker_id, error = failure
-        total = len(self.all_speaker_ids)
         raise SpeakerDownloadError(
             f"speaker {speaker_id!r} of {self._where} was not downloaded: {type(error).__name__}: {error} "
-            f"({len(self.completed)} of {total} speakers downloaded)",
+            f"({len(self.completed)} of {len(self.all_speaker_ids)} speakers downloaded)",
             speaker_id=speaker_id,
-            completed={s: self.completed[s] for s in self.all_speaker_ids if s in self.completed},
+            completed=completed,
             not_downloaded=[s for s in self.all_speaker_ids if s not in self.completed],
         ) from error
 
     def run_in_threads(self, fetch: Callable[[str], Path], concurrency: int) -> dict[str, Path]:
         """Run ``fetch(speaker_id)`` for every speaker on at most ``concurrency`` threads; see :meth:`result`.
 
-        The workers are daemon threads and the calling thread never joins them: on an interrupt
-        (``KeyboardInterrupt``, or any exception while waiting) it cancels the run, deletes the
-        temporary files itself and re-raises at once, even while a worker is stuck in a socket read.
+        The workers are daemon threads, never joined: on an interrupt (any exception while waiting) the run is
+        cancelled and the exception re-raised at once, even while a worker is stuck in a socket read.
         """
         pending = iter(self.speaker_ids)
         workers = min(concurrency, len(self.speaker_ids))
@@ -382,8 +352,7 @@ class SpeakerDownloads:
     async def run_in_tasks(self, fetch: Callable[[str], Awaitable[Path]], concurrency: int) -> dict[str, Path]:
         """Await ``fetch(speaker_id)`` for every speaker, at most ``concurrency`` at a time; see :meth:`result`.
 
-        ``concurrency`` tasks take the speakers one after the other (a task per speaker would make the event
-        loop create and step through 20,000 tasks at once for a sample that lists 20,000 speakers).
+        ``concurrency`` tasks take the speakers in turn (not a task per speaker: a sample may list 20,000).
         """
         import asyncio  # imported when used: fast package import
 

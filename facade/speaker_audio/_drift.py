@@ -1,8 +1,4 @@
-"""Spec drift: where a 2xx body goes beyond the pinned spec, and reporting each difference once (sans-I/O).
-
-The response validator (``_schema``) finds the drift; a :class:`DriftReporter` (one per client) turns it into
-one WARNING on the ``speaker_audio`` logger and one ``on_drift`` call per distinct drift.
-"""
+"""Spec drift: where a 2xx body goes beyond the pinned spec (found by ``_schema``), each reported once (sans-I/O)."""
 
 from __future__ import annotations
 
@@ -64,10 +60,8 @@ def printable(text: str) -> str:
 class DriftReporter:
     """Reports each distinct drift once: a WARNING on the ``speaker_audio`` logger, then ``on_drift(drift)``.
 
-    Drifts are the same when their operation, kind and ``location`` are, and for an unknown value also its
-    ``detail``: fifty speakers with the same unknown member make one report (naming the first one's pointer).
-    Thread-safe. At most ``max_distinct`` drifts are remembered; past that, one WARNING says so and no more are
-    reported. An exception raised by ``on_drift`` propagates to the caller of :meth:`report`.
+    Drifts are the same when their operation, kind, ``location`` and (for an unknown value) ``detail`` are. Thread-safe.
+    Past ``max_distinct`` drifts one WARNING says so and no more are reported. ``on_drift``'s exceptions propagate.
     """
 
     def __init__(self, on_drift: Callable[[SpecDrift], None] | None = None, *, max_distinct: int = 1000) -> None:
@@ -78,10 +72,7 @@ class DriftReporter:
         self._lock = threading.Lock()
 
     def report(self, drifts: Iterable[SpecDrift]) -> None:
-        """Log and hand to ``on_drift`` each of ``drifts`` that this reporter has not reported yet.
-
-        Inside :meth:`HeldReports.run` the drifts are held instead, and reported by :meth:`HeldReports.release`.
-        """
+        """Log and hand to ``on_drift`` each of ``drifts`` not reported yet (inside :meth:`HeldReports.run`, held)."""
         held = _held.get()
         if held is not None:
             held.append((self, tuple(drifts)))
@@ -114,9 +105,8 @@ _held: ContextVar[list[tuple[DriftReporter, tuple[SpecDrift, ...]]] | None] = Co
 
 
 class HeldReports:
-    """Holds the drift reports made while :meth:`run` runs (a body parsed on a worker thread), for
-    :meth:`release` to make where the caller is (on the event loop): ``on_drift`` and the WARNING come from
-    there, as they do for a body parsed on the loop."""
+    """Holds the drift reports made in :meth:`run` (a body parsed on a worker thread) for :meth:`release` to make
+    where the caller is (on the event loop), as for a body parsed there."""
 
     def __init__(self) -> None:
         self._held: list[tuple[DriftReporter, tuple[SpecDrift, ...]]] = []

@@ -17,7 +17,6 @@ from speaker_audio.errors import _with_hint
 __all__ = [
     "AtomicFile",
     "CreatedDirectories",
-    "check_writable_directory",
     "destination_exists",
     "id_digest",
     "match_replaced_file",
@@ -70,18 +69,13 @@ def safe_file_stem(name: str) -> str:
 
 
 class CreatedDirectories:
-    """The missing folders a call created, so that it can remove them again if it writes nothing into them.
-
-    :meth:`make` creates ``directory`` and its missing parents (recording only those this call made, not
-    those another process made meanwhile); :meth:`remove_empty` removes them again, deepest first, as
-    long as they are empty (a folder that received a file, or was moved away, is left alone).
-    """
+    """The missing folders a call created (not those another process made meanwhile), to remove them again."""
 
     def __init__(self) -> None:
         self.paths: list[Path] = []
 
     def make(self, directory: Path) -> None:
-        """Create ``directory`` and its missing parents; ``NotADirectoryError`` if a part is a file."""
+        """Create ``directory`` and its missing parents, recording them; ``NotADirectoryError`` if a part is a file."""
         missing: list[Path] = []
         path = directory
         while not path.is_dir():
@@ -105,36 +99,23 @@ class CreatedDirectories:
             raise
 
     def remove_empty(self) -> None:
-        """Remove the folders :meth:`make` created, deepest first, where they are still empty."""
+        """Remove the folders :meth:`make` created, deepest first, where still empty (and in place)."""
         while self.paths:
             with contextlib.suppress(OSError):  # not empty, moved or already gone: leave it
                 self.paths.pop().rmdir()
 
 
-def check_writable_directory(directory: Path) -> None:
-    """Create and delete a temporary file in ``directory``: its ``OSError`` if that is impossible."""
-    fd, name = _create_temporary(directory, None, "probe")
-    os.close(fd)
-    os.unlink(directory / name)
-
-
 class AtomicFile:
     """A temporary file beside ``target`` that becomes ``target`` only on :meth:`commit`.
 
-    The temporary file (``.<name>.<random>.part``) is created at once, so a folder that cannot be
-    written fails here, before anything is requested. With ``make_parents``, missing folders of
-    ``target`` are created, and removed again on :meth:`abort` if still empty. Where the platform
-    allows, the folder is held open and every step works relative to it, so the temporary file is
-    deleted even if the folder is renamed meanwhile; :meth:`commit` then refuses (``FileNotFoundError``)
-    rather than writing into a folder that is no longer at ``target``'s path.
+    The ``.<name>.<random>.part`` file is created at once, so a folder that cannot be written fails before any
+    request. With ``make_parents``, missing folders are created, and removed on :meth:`abort` if still empty. Where
+    the platform allows, every step works relative to the folder held open: the temporary file is deleted even if
+    the folder moved, and :meth:`commit` then raises ``FileNotFoundError``. As a context manager, leaving without
+    committing deletes the temporary file. :meth:`commit` and :meth:`abort` may run on any thread.
 
-    Use as a context manager: leaving the block without committing deletes the temporary file,
-    so neither a partial file nor a changed ``target`` is ever left behind. :meth:`commit` and
-    :meth:`abort` may run on any thread (the async client runs them off its event loop).
-
-    A new file gets the usual mode (0666 minus the umask). With ``overwrite``, the temporary file is
-    readable by its owner only until :meth:`commit`, which gives it the permission bits, and where the
-    process may set them the owner and group, of the file it replaces (POSIX; see :func:`match_replaced_file`).
+    A new file gets mode 0666 minus the umask; with ``overwrite``, the temporary file is private to its owner
+    until :meth:`commit` gives it the replaced file's mode (see :func:`match_replaced_file`).
     """
 
     def __init__(self, target: str | os.PathLike[str], *, overwrite: bool = False, make_parents: bool = False) -> None:
@@ -176,11 +157,6 @@ class AtomicFile:
                 os.fchmod(fd, self._new_file_mode & 0o600)
 
     @property
-    def temp_path(self) -> Path:
-        """Where the temporary file was created (by path: the folder may have moved since)."""
-        return self.directory / self._temp_name
-
-    @property
     def done(self) -> bool:
         """True once committed or aborted."""
         return self._done
@@ -196,12 +172,11 @@ class AtomicFile:
             self.file.truncate()
 
     def commit(self, target: Path | None = None) -> Path:
-        """Flush, fsync and move the temporary file onto the target; returns the target.
+        """Flush, fsync and move the temporary file onto the target (or ``target``, in the same folder); return it.
 
-        ``target`` may name a different file in the same directory (decided once the content is known).
-        Raises ``FileExistsError`` if the target appeared meanwhile (unless ``overwrite``), and
-        ``FileNotFoundError`` if the folder was moved or removed since the temporary file was created.
-        On any error the temporary file is deleted.
+        Raises:
+            FileExistsError: the target appeared meanwhile (unless ``overwrite``).
+            FileNotFoundError: the folder was moved or removed since. On any error the temporary file is deleted.
         """
         with self._lock:
             if self._done:
@@ -283,16 +258,10 @@ _POSIX_MODES = os.name == "posix" and hasattr(os, "fchmod") and hasattr(os, "fch
 
 
 def match_replaced_file(fd: int, name: str, dir_fd: int | None, directory: Path, new_file_mode: int) -> None:
-    """Give the open file ``fd`` the permission bits, owner and group of the file ``name`` it is to replace.
-
-    ``name`` (in ``directory``, or relative to ``dir_fd``) is followed through symlinks. Owner and group are
-    kept where the process may set them (root: both; otherwise the group, if the process is a member of it),
-    then the permission bits (``rwx`` for owner, group and others; setuid, setgid and sticky bits are
-    never copied). Without a regular file at ``name``, ``fd`` gets ``new_file_mode``. POSIX only; a file
-    system that refuses modes (FAT) is left as it is.
-    """
+    """Give the open file ``fd`` the ``rwx`` bits, and where the process may set them the owner and group, of the
+    file ``name`` (through symlinks) that it is to replace; ``new_file_mode`` without a regular file there. POSIX."""
     try:
-        replaced = os.stat(directory / name) if dir_fd is None else os.stat(name, dir_fd=dir_fd)
+        replaced = os.stat(_at(name, dir_fd, directory), dir_fd=dir_fd)
     except (OSError, ValueError):
         replaced = None
     if replaced is None or not stat.S_ISREG(replaced.st_mode):
@@ -310,19 +279,18 @@ def match_replaced_file(fd: int, name: str, dir_fd: int | None, directory: Path,
         os.fchmod(fd, stat.S_IMODE(replaced.st_mode) & 0o777)
 
 
-def _create_temporary(directory: Path, dir_fd: int | None, name: str | None) -> tuple[int, str]:
-    """Create a new hidden ``.part`` file in ``directory``; return its descriptor and name.
+def _at(name: str, dir_fd: int | None, directory: Path) -> str | Path:
+    """``name`` for an ``os`` function given ``dir_fd``: relative to that folder if held, else in ``directory``."""
+    return directory / name if dir_fd is None else name
 
-    Created with mode 0666, so the process's current umask applies as for any new file
-    (``mkstemp`` would make it 0600).
-    """
+
+def _create_temporary(directory: Path, dir_fd: int | None, name: str | None) -> tuple[int, str]:
+    """Create a new hidden ``.part`` file in ``directory`` (mode 0666 minus the umask); its descriptor and name."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
     for _ in range(100):
         candidate = f".{(name or 'speaker-audio')[:50]}.{os.urandom(6).hex()}.part"
         try:
-            if dir_fd is None:
-                return os.open(directory / candidate, flags, 0o666), candidate
-            return os.open(candidate, flags, 0o666, dir_fd=dir_fd), candidate
+            return os.open(_at(candidate, dir_fd, directory), flags, 0o666, dir_fd=dir_fd), candidate
         except FileExistsError:
             continue
     raise FileExistsError(errno.EEXIST, "could not create a temporary file", str(directory))
@@ -330,25 +298,16 @@ def _create_temporary(directory: Path, dir_fd: int | None, name: str | None) -> 
 
 def _unlink(name: str, dir_fd: int | None, directory: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
-        if dir_fd is None:
-            os.unlink(directory / name)
-        else:
-            os.unlink(name, dir_fd=dir_fd)
+        os.unlink(_at(name, dir_fd, directory), dir_fd=dir_fd)
 
 
 def _replace(source: str, target: str, dir_fd: int | None, directory: Path) -> None:
-    if dir_fd is None:
-        os.replace(directory / source, directory / target)
-    else:
-        os.replace(source, target, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+    os.replace(_at(source, dir_fd, directory), _at(target, dir_fd, directory), src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
 
 
 def _exists(name: str, dir_fd: int | None, directory: Path) -> bool:
     try:
-        if dir_fd is None:
-            os.lstat(directory / name)
-        else:
-            os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        os.stat(_at(name, dir_fd, directory), dir_fd=dir_fd, follow_symlinks=False)
     except FileNotFoundError:
         return False
     return True
@@ -358,10 +317,7 @@ def _move_without_clobbering(source: str, target: str, dir_fd: int | None, direc
     """Rename ``source`` to ``target`` (names in ``directory``); ``FileExistsError`` if ``target`` exists."""
     try:
         # link() fails if the target appeared meanwhile: never clobber without consent
-        if dir_fd is None:
-            os.link(directory / source, directory / target)
-        else:
-            os.link(source, target, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        os.link(_at(source, dir_fd, directory), _at(target, dir_fd, directory), src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
     except FileExistsError:
         raise destination_exists(directory / target) from None
     except OSError as error:
@@ -384,10 +340,7 @@ def destination_exists(path: str | os.PathLike[str], *, detail: str = "") -> Fil
 def write_bytes_atomic(
     target: str | os.PathLike[str], data: bytes, *, overwrite: bool = False, make_parents: bool = True
 ) -> Path:
-    """Write ``data`` to ``target`` atomically; ``FileExistsError`` if it exists and not ``overwrite``.
-
-    Missing folders are created (``make_parents``), and removed again if the write fails.
-    """
+    """Write ``data`` to ``target`` atomically (missing folders too); ``FileExistsError`` if it exists."""
     with AtomicFile(target, overwrite=overwrite, make_parents=make_parents) as out:
         out.write(data)
         return out.commit()
@@ -402,11 +355,9 @@ _SPECIAL_KINDS = (
 
 
 def refuse_special_file(path: str | os.PathLike[str]) -> None:
-    """``FileExistsError`` if ``path`` names (through symlinks) a FIFO, device or socket, e.g. ``/dev/stdout``.
+    """``FileExistsError`` if ``path`` names (through symlinks) a FIFO, device or socket, or is in /dev or /proc.
 
-    Writing atomically would replace such a file with a regular one, even with ``overwrite``; it is
-    refused instead, before any request. A missing path, a regular file, a directory or a dangling
-    symlink passes (the usual rules apply to them).
+    An atomic write would replace it with a regular file even with ``overwrite``; it is refused before any request.
     """
     kernel_path = _through_kernel_file_system(path)
     if kernel_path is not None:
@@ -425,21 +376,17 @@ def refuse_special_file(path: str | os.PathLike[str]) -> None:
             )
 
 
-_KERNEL_FILE_SYSTEMS = ("/dev/", "/proc/")
-
-
 def _through_kernel_file_system(path: str | os.PathLike[str]) -> str | None:
     """The first path in ``/dev`` or ``/proc`` that ``path`` is or links through (``None`` if none; POSIX only).
 
-    ``/dev/stdout`` links to ``/proc/self/fd/1``, which, with standard output redirected to a regular
-    file, stats as a regular file: the link chain itself shows it is no place to write a file into.
+    ``/dev/stdout`` links to ``/proc/self/fd/1``, which stats as a regular file when output is redirected to one.
     """
     if os.name != "posix":
         return None
     try:
         current = os.path.abspath(os.fspath(path))
         for _ in range(40):  # the kernel's own limit on symlink hops
-            if current.startswith(_KERNEL_FILE_SYSTEMS) or os.path.dirname(current) in ("/dev", "/proc"):
+            if current.startswith(("/dev/", "/proc/")) or os.path.dirname(current) in ("/dev", "/proc"):
                 return current
             if not os.path.islink(current):
                 return None

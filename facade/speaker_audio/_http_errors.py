@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -32,10 +35,9 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_ERROR_BODY_BYTES",
     "ErrorBodyReader",
-    "carried_a_key",
     "detach_tracebacks",
+    "exception_chain",
     "origin_of",
-    "parse_error_body",
     "parse_retry_after",
     "request_id_of",
     "status_error",
@@ -46,12 +48,10 @@ MAX_ERROR_BODY_BYTES = 1 << 20
 
 
 class ErrorBodyReader:
-    """Keeps the start of an error response's body, inflated: at most ``MAX_ERROR_BODY_BYTES`` of it.
+    """Keeps the start of an error response's body, inflated: at most ``MAX_ERROR_BODY_BYTES``, inflated or not.
 
-    Feed it the raw (still compressed) chunks while :meth:`feed` returns true; then ``body`` is what
-    was kept. It also stops after ``MAX_ERROR_BODY_BYTES`` compressed bytes. A body in a coding it
-    cannot read is dropped (``body`` stays empty), and one that turns out invalid is cut where the
-    damage starts: the status is the error, the body only a detail of it.
+    Feed it the raw chunks while :meth:`feed` returns true. A body in a coding it cannot read is dropped, and one that
+    turns out invalid is cut where the damage starts: the status is the error, the body only a detail of it.
     """
 
     __slots__ = ("_inflater", "_readable", "body")
@@ -76,11 +76,8 @@ class ErrorBodyReader:
         """Keep what fits of the next raw chunk; returns :attr:`wants_more`."""
         if not self.wants_more:
             return False
-        if self._inflater is None:
-            self.body += chunk[: MAX_ERROR_BODY_BYTES - len(self.body)]
-            return self.wants_more
         try:
-            for piece in self._inflater.inflate(chunk):
+            for piece in (chunk,) if self._inflater is None else self._inflater.inflate(chunk):
                 self.body += piece[: MAX_ERROR_BODY_BYTES - len(self.body)]
                 if len(self.body) >= MAX_ERROR_BODY_BYTES:
                     break
@@ -102,36 +99,28 @@ def parse_retry_after(headers: httpx.Headers, *, now: float | None = None) -> fl
     """
     raw_ms = headers.get("retry-after-ms")
     if raw_ms is not None:
-        try:
+        with contextlib.suppress(ValueError):
             value = float(raw_ms) / 1000.0
-        except ValueError:
-            value = -1.0
-        if 0.0 <= value < float("inf"):
-            return value
+            if 0.0 <= value < math.inf:
+                return value
     raw = headers.get("retry-after")
     if raw is None:
         return None
-    raw = raw.strip()
     try:
         seconds = float(raw)
     except ValueError:
-        seconds = -1.0
-        import email.utils  # only for HTTP-date Retry-After values
+        return _seconds_until(raw.strip(), time.time() if now is None else now)
+    return seconds if 0.0 <= seconds < math.inf else None
 
-        try:
-            when = email.utils.parsedate_to_datetime(raw)
-        except (TypeError, ValueError, IndexError, OverflowError):
-            return None
-        if when is None or when.tzinfo is None:
-            return None
-        try:
-            seconds = max(0.0, when.timestamp() - (time.time() if now is None else now))
-        except (OverflowError, OSError, ValueError):
-            return None
-        return seconds
-    if 0.0 <= seconds < float("inf"):
-        return seconds
-    return None
+
+def _seconds_until(http_date: str, now: float) -> float | None:
+    import email.utils  # only for HTTP-date Retry-After values
+
+    try:
+        when = email.utils.parsedate_to_datetime(http_date)  # ValueError when it is not a date
+        return max(0.0, when.timestamp() - now) if when.tzinfo is not None else None
+    except (TypeError, ValueError, IndexError, OverflowError, OSError):
+        return None
 
 
 def parse_error_body(body: bytes) -> Any:
@@ -198,9 +187,8 @@ def status_error(response: httpx.Response, body: bytes) -> APIStatusError:
     A 401 to a request that carried no key says so; its ``hint`` is ``"set_api_key"``.
     """
     status = response.status_code
-    # the streamed response was consumed and closed: attach a read copy that holds (the start of) the body,
-    # which is already inflated, so the copy is built without Content-Encoding (httpx would inflate it again)
-    # and then shows the headers as received, as a response that httpx had read itself would
+    # the streamed response was consumed: attach a read copy holding (the start of) the inflated body, built without
+    # Content-Encoding (httpx would inflate it again), then showing the headers as received
     headers = response.headers
     response = httpx.Response(
         status,
@@ -252,16 +240,21 @@ def detach_tracebacks(exc: BaseException) -> BaseException:
     Their frames (httpx's, httpcore's, h11's) hold request objects and raw header lists with the key, which
     error reporters that capture local variables would send; the chained exceptions' types and messages stay.
     """
+    for linked in exception_chain(exc):
+        linked.__traceback__ = None
+    return exc
+
+
+def exception_chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and every exception chained to it (causes and contexts), each once."""
     seen: set[int] = set()
     pending: list[BaseException | None] = [exc]
     while pending:
         linked = pending.pop()
-        if linked is None or id(linked) in seen:
-            continue
-        seen.add(id(linked))
-        linked.__traceback__ = None
-        pending += [linked.__cause__, linked.__context__]
-    return exc
+        if linked is not None and id(linked) not in seen:
+            seen.add(id(linked))
+            yield linked
+            pending += [linked.__cause__, linked.__context__]
 
 
 def transport_error(exc: httpx.HTTPError, spec: RequestSpec, origin: str | None = None) -> APIConnectionError:

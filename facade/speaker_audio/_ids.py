@@ -7,12 +7,8 @@ from speaker_audio.errors import InvalidIdError
 __all__ = ["MAX_ID_BYTES", "check_id_length", "encoded_length"]
 
 MAX_ID_BYTES = 1024
-"""The longest id sent, in bytes of its percent-encoded path segment (``urllib.parse.quote(id, safe="")``).
-
-httpx refuses a URL of more than 65,536 characters (``httpx.InvalidURL``); three ids at this limit and the
-longest base URL accepted (2,048 characters) stay under 5.3 KB, so under the 8 KiB request line that common
-servers and proxies accept too.
-"""
+"""The longest id sent, in bytes of its percent-encoded path segment (``urllib.parse.quote(id, safe="")``): three
+such ids and the longest base URL stay under 5.3 KB, below the 8 KiB request line that common servers accept."""
 
 # the bytes that ``quote(..., safe="")`` leaves as they are; every other byte becomes "%XX"
 _UNRESERVED = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~"

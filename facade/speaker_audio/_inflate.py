@@ -1,9 +1,7 @@
 """Compressed response bodies (sans-I/O): the codings we ask for, and inflating them in bounded steps.
 
-httpx would inflate each network read whole, and stacked codings layer upon layer, so a few
-kilobytes of gzip could become gigabytes before any size check ran. The shells therefore read the
-raw body and inflate it here, at most ``INFLATE_STEP`` bytes at a time, so that every size limit
-applies to the inflated bytes as they appear. Exactly one coding per response is accepted.
+httpx would inflate each network read whole (a few kilobytes of gzip can become gigabytes before any size check),
+so the shells read the raw body and inflate it here, ``INFLATE_STEP`` bytes at a time, under every size limit.
 """
 
 from __future__ import annotations
@@ -29,8 +27,7 @@ _CODINGS = {"gzip": "gzip", "x-gzip": "gzip", "deflate": "deflate"}
 def inflater_for(headers: httpx.Headers) -> Inflater | None:
     """The :class:`Inflater` for a response's ``Content-Encoding``; ``None`` when the body is not encoded.
 
-    Raises ``ResponseValidationError`` for a coding other than gzip or deflate, and for more than one
-    coding (``gzip, gzip``): we never ask for those, and stacking is how decompression bombs multiply.
+    Raises ``ResponseValidationError`` for a coding other than gzip or deflate, or more than one (``gzip, gzip``).
     """
     codings = [name.strip().lower() for name in headers.get_list("content-encoding", split_commas=True)]
     codings = [name for name in codings if name and name != "identity"]
@@ -45,12 +42,10 @@ def inflater_for(headers: httpx.Headers) -> Inflater | None:
 
 
 class Inflater:
-    """Inflates a gzip or deflate body fed in chunks, yielding pieces of at most ``INFLATE_STEP`` bytes.
+    """Inflates a gzip (of one or more members) or deflate (zlib or raw) body fed in chunks.
 
-    ``gzip`` may hold several members (RFC 1952); ``deflate`` is the zlib format, or raw deflate as
-    some servers send it. ``compressed`` counts the bytes fed. Raises ``ResponseValidationError`` for
-    data that is not valid in the coding, data after its end, and (from :meth:`finish`) a stream
-    cut short.
+    Raises ``ResponseValidationError`` for data that is not valid in the coding, data after its end, and (from
+    :meth:`finish`) a stream cut short.
     """
 
     __slots__ = ("_head", "_inflater", "coding", "compressed")

@@ -16,9 +16,8 @@ def reject_json_constant(name: str) -> Any:
 
 
 def _each_object(value: dict[str, Any]) -> dict[str, Any]:
-    # A Python function that json's C parser calls for every object it completes: running it lets the interpreter
-    # switch threads. Without it, json.loads of a 14 MB body holds the interpreter for its whole 0.3-0.5 s, and
-    # an event loop waiting on another thread with it (the async client parses large bodies on a worker thread).
+    # json's C parser calls it for every object it completes, which lets the interpreter switch threads: without it
+    # a 14 MB body holds the interpreter for 0.3-0.5 s, and an event loop waiting on the worker thread that parses it.
     return value
 
 

@@ -26,11 +26,9 @@ FIRST_POLL_SECONDS = 1.0
 class SeparationPoller:
     """Decides, after each status read, whether to start separation, stop (done), fail, or wait and poll again.
 
-    ``not_started`` is decisive only at the first poll: with ``start`` the caller must start the
-    separation (:meth:`should_start` says so), else :meth:`next_wait` raises ``SeparationNotStartedError``.
-    At a later poll (after ``pending``, or just after a start that the server does not show yet) it is
-    waited through like ``pending``, within the timeout. ``started=True`` tells the poller that the
-    caller has just started the separation itself (so a first ``not_started`` is waited through too).
+    ``not_started`` is decisive only at the first poll, and unless ``started`` (the caller has just started it):
+    with ``start`` the caller must start it (:meth:`should_start`), else :meth:`next_wait` raises. Later it is
+    waited through like ``pending``.
     """
 
     def __init__(
@@ -64,12 +62,8 @@ class SeparationPoller:
         return False
 
     def deadline(self, *, first_poll_from: float | None = None) -> Deadline:
-        """The poll's deadline: a status request or retry wait that would pass ``timeout`` raises
-        ``SeparationTimeoutError``.
-
-        With ``first_poll_from`` (the clock when the first poll starts) it is at least ``FIRST_POLL_SECONDS``
-        away: the first poll is always sent, even with ``timeout=0`` ("give or take one poll's request").
-        """
+        """The poll's deadline (``SeparationTimeoutError``); with ``first_poll_from`` (the clock when the first poll
+        starts) at least ``FIRST_POLL_SECONDS`` from it, so that the first poll is sent even with ``timeout=0``."""
 
         def expired(what: str) -> SpeakerAudioError:
             return SeparationTimeoutError(
@@ -83,8 +77,10 @@ class SeparationPoller:
     def next_wait(self, status: SeparationStatus) -> float | None:
         """``None`` when ``status`` is completed; else seconds to wait before the next poll.
 
-        Raises ``SeparationFailedError`` on ``failed``, ``SeparationNotStartedError`` on ``not_started``
-        at the first poll (unless started), and ``SeparationTimeoutError`` past the deadline.
+        Raises:
+            SeparationFailedError: ``failed``.
+            SeparationNotStartedError: ``not_started`` at the first poll (unless started).
+            SeparationTimeoutError: past the deadline.
         """
         from speaker_audio_api.models.speaker_separation_response_model_status import (
             SpeakerSeparationResponseModelStatus as State,

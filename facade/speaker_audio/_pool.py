@@ -1,9 +1,7 @@
 """A client's connection pool across ``os.fork()``: made again in the child, never shared with the parent.
 
-After a fork, parent and child hold the same keep-alive sockets. A request that one of them sends on such a
-socket can be answered to the other (both read from it), so a child must never send through a pool made before
-the fork. The pid is compared on every use (one system call, far below a request's cost), so no registry of
-clients is needed.
+Parent and child hold the same keep-alive sockets, so a response to one could reach the other. The pid is compared on
+every use (one system call, far below a request's cost), so no registry of clients is needed.
 """
 
 from __future__ import annotations
@@ -60,11 +58,8 @@ class ForkSafePool(Generic[C]):
         return self._client
 
     def to_close(self) -> C | None:
-        """The pool to close when the client closes: ``None`` in a child that has not made its own yet.
-
-        The parent's pool is left alone in a child: closing it there could wait for a lock that a thread of
-        the parent held at the fork.
-        """
+        """The pool to close when the client closes: ``None`` in a child that has not made its own yet (closing the
+        parent's there could wait for a lock that a thread of the parent held at the fork)."""
         return self._client if self._pid == os.getpid() else None
 
     def _after_fork(self) -> None:

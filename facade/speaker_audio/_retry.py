@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import httpx
 
-from speaker_audio._http_errors import parse_retry_after
+from speaker_audio._http_errors import exception_chain, parse_retry_after
 from speaker_audio._requests import RequestSpec
 from speaker_audio._settings import DEFAULT_MAX_RETRIES
 from speaker_audio.errors import APIConnectionError, APIStatusError, SpeakerAudioError
@@ -77,17 +77,7 @@ class RetryPolicy:
 def is_certificate_failure(error: BaseException) -> bool:
     """Whether ``error`` comes, through its chained causes, from a TLS certificate that failed verification
     (untrusted, expired, for another host name): ``ssl.SSLCertVerificationError`` under httpx's ``ConnectError``."""
-    seen: set[int] = set()
-    pending: list[BaseException | None] = [error]
-    while pending:
-        linked = pending.pop()
-        if linked is None or id(linked) in seen:
-            continue
-        if isinstance(linked, ssl.SSLCertVerificationError):
-            return True
-        seen.add(id(linked))
-        pending += [linked.__cause__, linked.__context__]
-    return False
+    return any(isinstance(linked, ssl.SSLCertVerificationError) for linked in exception_chain(error))
 
 
 def describe_retry(spec: RequestSpec, attempt: int, delay: float, error: SpeakerAudioError) -> str:

@@ -56,6 +56,8 @@ DEFAULT_MAX_JSON_BYTES = 16 << 20
 MAX_BASE_URL_LENGTH = 2048
 """The longest ``base_url`` accepted, in characters (with the longest ids, URLs stay far below httpx's 65,536)."""
 
+_USER_INFO = re.compile(r"(?<=//).*@", re.DOTALL)  # from "//" to the last "@": wherever a parser may end user info
+
 
 class Secret:
     """Holds the API key; its ``repr`` and ``str`` never show it."""
@@ -87,11 +89,6 @@ def conceal(api_key: str | Secret | None) -> Secret | None:
     return Secret(api_key)
 
 
-def _key_from_environment() -> Secret | None:
-    value = os.environ.get(API_KEY_ENV)
-    return Secret(value) if value is not None else None
-
-
 def _key_problem(key: Secret, source: str) -> ValueError | None:
     # never echo the key (nor a URL passed in its place): say only what is wrong with it
     from speaker_audio.errors import _with_hint
@@ -113,10 +110,11 @@ def resolve_api_key(api_key: str | Secret | None) -> Secret | None:
     Raises ``ValueError`` for a key with spaces or control characters, or one that looks like a URL (with
     ``hint`` ``"base_url"``).
     """
-    key = conceal(api_key) if api_key is not None else _key_from_environment()
+    source = "api_key" if api_key is not None else API_KEY_ENV
+    key = conceal(api_key if api_key is not None else os.environ.get(API_KEY_ENV))
     if key is None or not key.reveal():
         return None
-    problem = _key_problem(key, "api_key" if api_key is not None else API_KEY_ENV)
+    problem = _key_problem(key, source)
     if problem is not None:
         raise problem
     return key
@@ -142,7 +140,7 @@ def resolve_base_url(base_url: str | None) -> str:
 
 def _base_url_problem(value: str) -> str | None:
     """What is wrong with ``value`` as a base URL (a message without its user info), else ``None``."""
-    shown = _without_user_info(value)
+    shown = _USER_INFO.sub("***@", value, count=1)
     if len(value) > MAX_BASE_URL_LENGTH:
         return f"base_url is too long: {len(value)} characters, at most {MAX_BASE_URL_LENGTH}"
     try:
@@ -157,14 +155,6 @@ def _base_url_problem(value: str) -> str | None:
     if url.scheme not in ("http", "https") or not url.host or url.query or url.fragment:
         return f"base_url must be an http(s) URL without query or fragment, got {shown!r}"
     return None
-
-
-_USER_INFO = re.compile(r"(?<=//).*@", re.DOTALL)  # from "//" to the last "@": wherever a parser may end user info
-
-
-def _without_user_info(value: str) -> str:
-    """``value`` with anything that may be user info (from ``//`` to the last ``@``) replaced by ``***@``."""
-    return _USER_INFO.sub("***@", value, count=1)
 
 
 def resolve_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:

@@ -1,7 +1,6 @@
 """Response-body consumers (sans-I/O): the shells feed them chunks, they build the result.
 
-Each sink counts what it receives against ``max_bytes`` so that an oversized response is an
-error, not an out-of-memory kill.
+Each sink counts what it receives against ``max_bytes``: an oversized response is an error, not an out-of-memory kill.
 """
 
 from __future__ import annotations
@@ -34,10 +33,8 @@ __all__ = [
 
 
 def expected_body_bytes(headers: Mapping[str, str]) -> int | None:
-    """The body size a response announces (``Content-Length``), or ``None`` when unknown or compressed.
-
-    A compressed body's ``Content-Length`` counts compressed bytes, not the JSON the sinks see.
-    """
+    """The body size a response announces (``Content-Length``), or ``None`` when unknown or compressed (then it
+    counts compressed bytes, not the JSON the sinks see)."""
     encoding = headers.get("content-encoding", "identity").strip().lower()
     if encoding not in ("", "identity"):
         return None
@@ -49,11 +46,8 @@ def expected_body_bytes(headers: Mapping[str, str]) -> int | None:
 
 
 def estimate_audio_bytes(body_bytes: int, audio_start: int | None) -> int:
-    """Audio bytes a ``body_bytes`` long body holds, its audio string starting at ``audio_start``.
-
-    Base64 holds 3 bytes per 4 characters. The other members' length after the audio is unknown,
-    so only the closing quote and brace are counted: an upper bound by those members' few bytes.
-    """
+    """Audio bytes a ``body_bytes`` long body holds, its audio string starting at ``audio_start``: 3 per 4 base64
+    characters, counting only the closing quote and brace after it (an upper bound by the members after it)."""
     characters = max(0, body_bytes - (audio_start or 0) - 2)
     return characters * 3 // 4
 
@@ -122,11 +116,9 @@ SMALL_BODY_BYTES = 64 * 1024
 
 
 class AudioMemorySink(BodySink[A]):
-    """Decodes the audio while it streams in, holding only the decoded bytes (no body/str copies).
+    """Decodes the audio of ``route``'s result while it streams in, holding only the decoded bytes.
 
-    ``route`` is the audio operation (``SPEAKER_AUDIO`` by default, or ``SAMPLE_AUDIO``): its audio
-    member and its result type. A body that ends within ``SMALL_BODY_BYTES`` is decoded in one pass
-    instead (faster for small answers, same acceptance: see ``decode_whole_body``).
+    A body that ends within ``SMALL_BODY_BYTES`` is decoded in one pass instead (faster, same acceptance).
     """
 
     def __init__(
@@ -153,14 +145,10 @@ class AudioMemorySink(BodySink[A]):
             chunks, self._small = self._small, None  # too large: switch to streaming
             self._decoder = StreamingAudioDecoder(audio_field=self._route.member())
             for piece in chunks:
-                self._write(self._decoder.feed(piece))
+                self._audio.write(self._decoder.feed(piece))
             return
         assert self._decoder is not None
-        self._write(self._decoder.feed(chunk))
-
-    def _write(self, decoded: bytes) -> None:
-        if decoded:
-            self._audio.write(decoded)
+        self._audio.write(self._decoder.feed(chunk))
 
     def finish(self) -> A:
         if self._small is not None:
@@ -181,15 +169,10 @@ class AudioMemorySink(BodySink[A]):
 class AudioFileSink(BodySink[Path]):
     """Decodes the audio straight into ``file``; :meth:`finish` returns the path to commit it to.
 
-    The owner creates ``file`` before the request (so a folder that cannot be written costs no
-    request), keeps it across retries (each new sink empties it first), commits it with the path
-    that :meth:`finish` returns (the async client does so off its event loop), and discards it on
-    failure. With ``stem`` set, the file is ``<stem><extension>`` in ``file``'s folder, the extension
-    coming from the response's media type. ``route`` is the audio operation (``SPEAKER_AUDIO`` by
-    default). ``on_received(audio_bytes_so_far)`` is called after each chunk of the body with the
-    decoded audio bytes written so far; ``on_progress(DownloadProgress)`` too, with the expected
-    sizes, and once more with ``done=True`` when the whole body was received and validated.
-    ``check()`` is called before each chunk is used: it raises to stop the download (a cancelled run).
+    The owner makes ``file`` before the request, keeps it across retries (each new sink empties it), commits it
+    and discards it on failure. With ``stem``, the path is ``<stem><extension>`` in ``file``'s folder, by the media
+    type. After each chunk ``on_received(audio_bytes)`` and ``on_progress(DownloadProgress)`` are called, the
+    latter once more with ``done=True``; ``check()`` runs before each chunk is used and raises to stop.
     """
 
     def __init__(
@@ -262,12 +245,10 @@ class AudioFileSink(BodySink[Path]):
 
 
 class AudioStreamSink(BodySink[A]):
-    """Decodes the audio as it streams in and hands each decoded piece to ``write`` at once.
+    """Decodes the audio as it streams in and hands each decoded piece to ``write`` at once (e.g. a pipe).
 
-    For a pipe (``speaker-audio get … -o -``): memory stays bounded and nothing is held. What was
-    written cannot be taken back, so a failure after the first byte leaves a partial stream behind
-    (``written`` counts the bytes handed over). ``finish`` returns the validated result of ``route``
-    (media type, duration) with empty ``data``.
+    A failure after the first byte leaves a partial stream behind (``written`` counts the bytes handed over).
+    ``finish`` returns the validated result of ``route`` with empty ``data``.
     """
 
     def __init__(

@@ -1,12 +1,10 @@
 """The speaker-audio error tree: every failure a user can meet derives from :class:`SpeakerAudioError`.
 
-No message, ``repr`` or attribute of these errors carries the API key: responses are
-attached only after the key header of their request has been redacted.
+No message, ``repr`` or attribute of these errors carries the API key (a response's request has it redacted).
 
-Hints. An error that a setting or a step would have avoided carries ``hint``, a short stable code for that
-remedy, so that a program can show its own advice (the ``speaker-audio`` CLI names its options) without
-parsing messages. ``error.args[0]`` says what happened; ``str(error)`` adds the advice for Python callers.
-The codes:
+Hints. An error that a setting or a step would have avoided carries ``hint``, a short stable code for that remedy,
+so that a program can show its own advice without parsing messages. ``error.args[0]`` says what happened;
+``str(error)`` adds the advice for Python callers. The codes:
 
 - ``"start_separation"``: the separation was never started; start it first (``SeparationNotStartedError``).
 - ``"wait_for_separation"``: the separation has not completed; start it and wait for it
@@ -17,9 +15,8 @@ The codes:
 - ``"overwrite"``: the destination file exists (a ``FileExistsError``).
 - ``"base_url"``: a URL was given as the API key (a ``ValueError``).
 
-The last two are Python's own error classes: speaker-audio sets the same ``hint`` attribute on the instances it
-raises (read it with ``getattr(error, "hint", None)``) and gives the advice as a note (PEP 678), which tracebacks
-show.
+The last two are Python's own error classes: their instances carry ``hint`` too (``getattr(error, "hint", None)``)
+and the advice as a note (PEP 678).
 """
 
 from __future__ import annotations
@@ -59,8 +56,7 @@ __all__ = [
 ]
 
 
-# What str() of a speaker-audio error with a hint reads ({message}: error.args[0]), by hint code; the advice of
-# the Python error classes that speaker-audio raises with a hint (a note on the error).
+# By hint code: str() of an error with that hint ({message}: error.args[0]), and the note on Python's own classes.
 _PYTHON_WORDING: Mapping[str, str] = {
     "start_separation": (
         "{message}: call start_speaker_separation(voice_id, sample_id) first, or pass start=True to wait_for_separation"
@@ -117,34 +113,23 @@ def _restore_error(cls: type[SpeakerAudioError], args: tuple[Any, ...], state: d
 
 
 class InvalidIdError(SpeakerAudioError, ValueError):
-    """An id that cannot be sent as exactly one URL path segment: empty, ``.``, ``..``, control characters, too long.
-
-    Too long: over 1,024 bytes once percent-encoded (``speaker_audio._ids.MAX_ID_BYTES``).
-    """
+    """An id that is not one URL path segment: empty, ``.``, ``..``, control characters, over 1,024 bytes encoded."""
 
 
 class InvalidBaseUrlError(SpeakerAudioError, ValueError):
-    """A ``base_url`` (or ``ELEVENLABS_BASE_URL``) that cannot be used; raised when the client is built.
-
-    Not an ``http(s)`` URL, with a query or fragment, with user info (``user:password@``: the API key is
-    the only credential sent), or longer than 2,048 characters. The message never shows the user info.
-    """
+    """A ``base_url`` (or ``ELEVENLABS_BASE_URL``) that is not an ``http(s)`` URL without query, fragment and user
+    info, of at most 2,048 characters; raised when the client is built. The message never shows the user info."""
 
 
 class InsecureTransportError(SpeakerAudioError, ValueError):
-    """A client was asked to send the API key over plain ``http://`` to a host that is not loopback.
-
-    Raised when the client is built; pass ``allow_insecure_http=True`` to accept the risk.
-    """
+    """Raised when a client is built to send the API key over plain ``http://`` to a host that is not loopback."""
 
 
 class ForkedClientError(SpeakerAudioError, RuntimeError):
     """A client built with your own ``http_client`` was used in a process forked from the one that built it.
 
-    After ``os.fork()`` parent and child share that client's open connections, so a request sent by one could be
-    answered to the other: the call is refused before any I/O instead. Build the ``http_client`` and the client in
-    the child (e.g. after the fork of a gunicorn or Celery worker). A client that made its own connection pool
-    makes a new one in the child by itself.
+    Parent and child would share that client's connections, so responses could cross: the call is refused before
+    any I/O. Build the ``http_client`` and the client in the child (a client's own pool is remade there by itself).
     """
 
 
@@ -206,7 +191,7 @@ class NotFoundError(APIStatusError):
 
 
 class UnprocessableEntityError(APIStatusError):
-    """422: the server rejected the request's parameters; ``errors`` holds the parsed ``detail`` items.
+    """422: the server rejected the request's parameters.
 
     Attributes:
         errors: the items of the body's ``detail`` list (empty when it has none or is not a list).
@@ -228,7 +213,7 @@ class UnprocessableEntityError(APIStatusError):
 
 
 class RateLimitError(APIStatusError):
-    """429: too many requests; ``retry_after`` is the server's requested wait in seconds, if it gave one.
+    """429: too many requests.
 
     Attributes:
         retry_after: the wait the server asked for (``Retry-After``/``retry-after-ms``) in seconds, else ``None``.
@@ -260,16 +245,14 @@ class ResponseValidationError(SpeakerAudioError):
 class SpecDriftError(ResponseValidationError):
     """A value the pinned spec does not list, where a generated model is needed (``SeparationStatus.model``).
 
-    With ``strict=False`` such a value is accepted in the result's own fields (``SeparationStatus.status``);
-    only the generated model, whose enum cannot hold it, is unavailable.
+    With ``strict=False`` the result's own fields (``SeparationStatus.status``) accept it; only the model cannot.
     """
 
 
 class UnsupportedSchemaError(SpeakerAudioError):
     """The pinned spec gives an operation a response schema that speaker-audio cannot enforce.
 
-    Raised by each call of that operation only (the message names it and the cause); the others keep working.
-    Re-pin the spec or extend the validator.
+    Raised by each call of that operation only (the message says why); the others keep working.
     """
 
 
@@ -304,10 +287,7 @@ class SeparationNotCompletedError(SpeakerAudioError):
 
 
 class SeparationNotStartedError(SeparationNotCompletedError):
-    """``wait_for_separation`` found separation ``not_started`` at its first poll (and was not asked to start it).
-
-    Start it with ``start_speaker_separation`` first, or pass ``start=True`` to ``wait_for_separation``.
-    """
+    """``wait_for_separation`` found separation ``not_started`` at its first poll (and was not asked to start it)."""
 
 
 class SpeakerDownloadError(SpeakerAudioError):
