@@ -613,7 +613,7 @@ class AsyncSpeakerAudioClient(ClientSettings):
                     raise _http_errors.status_error(response, body)
                 inflater = _inflate.inflater_for(response.headers)
                 sink = make_sink()
-                sink.expected_body_bytes = expected_body_bytes(response.headers)
+                sink.expected_body_bytes = expected_body_bytes(response.headers, inflater)
                 async for chunk in response.aiter_raw():
                     if deadline is not None:
                         deadline.check(self._clock(), "while receiving the response")

@@ -32,11 +32,10 @@ __all__ = [
 ]
 
 
-def expected_body_bytes(headers: Mapping[str, str]) -> int | None:
-    """The body size a response announces (``Content-Length``), or ``None`` when unknown or compressed (then it
-    counts compressed bytes, not the JSON the sinks see)."""
-    encoding = headers.get("content-encoding", "identity").strip().lower()
-    if encoding not in ("", "identity"):
+def expected_body_bytes(headers: Mapping[str, str], inflater: Inflater | None) -> int | None:
+    """The body size a response announces (``Content-Length``), or ``None`` when unknown or compressed (an
+    ``inflater`` from ``inflater_for``: the length then counts compressed bytes, not the JSON the sinks see)."""
+    if inflater is not None:
         return None
     try:
         size = int(headers.get("content-length", ""))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import httpx
 import pytest
 from _clients import ClientRunner, Kind
 from hypothesis import given
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 
 import speaker_audio
 from speaker_audio import DownloadProgress
+from speaker_audio._inflate import inflater_for
 from speaker_audio._sinks import estimate_audio_bytes, expected_body_bytes
 from speaker_audio.testing import FakeElevenLabs, demo_clips
 
@@ -119,12 +121,15 @@ def test_no_content_length_means_no_total(fake: FakeElevenLabs, tmp_path: Path) 
 
 
 def test_expected_body_bytes_reads_content_length_unless_compressed() -> None:
-    assert expected_body_bytes({"content-length": "8519"}) == 8519
-    assert expected_body_bytes({"content-length": "8519", "content-encoding": "identity"}) == 8519
-    assert expected_body_bytes({"content-length": "300", "content-encoding": "gzip"}) is None
-    assert expected_body_bytes({}) is None
-    assert expected_body_bytes({"content-length": "x"}) is None
-    assert expected_body_bytes({"content-length": "-1"}) is None
+    def expected(headers: dict[str, str]) -> int | None:
+        return expected_body_bytes(headers, inflater_for(httpx.Headers(headers)))
+
+    assert expected({"content-length": "8519"}) == 8519
+    assert expected({"content-length": "8519", "content-encoding": "identity"}) == 8519
+    assert expected({"content-length": "300", "content-encoding": "gzip"}) is None
+    assert expected({}) is None
+    assert expected({"content-length": "x"}) is None
+    assert expected({"content-length": "-1"}) is None
 
 
 @given(audio=st.binary(max_size=3000), tail=st.text(max_size=80))
