@@ -7,8 +7,8 @@ without an edit here. The audio results hold the audio once, in ``.data``: their
 
 A separation status may list 100,000 speakers or more. Its speakers and utterances keep the validated JSON
 item they were read from (a dict of strings and numbers, which the garbage collector does not track) and build
-their ``.model`` from it when it is first read; a speaker holds its utterances as a tuple until ``.utterances``
-is first read. A speaker is then one object for the collector instead of three (itself, a list, a model): each
+their ``.model`` from it when it is first read; a speaker with no utterances holds the one shared, unchangeable
+empty list. A speaker is then one object for the collector instead of three (itself, a list, a model): each
 full collection holds the interpreter while it walks every tracked object, whichever thread runs it, and an
 event loop waits for it ("The event loop stays free" in ``docs/reliability.md``).
 """
@@ -118,10 +118,24 @@ def _list_of(kind: type[R], name: str, value: Iterable[R]) -> list[R]:
     return items
 
 
-def _utterances(value: Iterable[Utterance]) -> tuple[Utterance, ...]:
-    if isinstance(value, tuple) and all(isinstance(item, Utterance) for item in value):
-        return value
-    return tuple(_list_of(Utterance, "utterances", value))
+class _NoUtterances(list):  # type: ignore[type-arg]
+    """The utterances of every speaker that has none: one list for all of them, so it cannot be changed."""
+
+    def _refuse(self, *args: object) -> Any:
+        raise TypeError("a speaker's empty utterances list is shared and cannot be changed: make a new Speaker")
+
+    append = extend = insert = remove = pop = clear = sort = reverse = _refuse  # type: ignore[assignment]
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+
+    def __reduce__(self) -> str:
+        return "_NO_UTTERANCES"  # unpickled (and copied) as the shared one
+
+
+_NO_UTTERANCES = _NoUtterances()
+
+
+def _utterances(value: Iterable[Utterance]) -> list[Utterance]:
+    return _list_of(Utterance, "utterances", value) or _NO_UTTERANCES
 
 
 def _speaker_ids(value: Iterable[str]) -> list[str]:
@@ -318,7 +332,7 @@ def _speaker_model(self: Speaker) -> SpeakerResponseModel:
     from speaker_audio_api.models.speaker_response_model import SpeakerResponseModel
 
     return SpeakerResponseModel(
-        speaker_id=self.speaker_id, duration_secs=self.duration_secs, utterances=[u.model for u in self._utterances]
+        speaker_id=self.speaker_id, duration_secs=self.duration_secs, utterances=[u.model for u in self.utterances]
     )
 
 
@@ -328,24 +342,22 @@ def _speaker_from_item(item: Mapping[str, Any]) -> SpeakerResponseModel:
     return SpeakerResponseModel.from_dict(item)
 
 
-@attrs.frozen(repr=False)
+@attrs.frozen
 class Speaker:
     """One speaker found by separation.
 
     Attributes:
         speaker_id: the speaker's id, as ``get_speaker_audio`` and ``download_speaker_audio`` take it.
         duration_secs: the duration of the speaker's audio, in seconds.
-        utterances: the stretches of the sample in which this speaker talks (empty when the server gave none); a
-            property: the list is made when first read (until then the speaker holds a tuple), then kept.
+        utterances: the stretches of the sample in which this speaker talks (empty when the server gave none: then
+            a shared empty list, which raises ``TypeError`` if changed).
         model: the validated response item as the generated ``SpeakerResponseModel`` (upstream's fields, added
             ones included; a property, built when first read); built from the fields above when not given.
     """
 
     speaker_id: str = attrs.field(validator=attrs.validators.instance_of(str))
     duration_secs: float = attrs.field(converter=_to_float)
-    _utterances: tuple[Utterance, ...] | list[Utterance] = attrs.field(
-        factory=list, converter=_utterances, eq=list, alias="utterances"
-    )  # the constructor's ``utterances=``: a tuple until ``utterances`` is first read, then that list
+    utterances: list[Utterance] = attrs.field(factory=list, converter=_utterances)
     _model: SpeakerResponseModel | None = attrs.field(
         default=None, repr=False, eq=False, kw_only=True, alias="model"
     )  # the constructor's ``model=``; ``None``: built when first read
@@ -356,27 +368,11 @@ class Speaker:
         if self._model is not None:
             _keep_model_in_step(self, self._agrees, _speaker_model, "_model")
 
-    def __repr__(self) -> str:
-        return (
-            f"Speaker(speaker_id={self.speaker_id!r}, duration_secs={self.duration_secs!r}, "
-            f"utterances={list(self._utterances)!r})"
-        )
-
     def _agrees(self, m: SpeakerResponseModel) -> bool:
         utterances = m.utterances if isinstance(m.utterances, list) else []
         return (m.speaker_id, _as_float(m.duration_secs)) == (self.speaker_id, self.duration_secs) and utterances == [
-            u.model for u in self._utterances
+            u.model for u in self.utterances
         ]
-
-    @property
-    def utterances(self) -> list[Utterance]:
-        """The stretches of the sample in which this speaker talks (the same list on every read)."""
-        held = self._utterances
-        if isinstance(held, list):
-            return held
-        made = list(held)
-        object.__setattr__(self, "_utterances", made)
-        return made
 
     @property
     def model(self) -> SpeakerResponseModel:

@@ -339,10 +339,10 @@ def _speaker(read: Callable[[Mapping[str, Any]], SpeakerResponseModel], item: Ma
     """The speaker of a (validated) item, read through its generated model, which is then dropped: the speaker
     keeps the item, and builds its ``.model`` (and each utterance its own) from it when first read."""
     model = read(item)
-    utterances: tuple[Utterance, ...] = ()
+    utterances: list[Utterance] = []
     if isinstance(model.utterances, list):  # parsed from the item's list: one item each
         items = item["utterances"]
-        utterances = tuple(Utterance(start=u.start, end=u.end, _item=items[n]) for n, u in enumerate(model.utterances))
+        utterances = [Utterance(start=u.start, end=u.end, _item=items[n]) for n, u in enumerate(model.utterances)]
     return Speaker(speaker_id=model.speaker_id, duration_secs=model.duration_secs, utterances=utterances, _item=item)
 
 

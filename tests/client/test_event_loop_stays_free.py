@@ -140,7 +140,8 @@ def test_a_large_status_holds_few_objects_for_the_garbage_collector(fake: FakeEl
     run(read, fake)
     (status,) = statuses
     assert len(status.speakers) == SPEAKERS
-    # the speaker; with utterances, also each of them, the tuple holding them and its JSON item's dict and list
+    # the speaker (no utterances: the one shared empty list); with utterances, also each of them, the list
+    # holding them and its JSON item's dict and list
     per_speaker = 1 + (utterances + 3 if utterances else 0)
     assert tracked_objects(status) <= SPEAKERS * per_speaker + 100
     assert status.model.to_dict() == body  # the models are still there, built when first read

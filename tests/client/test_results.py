@@ -236,6 +236,28 @@ def test_a_fetched_speakers_utterances_are_one_list_like_a_built_speakers() -> N
     assert SEPARATION_STATUS.from_json(completed_status()).speakers["b"].utterances == []
 
 
+def test_speakers_without_utterances_share_one_empty_list_that_cannot_be_changed() -> None:
+    import copy
+    import pickle
+
+    status = SEPARATION_STATUS.from_json(completed_status())
+    fetched, built = status.speakers["b"].utterances, Speaker(speaker_id="x", duration_secs=1.0).utterances
+    assert fetched == [] == built
+    assert isinstance(fetched, list)
+    assert fetched is built  # one list for every speaker that has none: no object each for the garbage collector
+    with pytest.raises(TypeError, match="cannot be changed"):
+        fetched.append(Utterance(start=0, end=1))
+    with pytest.raises(TypeError, match="cannot be changed"):
+        fetched.extend([])
+    with pytest.raises(TypeError, match="cannot be changed"):
+        fetched.clear()
+    with pytest.raises(TypeError, match="cannot be changed"):
+        fetched += [Utterance(start=0, end=1)]
+    assert fetched == []
+    for clone in (pickle.loads(pickle.dumps(status)), copy.deepcopy(status), copy.copy(status)):
+        assert clone.speakers["b"].utterances is fetched
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
