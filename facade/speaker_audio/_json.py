@@ -21,7 +21,7 @@ def _each_object(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-def parse_json_body(body: bytes, where: str) -> object:
+def parse_json_body(body: bytes | bytearray, where: str) -> object:
     """``json.loads`` of a UTF-8 body (a BOM allowed, as on the audio routes); else ``ResponseValidationError``."""
     try:
         text = body.decode("utf-8")  # strictly: json.loads(bytes) would also take UTF-16/32 and encoded surrogates

@@ -4,6 +4,13 @@ Each result keeps the validated instance of the generated model of its response 
 so a field that upstream adds is reachable as ``result.model.<field>`` after pin + generate,
 without an edit here. The audio results hold the audio once, in ``.data``: their
 ``.model.audio_base_64`` is ``""``.
+
+A separation status may list 100,000 speakers or more. Its speakers and utterances keep the validated JSON
+item they were read from (a dict of strings and numbers, which the garbage collector does not track) and build
+their ``.model`` from it when it is first read; a speaker with no utterances holds the one shared, unchangeable
+empty list. A speaker is then one object for the collector instead of three (itself, a list, a model): each
+full collection holds the interpreter while it walks every tracked object, whichever thread runs it, and an
+event loop waits for it ("The event loop stays free" in ``docs/reliability.md``).
 """
 
 from __future__ import annotations
@@ -65,7 +72,8 @@ def _keep_model_in_step(
     if agrees(model):
         return
     fresh = build(result)
-    fresh.additional_properties = dict(model.additional_properties)
+    if fresh is not None:  # None: a status the pinned spec does not list has no model
+        fresh.additional_properties = dict(model.additional_properties)
     object.__setattr__(result, attribute, fresh)
 
 
@@ -85,6 +93,24 @@ def _unset() -> Unset:
     return UNSET
 
 
+def _read_model(
+    result: Any,
+    from_item: Callable[[Mapping[str, Any]], Any],
+    agrees: Callable[[Any], bool],
+    build: Callable[[Any], Any],
+) -> Any:
+    """``result._model``, built when first read: from ``result._item`` (the validated JSON item the result was read
+    from: upstream's added members included) kept in step with the result's fields, or else from those fields."""
+    model = result._model
+    if model is None:
+        item = result._item
+        object.__setattr__(result, "_model", build(result) if item is None else from_item(item))
+        if item is not None:
+            _keep_model_in_step(result, agrees, build, "_model")  # an evolved result may hold its original's item
+        model = result._model
+    return model
+
+
 def _list_of(kind: type[R], name: str, value: Iterable[R]) -> list[R]:
     items = list(value) if isinstance(value, list | tuple) else None
     if items is None or not all(isinstance(item, kind) for item in items):
@@ -92,8 +118,24 @@ def _list_of(kind: type[R], name: str, value: Iterable[R]) -> list[R]:
     return items
 
 
+class _NoUtterances(list):  # type: ignore[type-arg]
+    """The utterances of every speaker that has none: one list for all of them, so it cannot be changed."""
+
+    def _refuse(self, *args: object) -> Any:
+        raise TypeError("a speaker's empty utterances list is shared and cannot be changed: make a new Speaker")
+
+    append = extend = insert = remove = pop = clear = sort = reverse = _refuse  # type: ignore[assignment]
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+
+    def __reduce__(self) -> str:
+        return "_NO_UTTERANCES"  # unpickled (and copied) as the shared one
+
+
+_NO_UTTERANCES = _NoUtterances()
+
+
 def _utterances(value: Iterable[Utterance]) -> list[Utterance]:
-    return _list_of(Utterance, "utterances", value)
+    return _list_of(Utterance, "utterances", value) or _NO_UTTERANCES
 
 
 def _speaker_ids(value: Iterable[str]) -> list[str]:
@@ -247,6 +289,12 @@ def _utterance_model(self: Utterance) -> UtteranceResponseModel:
     return UtteranceResponseModel(start=self.start, end=self.end)
 
 
+def _utterance_from_item(item: Mapping[str, Any]) -> UtteranceResponseModel:
+    from speaker_audio_api.models.utterance_response_model import UtteranceResponseModel
+
+    return UtteranceResponseModel.from_dict(item)
+
+
 @attrs.frozen
 class Utterance:
     """A stretch of the sample in which a speaker talks, in seconds from its start.
@@ -254,20 +302,30 @@ class Utterance:
     Attributes:
         start: where the stretch begins, in seconds from the start of the sample.
         end: where it ends, in seconds from the start of the sample.
-        model: the validated response item as the generated ``UtteranceResponseModel``; built from the
-            fields above when not given.
+        model: the validated response item as the generated ``UtteranceResponseModel`` (a property, built when
+            first read); built from the fields above when not given.
     """
 
     start: float = attrs.field(converter=_to_float)
     end: float = attrs.field(converter=_to_float)
-    model: UtteranceResponseModel = attrs.field(
-        default=attrs.Factory(_utterance_model, takes_self=True), repr=False, eq=False, kw_only=True
-    )
+    _model: UtteranceResponseModel | None = attrs.field(
+        default=None, repr=False, eq=False, kw_only=True, alias="model"
+    )  # the constructor's ``model=``; ``None``: built when first read
+    _item: Mapping[str, Any] | None = attrs.field(default=None, repr=False, eq=False, kw_only=True, alias="_item")
+    """The validated JSON item of a call's result, which ``model`` is built from; ``None`` for one built by hand."""
 
     def __attrs_post_init__(self) -> None:
-        _keep_model_in_step(
-            self, lambda m: (_as_float(m.start), _as_float(m.end)) == (self.start, self.end), _utterance_model
-        )
+        if self._model is not None:
+            _keep_model_in_step(self, self._agrees, _utterance_model, "_model")
+
+    def _agrees(self, m: UtteranceResponseModel) -> bool:
+        return (_as_float(m.start), _as_float(m.end)) == (self.start, self.end)
+
+    @property
+    def model(self) -> UtteranceResponseModel:
+        """The validated response item as the generated model (built when first read)."""
+        model: UtteranceResponseModel = _read_model(self, _utterance_from_item, self._agrees, _utterance_model)
+        return model
 
 
 def _speaker_model(self: Speaker) -> SpeakerResponseModel:
@@ -278,6 +336,12 @@ def _speaker_model(self: Speaker) -> SpeakerResponseModel:
     )
 
 
+def _speaker_from_item(item: Mapping[str, Any]) -> SpeakerResponseModel:
+    from speaker_audio_api.models.speaker_response_model import SpeakerResponseModel
+
+    return SpeakerResponseModel.from_dict(item)
+
+
 @attrs.frozen
 class Speaker:
     """One speaker found by separation.
@@ -285,30 +349,40 @@ class Speaker:
     Attributes:
         speaker_id: the speaker's id, as ``get_speaker_audio`` and ``download_speaker_audio`` take it.
         duration_secs: the duration of the speaker's audio, in seconds.
-        utterances: the stretches of the sample in which this speaker talks (empty when the server gave none).
+        utterances: the stretches of the sample in which this speaker talks (empty when the server gave none: then
+            a shared empty list, which raises ``TypeError`` if changed).
         model: the validated response item as the generated ``SpeakerResponseModel`` (upstream's fields, added
-            ones included); built from the fields above when not given.
+            ones included; a property, built when first read); built from the fields above when not given.
     """
 
     speaker_id: str = attrs.field(validator=attrs.validators.instance_of(str))
     duration_secs: float = attrs.field(converter=_to_float)
     utterances: list[Utterance] = attrs.field(factory=list, converter=_utterances)
-    model: SpeakerResponseModel = attrs.field(
-        default=attrs.Factory(_speaker_model, takes_self=True), repr=False, eq=False, kw_only=True
-    )
+    _model: SpeakerResponseModel | None = attrs.field(
+        default=None, repr=False, eq=False, kw_only=True, alias="model"
+    )  # the constructor's ``model=``; ``None``: built when first read
+    _item: Mapping[str, Any] | None = attrs.field(default=None, repr=False, eq=False, kw_only=True, alias="_item")
+    """The validated JSON item of a call's result, which ``model`` is built from; ``None`` for one built by hand."""
 
     def __attrs_post_init__(self) -> None:
-        def agrees(m: SpeakerResponseModel) -> bool:
-            utterances = m.utterances if isinstance(m.utterances, list) else []
-            return (m.speaker_id, _as_float(m.duration_secs)) == (
-                self.speaker_id,
-                self.duration_secs,
-            ) and utterances == [u.model for u in self.utterances]
+        if self._model is not None:
+            _keep_model_in_step(self, self._agrees, _speaker_model, "_model")
 
-        _keep_model_in_step(self, agrees, _speaker_model)
+    def _agrees(self, m: SpeakerResponseModel) -> bool:
+        utterances = m.utterances if isinstance(m.utterances, list) else []
+        return (m.speaker_id, _as_float(m.duration_secs)) == (self.speaker_id, self.duration_secs) and utterances == [
+            u.model for u in self.utterances
+        ]
+
+    @property
+    def model(self) -> SpeakerResponseModel:
+        """The validated response item as the generated model (built when first read)."""
+        model: SpeakerResponseModel = _read_model(self, _speaker_from_item, self._agrees, _speaker_model)
+        return model
 
 
 def _separation_model(self: SeparationStatus) -> SpeakerSeparationResponseModel | None:
+    """The model of ``self``'s fields, its speakers left for ``SeparationStatus.model`` to put in when first read."""
     from speaker_audio_api.models.speaker_separation_response_model import SpeakerSeparationResponseModel
     from speaker_audio_api.models.speaker_separation_response_model_speakers_type_0 import (
         SpeakerSeparationResponseModelSpeakersType0,
@@ -317,8 +391,6 @@ def _separation_model(self: SeparationStatus) -> SpeakerSeparationResponseModel 
         SpeakerSeparationResponseModelStatus,
     )
 
-    speakers = SpeakerSeparationResponseModelSpeakersType0()
-    speakers.additional_properties = {key: speaker.model for key, speaker in self.speakers.items()}
     try:
         status = SpeakerSeparationResponseModelStatus(self.status)
     except ValueError:  # a status the pinned spec does not list (the server is ahead of the pin): no model
@@ -327,9 +399,36 @@ def _separation_model(self: SeparationStatus) -> SpeakerSeparationResponseModel 
         voice_id=self.voice_id,
         sample_id=self.sample_id,
         status=status,
-        speakers=speakers,
+        speakers=SpeakerSeparationResponseModelSpeakersType0(),
         selected_speaker_ids=list(self.selected_speaker_ids),
     )
+
+
+def _speakers_to_fill(model: SpeakerSeparationResponseModel) -> bool:
+    """Whether ``model.speakers`` is the empty dict that ``SeparationStatus.model`` fills with the speakers' models."""
+    from speaker_audio_api.models.speaker_separation_response_model_speakers_type_0 import (
+        SpeakerSeparationResponseModelSpeakersType0,
+    )
+
+    return isinstance(model.speakers, SpeakerSeparationResponseModelSpeakersType0) and not (
+        model.speakers.additional_properties
+    )
+
+
+def _with_speakers(
+    model: SpeakerSeparationResponseModel, speakers: Mapping[str, Speaker]
+) -> SpeakerSeparationResponseModel:
+    """A copy of ``model`` whose ``speakers`` holds the model of each of ``speakers`` (``model`` is left as it is:
+    an evolved status may share it)."""
+    from speaker_audio_api.models.speaker_separation_response_model_speakers_type_0 import (
+        SpeakerSeparationResponseModelSpeakersType0,
+    )
+
+    filled = SpeakerSeparationResponseModelSpeakersType0()
+    filled.additional_properties = {key: speaker.model for key, speaker in speakers.items()}
+    fresh: SpeakerSeparationResponseModel = attrs.evolve(model, speakers=filled)
+    fresh.additional_properties = dict(model.additional_properties)
+    return fresh
 
 
 @attrs.frozen
@@ -344,10 +443,11 @@ class SeparationStatus:
         speakers: ``{speaker_id: Speaker}``, the speakers found; empty until separation has completed.
         selected_speaker_ids: the ids of the speakers selected for the voice (empty when none is).
         model: the validated response as the generated ``SpeakerSeparationResponseModel`` (its ``status`` is
-            the generated enum); built from the fields above when not given. A ``status`` that the pinned spec
-            does not list (accepted with ``strict=False``: the server is ahead of the pin) has no generated
-            model, since the enum cannot hold it: then ``model`` raises ``SpecDriftError`` (every other field
-            is read from the body as usual).
+            the generated enum); built from the fields above when not given. Its ``speakers`` holds each
+            speaker's ``.model``, put in when ``model`` is first read (161,000 speakers: 0.75 s). A
+            ``status`` that the pinned spec does not list (accepted with ``strict=False``: the server is ahead
+            of the pin) has no generated model, since the enum cannot hold it: then ``model`` raises
+            ``SpecDriftError`` (every other field is read from the body as usual).
         request_id: the server's ``request-id`` of the response (``None`` when it sent none); not compared.
         headers: the response's headers; not compared.
     """
@@ -374,31 +474,40 @@ class SeparationStatus:
             return
 
         def agrees(m: SpeakerSeparationResponseModel) -> bool:
+            selected = m.selected_speaker_ids if isinstance(m.selected_speaker_ids, list) else []
+            if (m.voice_id, m.sample_id, m.status.value, selected) != (
+                self.voice_id,
+                self.sample_id,
+                self.status,
+                self.selected_speaker_ids,
+            ):
+                return False
+            if _speakers_to_fill(m):  # filled from self.speakers when first read
+                return True
             speakers = (
                 m.speakers.additional_properties
                 if isinstance(m.speakers, SpeakerSeparationResponseModelSpeakersType0)
                 else {}
             )
-            selected = m.selected_speaker_ids if isinstance(m.selected_speaker_ids, list) else []
-            return (
-                (m.voice_id, m.sample_id, m.status.value) == (self.voice_id, self.sample_id, self.status)
-                and speakers == {key: speaker.model for key, speaker in self.speakers.items()}
-                and selected == self.selected_speaker_ids
-            )
+            return bool(speakers == {key: speaker.model for key, speaker in self.speakers.items()})
 
         _keep_model_in_step(self, agrees, _separation_model, "_model")
 
     @property
     def model(self) -> SpeakerSeparationResponseModel:
         """The validated response as the generated model; ``SpecDriftError`` for a status the pin does not list."""
-        if self._model is None:
+        model = self._model
+        if model is None:
             from speaker_audio.errors import SpecDriftError
 
             raise SpecDriftError(
                 f"status {self.status!r} is not one the pinned spec lists, so this SeparationStatus has no generated "
                 "model (its enum cannot hold the value): read .status, or re-pin with `make pin`"
             )
-        return self._model
+        if self.speakers and _speakers_to_fill(model):
+            model = _with_speakers(model, self.speakers)
+            object.__setattr__(self, "_model", model)
+        return model
 
     @property
     def is_completed(self) -> bool:

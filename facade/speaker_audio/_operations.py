@@ -312,24 +312,49 @@ def _sample_audio(model: VoiceSamplePreviewResponseModel, data: bytes, body: Map
     )
 
 
-def _speaker(model: SpeakerResponseModel) -> Speaker:
-    utterances = model.utterances if isinstance(model.utterances, list) else []
-    return Speaker(
-        speaker_id=model.speaker_id,
-        duration_secs=model.duration_secs,
-        utterances=[Utterance(start=u.start, end=u.end, model=u) for u in utterances],
-        model=model,
-    )
+class _Status(NamedTuple):
+    """What ``_SeparationStatusOperation`` models of a status body: the model of the body with no speakers, and the
+    speakers' items (as validated, with pinned values where the body held unknown ones), for ``_separation_status``.
+    """
+
+    model: SpeakerSeparationResponseModel
+    speakers: Mapping[str, Any] | None
 
 
-def _separation_status(model: SpeakerSeparationResponseModel, data: bytes, body: Mapping[str, Any]) -> SeparationStatus:
-    from speaker_audio_api.models.speaker_separation_response_model_speakers_type_0 import (
-        SpeakerSeparationResponseModelSpeakersType0,
-    )
+class _SeparationStatusOperation(Operation[SeparationStatus]):
+    """The status row: its speakers are modelled one at a time by the result, not all at once with the body.
 
+    A status may list 100,000 speakers: the generated model of the whole body would hold a model of each, all
+    alive while the results are built and kept afterwards, each one more object for every full collection of
+    the garbage collector to walk (holding the interpreter, and an event loop waiting on it, for 50 ms and more).
+    """
+
+    def _model(self, document: Mapping[str, Any]) -> _Status:
+        speakers = document.get("speakers")
+        if not isinstance(speakers, Mapping):
+            return _Status(super()._model(document), None)
+        return _Status(super()._model({**document, "speakers": {}}), speakers)
+
+
+def _speaker(read: Callable[[Mapping[str, Any]], SpeakerResponseModel], item: Mapping[str, Any]) -> Speaker:
+    """The speaker of a (validated) item, read through its generated model, which is then dropped: the speaker
+    keeps the item, and builds its ``.model`` (and each utterance its own) from it when first read."""
+    model = read(item)
+    utterances: list[Utterance] = []
+    if isinstance(model.utterances, list):  # parsed from the item's list: one item each
+        items = item["utterances"]
+        utterances = [Utterance(start=u.start, end=u.end, _item=items[n]) for n, u in enumerate(model.utterances)]
+    return Speaker(speaker_id=model.speaker_id, duration_secs=model.duration_secs, utterances=utterances, _item=item)
+
+
+def _separation_status(parts: _Status, data: bytes, body: Mapping[str, Any]) -> SeparationStatus:
+    from speaker_audio_api.models.speaker_response_model import SpeakerResponseModel
+
+    model = parts.model
     speakers: dict[str, Speaker] = {}
-    if isinstance(model.speakers, SpeakerSeparationResponseModelSpeakersType0):
-        speakers = {key: _speaker(speaker) for key, speaker in model.speakers.additional_properties.items()}
+    if parts.speakers is not None:
+        read = SpeakerResponseModel.from_dict
+        speakers = {key: _speaker(read, item) for key, item in parts.speakers.items()}
     selected = model.selected_speaker_ids if isinstance(model.selected_speaker_ids, list) else []
     status: str = body["status"]  # the body's own (validated as a string): a value the pin lacks included
     return SeparationStatus(
@@ -338,7 +363,7 @@ def _separation_status(model: SpeakerSeparationResponseModel, data: bytes, body:
         status=status,
         speakers=speakers,
         selected_speaker_ids=list(selected),
-        model=model if status == model.status.value else None,
+        model=model if status == model.status.value else None,  # its speakers are put in when it is first read
     )
 
 
@@ -354,7 +379,7 @@ SPEAKER_AUDIO: Operation[SpeakerAudio] = Operation(
 SAMPLE_AUDIO: Operation[SampleAudio] = Operation(
     "get_sample_audio", "VoiceSamplePreviewResponseModel", _sample_audio, audio=True
 )
-SEPARATION_STATUS: Operation[SeparationStatus] = Operation(
+SEPARATION_STATUS: Operation[SeparationStatus] = _SeparationStatusOperation(
     "get_separation_status", "SpeakerSeparationResponseModel", _separation_status
 )
 START_SEPARATION: Operation[None] = Operation(

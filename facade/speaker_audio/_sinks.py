@@ -108,7 +108,11 @@ class JsonSink(BodySink[T]):
         self._buffer += chunk
 
     def finish(self) -> T:
-        return self._parse(parse_json_body(bytes(self._buffer), self._where))
+        # parsed where it was received (no copy of it), and let go of before the result is built
+        body, self._buffer = self._buffer, bytearray()
+        document = parse_json_body(body, self._where)
+        del body
+        return self._parse(document)
 
 
 SMALL_BODY_BYTES = 64 * 1024

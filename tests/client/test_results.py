@@ -19,6 +19,9 @@ from speaker_audio.testing import FakeElevenLabs, Fault
 from speaker_audio_api.models.speaker_audio_response_model import SpeakerAudioResponseModel
 from speaker_audio_api.models.speaker_response_model import SpeakerResponseModel
 from speaker_audio_api.models.speaker_separation_response_model import SpeakerSeparationResponseModel
+from speaker_audio_api.models.speaker_separation_response_model_speakers_type_0 import (
+    SpeakerSeparationResponseModelSpeakersType0,
+)
 from speaker_audio_api.models.speaker_separation_response_model_status import SpeakerSeparationResponseModelStatus
 from speaker_audio_api.models.utterance_response_model import UtteranceResponseModel
 
@@ -149,6 +152,110 @@ def test_evolved_status_and_pickled_results_keep_a_matching_model() -> None:
     failed = attrs.evolve(status, status="failed")
     assert failed.model.status is SpeakerSeparationResponseModelStatus.FAILED
     assert failed.model.additional_properties == {eta: 3}
+
+
+def completed_status(extra: bool = False) -> dict[str, Any]:
+    """A completed status body of two speakers, ``a`` with two utterances and ``b`` with none (``null``); with
+    ``extra``, the body, each speaker and each utterance also hold a member their schema lacks (``EXTRA``)."""
+    utterances = [UtteranceResponseModel(start=start, end=start + 1) for start in (0, 2)]
+    speakers = [
+        SpeakerResponseModel(speaker_id="a", duration_secs=3, utterances=utterances),
+        SpeakerResponseModel(speaker_id="b", duration_secs=1, utterances=None),
+    ]
+    listed = SpeakerSeparationResponseModelSpeakersType0()
+    listed.additional_properties = {speaker.speaker_id: speaker for speaker in speakers}
+    completed = SpeakerSeparationResponseModelStatus.COMPLETED
+    status = SpeakerSeparationResponseModel(voice_id="v", sample_id="s", status=completed, speakers=listed)
+    if extra:
+        models: list[Any] = [status, *speakers, *utterances]
+        for model in models:
+            model[EXTRA[type(model).__name__]] = 7
+    body: dict[str, Any] = status.to_dict()
+    return body
+
+
+EXTRA = {
+    schema: undeclared(schema, "loudness")
+    for schema in ("SpeakerSeparationResponseModel", "SpeakerResponseModel", "UtteranceResponseModel")
+}
+
+
+def test_fetched_speakers_and_utterances_keep_upstreams_members_through_evolve_and_pickle() -> None:
+    import copy
+    import pickle
+
+    import attrs
+
+    body = completed_status(extra=True)
+    status = SEPARATION_STATUS.from_json(body)
+    speaker = status.speakers["a"]
+    assert speaker.model.additional_properties == {EXTRA["SpeakerResponseModel"]: 7}
+    assert [u.model.additional_properties for u in speaker.utterances] == [{EXTRA["UtteranceResponseModel"]: 7}] * 2
+    fresh = SEPARATION_STATUS.from_json(body)  # models not read yet: evolve and pickle carry what builds them
+    evolved = attrs.evolve(fresh.speakers["a"], duration_secs=9)
+    assert (evolved.model.duration_secs, evolved.model.additional_properties) == (
+        9,
+        speaker.model.additional_properties,
+    )
+    moved = attrs.evolve(fresh.speakers["a"].utterances[1], end=5)
+    assert (moved.model.end, moved.model.additional_properties) == (5, {EXTRA["UtteranceResponseModel"]: 7})
+    assert fresh.speakers["a"].model.duration_secs == 3  # the original is untouched
+    for clone in (pickle.loads(pickle.dumps(SEPARATION_STATUS.from_json(body))), copy.deepcopy(fresh)):
+        assert clone == status
+        assert clone.model.to_dict() == body
+
+
+def test_an_evolved_status_shares_no_model_with_its_original() -> None:
+    import attrs
+
+    status = SEPARATION_STATUS.from_json(completed_status())
+    other = attrs.evolve(status, speakers={"c": Speaker(speaker_id="c", duration_secs=2.0)})
+    assert other.model.to_dict()["speakers"] == {"c": {"speaker_id": "c", "duration_secs": 2.0, "utterances": []}}
+    assert list(status.model.to_dict()["speakers"]) == ["a", "b"]
+    assert status.model is status.model  # built once
+
+
+def test_a_fetched_speakers_utterances_are_one_list_like_a_built_speakers() -> None:
+    speaker = SEPARATION_STATUS.from_json(completed_status()).speakers["a"]
+    built = Speaker(speaker_id="a", duration_secs=3, utterances=[Utterance(start=0, end=1), Utterance(start=2, end=3)])
+    assert speaker == built
+    assert (
+        repr(speaker)
+        == repr(built)
+        == (
+            "Speaker(speaker_id='a', duration_secs=3.0, utterances=[Utterance(start=0.0, end=1.0), "
+            "Utterance(start=2.0, end=3.0)])"
+        )
+    )
+    utterances = speaker.utterances
+    assert type(utterances) is list
+    assert utterances is speaker.utterances  # the same list on every read ...
+    utterances.pop()
+    assert speaker.utterances == [Utterance(start=0, end=1)]  # ... so what is done to it shows, as before
+    assert speaker != built
+    assert SEPARATION_STATUS.from_json(completed_status()).speakers["b"].utterances == []
+
+
+def test_speakers_without_utterances_share_one_empty_list_that_cannot_be_changed() -> None:
+    import copy
+    import pickle
+
+    status = SEPARATION_STATUS.from_json(completed_status())
+    fetched, built = status.speakers["b"].utterances, Speaker(speaker_id="x", duration_secs=1.0).utterances
+    assert fetched == [] == built
+    assert isinstance(fetched, list)
+    assert fetched is built  # one list for every speaker that has none: no object each for the garbage collector
+    with pytest.raises(TypeError, match="cannot be changed"):
+        fetched.append(Utterance(start=0, end=1))
+    with pytest.raises(TypeError, match="cannot be changed"):
+        fetched.extend([])
+    with pytest.raises(TypeError, match="cannot be changed"):
+        fetched.clear()
+    with pytest.raises(TypeError, match="cannot be changed"):
+        fetched += [Utterance(start=0, end=1)]
+    assert fetched == []
+    for clone in (pickle.loads(pickle.dumps(status)), copy.deepcopy(status), copy.copy(status)):
+        assert clone.speakers["b"].utterances is fetched
 
 
 @pytest.mark.parametrize(
