@@ -21,7 +21,7 @@ import httpx
 
 from speaker_audio import _deadline, _exchange, _http_errors, _inflate, _retry, _settings, _sync_io
 from speaker_audio._client_settings import CallOptions, CallSettings, ClientSettings, WaitOptions
-from speaker_audio._connections import EndOfBody
+from speaker_audio._connections import EndOfBody, forget_sent_key
 from speaker_audio._downloads import (
     SpeakerDownloads,
     check_concurrency,
@@ -31,7 +31,7 @@ from speaker_audio._downloads import (
 )
 from speaker_audio._exchange import Exchange, RawResponse
 from speaker_audio._files import AtomicFile
-from speaker_audio._models import DownloadProgress, SampleAudio, SeparationStatus, SpeakerAudio
+from speaker_audio._models import DownloadProgress, ResponseMeta, SampleAudio, SeparationStatus, SpeakerAudio
 from speaker_audio._operations import SAMPLE_AUDIO, SEPARATION_STATUS, SPEAKER_AUDIO, START_SEPARATION, Operation
 from speaker_audio._polling import SeparationPoller
 from speaker_audio._pool import ForkSafePool
@@ -610,6 +610,7 @@ class SpeakerAudioClient(ClientSettings):
                 inflater = _inflate.inflater_for(response.headers)
                 sink = make_sink()
                 sink.expected_body_bytes = expected_body_bytes(response.headers, inflater)
+                sink.meta = ResponseMeta(response.headers, _http_errors.request_id_of(response.headers), spec.ids)
                 for chunk in response.iter_raw():
                     if deadline is not None:
                         deadline.check(self._clock(), "while receiving the response")
@@ -620,9 +621,13 @@ class SpeakerAudioClient(ClientSettings):
                 if inflater is not None:
                     inflater.finish()
                 # a large JSON body is parsed off the event loop
-                result = _exchange.annotate(_sync_io.finish_body(sink), response.headers, spec.ids)
+                result = _sync_io.finish_body(sink)
                 sink = None
                 return result
+            except BaseException:
+                if spec.auth is not None:  # the error's frames hold the response, and through it the sent headers
+                    forget_sent_key(response, spec.auth.header, _settings.REDACTED)
+                raise
             finally:
                 response.close()
         except httpx.HTTPError as exc:

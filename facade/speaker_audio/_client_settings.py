@@ -11,6 +11,7 @@ import httpx
 
 from speaker_audio import _deadline, _exchange, _http_errors, _operations, _retry, _settings
 from speaker_audio._drift import DriftReporter
+from speaker_audio._models import ResponseMeta
 from speaker_audio._requests import RequestSpec
 from speaker_audio._sinks import BodySink, JsonSink
 
@@ -191,8 +192,8 @@ class ClientSettings:
         return _deadline.Deadline.total(call.total_timeout, now, f"{spec.method} {self._origin}{spec.path}")
 
     def _json_sink(self, operation: _operations.Operation[T], spec: RequestSpec) -> Callable[[], BodySink[T]]:
-        def parse(document: object) -> T:
-            return operation.from_json(document, self._checks)
+        def parse(document: object, meta: ResponseMeta | None) -> T:
+            return operation.from_json(document, self._checks, meta)
 
         return lambda: JsonSink(parse, f"{spec.operation} response", self.max_json_bytes)
 

@@ -154,8 +154,8 @@ def forget_sent_key(response: httpx.Response, header: str, placeholder: str) -> 
 
     httpx gives httpcore the sent headers as a new list of byte pairs, which httpcore's request object keeps
     and the response's stream holds until the response is dropped: a frame holding the response (in a
-    traceback, for an error reporter that captures locals) reaches the key there. Call it once the response
-    head has arrived; only the request that ``response`` answers is touched.
+    traceback, for an error reporter that captures locals) reaches the key there. The clients call it when an
+    error is raised with the response in its frames; only the request that ``response`` answers is touched.
     """
     name, value = header.lower().encode("ascii"), placeholder.encode("ascii")
     global _PATH_TO_THE_SENT_REQUEST
@@ -175,7 +175,7 @@ def forget_sent_key(response: httpx.Response, header: str, placeholder: str) -> 
     while pending:
         node, path = pending.pop()
         kind = type(node)
-        if id(node) in seen or len(path) > 8 or not kind.__module__.startswith(("httpx", "httpcore")):
+        if id(node) in seen or len(path) > 8 or not (kind is EndOfBody or kind.__module__.startswith(_TRANSPORT)):
             continue
         seen.add(id(node))
         if _is_sent_request(node):
@@ -190,6 +190,7 @@ def forget_sent_key(response: httpx.Response, header: str, placeholder: str) -> 
 
 
 _PATH_TO_THE_SENT_REQUEST: tuple[str, ...] | None = None
+_TRANSPORT = ("httpx", "httpcore")
 
 
 def _is_sent_request(node: object) -> bool:

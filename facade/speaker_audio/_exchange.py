@@ -15,7 +15,6 @@ import attrs
 import httpx
 
 from speaker_audio._http_errors import request_id_of
-from speaker_audio._models import SampleAudio, SeparationStatus, SpeakerAudio
 from speaker_audio._operations import key_headers
 from speaker_audio._settings import REDACTED
 
@@ -25,7 +24,6 @@ __all__ = [
     "LOG_ENV",
     "Exchange",
     "RawResponse",
-    "annotate",
     "configure_logging",
     "current",
     "start_recording",
@@ -110,22 +108,6 @@ def start_recording() -> tuple[Exchange, contextvars.Token[Exchange | None]]:
 def stop_recording(token: contextvars.Token[Exchange | None]) -> None:
     """End what :func:`start_recording` began."""
     _CURRENT.reset(token)
-
-
-def annotate(result: T, headers: httpx.Headers, ids: Mapping[str, str]) -> T:
-    """``result`` (just built, not yet seen by anyone) with its response's headers and request id, and for an
-    audio result that does not carry them from its body, the ids of the call (whose audio it is)."""
-    kind = type(result)
-    if kind in _ANNOTATED:  # the response's own headers: nothing else holds them once it is closed
-        object.__setattr__(result, "request_id", request_id_of(headers))
-        object.__setattr__(result, "headers", headers)
-        if kind is SpeakerAudio:
-            for name, value in ids.items():
-                object.__setattr__(result, name, value)
-    return result
-
-
-_ANNOTATED = frozenset({SampleAudio, SeparationStatus, SpeakerAudio})
 
 
 def configure_logging(environ: Mapping[str, str] = os.environ) -> None:

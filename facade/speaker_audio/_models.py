@@ -19,7 +19,7 @@ import functools
 import os
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import attrs
 import httpx
@@ -35,7 +35,28 @@ if TYPE_CHECKING:  # the generated models load with the first client, keeping `i
     from speaker_audio_api.models.voice_sample_preview_response_model import VoiceSamplePreviewResponseModel
     from speaker_audio_api.types import Unset
 
-__all__ = ["DownloadProgress", "SampleAudio", "SeparationStatus", "Speaker", "SpeakerAudio", "Utterance"]
+__all__ = [
+    "DownloadProgress",
+    "ResponseMeta",
+    "SampleAudio",
+    "SeparationStatus",
+    "Speaker",
+    "SpeakerAudio",
+    "Utterance",
+]
+
+
+class ResponseMeta(NamedTuple):
+    """What a call's result carries from its response rather than its body, given to its constructor."""
+
+    headers: httpx.Headers
+    request_id: str | None
+    ids: Mapping[str, str]  # the path's ids, as the call named them
+
+    def fields(self, *, ids: bool = False) -> dict[str, Any]:
+        """The result's keyword arguments: ``headers`` and ``request_id``, and with ``ids`` the call's ids."""
+        fields = {"headers": self.headers, "request_id": self.request_id}
+        return {**fields, **self.ids} if ids else fields
 
 
 def _to_float(value: float) -> float:

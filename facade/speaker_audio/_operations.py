@@ -23,7 +23,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 from speaker_audio._drift import UNKNOWN_ENUM_VALUE, SpecDrift
-from speaker_audio._models import SampleAudio, SeparationStatus, Speaker, SpeakerAudio, Utterance
+from speaker_audio._models import ResponseMeta, SampleAudio, SeparationStatus, Speaker, SpeakerAudio, Utterance
 from speaker_audio._requests import RequestSpec, spec_from_kwargs, validate_id
 from speaker_audio._schema import UnsupportedSchemaError, load_spec, response_schema, response_validator
 from speaker_audio._settings import Secret
@@ -78,7 +78,12 @@ class Operation(Generic[R]):
     """
 
     def __init__(
-        self, name: str, model: str, result: Callable[[Any, bytes, Mapping[str, Any]], R], *, audio: bool = False
+        self,
+        name: str,
+        model: str,
+        result: Callable[[Any, bytes, Mapping[str, Any], ResponseMeta | None], R],
+        *,
+        audio: bool = False,
     ) -> None:
         self.name = name
         self.model = model
@@ -117,22 +122,25 @@ class Operation(Generic[R]):
         """The JSON name of the audio member (audio operations): the generated model's, checked against the spec."""
         return _audio_member(self.name, self.model)
 
-    def from_json(self, document: object, checks: Checks = STRICT) -> R:
-        """The result of a JSON body (already parsed), validated against the pinned spec as ``checks`` say."""
+    def from_json(self, document: object, checks: Checks = STRICT, meta: ResponseMeta | None = None) -> R:
+        """The result of a JSON body (already parsed), validated against the pinned spec as ``checks`` say, with
+        ``meta`` (its response's headers, request id and the call's ids)."""
         model, mapping = self._validated(document, checks)
-        return self._built(model, b"", mapping)
+        return self._built(model, b"", mapping, meta)
 
-    def from_parts(self, data: bytes, members: Mapping[str, object], checks: Checks = STRICT) -> R:
+    def from_parts(
+        self, data: bytes, members: Mapping[str, object], checks: Checks = STRICT, meta: ResponseMeta | None = None
+    ) -> R:
         """The result of an audio body from its decoded audio and its other members (validated here).
 
         The audio member is validated as an empty string: its text was checked, and decoded, as it streamed.
         """
         model, mapping = self._validated({**members, self.member(): ""}, checks)
-        return self._built(model, data, mapping)
+        return self._built(model, data, mapping, meta)
 
-    def _built(self, model: Any, data: bytes, body: Mapping[str, Any]) -> R:
+    def _built(self, model: Any, data: bytes, body: Mapping[str, Any], meta: ResponseMeta | None) -> R:
         try:
-            return self._result(model, data, body)
+            return self._result(model, data, body, meta)
         except (TypeError, ValueError) as exc:  # e.g. a member the spec now lets be a string where a number was
             raise ResponseValidationError(
                 f"{self.name} response does not fit the facade's result: {type(exc).__name__}: {exc}; "
@@ -294,11 +302,18 @@ def _step(schema: Any, part: str, components: Mapping[str, Any]) -> Any:
     return schema.get("additionalProperties", {})
 
 
-def _speaker_audio(model: SpeakerAudioResponseModel, data: bytes, body: Mapping[str, Any]) -> SpeakerAudio:
-    return SpeakerAudio(data=data, media_type=model.media_type, duration_secs=model.duration_secs, model=model)
+def _speaker_audio(
+    model: SpeakerAudioResponseModel, data: bytes, body: Mapping[str, Any], meta: ResponseMeta | None
+) -> SpeakerAudio:
+    fields = {} if meta is None else meta.fields(ids=True)  # whose audio it is: the ids the call named
+    return SpeakerAudio(
+        data=data, media_type=model.media_type, duration_secs=model.duration_secs, model=model, **fields
+    )
 
 
-def _sample_audio(model: VoiceSamplePreviewResponseModel, data: bytes, body: Mapping[str, Any]) -> SampleAudio:
+def _sample_audio(
+    model: VoiceSamplePreviewResponseModel, data: bytes, body: Mapping[str, Any], meta: ResponseMeta | None
+) -> SampleAudio:
     from speaker_audio_api.types import Unset
 
     duration = None if isinstance(model.duration_secs, Unset) else model.duration_secs
@@ -309,6 +324,7 @@ def _sample_audio(model: VoiceSamplePreviewResponseModel, data: bytes, body: Map
         voice_id=model.voice_id,
         sample_id=model.sample_id,
         model=model,
+        **({} if meta is None else meta.fields()),
     )
 
 
@@ -347,7 +363,9 @@ def _speaker(read: Callable[[Mapping[str, Any]], SpeakerResponseModel], item: Ma
     return Speaker(speaker_id=model.speaker_id, duration_secs=model.duration_secs, utterances=utterances, _item=item)
 
 
-def _separation_status(parts: _Status, data: bytes, body: Mapping[str, Any]) -> SeparationStatus:
+def _separation_status(
+    parts: _Status, data: bytes, body: Mapping[str, Any], meta: ResponseMeta | None
+) -> SeparationStatus:
     from speaker_audio_api.models.speaker_response_model import SpeakerResponseModel
 
     model = parts.model
@@ -364,10 +382,11 @@ def _separation_status(parts: _Status, data: bytes, body: Mapping[str, Any]) -> 
         speakers=speakers,
         selected_speaker_ids=list(selected),
         model=model if status == model.status.value else None,  # its speakers are put in when it is first read
+        **({} if meta is None else meta.fields()),
     )
 
 
-def _nothing(model: object, data: bytes, body: Mapping[str, Any]) -> None:
+def _nothing(model: object, data: bytes, body: Mapping[str, Any], meta: ResponseMeta | None) -> None:
     return None
 
 

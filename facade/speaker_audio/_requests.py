@@ -13,7 +13,6 @@ from typing import Any, NamedTuple
 
 import httpx
 
-from speaker_audio._connections import forget_sent_key
 from speaker_audio._ids import check_id_length
 from speaker_audio._settings import REDACTED, Secret
 from speaker_audio.errors import InvalidIdError
@@ -48,7 +47,9 @@ class KeyAuth(httpx.Auth):
     """Writes the API key header into a request as it is sent, and redacts it once the response has arrived.
 
     Until then the key stays in a :class:`Secret`, so no request object, header list or spec holds it in
-    clear before the request goes out, nor after.
+    clear before the request goes out, nor after. (The transport's own copy of the sent headers, which the
+    response holds, is the clients' to clear when an error is raised with the response in its frames:
+    :func:`forget_sent_key`.)
     """
 
     def __init__(self, header: str, key: Secret) -> None:
@@ -61,8 +62,7 @@ class KeyAuth(httpx.Auth):
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         request.headers[self.header] = self._key.reveal()
         try:
-            response = yield request
-            forget_sent_key(response, self.header, REDACTED)  # httpcore's own copy of the sent headers
+            yield request
         finally:  # also when sending failed: httpx closes the flow
             request.headers[self.header] = REDACTED
 

@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar
 from speaker_audio._files import AtomicFile
 from speaker_audio._inflate import Inflater
 from speaker_audio._json import parse_json_body
-from speaker_audio._models import DownloadProgress
+from speaker_audio._models import DownloadProgress, ResponseMeta
 from speaker_audio._operations import SPEAKER_AUDIO, STRICT, Checks, Operation
 from speaker_audio._streaming import StreamingAudioDecoder, decode_whole_body
 from speaker_audio.errors import ResponseTooLargeError
@@ -64,6 +64,8 @@ class BodySink(Generic[T]):
         self.received = 0
         self.expected_body_bytes: int | None = None
         """The body's announced size (set by the shells from the headers; see ``expected_body_bytes``)."""
+        self.meta: ResponseMeta | None = None
+        """What the result carries from the response (set by the shells once its head has arrived)."""
 
     def feed(self, chunk: bytes) -> None:
         """Consume one chunk of the (inflated) body."""
@@ -98,7 +100,7 @@ class JsonSink(BodySink[T]):
 
     limit_name = "max_json_bytes"
 
-    def __init__(self, parse: Callable[[object], T], where: str, max_bytes: int) -> None:
+    def __init__(self, parse: Callable[[object, ResponseMeta | None], T], where: str, max_bytes: int) -> None:
         super().__init__(max_bytes)
         self._parse = parse
         self._where = where
@@ -112,7 +114,7 @@ class JsonSink(BodySink[T]):
         body, self._buffer = self._buffer, bytearray()
         document = parse_json_body(body, self._where)
         del body
-        return self._parse(document)
+        return self._parse(document, self.meta)
 
 
 SMALL_BODY_BYTES = 64 * 1024
@@ -157,12 +159,12 @@ class AudioMemorySink(BodySink[A]):
         if self._small is not None:
             data, fields = decode_whole_body(b"".join(self._small), audio_field=self._route.member())
             self._small = None
-            return self._route.from_parts(data, fields, self._checks)
+            return self._route.from_parts(data, fields, self._checks, self.meta)
         assert self._decoder is not None
         fields = self._decoder.finish()
         data = self._audio.getvalue()
         self._audio = io.BytesIO()
-        return self._route.from_parts(data, fields, self._checks)
+        return self._route.from_parts(data, fields, self._checks, self.meta)
 
     def abort(self) -> None:
         self._small = None
@@ -271,4 +273,4 @@ class AudioStreamSink(BodySink[A]):
             self.written += len(decoded)
 
     def finish(self) -> A:
-        return self._route.from_parts(b"", self._decoder.finish(), self._checks)
+        return self._route.from_parts(b"", self._decoder.finish(), self._checks, self.meta)

@@ -90,6 +90,8 @@ class DeadlineGuard:
 
     def release(self) -> None:
         """The body has ended or the response was closed: from now on the socket may serve another request."""
+        if self._timer is None:  # no deadline: no timer to stop
+            return
         with self._lock:
             self._released = True
         if self._timer is not None:

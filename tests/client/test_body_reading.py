@@ -356,7 +356,7 @@ def test_inflater_for_refuses_stacked_or_unknown_codings(header: str) -> None:
 
 def test_compressed_bytes_count_against_the_limit_too() -> None:
     # an endless run of empty gzip members inflates to nothing: the compressed bytes must still end it
-    sink = JsonSink(lambda value: value, "test", max_bytes=10_000)
+    sink = JsonSink(lambda value, meta: value, "test", max_bytes=10_000)
     inflater = Inflater("gzip")
     members = gzip.compress(b"") * 10
     fed = 0

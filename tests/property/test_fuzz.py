@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+from typing import Any
 
 import httpx
 from hypothesis import HealthCheck, given, settings
@@ -15,7 +16,8 @@ from hypothesis import strategies as st
 
 from speaker_audio import _http_errors
 from speaker_audio._decode import decode_audio_base64
-from speaker_audio._operations import SEPARATION_STATUS, SPEAKER_AUDIO, START_SEPARATION
+from speaker_audio._models import ResponseMeta
+from speaker_audio._operations import SEPARATION_STATUS, SPEAKER_AUDIO, START_SEPARATION, Operation
 from speaker_audio._streaming import StreamingAudioDecoder, decode_whole_body
 from speaker_audio.errors import APIStatusError, SpeakerAudioError
 
@@ -195,7 +197,12 @@ def test_json_body_parsers_on_anything(payload: object, nesting: int) -> None:
     from speaker_audio._sinks import JsonSink
     from speaker_audio.errors import ResponseValidationError
 
-    for parse in (SEPARATION_STATUS.from_json, START_SEPARATION.from_json):
+    operations: tuple[Operation[Any], ...] = (SEPARATION_STATUS, START_SEPARATION)
+    for operation in operations:
+
+        def parse(document: object, meta: ResponseMeta | None, operation: Operation[Any] = operation) -> object:
+            return operation.from_json(document, meta=meta)
+
         body = json.dumps(payload).encode()
         if nesting > 2500:
             body = b"[" * nesting * 100 + body  # deep nesting must not escape as RecursionError
