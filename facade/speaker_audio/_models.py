@@ -43,6 +43,7 @@ __all__ = [
     "Speaker",
     "SpeakerAudio",
     "Utterance",
+    "from_validated",
 ]
 
 
@@ -53,10 +54,9 @@ class ResponseMeta(NamedTuple):
     request_id: str | None
     ids: Mapping[str, str]  # the path's ids, as the call named them
 
-    def fields(self, *, ids: bool = False) -> dict[str, Any]:
-        """The result's keyword arguments: ``headers`` and ``request_id``, and with ``ids`` the call's ids."""
-        fields = {"headers": self.headers, "request_id": self.request_id}
-        return {**fields, **self.ids} if ids else fields
+    def fields(self) -> dict[str, Any]:
+        """The result's keyword arguments ``headers`` and ``request_id``."""
+        return {"headers": self.headers, "request_id": self.request_id}
 
 
 def _to_float(value: float) -> float:
@@ -130,6 +130,27 @@ def _read_model(
             _keep_model_in_step(result, agrees, build, "_model")  # an evolved result may hold its original's item
         model = result._model
     return model
+
+
+def from_validated(cls: type[R], **fields: Any) -> R:
+    """An instance of the result class ``cls`` from a call's fields, already checked against the pinned spec and
+    converted: set as given, without the constructor's checks, which would cost every call again.
+
+    Raises:
+        TypeError: ``fields`` are not exactly ``cls``'s.
+    """
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = frozenset(field.name for field in attrs.fields(cls))  # type: ignore[arg-type]
+    if fields.keys() != names:
+        raise TypeError(f"{cls.__name__} takes the fields {sorted(names)}, got {sorted(fields)}")
+    result: R = object.__new__(cls)
+    for name, value in fields.items():
+        object.__setattr__(result, name, value)
+    return result
+
+
+_FIELD_NAMES: dict[type, frozenset[str]] = {}
 
 
 def _list_of(kind: type[R], name: str, value: Iterable[R]) -> list[R]:

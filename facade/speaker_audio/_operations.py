@@ -23,7 +23,16 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 from speaker_audio._drift import UNKNOWN_ENUM_VALUE, SpecDrift
-from speaker_audio._models import ResponseMeta, SampleAudio, SeparationStatus, Speaker, SpeakerAudio, Utterance
+from speaker_audio._models import (
+    ResponseMeta,
+    SampleAudio,
+    SeparationStatus,
+    Speaker,
+    SpeakerAudio,
+    Utterance,
+    _to_float,
+    from_validated,
+)
 from speaker_audio._requests import RequestSpec, spec_from_kwargs, validate_id
 from speaker_audio._schema import UnsupportedSchemaError, load_spec, response_schema, response_validator
 from speaker_audio._settings import Secret
@@ -305,9 +314,17 @@ def _step(schema: Any, part: str, components: Mapping[str, Any]) -> Any:
 def _speaker_audio(
     model: SpeakerAudioResponseModel, data: bytes, body: Mapping[str, Any], meta: ResponseMeta | None
 ) -> SpeakerAudio:
-    fields = {} if meta is None else meta.fields(ids=True)  # whose audio it is: the ids the call named
-    return SpeakerAudio(
-        data=data, media_type=model.media_type, duration_secs=model.duration_secs, model=model, **fields
+    if meta is None:
+        return SpeakerAudio(data=data, media_type=model.media_type, duration_secs=model.duration_secs, model=model)
+    return from_validated(  # every call's result: its fields are the validated model's, and whose audio it is
+        SpeakerAudio,
+        data=data,
+        media_type=model.media_type,
+        duration_secs=_to_float(model.duration_secs),
+        model=model,
+        request_id=meta.request_id,
+        headers=meta.headers,
+        **meta.ids,
     )
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import attrs
 import pytest
 
 from speaker_audio import InvalidIdError, SpeakerAudio, SpeakerAudioClient, get_speaker_audio
-from speaker_audio.testing import FakeElevenLabs, demo_clips
+from speaker_audio.testing import FakeElevenLabs, FakeSpeaker, demo_clips
 
 
 def test_get_speaker_audio_end_to_end(completed_fake: FakeElevenLabs) -> None:
@@ -20,6 +21,26 @@ def test_get_speaker_audio_end_to_end(completed_fake: FakeElevenLabs) -> None:
     [request] = completed_fake.requests_to("/audio")
     assert request.raw_path == "/v1/voices/pvc/voice-demo/samples/sample-demo/speakers/speaker-1/audio"
     assert request.headers["xi-api-key"] == "k"
+
+
+def test_a_fetched_result_is_what_its_constructor_makes_of_its_fields(completed_fake: FakeElevenLabs) -> None:
+    # the clients set a result's fields without running its constructor (its checks were the call's): nothing differs
+    completed_fake.add_sample("v", "s", speakers={"whole": FakeSpeaker(duration_secs=2)}, status="completed")
+    with SpeakerAudioClient("k", base_url=completed_fake.base_url) as client:
+        fetched = client.get_speaker_audio("v", "s", "whole")
+    fields = {field.name: getattr(fetched, field.name) for field in attrs.fields(SpeakerAudio)}
+    built = SpeakerAudio(**fields)
+    assert fields == {field.name: getattr(built, field.name) for field in attrs.fields(SpeakerAudio)}
+    assert (fetched, repr(fetched), fetched.model.to_dict()) == (built, repr(built), built.model.to_dict())
+    assert type(fetched.duration_secs) is float  # the constructor's conversion, made by the client
+    assert (fetched.speaker_id, fetched.request_id) == ("whole", fetched.headers.get("request-id"))
+
+
+def test_from_validated_takes_exactly_the_result_s_fields() -> None:
+    from speaker_audio._models import from_validated
+
+    with pytest.raises(TypeError, match="takes the fields"):
+        from_validated(SpeakerAudio, data=b"", media_type="audio/mpeg", duration_secs=1.0)
 
 
 def test_one_shot_helper(completed_fake: FakeElevenLabs) -> None:
