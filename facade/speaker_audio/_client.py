@@ -559,7 +559,8 @@ class SpeakerAudioClient(ClientSettings):
         exchange = _exchange.current()
         retries = 0
         while True:
-            raise_if_cancelled(cancel, f"{spec.method} {spec.path}")
+            if cancel is not None:
+                raise_if_cancelled(cancel, f"{spec.method} {spec.path}")
             exchange.attempts += 1
             http = self._http
             try:

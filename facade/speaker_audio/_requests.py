@@ -13,13 +13,14 @@ from typing import Any, NamedTuple
 
 import httpx
 
-from speaker_audio._ids import check_id_length
+from speaker_audio._ids import MAX_ID_BYTES, check_id_length
 from speaker_audio._settings import REDACTED, Secret
 from speaker_audio.errors import InvalidIdError
 
 __all__ = ["REDACTED", "KeyAuth", "RequestSpec", "spec_from_kwargs", "validate_id"]
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # Unicode's control characters (category Cc): C0, DEL and C1
+_PLAIN_ID_MAX = MAX_ID_BYTES // 3  # printable ASCII ids this long or shorter pass every rule below
 
 
 def validate_id(name: str, value: object) -> str:
@@ -28,6 +29,13 @@ def validate_id(name: str, value: object) -> str:
     Refused: non-strings, empty ids, ``.`` and ``..`` (httpx would collapse them and change the
     endpoint), and ids with control characters.
     """
+    if type(value) is str and 2 < len(value) <= _PLAIN_ID_MAX and value.isascii() and value.isprintable():
+        return value  # no dot segment, no control character, and at most 3 bytes a character once encoded
+    return _validate_any_id(name, value)
+
+
+def _validate_any_id(name: str, value: object) -> str:
+    """:func:`validate_id` for every value (that function's first line lets the usual ids through at once)."""
     if not isinstance(value, str):
         raise InvalidIdError(f"{name} must be a str, got {type(value).__name__}")
     if value == "":

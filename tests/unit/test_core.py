@@ -65,6 +65,18 @@ def test_unusual_but_valid_ids(good: str) -> None:
     assert _requests.validate_id("speaker_id", good) == good
 
 
+@given(st.one_of(st.text(), st.text(alphabet=st.characters(max_codepoint=127)), st.text(".", max_size=3)))
+def test_the_quick_check_of_usual_ids_agrees_with_the_full_rules(value: str) -> None:
+    value = value * (1 + 400 // (len(value) + 1)) if len(value) % 5 == 0 else value  # long ones too
+    outcomes = []
+    for check in (_requests.validate_id, _requests._validate_any_id):
+        try:
+            outcomes.append(check("speaker_id", value))
+        except InvalidIdError as error:
+            outcomes.append(str(error))
+    assert outcomes[0] == outcomes[1]
+
+
 def test_non_string_id() -> None:
     with pytest.raises(InvalidIdError, match="must be a str"):
         _requests.validate_id("voice_id", 5)
