@@ -12,6 +12,7 @@ bench venv (``.bench/venv``), never in the package's dependencies.
     python scripts/bench.py --profile get:100mb  # cProfile one call (get, download, calls; add :sdk or :floor)
     python scripts/bench.py --stall-only         # only the async event-loop stalls (the three cases below)
     python scripts/bench.py --stall-only --stall-cases plan,status   # a subset of them
+    python scripts/bench.py --calls-against v0.1.0   # the small calls of this tree against another commit's
 
 The event-loop stall cases: ``download`` (a 200 MiB download), ``plan`` (``download_all_speakers`` of a sample
 listing 20,000 speakers: the status, the plan, the first downloads) and ``status`` (``get_separation_status``
@@ -371,9 +372,13 @@ def reset_peak_rss() -> int:
 
 def child(spec: dict[str, Any]) -> dict[str, Any]:
     """Set up one implementation, take the baseline RSS, run one timed operation, verify its output."""
+    if spec.get("tree"):  # speaker-audio as another commit has it (--calls-against), ahead of the installed one
+        sys.path[:0] = [str(Path(spec["tree"]) / "facade"), str(Path(spec["tree"]) / "generated")]
     setup_start = time.perf_counter()
     ops = OPS_FACTORIES[spec["impl"]](spec["base_url"])
     setup = time.perf_counter() - setup_start
+    if spec.get("tree") and not str(sys.modules["speaker_audio"].__file__).startswith(spec["tree"]):
+        raise SystemExit(f"bench: speaker_audio came from {sys.modules['speaker_audio'].__file__}, not {spec['tree']}")
     speaker: str = spec["speaker"]
     op: str = spec["op"]
     profiler: Any = None
@@ -845,6 +850,46 @@ class Measurement:
             return None
 
 
+def calls_against(interp: Interpreter, ref: str, runs: int) -> int:
+    """The sequential small calls of the floor, this tree and commit ``ref``'s facade and generated client.
+
+    Per-call targets are often relative to an earlier figure ("within 1.05x of today"), and a ratio to the floor
+    moves with the machine and with httpx: both trees measured in one run, interleaved, compare like with like.
+    """
+    commit = subprocess.run(
+        ["git", "rev-parse", "--verify", f"{ref}^{{commit}}"], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    if commit.returncode != 0:
+        raise SystemExit(f"bench: no commit {ref!r} in this checkout")
+    sha = commit.stdout.strip()
+    tree = BENCH_DIR / "trees" / sha
+    if not tree.is_dir():
+        tree.mkdir(parents=True)
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", sha, "facade", "generated"], capture_output=True, cwd=ROOT, check=True
+        )
+        subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
+    served = prepare_bodies(("1kb",))
+    samples: dict[str, list[Sample]] = {"floor": [], "ours": [], ref: []}
+    with Server(served) as base_url:
+        for run in range(runs):
+            for name in _rotated(tuple(samples), run):
+                spec = {"impl": "floor" if name == "floor" else "ours", "op": "calls", "base_url": base_url}
+                spec |= {"speaker": "1kb", "calls": CALLS, "tree": str(tree) if name == ref else ""}
+                samples[name].append(run_child(interp.python, spec))
+    walls = {name: statistics.median(s.wall_s for s in runs_) for name, runs_ in samples.items()}
+    cpus = {name: statistics.median(s.cpu_s for s in runs_) for name, runs_ in samples.items()}
+    print(f"bench: {CALLS} sequential 1 KB calls, {runs} runs each, medians (wall ms / CPU ms):")
+    for name in samples:
+        label = "this tree" if name == "ours" else f"{ref} ({sha[:7]})" if name == ref else "floor (httpx)"
+        print(f"  {label:>24}: {walls[name] * 1000:7.1f} / {cpus[name] * 1000:7.1f}")
+    print(
+        f"bench: this tree / {ref}: wall {walls['ours'] / walls[ref]:.3f}x, CPU {cpus['ours'] / cpus[ref]:.3f}x; "
+        f"÷ floor: this tree {walls['ours'] / walls['floor']:.3f}x, {ref} {walls[ref] / walls['floor']:.3f}x"
+    )
+    return 0
+
+
 def _rotated(impls: tuple[str, ...], run: int) -> tuple[str, ...]:
     """The implementations in a different order each run, so that none always goes first."""
     k = run % len(impls)
@@ -1288,6 +1333,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--setup", action="store_true", help="only create the bench venv and exit")
     parser.add_argument("--profile", metavar="OP:SIZE[:IMPL]", help="cProfile one call, e.g. get:100mb or get:1kb:sdk")
+    parser.add_argument(
+        "--calls-against",
+        metavar="REF",
+        help="only the sequential small calls: this tree against the git commit REF, interleaved in one run",
+    )
     parser.add_argument("--serve", metavar="MAPPING", help=argparse.SUPPRESS)
     parser.add_argument("--child", metavar="SPEC", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -1308,6 +1358,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.profile:
         profile(interp, args.profile)
         return 0
+    if args.calls_against:
+        return calls_against(interp, args.calls_against, args.runs or CALL_RUNS)
     cases = tuple(args.stall_cases.split(","))
     if unknown := set(cases) - set(STALL_CASES):
         parser.error(f"unknown stall case(s) {', '.join(sorted(unknown))}; choose from {', '.join(STALL_CASES)}")
