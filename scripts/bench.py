@@ -874,7 +874,8 @@ def calls_against(interp: Interpreter, ref: str, runs: int) -> int:
     with Server(served) as base_url:
         for run in range(runs):
             for name in _rotated(tuple(samples), run):
-                spec = {"impl": "floor" if name == "floor" else "ours", "op": "calls", "base_url": base_url}
+                spec: dict[str, Any] = {"impl": "floor" if name == "floor" else "ours", "op": "calls"}
+                spec["base_url"] = base_url
                 spec |= {"speaker": "1kb", "calls": CALLS, "tree": str(tree) if name == ref else ""}
                 samples[name].append(run_child(interp.python, spec))
     walls = {name: statistics.median(s.wall_s for s in runs_) for name, runs_ in samples.items()}
