@@ -12,11 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import http.server
 import logging
 import os
 import pickle
+import socket
 import subprocess
 import sys
+import threading
 import traceback
 import types
 from collections.abc import Callable, Iterator
@@ -26,6 +29,7 @@ import httpx
 import pytest
 from _clients import ClientRunner, Kind, call, make_client
 from _leaks import views_holding
+from _socket_server import SocketServer
 from conftest import TEST_KEY
 
 import speaker_audio
@@ -374,6 +378,194 @@ def raise_case(kind: Kind, case: str, tmp_path: Path) -> BaseException:
 @pytest.mark.parametrize("case", CASES)
 def test_no_path_leads_from_the_raised_error_to_the_key(kind: Kind, case: str, tmp_path: Path) -> None:
     assert_no_path(raise_case(kind, case, tmp_path))
+
+
+# --- more ways to the key: other calls under way, a log handler, a redirect, event hooks, a forward proxy ------
+
+
+class HeadThenStall(SocketServer):
+    """Answers speaker-1's audio with its head and the start of its body, then nothing until the test ends; every
+    other request with a 404."""
+
+    def serve(self, conn: socket.socket) -> None:
+        with conn:
+            head = b""
+            while b"\r\n\r\n" not in head:
+                data = conn.recv(65536)
+                if not data:
+                    return
+                head += data
+            if b"/speaker-1/" in head.split(b"\r\n", 1)[0]:
+                head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n"
+                conn.sendall(head + b'{"audio_base_64": "AAAA')
+                self.stop.wait(30)
+                return
+            body = b'{"detail": {"status": "speaker_not_found", "message": "no such speaker"}}'
+            conn.sendall(
+                b"HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n%b"
+                % (len(body), body)
+            )
+
+
+def paths_while_another_call_streams(kind: Kind, base_url: str) -> list[str]:
+    """The paths to the key from the error of a call that fails while another call of the same client is
+    receiving its body (walked before that other call ends)."""
+    if kind == "sync":
+        with SpeakerAudioClient(KEY, base_url=base_url, max_retries=0) as client:
+            streaming = threading.Event()
+
+            def stream() -> None:
+                with contextlib.suppress(SpeakerAudioError):  # ended by the server when the test is done
+                    client.stream_speaker_audio(VOICE, SAMPLE, "speaker-1", lambda piece: streaming.set())
+
+            threading.Thread(target=stream, daemon=True).start()
+            assert streaming.wait(10)
+            with pytest.raises(speaker_audio.NotFoundError) as caught:
+                client.get_speaker_audio(VOICE, SAMPLE, "speaker-2")
+            return paths_to(KEY, caught.value)[0]
+
+    async def go() -> list[str]:
+        async with AsyncSpeakerAudioClient(KEY, base_url=base_url, max_retries=0) as client:
+            streaming = asyncio.Event()
+            other = asyncio.create_task(
+                client.stream_speaker_audio(VOICE, SAMPLE, "speaker-1", lambda piece: streaming.set())
+            )
+            await asyncio.wait_for(streaming.wait(), 10)
+            with pytest.raises(speaker_audio.NotFoundError) as caught:
+                await client.get_speaker_audio(VOICE, SAMPLE, "speaker-2")
+            found = paths_to(KEY, caught.value)[0]
+            other.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await other
+            return found
+
+    return asyncio.run(go())
+
+
+def test_no_path_leads_to_the_key_of_another_call_under_way(kind: Kind) -> None:
+    # the error's frames reach the connection pool, and through it every request under way on the client
+    with HeadThenStall() as server:
+        found = paths_while_another_call_streams(kind, server.base_url)
+    assert found == [], "\n".join(found[:5])
+
+
+def test_an_interrupt_in_one_download_leaves_no_path_to_the_key_of_the_others(tmp_path: Path) -> None:
+    # the sync download_all_speakers re-raises a worker's interrupt at once, while the other workers still stream
+    first: list[str] = []
+    lock = threading.Lock()
+    other_streaming, done = threading.Event(), threading.Event()
+
+    def on_progress(progress: speaker_audio.DownloadProgress) -> None:
+        with lock:
+            first.append(first[0] if first else str(progress.speaker_id))
+        if progress.speaker_id == first[0]:
+            assert other_streaming.wait(10)
+            raise KeyboardInterrupt
+        other_streaming.set()
+        done.wait(10)  # the other download stays under way until the walk is over
+
+    with FakeElevenLabs(api_key=KEY) as fake:
+        fake.voices[VOICE][SAMPLE].status = "completed"
+        with SpeakerAudioClient(KEY, base_url=fake.base_url, max_retries=0) as client:
+            with pytest.raises(KeyboardInterrupt) as caught:
+                client.download_all_speakers(VOICE, SAMPLE, tmp_path, concurrency=2, on_progress=on_progress)
+            found, _ = paths_to(KEY, caught.value)
+            done.set()
+    assert found == [], "\n".join(found[:5])
+
+
+class Interrupting(logging.Handler):
+    """A log handler interrupted while it writes (Ctrl-C during a slow write to a terminal)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name == "speaker_audio":  # the client's request line (not the fake server's log)
+            raise KeyboardInterrupt
+
+
+def test_an_interrupted_request_line_leaves_no_path_to_the_key(kind: Kind, monkeypatch: pytest.MonkeyPatch) -> None:
+    from speaker_audio import _exchange
+
+    monkeypatch.setattr(_exchange, "_request_lines", True)  # as SPEAKER_AUDIO_LOG=info sets it
+    log = logging.getLogger("speaker_audio")
+    handler = Interrupting()
+    monkeypatch.setattr(log, "level", logging.INFO)
+    log.addHandler(handler)
+    try:
+        with FakeElevenLabs(api_key=KEY) as fake:
+            fake.voices[VOICE][SAMPLE].status = "completed"
+            with pytest.raises(KeyboardInterrupt) as caught:
+                ClientRunner(kind, fake.base_url, api_key=KEY, max_retries=0).call("get_speaker_audio", *IDS)
+            found, _ = paths_to(KEY, caught.value)
+    finally:
+        log.removeHandler(handler)
+    assert found == [], "\n".join(found[:5])
+
+
+def test_a_redirect_answer_leaves_no_path_to_the_key(kind: Kind) -> None:
+    # httpx builds the request it would send next (response.next_request) with every header of the first one
+    with FakeElevenLabs(api_key=KEY) as fake:
+        fake.voices[VOICE][SAMPLE].status = "completed"
+        fake.script(Fault(status=302, headers={"Location": "https://elsewhere.example/audio"}, body=b""))
+        with pytest.raises(APIStatusError) as caught:
+            ClientRunner(kind, fake.base_url, api_key=KEY, max_retries=0).call("get_speaker_audio", *IDS)
+    assert caught.value.status_code == 302
+    assert_no_path(caught.value)
+
+
+def test_an_event_hook_that_raises_for_status_leaves_no_path_to_the_key(kind: Kind) -> None:
+    # a common httpx idiom: a response hook calling raise_for_status(); its HTTPStatusError keeps the response
+    def hook(response: httpx.Response) -> None:
+        response.raise_for_status()
+
+    async def ahook(response: httpx.Response) -> None:
+        response.raise_for_status()
+
+    http: httpx.Client | httpx.AsyncClient = (
+        httpx.Client(event_hooks={"response": [hook]})
+        if kind == "sync"
+        else httpx.AsyncClient(event_hooks={"response": [ahook]})
+    )
+    with FakeElevenLabs(api_key="another-key") as fake:
+        fake.voices[VOICE][SAMPLE].status = "completed"
+        run = ClientRunner(kind, fake.base_url, api_key=KEY, max_retries=0)
+        with pytest.raises(SpeakerAudioError) as caught:
+            run.call_with_http_client(http, "get_speaker_audio", *IDS)
+        assert fake.requests[0].headers["xi-api-key"] == KEY
+    assert_no_path(caught.value)
+
+
+class NotFoundProxy(http.server.BaseHTTPRequestHandler):
+    """A forward proxy on 127.0.0.1 that answers every request with a 404 (no request goes further)."""
+
+    def do_GET(self) -> None:
+        body = b'{"detail": {"status": "not_found", "message": "not here"}}'
+        self.send_response(404)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_errors_through_a_forward_proxy_leave_no_path_to_the_key(kind: Kind) -> None:
+    # through a forward proxy, httpcore holds two copies of the sent headers (the pool's request, the proxied one)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotFoundProxy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    proxy = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        for _ in range(2):  # the second call finds the copies the way the first one found them
+            client: httpx.Client | httpx.AsyncClient = (
+                httpx.Client(proxy=proxy) if kind == "sync" else httpx.AsyncClient(proxy=proxy)
+            )
+            run = ClientRunner(kind, "http://127.0.0.1:9", api_key=KEY, max_retries=0)
+            with pytest.raises(speaker_audio.NotFoundError) as caught:
+                run.call_with_http_client(client, "get_speaker_audio", *IDS)
+            assert_no_path(caught.value)
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 # --- the walk and the helper, on a response held as the clients hold it --------------------------------------
