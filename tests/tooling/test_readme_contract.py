@@ -218,6 +218,22 @@ def test_each_common_task_line_runs_in_order(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_each_common_task_writes_the_file_its_comment_names(tmp_path: Path) -> None:
+    # a comment such as "one/<speaker>.mp3" names the file the line writes, the placeholder standing for the id
+    (code,) = code_blocks(readme_section("Common tasks"), "python")
+    named = re.findall(r"#[^\n]*?\b(\w+)/<(\w+)>(\.\w+)", code)
+    assert named, "no comment names a file: the test proves nothing"
+    ids = {"voice": "voice-demo", "sample": "sample-demo", "speaker": sorted(demo_clips())[0]}
+    with FakeElevenLabs() as fake:
+        fake.voices["voice-demo"]["sample-demo"].polls_until_complete = 0
+        env = clean_env(FAKE_URL=fake.base_url, ELEVENLABS_BASE_URL=closed_port_url())
+        result = run_python(COMMON_TASKS_PREAMBLE + code, tmp_path, env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for folder, placeholder, extension in named:
+        written = sorted(path.name for path in (tmp_path / folder).iterdir())
+        assert f"{ids[placeholder]}{extension}" in written, (folder, placeholder, written)
+
+
 TESTING_README = "Testing your package against a fake ElevenLabs"
 TESTING_DOC = ("python-api.md", "Testing with the fake API")
 
