@@ -602,13 +602,15 @@ class AsyncSpeakerAudioClient(ClientSettings):
         sink: BodySink[T] | None = None
         try:
             auth = spec.auth or httpx.USE_CLIENT_DEFAULT  # the key is written into the request only as it is sent
-            response = _inflate.unread(await http.send(request, stream=True, follow_redirects=False, auth=auth))
-            exchange.received(response, request)
-            guard.started(response)
-            # at the body's end, before the connection is released: the guard lets go of it, and a connection
-            # holding bytes past the body is closed rather than reused (they would answer the next request)
-            response.stream = EndOfBody(response.stream, guard.release)
+            sent = await http.send(request, stream=True, follow_redirects=False, auth=auth)
+            _forget_key(sent, spec)  # before anything else runs: an error from here on may hold the response
+            response = _inflate.unread(sent)
             try:
+                exchange.received(response, request)
+                guard.started(response)
+                # at the body's end, before the connection is released: the guard lets go of it, and a connection
+                # holding bytes past the body is closed rather than reused (they would answer the next request)
+                response.stream = EndOfBody(response.stream, guard.release)
                 if not response.is_success:
                     body = await _read_error_body(response, self._between_chunks(deadline))
                     raise _http_errors.status_error(response, body)
@@ -629,13 +631,11 @@ class AsyncSpeakerAudioClient(ClientSettings):
                 result = await _async_io.finish_body(sink)
                 sink = None
                 return result
-            except BaseException:
-                if spec.auth is not None:  # the error's frames hold the response, and through it the sent headers
-                    forget_sent_key(response, spec.auth.header, _settings.REDACTED)
-                raise
             finally:
                 await response.aclose()
         except httpx.HTTPError as exc:
+            if isinstance(exc, httpx.HTTPStatusError):  # a caller's event hook raised for the response's status
+                _forget_key(exc.response, spec)
             # the chained httpx error keeps its type and message, not its frames (which hold the sent headers)
             raise _http_errors.transport_error(exc, spec, self._origin) from _http_errors.detach_tracebacks(exc)
         finally:
@@ -648,6 +648,14 @@ class AsyncSpeakerAudioClient(ClientSettings):
                 deadline.check(self._clock(), "while receiving the error response")
 
         return check
+
+
+def _forget_key(response: httpx.Response, spec: RequestSpec) -> None:
+    """Take the key out of what ``response`` holds of the request sent: the transport's own copy of its headers, and
+    the next request httpx prepared for a redirect (never followed) with every one of them."""
+    response.next_request = None
+    if spec.auth is not None:
+        forget_sent_key(response, spec.auth.header, _settings.REDACTED)
 
 
 async def _read_error_body(response: httpx.Response, between_chunks: Callable[[], None]) -> bytes:

@@ -598,13 +598,15 @@ class SpeakerAudioClient(ClientSettings):
         sink: BodySink[T] | None = None
         try:
             auth = spec.auth or httpx.USE_CLIENT_DEFAULT  # the key is written into the request only as it is sent
-            response = _inflate.unread(http.send(request, stream=True, follow_redirects=False, auth=auth))
-            exchange.received(response, request)
-            guard.started(response)
-            # at the body's end, before the connection is released: the guard lets go of it, and a connection
-            # holding bytes past the body is closed rather than reused (they would answer the next request)
-            response.stream = EndOfBody(response.stream, guard.release)
+            sent = http.send(request, stream=True, follow_redirects=False, auth=auth)
+            _forget_key(sent, spec)  # before anything else runs: an error from here on may hold the response
+            response = _inflate.unread(sent)
             try:
+                exchange.received(response, request)
+                guard.started(response)
+                # at the body's end, before the connection is released: the guard lets go of it, and a connection
+                # holding bytes past the body is closed rather than reused (they would answer the next request)
+                response.stream = EndOfBody(response.stream, guard.release)
                 if not response.is_success:
                     body = _read_error_body(response, self._between_chunks(deadline))
                     raise _http_errors.status_error(response, body)
@@ -625,13 +627,11 @@ class SpeakerAudioClient(ClientSettings):
                 result = _sync_io.finish_body(sink)
                 sink = None
                 return result
-            except BaseException:
-                if spec.auth is not None:  # the error's frames hold the response, and through it the sent headers
-                    forget_sent_key(response, spec.auth.header, _settings.REDACTED)
-                raise
             finally:
                 response.close()
         except httpx.HTTPError as exc:
+            if isinstance(exc, httpx.HTTPStatusError):  # a caller's event hook raised for the response's status
+                _forget_key(exc.response, spec)
             # the chained httpx error keeps its type and message, not its frames (which hold the sent headers)
             raise _http_errors.transport_error(exc, spec, self._origin) from _http_errors.detach_tracebacks(exc)
         finally:
@@ -644,6 +644,14 @@ class SpeakerAudioClient(ClientSettings):
                 deadline.check(self._clock(), "while receiving the error response")
 
         return check
+
+
+def _forget_key(response: httpx.Response, spec: RequestSpec) -> None:
+    """Take the key out of what ``response`` holds of the request sent: the transport's own copy of its headers, and
+    the next request httpx prepared for a redirect (never followed) with every one of them."""
+    response.next_request = None
+    if spec.auth is not None:
+        forget_sent_key(response, spec.auth.header, _settings.REDACTED)
 
 
 def _read_error_body(response: httpx.Response, between_chunks: Callable[[], None]) -> bytes:

@@ -154,42 +154,51 @@ def forget_sent_key(response: httpx.Response, header: str, placeholder: str) -> 
 
     httpx gives httpcore the sent headers as a new list of byte pairs, which httpcore's request object keeps
     and the response's stream holds until the response is dropped: a frame holding the response (in a
-    traceback, for an error reporter that captures locals) reaches the key there. The clients call it when an
-    error is raised with the response in its frames; only the request that ``response`` answers is touched.
+    traceback, for an error reporter that captures locals) reaches the key there. The clients call it as soon as
+    the response head has arrived; only the request that ``response`` answers is touched.
     """
     name, value = header.lower().encode("ascii"), placeholder.encode("ascii")
-    global _PATH_TO_THE_SENT_REQUEST
-    if _PATH_TO_THE_SENT_REQUEST is not None:  # the way found before: one getattr per link
-        node: object = response.stream
+    global _PATHS_TO_THE_SENT_REQUEST
+    if _PATHS_TO_THE_SENT_REQUEST:  # the ways found before: one getattr per link
         try:
-            for link in _PATH_TO_THE_SENT_REQUEST:
-                node = getattr(node, link)
+            found = [_follow(response.stream, path) for path in _PATHS_TO_THE_SENT_REQUEST]
         except Exception:  # noqa: S110 - another shape (another transport): search again below
             pass
         else:
-            if _is_sent_request(node):
-                _overwrite(node, name, value)
+            if all(_is_sent_request(node) for node in found):
+                for node in found:
+                    _overwrite(node, name, value)
                 return
+    # every way to a sent request, kept: a forward proxy's connection sends a copy of the request (its headers
+    # too), where a direct one sends the request itself, so two ways lead to one request here and two elsewhere
     pending: list[tuple[object, tuple[str, ...]]] = [(response.stream, ())]
     seen: set[int] = set()
+    paths: list[tuple[str, ...]] = []
     while pending:
         node, path = pending.pop()
         kind = type(node)
+        if _is_sent_request(node):
+            _overwrite(node, name, value)
+            paths.append(path)
+            continue
         if id(node) in seen or len(path) > 8 or not (kind is EndOfBody or kind.__module__.startswith(_TRANSPORT)):
             continue
         seen.add(id(node))
-        if _is_sent_request(node):
-            _overwrite(node, name, value)
-            _PATH_TO_THE_SENT_REQUEST = path
-            continue
         for link in _LINKS_TO_THE_SENT_REQUEST:
             try:
                 pending.append((getattr(node, link), (*path, link)))
             except Exception:  # noqa: S112 - absent (or a property that refuses): not a link
                 continue
+    _PATHS_TO_THE_SENT_REQUEST = tuple(paths)
 
 
-_PATH_TO_THE_SENT_REQUEST: tuple[str, ...] | None = None
+def _follow(node: object, path: tuple[str, ...]) -> object:
+    for link in path:
+        node = getattr(node, link)
+    return node
+
+
+_PATHS_TO_THE_SENT_REQUEST: tuple[tuple[str, ...], ...] = ()
 _TRANSPORT = ("httpx", "httpcore")
 
 

@@ -56,8 +56,7 @@ class KeyAuth(httpx.Auth):
 
     Until then the key stays in a :class:`Secret`, so no request object, header list or spec holds it in
     clear before the request goes out, nor after. (The transport's own copy of the sent headers, which the
-    response holds, is the clients' to clear when an error is raised with the response in its frames:
-    :func:`forget_sent_key`.)
+    response holds, is the clients' to clear as soon as the response head has arrived: :func:`forget_sent_key`.)
     """
 
     def __init__(self, header: str, key: Secret) -> None:

@@ -487,8 +487,8 @@ def test_an_interrupted_request_line_leaves_no_path_to_the_key(kind: Kind, monke
 
     monkeypatch.setattr(_exchange, "_request_lines", True)  # as SPEAKER_AUDIO_LOG=info sets it
     log = logging.getLogger("speaker_audio")
-    handler = Interrupting()
-    monkeypatch.setattr(log, "level", logging.INFO)
+    handler, level = Interrupting(), log.level
+    log.setLevel(logging.INFO)  # setLevel, not the attribute: it also clears the logger's cache of isEnabledFor
     log.addHandler(handler)
     try:
         with FakeElevenLabs(api_key=KEY) as fake:
@@ -498,6 +498,7 @@ def test_an_interrupted_request_line_leaves_no_path_to_the_key(kind: Kind, monke
             found, _ = paths_to(KEY, caught.value)
     finally:
         log.removeHandler(handler)
+        log.setLevel(level)
     assert found == [], "\n".join(found[:5])
 
 
