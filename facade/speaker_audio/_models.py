@@ -5,12 +5,10 @@ so a field that upstream adds is reachable as ``result.model.<field>`` after pin
 without an edit here. The audio results hold the audio once, in ``.data``: their
 ``.model.audio_base_64`` is ``""``.
 
-A separation status may list 100,000 speakers or more. Its speakers and utterances keep the validated JSON
-item they were read from (a dict of strings and numbers, which the garbage collector does not track) and build
-their ``.model`` from it when it is first read; a speaker with no utterances holds the one shared, unchangeable
-empty list. A speaker is then one object for the collector instead of three (itself, a list, a model): each
-full collection holds the interpreter while it walks every tracked object, whichever thread runs it, and an
-event loop waits for it ("The event loop stays free" in ``docs/reliability.md``).
+A status's speakers and utterances keep the validated JSON item they were read from and build ``.model`` from it
+when first read, and a speaker with no utterances holds one shared, unchangeable empty list: one object per speaker
+for the garbage collector, whose full collections an event loop waits for ("The event loop stays free" in
+``docs/reliability.md``).
 """
 
 from __future__ import annotations
@@ -31,6 +29,9 @@ if TYPE_CHECKING:  # the generated models load with the first client, keeping `i
     from speaker_audio_api.models.speaker_audio_response_model import SpeakerAudioResponseModel
     from speaker_audio_api.models.speaker_response_model import SpeakerResponseModel
     from speaker_audio_api.models.speaker_separation_response_model import SpeakerSeparationResponseModel
+    from speaker_audio_api.models.speaker_separation_response_model_speakers_type_0 import (
+        SpeakerSeparationResponseModelSpeakersType0,
+    )
     from speaker_audio_api.models.utterance_response_model import UtteranceResponseModel
     from speaker_audio_api.models.voice_sample_preview_response_model import VoiceSamplePreviewResponseModel
     from speaker_audio_api.types import Unset
@@ -63,10 +64,6 @@ def _to_float(value: float) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"expected a number, got {type(value).__name__}")
     return float(value)
-
-
-def _to_optional_float(value: float | None) -> float | None:
-    return None if value is None else _to_float(value)
 
 
 R = TypeVar("R")
@@ -114,21 +111,14 @@ def _unset() -> Unset:
     return UNSET
 
 
-def _read_model(
-    result: Any,
-    from_item: Callable[[Mapping[str, Any]], Any],
-    agrees: Callable[[Any], bool],
-    build: Callable[[Any], Any],
-) -> Any:
-    """``result._model``, built when first read: from ``result._item`` (the validated JSON item the result was read
-    from: upstream's added members included) kept in step with the result's fields, or else from those fields."""
-    model = result._model
-    if model is None:
-        item = result._item
-        object.__setattr__(result, "_model", build(result) if item is None else from_item(item))
-        if item is not None:
-            _keep_model_in_step(result, agrees, build, "_model")  # an evolved result may hold its original's item
-        model = result._model
+def _read_model(result: Any, agrees: Callable[[Any], bool], build: Callable[..., R]) -> R:
+    """``result._model``, built when first read by ``build(result, result._item)`` (from the validated JSON item the
+    result was read from, upstream's added members included, else from its fields) and kept in step with its fields
+    (an evolved result may hold its original's item)."""
+    if result._model is None:
+        object.__setattr__(result, "_model", build(result, result._item))
+        _keep_model_in_step(result, agrees, build, "_model")
+    model: R = result._model
     return model
 
 
@@ -305,7 +295,7 @@ class SampleAudio(_AudioResult):
 
     data: bytes = attrs.field(validator=attrs.validators.instance_of(bytes), repr=lambda d: f"<{len(d)} bytes>")
     media_type: str = attrs.field(validator=attrs.validators.instance_of(str))
-    duration_secs: float | None = attrs.field(converter=_to_optional_float)
+    duration_secs: float | None = attrs.field(converter=attrs.converters.optional(_to_float))
     voice_id: str = attrs.field(validator=attrs.validators.instance_of(str))
     sample_id: str = attrs.field(validator=attrs.validators.instance_of(str))
     model: VoiceSamplePreviewResponseModel = attrs.field(
@@ -325,16 +315,10 @@ class SampleAudio(_AudioResult):
         )
 
 
-def _utterance_model(self: Utterance) -> UtteranceResponseModel:
-    from speaker_audio_api.models.utterance_response_model import UtteranceResponseModel
+def _utterance_model(self: Utterance, item: Mapping[str, Any] | None = None) -> UtteranceResponseModel:
+    from speaker_audio_api.models.utterance_response_model import UtteranceResponseModel as Model
 
-    return UtteranceResponseModel(start=self.start, end=self.end)
-
-
-def _utterance_from_item(item: Mapping[str, Any]) -> UtteranceResponseModel:
-    from speaker_audio_api.models.utterance_response_model import UtteranceResponseModel
-
-    return UtteranceResponseModel.from_dict(item)
+    return Model(start=self.start, end=self.end) if item is None else Model.from_dict(item)
 
 
 @attrs.frozen
@@ -350,9 +334,7 @@ class Utterance:
 
     start: float = attrs.field(converter=_to_float)
     end: float = attrs.field(converter=_to_float)
-    _model: UtteranceResponseModel | None = attrs.field(
-        default=None, repr=False, eq=False, kw_only=True, alias="model"
-    )  # the constructor's ``model=``; ``None``: built when first read
+    _model: UtteranceResponseModel | None = attrs.field(default=None, repr=False, eq=False, kw_only=True, alias="model")
     _item: Mapping[str, Any] | None = attrs.field(default=None, repr=False, eq=False, kw_only=True, alias="_item")
     """The validated JSON item of a call's result, which ``model`` is built from; ``None`` for one built by hand."""
 
@@ -366,22 +348,16 @@ class Utterance:
     @property
     def model(self) -> UtteranceResponseModel:
         """The validated response item as the generated model (built when first read)."""
-        model: UtteranceResponseModel = _read_model(self, _utterance_from_item, self._agrees, _utterance_model)
-        return model
+        return _read_model(self, self._agrees, _utterance_model)
 
 
-def _speaker_model(self: Speaker) -> SpeakerResponseModel:
-    from speaker_audio_api.models.speaker_response_model import SpeakerResponseModel
+def _speaker_model(self: Speaker, item: Mapping[str, Any] | None = None) -> SpeakerResponseModel:
+    from speaker_audio_api.models.speaker_response_model import SpeakerResponseModel as Model
 
-    return SpeakerResponseModel(
-        speaker_id=self.speaker_id, duration_secs=self.duration_secs, utterances=[u.model for u in self.utterances]
-    )
-
-
-def _speaker_from_item(item: Mapping[str, Any]) -> SpeakerResponseModel:
-    from speaker_audio_api.models.speaker_response_model import SpeakerResponseModel
-
-    return SpeakerResponseModel.from_dict(item)
+    if item is not None:
+        return Model.from_dict(item)
+    utterances = [u.model for u in self.utterances]
+    return Model(speaker_id=self.speaker_id, duration_secs=self.duration_secs, utterances=utterances)
 
 
 @attrs.frozen
@@ -400,9 +376,7 @@ class Speaker:
     speaker_id: str = attrs.field(validator=attrs.validators.instance_of(str))
     duration_secs: float = attrs.field(converter=_to_float)
     utterances: list[Utterance] = attrs.field(factory=list, converter=_utterances)
-    _model: SpeakerResponseModel | None = attrs.field(
-        default=None, repr=False, eq=False, kw_only=True, alias="model"
-    )  # the constructor's ``model=``; ``None``: built when first read
+    _model: SpeakerResponseModel | None = attrs.field(default=None, repr=False, eq=False, kw_only=True, alias="model")
     _item: Mapping[str, Any] | None = attrs.field(default=None, repr=False, eq=False, kw_only=True, alias="_item")
     """The validated JSON item of a call's result, which ``model`` is built from; ``None`` for one built by hand."""
 
@@ -419,8 +393,7 @@ class Speaker:
     @property
     def model(self) -> SpeakerResponseModel:
         """The validated response item as the generated model (built when first read)."""
-        model: SpeakerResponseModel = _read_model(self, _speaker_from_item, self._agrees, _speaker_model)
-        return model
+        return _read_model(self, self._agrees, _speaker_model)
 
 
 def _separation_model(self: SeparationStatus) -> SpeakerSeparationResponseModel | None:
@@ -446,31 +419,13 @@ def _separation_model(self: SeparationStatus) -> SpeakerSeparationResponseModel 
     )
 
 
-def _speakers_to_fill(model: SpeakerSeparationResponseModel) -> bool:
-    """Whether ``model.speakers`` is the empty dict that ``SeparationStatus.model`` fills with the speakers' models."""
+def _listed(model: SpeakerSeparationResponseModel) -> SpeakerSeparationResponseModelSpeakersType0 | None:
+    """``model.speakers``, unless the body's speakers are null or absent."""
     from speaker_audio_api.models.speaker_separation_response_model_speakers_type_0 import (
         SpeakerSeparationResponseModelSpeakersType0,
     )
 
-    return isinstance(model.speakers, SpeakerSeparationResponseModelSpeakersType0) and not (
-        model.speakers.additional_properties
-    )
-
-
-def _with_speakers(
-    model: SpeakerSeparationResponseModel, speakers: Mapping[str, Speaker]
-) -> SpeakerSeparationResponseModel:
-    """A copy of ``model`` whose ``speakers`` holds the model of each of ``speakers`` (``model`` is left as it is:
-    an evolved status may share it)."""
-    from speaker_audio_api.models.speaker_separation_response_model_speakers_type_0 import (
-        SpeakerSeparationResponseModelSpeakersType0,
-    )
-
-    filled = SpeakerSeparationResponseModelSpeakersType0()
-    filled.additional_properties = {key: speaker.model for key, speaker in speakers.items()}
-    fresh: SpeakerSeparationResponseModel = attrs.evolve(model, speakers=filled)
-    fresh.additional_properties = dict(model.additional_properties)
-    return fresh
+    return model.speakers if isinstance(model.speakers, SpeakerSeparationResponseModelSpeakersType0) else None
 
 
 @attrs.frozen
@@ -506,49 +461,41 @@ class SeparationStatus:
     headers: httpx.Headers = attrs.field(factory=httpx.Headers, repr=False, eq=False, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
-        from speaker_audio_api.models.speaker_separation_response_model_speakers_type_0 import (
-            SpeakerSeparationResponseModelSpeakersType0,
-        )
+        if self._model is None:  # a pinned status given with model=None
+            object.__setattr__(self, "_model", _separation_model(self))
+        if self._model is not None:  # None: a status the pin lacks has no model
+            _keep_model_in_step(self, self._agrees, _separation_model, "_model")
 
-        if self._model is None:
-            object.__setattr__(self, "_model", _separation_model(self))  # a pinned status given with model=None
-        if self._model is None:  # a status the pin lacks: no model
-            return
-
-        def agrees(m: SpeakerSeparationResponseModel) -> bool:
-            selected = m.selected_speaker_ids if isinstance(m.selected_speaker_ids, list) else []
-            if (m.voice_id, m.sample_id, m.status.value, selected) != (
-                self.voice_id,
-                self.sample_id,
-                self.status,
-                self.selected_speaker_ids,
-            ):
-                return False
-            if _speakers_to_fill(m):  # filled from self.speakers when first read
-                return True
-            speakers = (
-                m.speakers.additional_properties
-                if isinstance(m.speakers, SpeakerSeparationResponseModelSpeakersType0)
-                else {}
-            )
-            return bool(speakers == {key: speaker.model for key, speaker in self.speakers.items()})
-
-        _keep_model_in_step(self, agrees, _separation_model, "_model")
+    def _agrees(self, m: SpeakerSeparationResponseModel) -> bool:
+        selected = m.selected_speaker_ids if isinstance(m.selected_speaker_ids, list) else []
+        pinned = (m.voice_id, m.sample_id, m.status.value, selected)
+        if pinned != (self.voice_id, self.sample_id, self.status, self.selected_speaker_ids):
+            return False
+        listed = _listed(m)
+        if listed is None:
+            return not self.speakers
+        speakers = listed.additional_properties  # empty: filled from self.speakers when model is first read
+        return not speakers or speakers == {key: speaker.model for key, speaker in self.speakers.items()}
 
     @property
     def model(self) -> SpeakerSeparationResponseModel:
         """The validated response as the generated model; ``SpecDriftError`` for a status the pin does not list."""
-        model = self._model
-        if model is None:
+        given = self._model
+        if given is None:
             from speaker_audio.errors import SpecDriftError
 
             raise SpecDriftError(
                 f"status {self.status!r} is not one the pinned spec lists, so this SeparationStatus has no generated "
                 "model (its enum cannot hold the value): read .status, or re-pin with `make pin`"
             )
-        if self.speakers and _speakers_to_fill(model):
-            model = _with_speakers(model, self.speakers)
-            object.__setattr__(self, "_model", model)
+        listed = _listed(given)
+        if not self.speakers or listed is None or listed.additional_properties:
+            return given
+        filled = type(listed)()  # new ones, ``given`` left as it is: an evolved status may share it
+        filled.additional_properties = {key: speaker.model for key, speaker in self.speakers.items()}
+        model: SpeakerSeparationResponseModel = attrs.evolve(given, speakers=filled)
+        model.additional_properties = dict(given.additional_properties)
+        object.__setattr__(self, "_model", model)
         return model
 
     @property
