@@ -211,11 +211,7 @@ class StreamingAudioDecoder:
             elif state in (_KEY_OR_END, _KEY_AFTER_COMMA):
                 if byte == _QUOTE:
                     self._state = _KEY
-                    self._raw = []
-                    self._in_string = True
-                    self._escape = False
-                    # The opening quote is part of the key's raw JSON text.
-                    self._add_raw(b'"')
+                    self._add_raw(b'"')  # the opening quote is part of the key's raw JSON text
                     pos += 1
                 elif byte == 0x7D and state == _KEY_OR_END:  # }
                     self._state = _DONE
@@ -234,12 +230,8 @@ class StreamingAudioDecoder:
                     self._state = _AUDIO
                     pos += 1
                     self._audio_start = self._offset + pos
-                else:
+                else:  # the scanner's state is as a finished value left it: no raw text, no string, no depth
                     self._state = _OTHER
-                    self._raw = []
-                    self._in_string = False
-                    self._escape = False
-                    self._depth = []
             elif state == _COMMA_OR_END:
                 if byte == 0x2C:  # ,
                     self._state = _KEY_AFTER_COMMA
@@ -252,9 +244,7 @@ class StreamingAudioDecoder:
                 raise ResponseValidationError(
                     f"response body has data after its JSON object (at byte {self._offset + pos})"
                 )
-        if not out:
-            return b""
-        return out[0] if len(out) == 1 else b"".join(out)
+        return b"".join(out)  # one piece is returned as it is, not copied
 
     def _syntax_error(self, expected: str, chunk: bytes, pos: int) -> ResponseValidationError:
         """Build the error for an unexpected byte where ``expected`` was due."""
@@ -272,8 +262,8 @@ class StreamingAudioDecoder:
             )
         self._raw.append(piece)
 
-    def _parse_raw(self) -> object:
-        """Parse the raw JSON text collected for a member name or value."""
+    def _parse_raw(self) -> Any:
+        """Parse the raw JSON text collected for a member name (a str) or value."""
         raw = b"".join(self._raw)
         self._raw = []
         try:
@@ -307,9 +297,7 @@ class StreamingAudioDecoder:
             self._add_raw(chunk[pos:])
             return len(chunk)
         self._add_raw(chunk[pos:stop])
-        key = self._parse_raw()
-        if not isinstance(key, str):  # pragma: no cover - a JSON string always parses to str
-            raise ResponseValidationError("response body is not valid JSON: bad member name")
+        key: str = self._parse_raw()
         if key == self._audio_field:
             if self._audio_seen:
                 raise ResponseValidationError(f"response JSON has more than one {self._audio_field!r} member")
@@ -365,21 +353,19 @@ class StreamingAudioDecoder:
         quote = chunk.find(b'"', pos)
         closing = quote >= 0
         stop = quote if closing else len(chunk)
+        decoded = None
         if not self._carry and not self._padded:
             # Fast path: a run of plain base64 characters, decoded without copying the chunk.
             segment = memoryview(chunk)[pos:stop] if pos or stop < len(chunk) else chunk
-            try:
+            try:  # noqa: SIM105 (try/except rather than contextlib.suppress: this is every chunk's path)
                 decoded = self._decode_plain(segment)
             except binascii.Error:
                 pass
-            else:
-                if decoded:
-                    out.append(decoded)
-                return self._after_audio(stop) if closing else stop
-        raw = self._carry + chunk[pos:stop]
-        self._carry = b""
-        cleaned = self._unescape(raw, closing, self._offset + pos)
-        decoded = self._decode_cleaned(cleaned, self._offset + pos)
+        if decoded is None:
+            raw = self._carry + chunk[pos:stop]
+            self._carry = b""
+            cleaned = self._unescape(raw, closing, self._offset + pos)
+            decoded = self._decode_cleaned(cleaned, self._offset + pos)
         if decoded:
             out.append(decoded)
         return self._after_audio(stop) if closing else stop
@@ -444,21 +430,13 @@ class StreamingAudioDecoder:
         An escape cut by the end of the chunk is kept in ``_carry`` for the next one.
         """
         if closing:
-            if raw.endswith(b"\\"):
-                # '\"' or '\\' before the closing quote: a '"' or '\' in the audio.
-                raise AudioDecodeError(
-                    f"invalid base64 in {self._audio_field!r}: an escaped quote or backslash is not a base64 character "
-                    f"(near byte {offset})"
-                )
+            if raw.endswith(b"\\"):  # '\"' or '\\' before the closing quote: a '"' or '\' in the audio
+                raise self._not_base64("an escaped quote or backslash", offset)
         else:
             cut = raw.rfind(b"\\", max(0, len(raw) - 5))
             if cut >= 0 and (cut + 1 == len(raw) or (raw[cut + 1] == 0x75 and len(raw) - cut < 6)):
-                if cut and raw[cut - 1] == 0x5C:
-                    # A run of backslashes starts with an escape, so it holds an escaped backslash.
-                    raise AudioDecodeError(
-                        f"invalid base64 in {self._audio_field!r}: an escaped backslash is not a base64 character "
-                        f"(near byte {offset})"
-                    )
+                if cut and raw[cut - 1] == 0x5C:  # a run of backslashes starts with an escape: an escaped backslash
+                    raise self._not_base64("an escaped backslash", offset)
                 self._carry = raw[cut:]
                 raw = raw[:cut]
         if b"\\" in raw:
@@ -473,37 +451,33 @@ class StreamingAudioDecoder:
 
     def _resolve_escapes(self, raw: bytes, offset: int) -> bytes:
         """Resolve every JSON escape of a piece of the audio string, one by one (the rare, slow way)."""
-        field = self._audio_field
+        invalid = f"response body is not valid JSON: invalid escape in the {self._audio_field!r} string"
 
         def resolve(match: re.Match[bytes]) -> bytes:
             escape = match.group(1)
             if len(escape) == 5:  # uXXXX
                 target = _UNICODE_ESCAPE_TARGETS.get(int(escape[1:], 16))
                 if target is None:
-                    raise AudioDecodeError(
-                        f"invalid base64 in {field!r}: the escape {match.group(0).decode()} is not a base64 character "
-                        f"(near byte {offset})"
-                    )
+                    raise self._not_base64(f"the escape {match.group(0).decode()}", offset)
                 return target
             if escape in b"nrtf":
                 return b""
             if escape == b"/":
                 return escape
             if escape in b'"\\b':
-                raise AudioDecodeError(
-                    f"invalid base64 in {field!r}: {_ESCAPE_NAMES[escape]} is not a base64 character "
-                    f"(near byte {offset})"
-                )
-            raise ResponseValidationError(
-                f"response body is not valid JSON: invalid escape in the {field!r} string (near byte {offset})"
-            )
+                raise self._not_base64(_ESCAPE_NAMES[escape], offset)
+            raise ResponseValidationError(f"{invalid} (near byte {offset})")
 
         resolved = _ANY_ESCAPE.sub(resolve, raw)
         if b"\\" in resolved:  # a lone backslash at the very end
-            raise ResponseValidationError(
-                f"response body is not valid JSON: invalid escape in the {field!r} string (near byte {offset})"
-            )
+            raise ResponseValidationError(f"{invalid} (near byte {offset})")
         return resolved
+
+    def _not_base64(self, what: str, offset: int) -> AudioDecodeError:
+        """The error for ``what``, found in the audio string near body byte ``offset``."""
+        return AudioDecodeError(
+            f"invalid base64 in {self._audio_field!r}: {what} is not a base64 character (near byte {offset})"
+        )
 
 
 @functools.cache
