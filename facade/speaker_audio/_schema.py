@@ -39,8 +39,6 @@ _ANNOTATIONS = frozenset(  # keywords that describe but never constrain (JSON Sc
 )
 _TYPES = {"null": "null", "boolean": "a boolean", "object": "an object", "array": "an array", "number": "a number"}
 _TYPES |= {"integer": "an integer", "string": "a string"}
-_KINDS = {type(None): "null", bool: "boolean", dict: "object", list: "array", int: "number", float: "number"}
-_KINDS[str] = "string"
 _ACCEPTS: dict[str, list[tuple[type, Callable[[Any], bool] | None]]] = {  # type -> (json.loads type, its test)
     "null": [(type(None), None)],
     "boolean": [(bool, None)],
@@ -50,6 +48,7 @@ _ACCEPTS: dict[str, list[tuple[type, Callable[[Any], bool] | None]]] = {  # type
     "integer": [(int, None), (float, float.is_integer)],  # JSON Schema counts 1.0 as an integer
     "number": [(int, lambda v: -sys.float_info.max <= v <= sys.float_info.max), (float, math.isfinite)],
 }
+_KINDS = {kind: name for name, accepted in _ACCEPTS.items() for kind, _ in accepted}  # "number" last: int, float
 # bounds: keyword -> (the type whose len() it bounds, or None: numbers), the test a value must pass
 _LIMITS: dict[str, tuple[type | None, Callable[[Any, Any], bool]]] = {
     "minimum": (None, operator.ge),
