@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
@@ -116,10 +117,15 @@ def _read_model(result: Any, agrees: Callable[[Any], bool], build: Callable[...,
     result was read from, upstream's added members included, else from its fields) and kept in step with its fields
     (an evolved result may hold its original's item)."""
     if result._model is None:
-        object.__setattr__(result, "_model", build(result, result._item))
-        _keep_model_in_step(result, agrees, build, "_model")
+        with _FIRST_READ:  # two threads reading it first get the one model
+            if result._model is None:
+                object.__setattr__(result, "_model", build(result, result._item))
+                _keep_model_in_step(result, agrees, build, "_model")
     model: R = result._model
     return model
+
+
+_FIRST_READ = threading.RLock()  # re-entrant: a status's model reads its speakers' models
 
 
 def from_validated(cls: type[R], **fields: Any) -> R:
@@ -455,7 +461,7 @@ class SeparationStatus:
     speakers: dict[str, Speaker] = attrs.field(factory=dict, converter=_speakers)
     selected_speaker_ids: list[str] = attrs.field(factory=list, converter=_speaker_ids)
     _model: SpeakerSeparationResponseModel | None = attrs.field(
-        default=attrs.Factory(_separation_model, takes_self=True), repr=False, eq=False, kw_only=True
+        default=attrs.Factory(_separation_model, takes_self=True), repr=False, eq=False, kw_only=True, alias="model"
     )  # the constructor's ``model=``; ``None`` only for a status the pin does not list
     request_id: str | None = attrs.field(default=None, repr=False, eq=False, kw_only=True)
     headers: httpx.Headers = attrs.field(factory=httpx.Headers, repr=False, eq=False, kw_only=True)
@@ -491,11 +497,14 @@ class SeparationStatus:
         listed = _listed(given)
         if not self.speakers or listed is None or listed.additional_properties:
             return given
-        filled = type(listed)()  # new ones, ``given`` left as it is: an evolved status may share it
-        filled.additional_properties = {key: speaker.model for key, speaker in self.speakers.items()}
-        model: SpeakerSeparationResponseModel = attrs.evolve(given, speakers=filled)
-        model.additional_properties = dict(given.additional_properties)
-        object.__setattr__(self, "_model", model)
+        with _FIRST_READ:  # two threads reading it first get the one model
+            if self._model is not given:  # another thread filled it meanwhile
+                return self.model
+            filled = type(listed)()  # new ones, ``given`` left as it is: an evolved status may share it
+            filled.additional_properties = {key: speaker.model for key, speaker in self.speakers.items()}
+            model: SpeakerSeparationResponseModel = attrs.evolve(given, speakers=filled)
+            model.additional_properties = dict(given.additional_properties)
+            object.__setattr__(self, "_model", model)
         return model
 
     @property

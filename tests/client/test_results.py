@@ -354,3 +354,49 @@ def test_results_are_frozen_and_typed() -> None:
         SpeakerAudio(data="x", media_type="audio/wav", duration_secs=2.5)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         SpeakerAudio(data=b"x", media_type="audio/wav", duration_secs="2.5")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("builder", "read"),
+    [
+        ("_speaker_model", lambda status: status.speakers["a"].model),
+        ("_utterance_model", lambda status: status.speakers["a"].utterances[0].model),
+        ("_speaker_model", lambda status: status.model),  # the status fills its speakers' models in
+    ],
+    ids=["speaker", "utterance", "status"],
+)
+def test_a_model_first_read_by_two_threads_at_once_is_built_once(
+    builder: str, read: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # both threads are let into the build together (a barrier, given up after a while: a build that lets one
+    # thread in at a time passes it alone); what each read gives must be the one model every later read gives
+    import contextlib
+    import threading
+
+    from speaker_audio import _models
+
+    build = getattr(_models, builder)
+    together = threading.Barrier(2, timeout=1)
+
+    def both_at_once(*args: Any) -> Any:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            together.wait()
+        return build(*args)
+
+    monkeypatch.setattr(_models, builder, both_at_once)
+    status = SEPARATION_STATUS.from_json(completed_status())
+    got: list[Any] = [None, None]
+
+    def reader(index: int) -> None:
+        got[index] = read(status)
+
+    threads = [threading.Thread(target=reader, args=(index,)) for index in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert got[0] is not None
+    assert got[0] is got[1] is read(status)
+    listed = status.model.speakers
+    assert isinstance(listed, SpeakerSeparationResponseModelSpeakersType0)
+    assert listed.additional_properties["a"] is status.speakers["a"].model
