@@ -166,21 +166,15 @@ class ClientSettings:
         """Retries after the first try."""
         return self.retry_policy.max_retries
 
-    def __repr__(self) -> str:
-        # also for a client whose construction failed (tracebacks with locals show it)
+    def __repr__(self) -> str:  # also for a client whose construction failed (tracebacks with locals show it)
         key = "set" if getattr(self, "_api_key", None) is not None else "none"
-        policy = getattr(self, "retry_policy", None)
-        retries = policy.max_retries if policy is not None else None
-        return (
-            f"{type(self).__name__}(base_url={getattr(self, 'base_url', None)!r}, api_key={key}, max_retries={retries})"
-        )
+        retries = getattr(getattr(self, "retry_policy", None), "max_retries", None)
+        base_url = getattr(self, "base_url", None)
+        return f"{type(self).__name__}(base_url={base_url!r}, api_key={key}, max_retries={retries})"
 
     def _direct_mounts(self) -> dict[str, None]:
-        """httpx ``mounts`` for our own pool: a plain-http loopback base URL never goes through an environment proxy.
-
-        (httpx applies ``HTTP_PROXY``/``ALL_PROXY`` to loopback hosts too, which would carry the key in clear to
-        the proxy.)
-        """
+        """httpx ``mounts`` for our own pool: a plain-http loopback base URL never goes through an environment proxy
+        (httpx applies ``HTTP_PROXY``/``ALL_PROXY`` to loopback hosts too: the key would reach the proxy in clear)."""
         url = httpx.URL(self.base_url)
         if url.scheme == "http" and _settings.is_loopback_host(url.host):
             # by host alone: a pattern with the default port written out ("…:80") never matches a URL without one
