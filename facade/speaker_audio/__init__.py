@@ -62,21 +62,17 @@ if TYPE_CHECKING:
 # ``import speaker_audio`` as fast as ``import httpx``: the clients and results pull in attrs and the
 # response machinery, the async client asyncio. Inside the package every module imports them normally.
 _LAZY = {
-    "AsyncSpeakerAudioClient": "speaker_audio._async_client",
-    "RawResponse": "speaker_audio._exchange",
-    "SpeakerAudioClient": "speaker_audio._client",
-    "get_speaker_audio": "speaker_audio._one_shot",
-    "DownloadProgress": "speaker_audio._models",
-    "SampleAudio": "speaker_audio._models",
-    "SeparationStatus": "speaker_audio._models",
-    "Speaker": "speaker_audio._models",
-    "SpeakerAudio": "speaker_audio._models",
-    "Utterance": "speaker_audio._models",
-    "API_KEY_ENV": "speaker_audio._settings",
-    "BASE_URL_ENV": "speaker_audio._settings",
-    "DEFAULT_BASE_URL": "speaker_audio._settings",
-    "REGION_BASE_URLS": "speaker_audio._settings",
-    "SpecDrift": "speaker_audio._drift",
+    name: f"speaker_audio.{module}"
+    for module, names in (
+        ("_async_client", ["AsyncSpeakerAudioClient"]),
+        ("_exchange", ["RawResponse"]),
+        ("_client", ["SpeakerAudioClient"]),
+        ("_one_shot", ["get_speaker_audio"]),
+        ("_models", ["DownloadProgress", "SampleAudio", "SeparationStatus", "Speaker", "SpeakerAudio", "Utterance"]),
+        ("_settings", ["API_KEY_ENV", "BASE_URL_ENV", "DEFAULT_BASE_URL", "REGION_BASE_URLS"]),
+        ("_drift", ["SpecDrift"]),
+    )
+    for name in names
 }
 
 
