@@ -44,10 +44,7 @@ CLI_STEPS = (
 
 def _shown(path: Path) -> str:
     """``path`` relative to the working directory when it is inside it (``.venv/bin/...``), else as it is."""
-    try:
-        return str(path.relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
+    return str(path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path)
 
 
 def cli_command() -> str:
