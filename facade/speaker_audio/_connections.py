@@ -166,7 +166,7 @@ def forget_sent_key(response: httpx.Response, header: str, placeholder: str) -> 
             pass
         else:
             if all(_is_sent_request(node) for node in found):
-                for node in found:
+                for node in {id(node): node for node in found}.values():  # directly: one request, two ways
                     _overwrite(node, name, value)
                 return
     # every way to a sent request, kept: a forward proxy's connection sends a copy of the request (its headers

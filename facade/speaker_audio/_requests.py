@@ -21,6 +21,7 @@ __all__ = ["REDACTED", "KeyAuth", "RequestSpec", "spec_from_kwargs", "validate_i
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # Unicode's control characters (category Cc): C0, DEL and C1
 _PLAIN_ID_MAX = MAX_ID_BYTES // 3  # printable ASCII ids this long or shorter pass every rule below
+_DOT_SEGMENTS = ("", ".", "..")
 
 
 def validate_id(name: str, value: object) -> str:
@@ -29,8 +30,9 @@ def validate_id(name: str, value: object) -> str:
     Refused: non-strings, empty ids, ``.`` and ``..`` (httpx would collapse them and change the
     endpoint), and ids with control characters.
     """
-    if type(value) is str and 2 < len(value) <= _PLAIN_ID_MAX and value.isascii() and value.isprintable():
-        return value  # no dot segment, no control character, and at most 3 bytes a character once encoded
+    plain = type(value) is str and len(value) <= _PLAIN_ID_MAX and value.isascii() and value.isprintable()
+    if plain and value not in _DOT_SEGMENTS:  # not empty, no dot segment or control, at most 3 bytes a character
+        return value  # type: ignore[return-value]
     return _validate_any_id(name, value)
 
 
