@@ -7,6 +7,7 @@ from __future__ import annotations
 import inspect
 import logging
 import threading
+import time
 from typing import Any
 
 import attrs
@@ -281,3 +282,20 @@ def test_the_helpers_for_consumers_are_public_and_documented() -> None:
     assert all(f"{name}:" in documented for name in ("raw_path", "duration_secs"))
     with pytest.raises(AttributeError, match="has no attribute 'NoSuchThing'"):
         _ = speaker_audio.testing.NoSuchThing  # type: ignore[attr-defined]
+
+
+def test_the_request_log_holds_every_answer_a_call_has_received(monkeypatch: pytest.MonkeyPatch) -> None:
+    # an answer's entry is written just after its last byte: a call may return first, and the log read then must
+    # still hold it (here the entry is written 0.3 s late)
+    from speaker_audio.testing import _server
+
+    written = _server.FakeElevenLabs._log
+
+    def late(self: FakeElevenLabs, *args: Any) -> None:
+        time.sleep(0.3)
+        written(self, *args)
+
+    monkeypatch.setattr(_server.FakeElevenLabs, "_log", late)
+    with FakeElevenLabs() as fake, SpeakerAudioClient(base_url=fake.base_url) as client:
+        client.get_separation_status(*fake.demo_ids)
+        assert [entry.status for entry in fake.request_log] == [200]

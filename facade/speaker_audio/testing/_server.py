@@ -359,8 +359,10 @@ class FakeElevenLabs:
         self.max_recorded_requests = max_recorded_requests
         self._routes = pinned_routes() if spec is None else Routes(spec)
         self.responses: list[RecordedResponse] = []
-        self.request_log: list[RequestLogEntry] = []
+        self._request_log: list[RequestLogEntry] = []
         self._lock = threading.Lock()
+        self._logged = threading.Condition(self._lock)  # notified as each answer's log entry is written
+        self._unlogged = 0  # answers sent (or being sent) whose log entry is not written yet
         self._generation = 0  # bumped by reset(): a request answered across it is not logged after it
         self._received = 0  # requests received since the start or the last reset (request-id: req-N)
         self.voices: dict[str, dict[str, FakeSample]] = {}
@@ -403,7 +405,7 @@ class FakeElevenLabs:
             self._random_fault_rate = 0.0
             self.requests.clear()
             self.responses.clear()
-            self.request_log.clear()
+            self._request_log.clear()
         if self.with_demo_data:
             self._add_demo_data()
 
@@ -609,11 +611,28 @@ class FakeElevenLabs:
             _append_bounded(self.requests, request, self.max_recorded_requests)
             return self._received
 
-    def _log(self, entry: RequestLogEntry, generation: int) -> None:
+    @property
+    def request_log(self) -> list[RequestLogEntry]:
+        """One :class:`RequestLogEntry` per request answered, oldest first (the latest ``max_recorded_requests``).
+
+        An answer's entry is written just after its last byte is sent: a read waits (up to a second) for the
+        entries of answers already sent, so a client's call that has returned is always in it.
+        """
+        with self._logged:
+            self._logged.wait_for(lambda: self._unlogged == 0, timeout=1.0)
+            return self._request_log
+
+    def _answering(self) -> None:
         with self._lock:
+            self._unlogged += 1
+
+    def _log(self, entry: RequestLogEntry, generation: int, answered: bool) -> None:
+        with self._logged:
+            self._unlogged -= answered
+            self._logged.notify_all()
             if generation != self._generation:  # the client had its answer and reset() came before this line
                 return
-            _append_bounded(self.request_log, entry, self.max_recorded_requests)
+            _append_bounded(self._request_log, entry, self.max_recorded_requests)
         _log.info("%s", entry)
 
     def _wants_responses(self) -> bool:
@@ -705,13 +724,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._drifted = False
         self._number = 0  # the request's number since the start or reset (0: not recorded)
         self._unread = 0  # the length of a body refused unread
+        self._answered = False  # _send began: the fake counts the answer until its log entry is written
         fault: Fault | None = None
         try:
             fault = self._answer()
         finally:
             duration = time.perf_counter() - started
             entry = RequestLogEntry(self.command, self.path, self._status, duration, fault, self._drifted)
-            self.server.fake._log(entry, generation)
+            self.server.fake._log(entry, generation, self._answered)
         if self._unread:
             self._linger(self._unread)  # (after the log line: the client sees the end of the answer after it)
 
@@ -817,6 +837,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     ) -> None:
         drop = fault.drop if fault is not None else None
         self._status = status
+        if not self._answered:
+            self._answered = True
+            self.server.fake._answering()
         self.send_response(status)
         headers.setdefault("Content-Type", "application/json")
         headers.setdefault("request-id", f"req-{self._number}")
