@@ -598,7 +598,12 @@ class SpeakerAudioClient(ClientSettings):
         sink: BodySink[T] | None = None
         try:
             auth = spec.auth or httpx.USE_CLIENT_DEFAULT  # the key is written into the request only as it is sent
-            sent = http.send(request, stream=True, follow_redirects=False, auth=auth)
+            try:
+                sent = http.send(request, stream=True, follow_redirects=False, auth=auth)
+            except BaseException as exc:
+                if not isinstance(exc, httpx.HTTPError):  # a caller's event hook raised its own error in httpx
+                    _forget_keys_in_frames(exc, spec)
+                raise
             _forget_key(sent, spec)  # before anything else runs: an error from here on may hold the response
             response = _inflate.unread(sent)
             try:
@@ -652,6 +657,16 @@ def _forget_key(response: httpx.Response, spec: RequestSpec) -> None:
     response.next_request = None
     if spec.auth is not None:
         forget_sent_key(response, spec.auth.header, _settings.REDACTED)
+
+
+def _forget_keys_in_frames(error: BaseException, spec: RequestSpec) -> None:
+    """:func:`_forget_key` for every response that the frames of ``error``'s traceback hold."""
+    tb = error.__traceback__
+    while tb is not None:
+        for value in list(tb.tb_frame.f_locals.values()):
+            if isinstance(value, httpx.Response):
+                _forget_key(value, spec)
+        tb = tb.tb_next
 
 
 def _read_error_body(response: httpx.Response, between_chunks: Callable[[], None]) -> bytes:

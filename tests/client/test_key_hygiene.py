@@ -535,6 +535,35 @@ def test_an_event_hook_that_raises_for_status_leaves_no_path_to_the_key(kind: Ki
     assert_no_path(caught.value)
 
 
+class HookFailed(Exception):
+    """Raised by a caller's httpx event hook."""
+
+
+def test_an_event_hook_that_raises_its_own_error_leaves_no_path_to_the_key(kind: Kind) -> None:
+    # the hook's error comes out of httpx itself, whose frames hold the response (and, through it, the request sent)
+    def hook(response: httpx.Response) -> None:
+        raise HookFailed("the hook failed")
+
+    async def ahook(response: httpx.Response) -> None:
+        raise HookFailed("the hook failed")
+
+    http: httpx.Client | httpx.AsyncClient = (
+        httpx.Client(event_hooks={"response": [hook]})
+        if kind == "sync"
+        else httpx.AsyncClient(event_hooks={"response": [ahook]})
+    )
+    with FakeElevenLabs() as fake:
+        fake.voices[VOICE][SAMPLE].status = "completed"
+        run = ClientRunner(kind, fake.base_url, api_key=KEY, max_retries=0)
+        with pytest.raises(HookFailed) as caught:
+            run.call_with_http_client(http, "get_speaker_audio", *IDS)
+        assert fake.requests[0].headers["xi-api-key"] == KEY
+    # from httpx's own frames, where the hook's error was raised
+    found, visited = paths_to(KEY, caught.value, frames_in=str(Path(httpx.__file__).parent))
+    assert visited > 100, "the walk saw almost nothing: it proves nothing"
+    assert found == [], "\n".join(found[:5])
+
+
 class NotFoundProxy(http.server.BaseHTTPRequestHandler):
     """A forward proxy on 127.0.0.1 that answers every request with a 404 (no request goes further)."""
 
