@@ -1,7 +1,7 @@
 """The tests are filed by behaviour: each test file sits in a behaviour folder under a name no other folder uses, and
 no file, folder, class, function, comment or docstring under tests/ is named after where a change came from (an
-entry of the tracker, a numbered point of one, a reading of the code by someone else, a round of such readings)
-instead of what it guards. ``HISTORY`` spells the words; this file's own prose may not."""
+entry of the tracker, a numbered point of one, a reading of the code by someone else, a numbered pass of such
+readings) instead of what it guards. ``HISTORY`` spells the words; this file's own prose may not."""
 
 from __future__ import annotations
 
@@ -22,11 +22,13 @@ BEHAVIOUR_FOLDERS = {"unit", "client", "cli", "fake", "property", "tooling"}
 # holds none of them whole (the repository's own layout checks read this file too).
 TRACKER = "iss" + "ue"  # an entry of the tracker
 READING = "re" + "view"  # a reading of the code by someone else
+POINT = "it" + "em"  # a numbered point of a tracker entry
+PASS = "rou" + "nd"  # a numbered pass of readings
 # Where a change came from, as whole words (the examples below, flagged and not, show what counts).
 HISTORY = re.compile(
     rf"\b(?:{TRACKER}s?|{READING}(?:s|ed|ers?|ing)?)\b"
-    r"|\bitems?\s+#?\d"
-    r"|\bround\s+(?:one|two|three|four|five|\d+)\b|\b(?:first|second|third|fourth|fifth)\s+round\b",
+    rf"|\b{POINT}s?\s+#?\d"
+    rf"|\b{PASS}\s+(?:one|two|three|four|five|\d+)\b|\b(?:first|second|third|fourth|fifth)\s+{PASS}\b",
     re.IGNORECASE,
 )
 URL = re.compile(r"https?://\S+")  # a third party's tracker, cited by its address, names their history, not ours
@@ -111,14 +113,14 @@ def test_every_test_file_is_in_a_behaviour_folder_under_a_name_of_its_own() -> N
 
 # what each example stands for is its test id, so that no id repeats the words it is about
 FLAGGED = {
-    "a tracker entry and its numbered points": f"{TRACKER.title()} 10 items 3, 6, 7, 8 and {TRACKER} 12 item 1.",
-    "a section header naming a numbered point": "# --- item 9: file-system failures cost no request ---",
+    "a tracker entry and its numbered points": f"{TRACKER.title()} 10 {POINT}s 3, 6, 7, 8 and {TRACKER} 12 {POINT} 1.",
+    "a section header naming a numbered point": f"# --- {POINT} 9: file-system failures cost no request ---",
     "who found it": f"upstream changes the {READING} found misclassified",
     "a file name": f"test_{READING}_fixes",
     "a class name": f"Test{TRACKER.title()}Twelve",
     "a number written against the word": f"{TRACKER}12",
-    "a round by its number": "checked in round two",
-    "a round by its ordinal": "the second round",
+    "a pass by its number": f"checked in {PASS} two",
+    "a pass by its ordinal": f"the second {PASS}",
     "a past participle": f"as {READING}ed",
     "a possessive": f"The {TRACKER}'s example",
 }
@@ -127,9 +129,9 @@ UNRELATED = {
     "a generated class name": f"VoiceSampleP{READING}ResponseModel",
     "the spec diff's severity label": f"a {SEVERITY_LABEL} change: the facade decides",
     "a third party's tracker by its address": f"as https://github.com/encode/httpx/{TRACKER}s/1234 reports",
-    "items without a number": "items in a list",
-    "a round trip": "a round trip",
-    "a word ending in round": "background jobs",
+    "points without a number": f"{POINT}s in a list",
+    "a trip there and back": f"a {PASS} trip",
+    "a word ending in the pass's word": "background jobs",
 }
 
 
