@@ -26,9 +26,7 @@ def _http11_connection(node: object) -> Any:
     """The httpcore HTTP/1.1 connection under ``node`` (a response's stream or a pool's connection), or ``None``."""
     path = _PATHS_TO_THE_CONNECTION.get(type(node))
     if path is not None:  # the way found before from this kind of object: one getattr per link
-        found = node
-        for link in path:
-            found = getattr(found, link, None)
+        found = _follow(node, path)
         if found is not None and hasattr(found, "_h11_state"):
             return found
     start, links = node, list[str]()
@@ -193,8 +191,9 @@ def forget_sent_key(response: httpx.Response, header: str, placeholder: str) -> 
 
 
 def _follow(node: object, path: tuple[str, ...]) -> object:
+    """What ``path``'s links lead to from ``node`` (``None`` where one is missing)."""
     for link in path:
-        node = getattr(node, link)
+        node = getattr(node, link, None)
     return node
 
 
