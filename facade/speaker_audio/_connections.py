@@ -157,25 +157,31 @@ def forget_sent_key(response: httpx.Response, header: str, placeholder: str) -> 
     """
     name, value = header.lower().encode("ascii"), placeholder.encode("ascii")
     global _PATHS_TO_THE_SENT_REQUEST
+    stream = response.stream
     if _PATHS_TO_THE_SENT_REQUEST:  # the ways found before: one getattr per link
+        done: object = None
         try:
-            found = [_follow(response.stream, path) for path in _PATHS_TO_THE_SENT_REQUEST]
-        except Exception:  # noqa: S110 - another shape (another transport): search again below
-            pass
-        else:
-            if all(_is_sent_request(node) for node in found):
-                for node in {id(node): node for node in found}.values():  # directly: one request, two ways
+            for path in _PATHS_TO_THE_SENT_REQUEST:
+                node = _follow(stream, path)
+                if type(node) not in _SENT_REQUEST_TYPES:
+                    break  # another shape (another transport): search again below
+                if node is not done:  # directly, the two ways lead to one request
                     _overwrite(node, name, value)
+                    done = node
+            else:
                 return
+        except Exception:  # noqa: S110 - a link that refuses (another transport): search again below
+            pass
     # every way to a sent request, kept: a forward proxy's connection sends a copy of the request (its headers
     # too), where a direct one sends the request itself, so two ways lead to one request here and two elsewhere
-    pending: list[tuple[object, tuple[str, ...]]] = [(response.stream, ())]
+    pending: list[tuple[object, tuple[str, ...]]] = [(stream, ())]
     seen: set[int] = set()
     paths: list[tuple[str, ...]] = []
     while pending:
         node, path = pending.pop()
         kind = type(node)
-        if _is_sent_request(node):
+        if kind.__name__ == "Request" and kind.__module__.startswith("httpcore"):
+            _SENT_REQUEST_TYPES.add(kind)
             _overwrite(node, name, value)
             paths.append(path)
             continue
@@ -187,7 +193,7 @@ def forget_sent_key(response: httpx.Response, header: str, placeholder: str) -> 
                 pending.append((getattr(node, link), (*path, link)))
             except Exception:  # noqa: S112 - absent (or a property that refuses): not a link
                 continue
-    _PATHS_TO_THE_SENT_REQUEST = tuple(paths)
+    _PATHS_TO_THE_SENT_REQUEST = tuple(paths)  # none found (another transport): searched again next time
 
 
 def _follow(node: object, path: tuple[str, ...]) -> object:
@@ -198,12 +204,8 @@ def _follow(node: object, path: tuple[str, ...]) -> object:
 
 
 _PATHS_TO_THE_SENT_REQUEST: tuple[tuple[str, ...], ...] = ()
+_SENT_REQUEST_TYPES: set[type] = set()  # httpcore's Request, once seen
 _TRANSPORT = ("httpx", "httpcore")
-
-
-def _is_sent_request(node: object) -> bool:
-    kind = type(node)
-    return kind.__name__ == "Request" and kind.__module__.startswith("httpcore")
 
 
 def _overwrite(request: object, name: bytes, value: bytes) -> None:
@@ -211,8 +213,8 @@ def _overwrite(request: object, name: bytes, value: bytes) -> None:
     if not isinstance(headers, list):
         return
     try:
-        found = [index for index, (key, _) in enumerate(headers) if key.lower() == name]
+        for index, (key, _) in enumerate(headers):
+            if key.lower() == name:
+                headers[index] = (key, value)
     except (TypeError, ValueError, AttributeError):  # not httpcore's list of byte pairs: leave it
         return
-    for index in found:
-        headers[index] = (headers[index][0], value)
