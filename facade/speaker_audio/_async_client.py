@@ -568,6 +568,8 @@ class AsyncSpeakerAudioClient(ClientSettings):
             exchange.attempts += 1
             http = self._http
             try:
+                if deadline is None:
+                    return await self._attempt(http, spec, make_sink, None, call, exchange, _deadline.UNGUARDED)
                 async with _async_io.DeadlineGuard(deadline, self._clock, http) as guard:
                     return await self._attempt(http, spec, make_sink, deadline, call, exchange, guard)
             except SpeakerAudioError as error:
@@ -590,7 +592,7 @@ class AsyncSpeakerAudioClient(ClientSettings):
         deadline: _deadline.Deadline | None,
         call: CallSettings,
         exchange: Exchange,
-        guard: _async_io.DeadlineGuard,
+        guard: _async_io.DeadlineGuard | _deadline.Unguarded,
     ) -> T:
         """One request (through ``http``, the pool) and its response; ``guard`` ends it at ``deadline``, response
         head included."""

@@ -93,20 +93,20 @@ class DeadlineGuard:
 
     httpx's timeouts bound each read, so a server that sends its head a line at a time, or ``100 Continue``
     after ``100 Continue``, could hold a call for ever. Here the exchange runs under ``asyncio.timeout``, and
-    the cancellation it brings at the deadline becomes the deadline's error. Without a deadline it does nothing.
+    the cancellation it brings at the deadline becomes the deadline's error (without a deadline there is no guard:
+    ``_deadline.UNGUARDED``).
     The sync twin (``_sync_io.DeadlineGuard``) shuts the request's socket down from a timer thread instead.
     """
 
-    def __init__(self, deadline: Deadline | None, clock: Callable[[], float], http: httpx.AsyncClient) -> None:
+    def __init__(self, deadline: Deadline, clock: Callable[[], float], http: httpx.AsyncClient) -> None:
         self._deadline = deadline
         self._clock = clock
         self._what = WAITING_FOR_HEAD
         self._timeout: asyncio.Timeout | None = None
 
     async def __aenter__(self) -> Self:
-        if self._deadline is not None:
-            self._timeout = asyncio.timeout(max(0.0, self._deadline.remaining(self._clock())))
-            await self._timeout.__aenter__()
+        self._timeout = asyncio.timeout(max(0.0, self._deadline.remaining(self._clock())))
+        await self._timeout.__aenter__()
         return self
 
     def watch(self, request: httpx.Request) -> None:
@@ -122,7 +122,7 @@ class DeadlineGuard:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._timeout is None or self._deadline is None:
+        if self._timeout is None:
             return
         try:
             await self._timeout.__aexit__(exc_type, exc, tb)

@@ -564,6 +564,8 @@ class SpeakerAudioClient(ClientSettings):
             exchange.attempts += 1
             http = self._http
             try:
+                if deadline is None:
+                    return self._attempt(http, spec, make_sink, None, call, exchange, _deadline.UNGUARDED)
                 with _sync_io.DeadlineGuard(deadline, self._clock, http) as guard:
                     return self._attempt(http, spec, make_sink, deadline, call, exchange, guard)
             except SpeakerAudioError as error:
@@ -586,7 +588,7 @@ class SpeakerAudioClient(ClientSettings):
         deadline: _deadline.Deadline | None,
         call: CallSettings,
         exchange: Exchange,
-        guard: _sync_io.DeadlineGuard,
+        guard: _sync_io.DeadlineGuard | _deadline.Unguarded,
     ) -> T:
         """One request (through ``http``, the pool) and its response; ``guard`` ends it at ``deadline``, response
         head included."""

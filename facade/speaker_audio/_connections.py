@@ -212,9 +212,10 @@ def _overwrite(request: object, name: bytes, value: bytes) -> None:
     headers = getattr(request, "headers", None)
     if not isinstance(headers, list):
         return
+    size = len(name)
     try:
         for index, (key, _) in enumerate(headers):
-            if key.lower() == name:
+            if len(key) == size and key.lower() == name:  # the length first: no lower() for most names
                 headers[index] = (key, value)
     except (TypeError, ValueError, AttributeError):  # not httpcore's list of byte pairs: leave it
         return

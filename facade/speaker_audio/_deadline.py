@@ -9,7 +9,7 @@ import httpx
 
 from speaker_audio.errors import APIConnectionError, APITimeoutError, SpeakerAudioError, _with_hint
 
-__all__ = ["RECEIVING", "WAITING_FOR_HEAD", "Deadline", "check_total_timeout", "earliest"]
+__all__ = ["RECEIVING", "UNGUARDED", "WAITING_FOR_HEAD", "Deadline", "Unguarded", "check_total_timeout", "earliest"]
 
 WAITING_FOR_HEAD = "while waiting for the response head"
 """Where an exchange was when a watchdog ended it before the response's head had arrived."""
@@ -111,3 +111,22 @@ def earliest(*deadlines: Deadline | None) -> Deadline | None:
     """The deadline that passes first (``None`` when there is none)."""
     present = [d for d in deadlines if d is not None]
     return min(present, key=lambda d: d.at) if present else None
+
+
+class Unguarded:
+    """The guard of an exchange without a deadline: each step of the shells' ``DeadlineGuard`` does nothing here."""
+
+    __slots__ = ()
+
+    def watch(self, request: httpx.Request) -> None:
+        """``request`` is about to be sent."""
+
+    def started(self, response: httpx.Response) -> None:
+        """The response's head has arrived."""
+
+    def release(self) -> None:
+        """The body has ended or the response was closed."""
+
+
+UNGUARDED = Unguarded()
+"""The one ``Unguarded``: a call without a deadline makes no guard (no object, no timer) for each exchange."""

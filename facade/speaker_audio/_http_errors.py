@@ -88,8 +88,10 @@ class ErrorBodyReader:
 
 def request_id_of(headers: httpx.Headers) -> str | None:
     """The ``request-id`` or ``x-request-id`` header, if present."""
-    value: str | None = headers.get("request-id") or headers.get("x-request-id")
-    return value
+    for name in ("request-id", "x-request-id"):  # get_list: a missing header costs no KeyError, as get()'s does
+        if value := ", ".join(headers.get_list(name)):
+            return value
+    return None
 
 
 def parse_retry_after(headers: httpx.Headers, *, now: float | None = None) -> float | None:

@@ -58,10 +58,11 @@ class DeadlineGuard:
     after ``100 Continue``, could hold a call for ever. Here a timer thread shuts the request's socket down at
     the deadline (``_connections.request_socket``: HTTP/1.1 through httpx's own transport), so that the blocked
     read returns at once, and the exchange's error becomes the deadline's. Once the body has ended (:meth:`release`,
-    before the connection goes back to the pool) the socket is never touched. Without a deadline it does nothing.
+    before the connection goes back to the pool) the socket is never touched. (Without a deadline there is no
+    guard: ``_deadline.UNGUARDED``.)
     """
 
-    def __init__(self, deadline: Deadline | None, clock: Callable[[], float], http: httpx.Client) -> None:
+    def __init__(self, deadline: Deadline, clock: Callable[[], float], http: httpx.Client) -> None:
         self._deadline = deadline
         self._clock = clock
         self._http = http
@@ -73,11 +74,10 @@ class DeadlineGuard:
         self._timer: threading.Timer | None = None
 
     def __enter__(self) -> Self:
-        if self._deadline is not None:
-            self._timer = threading.Timer(max(0.0, self._deadline.remaining(self._clock())), self._expire)
-            self._timer.name = "speaker-audio-deadline"
-            self._timer.daemon = True
-            self._timer.start()
+        self._timer = threading.Timer(max(0.0, self._deadline.remaining(self._clock())), self._expire)
+        self._timer.name = "speaker-audio-deadline"
+        self._timer.daemon = True
+        self._timer.start()
         return self
 
     def watch(self, request: httpx.Request) -> None:
@@ -90,8 +90,6 @@ class DeadlineGuard:
 
     def release(self) -> None:
         """The body has ended or the response was closed: from now on the socket may serve another request."""
-        if self._timer is None:  # no deadline: no timer to stop
-            return
         with self._lock:
             self._released = True
         if self._timer is not None:
@@ -114,7 +112,7 @@ class DeadlineGuard:
         self.release()
         if self._timer is not None:
             self._timer.join()
-        if self._expired and self._deadline is not None and isinstance(exc, Exception):
+        if self._expired and isinstance(exc, Exception):
             error = self._deadline.expire(self._what)
             if error is not exc:
                 raise error from _http_errors.detach_tracebacks(exc)
