@@ -130,15 +130,18 @@ class SpeakerAudioClient(ClientSettings):
             return httpx.Client(
                 timeout=self.timeout,
                 follow_redirects=False,
-                headers={"user-agent": USER_AGENT},
+                headers={"user-agent": USER_AGENT, "accept-encoding": _inflate.ACCEPT_ENCODING},
                 mounts=self._direct_mounts(),
             )
 
         # a forked child makes its own pool; a caller's http_client used there raises ForkedClientError
         self._pool = ForkSafePool(http_client or make_pool(), None if http_client is not None else make_pool)
-        # an injected client with httpx's own User-Agent gets ours
-        default_agent = self._http.headers.get("user-agent", "").startswith("python-httpx/")
-        self._agent = {"user-agent": USER_AGENT} if http_client is not None and default_agent else {}
+        # set on each request through an injected client: our Accept-Encoding, and our User-Agent over httpx's own
+        self._request_headers: dict[str, str] = {}
+        if http_client is not None:
+            default_agent = self._http.headers.get("user-agent", "").startswith("python-httpx/")
+            self._request_headers = {"user-agent": USER_AGENT} if default_agent else {}
+            self._request_headers["accept-encoding"] = _inflate.ACCEPT_ENCODING
         self._sleep: _sync_io.Sleep = _sync_io.sleep
         self._clock: Callable[[], float] = time.monotonic
 
@@ -593,9 +596,10 @@ class SpeakerAudioClient(ClientSettings):
         """One request (through ``http``, the pool) and its response; ``guard`` ends it at ``deadline``, response
         head included."""
         timeout = deadline.clip(call.timeout, self._clock()) if deadline is not None else call.timeout
-        headers = {**self._agent, **self.default_headers, **spec.headers}
+        # Accept-Encoding is exactly what _inflate decodes: the pool's, or _request_headers' (check_headers keeps the
+        # caller's out of default_headers and extra_headers)
+        headers = {**self._request_headers, **self.default_headers, **spec.headers}
         request = http.build_request(spec.method, self.base_url + spec.path, headers=headers, timeout=timeout)
-        request.headers["accept-encoding"] = _inflate.ACCEPT_ENCODING  # exactly what _inflate decodes
         guard.watch(request)
         sink: BodySink[T] | None = None
         try:

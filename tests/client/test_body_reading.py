@@ -7,6 +7,7 @@ faults, or the small purpose-built servers below (a bomb server; an endless chun
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import gzip
 import json
@@ -19,6 +20,7 @@ import threading
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -444,6 +446,33 @@ def test_accept_encoding_names_exactly_what_we_decode(kind: Kind) -> None:
         http_client = httpx.Client(headers=wants) if kind == "sync" else httpx.AsyncClient(headers=wants)
         run.call_with_http_client(http_client, "get_separation_status", VOICE, SAMPLE)
         assert [request.headers.get("accept-encoding") for request in fake.requests] == ["gzip, deflate"]
+
+
+def test_accept_encoding_from_the_callers_headers_gives_way_to_ours(kind: Kind) -> None:
+    """Any spelling of the name, in default_headers or extra_headers: the request asks once for what we decode
+    (and has one User-Agent, the caller's)."""
+    sent: list[httpx.Request] = []
+    extra = {"ACCEPT-ENCODING": "zstd", "x-kept": "1"}
+    with FakeElevenLabs() as fake:
+        settings: dict[str, Any] = {"base_url": fake.base_url}
+        settings["default_headers"] = {"Accept-Encoding": "br", "User-Agent": "me/1"}
+        if kind == "sync":
+            with SpeakerAudioClient(**settings, http_client=httpx.Client(event_hooks={"request": [sent.append]})) as c:
+                c.get_separation_status(VOICE, SAMPLE, extra_headers=extra)
+        else:
+
+            async def record(request: httpx.Request) -> None:
+                sent.append(request)
+
+            async def run() -> None:
+                http = httpx.AsyncClient(event_hooks={"request": [record]})
+                async with AsyncSpeakerAudioClient(**settings, http_client=http) as client:
+                    await client.get_separation_status(VOICE, SAMPLE, extra_headers=extra)
+
+            asyncio.run(run())
+    assert [request.headers.get_list("accept-encoding") for request in sent] == [[ACCEPT_ENCODING]]
+    assert sent[0].headers.get("x-kept") == "1"
+    assert sent[0].headers.get_list("user-agent") == ["me/1"]  # the caller's, in place of ours
 
 
 # --- max_response_bytes: a larger response is an error, and a download leaves no file ------------------------
