@@ -183,6 +183,8 @@ class ClientSettings:
         return {}
 
     def _call_deadline(self, spec: RequestSpec, now: float, call: CallSettings) -> _deadline.Deadline | None:
+        if call.total_timeout is None:  # (before the message is formatted: this is every call's path)
+            return None
         return _deadline.Deadline.total(call.total_timeout, now, f"{spec.method} {self._origin}{spec.path}")
 
     def _json_sink(self, operation: _operations.Operation[T], spec: RequestSpec) -> Callable[[], BodySink[T]]:
