@@ -12,35 +12,10 @@ Everything public is importable from here; modules with a leading underscore are
 
 from typing import TYPE_CHECKING, Any
 
+from speaker_audio import errors
 from speaker_audio._decode import decode_audio_base64, extension_for_media_type, sniff_media_type
 from speaker_audio._version import __version__
-from speaker_audio.errors import (
-    APIConnectionError,
-    APIStatusError,
-    APITimeoutError,
-    AudioDecodeError,
-    AuthenticationError,
-    ForkedClientError,
-    InsecureTransportError,
-    InternalServerError,
-    InvalidBaseUrlError,
-    InvalidIdError,
-    NotFoundError,
-    PermissionDeniedError,
-    RateLimitError,
-    ResponseTooLargeError,
-    ResponseValidationError,
-    SeparationFailedError,
-    SeparationNotCompletedError,
-    SeparationNotStartedError,
-    SeparationTimeoutError,
-    SpeakerAudioError,
-    SpeakerDownloadError,
-    SpecDriftError,
-    UnprocessableEntityError,
-    UnsupportedSchemaError,
-    ValidationErrorDetail,
-)
+from speaker_audio.errors import *  # noqa: F403 (the error tree, as listed in errors.__all__)
 
 if TYPE_CHECKING:
     from speaker_audio._async_client import AsyncSpeakerAudioClient
@@ -98,44 +73,20 @@ __all__ = [
     "BASE_URL_ENV",
     "DEFAULT_BASE_URL",
     "REGION_BASE_URLS",
-    "APIConnectionError",
-    "APIStatusError",
-    "APITimeoutError",
     "AsyncSpeakerAudioClient",
-    "AudioDecodeError",
-    "AuthenticationError",
     "DownloadProgress",
-    "ForkedClientError",
-    "InsecureTransportError",
-    "InternalServerError",
-    "InvalidBaseUrlError",
-    "InvalidIdError",
-    "NotFoundError",
-    "PermissionDeniedError",
-    "RateLimitError",
     "RawResponse",
-    "ResponseTooLargeError",
-    "ResponseValidationError",
     "SampleAudio",
-    "SeparationFailedError",
-    "SeparationNotCompletedError",
-    "SeparationNotStartedError",
     "SeparationStatus",
-    "SeparationTimeoutError",
     "Speaker",
     "SpeakerAudio",
     "SpeakerAudioClient",
-    "SpeakerAudioError",
-    "SpeakerDownloadError",
     "SpecDrift",
-    "UnprocessableEntityError",
-    "SpecDriftError",
-    "UnsupportedSchemaError",
     "Utterance",
-    "ValidationErrorDetail",
     "__version__",
     "decode_audio_base64",
     "extension_for_media_type",
     "get_speaker_audio",
     "sniff_media_type",
 ]
+__all__ += errors.__all__
