@@ -8,7 +8,7 @@ import json
 import re
 from typing import Any
 
-from speaker_audio._decode import decode_audio_base64, explain_base64_error, is_well_padded
+from speaker_audio._decode import ASCII_WHITESPACE, decode_audio_base64, explain_base64_error, is_well_padded
 from speaker_audio._json import reject_json_constant
 from speaker_audio.errors import (
     AudioDecodeError,
@@ -46,7 +46,7 @@ _CONTROL = re.compile(rb"[\x00-\x1f]")
 # What a "\uXXXX" escape may stand for inside the audio string (base64 alphabet, "=", ASCII whitespace).
 _UNICODE_ESCAPE_TARGETS = {
     **{c: bytes([c]) for c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="},
-    **{c: b"" for c in b" \t\n\r\f\v"},
+    **{c: b"" for c in ASCII_WHITESPACE},
 }
 
 
@@ -173,13 +173,12 @@ class StreamingAudioDecoder:
         """Run the state machine over ``chunk``."""
         out: list[bytes] = []
         pos = 0
-        end = len(chunk)
         if self._state == _START and self._carry:
             # The start of a UTF-8 byte order mark was cut by a chunk boundary.
             chunk = self._carry + chunk
             self._offset = 0
             self._carry = b""
-            end = len(chunk)
+        end = len(chunk)
         while pos < end:
             state = self._state
             if state == _AUDIO:
@@ -368,17 +367,15 @@ class StreamingAudioDecoder:
             decoded = self._decode_cleaned(cleaned, self._offset + pos)
         if decoded:
             out.append(decoded)
-        return self._after_audio(stop) if closing else stop
-
-    def _after_audio(self, quote: int) -> int:
-        """Finish the audio string at its closing quote (at ``quote`` in the chunk)."""
+        if not closing:
+            return stop
         if self._remainder:
             raise AudioDecodeError(
                 f"invalid base64 in {self._audio_field!r}: its length (whitespace excluded) is not a multiple of 4; "
                 "the data is truncated or its '=' padding is missing"
             )
         self._state = _COMMA_OR_END
-        return quote + 1
+        return stop + 1
 
     def _decode_plain(self, segment: bytes | memoryview) -> bytes:
         """Decode whole quanta of ``remainder + segment``, all plain base64; raise ``binascii.Error`` otherwise.
