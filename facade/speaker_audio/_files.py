@@ -78,9 +78,7 @@ class CreatedDirectories:
         """Create ``directory`` and its missing parents, recording them; ``NotADirectoryError`` if a part is a file."""
         missing: list[Path] = []
         path = directory
-        while not path.is_dir():
-            if os.path.lexists(path):
-                raise NotADirectoryError(errno.ENOTDIR, "not a directory", str(path))
+        while not path.is_dir():  # a file on the way is met by its mkdir() below
             missing.append(path)
             if path.parent == path:
                 break
