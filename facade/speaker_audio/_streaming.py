@@ -210,6 +210,7 @@ class StreamingAudioDecoder:
             elif state in (_KEY_OR_END, _KEY_AFTER_COMMA):
                 if byte == _QUOTE:
                     self._state = _KEY
+                    self._in_string = True
                     self._add_raw(b'"')  # the opening quote is part of the key's raw JSON text
                     pos += 1
                 elif byte == 0x7D and state == _KEY_OR_END:  # }
@@ -272,7 +273,7 @@ class StreamingAudioDecoder:
             raise ResponseValidationError(f"response body is not valid JSON: {exc}") from None
 
     def _scan_string(self, chunk: bytes, pos: int) -> int:
-        """Advance through a JSON string; return the position after its closing quote, or -1 if not in ``chunk``."""
+        """Advance through a JSON string: the position after its closing quote, else (still in it) ``len(chunk)``."""
         end = len(chunk)
         while pos < end:
             if self._escape:
@@ -281,21 +282,20 @@ class StreamingAudioDecoder:
                 continue
             match = _STRING_SPECIAL.search(chunk, pos)
             if match is None:
-                return -1
+                return end
             pos = match.end()
             if chunk[pos - 1] == _QUOTE:
                 self._in_string = False
                 return pos
             self._escape = True
-        return -1
+        return end
 
     def _feed_key(self, chunk: bytes, pos: int) -> int:
         """Read (part of) a member name."""
         stop = self._scan_string(chunk, pos)
-        if stop < 0:
-            self._add_raw(chunk[pos:])
-            return len(chunk)
         self._add_raw(chunk[pos:stop])
+        if self._in_string:
+            return stop
         key: str = self._parse_raw()
         if key == self._audio_field:
             if self._audio_seen:
@@ -312,11 +312,7 @@ class StreamingAudioDecoder:
         depth = self._depth
         while pos < end:
             if self._in_string:
-                stop = self._scan_string(chunk, pos)
-                if stop < 0:
-                    pos = end
-                    break
-                pos = stop
+                pos = self._scan_string(chunk, pos)
                 continue
             match = _VALUE_SPECIAL.search(chunk, pos)
             if match is None:
