@@ -40,8 +40,7 @@ def decode_audio_base64(text: str | bytes) -> bytes:
     except binascii.Error:
         pass
     else:
-        excess_padding = text.endswith("===") if isinstance(text, str) else text.endswith(b"===")
-        if len(text) % 4 == 0 and not excess_padding:
+        if is_well_padded(text):
             return decoded
     data = text.encode("ascii") if isinstance(text, str) else bytes(text)
     stripped = data.translate(None, ASCII_WHITESPACE)
@@ -53,11 +52,11 @@ def decode_audio_base64(text: str | bytes) -> bytes:
     raise AudioDecodeError(explain_base64_error(data))
 
 
-def is_well_padded(data: bytes | memoryview) -> bool:
+def is_well_padded(data: str | bytes | memoryview) -> bool:
     """Whether whitespace-free base64 that binascii's strict mode accepted has a legal length and padding (Python
     3.11's strict mode accepts extra ``=`` after a complete quantum: ``QUJD=``, ``QUJD====``)."""
     n = len(data)
-    return n % 4 == 0 and (n < 3 or data[n - 3] != 0x3D)
+    return n % 4 == 0 and (n < 3 or data[n - 3] not in (0x3D, "="))
 
 
 def explain_base64_error(data: bytes, *, offset: int | None = 0) -> str:
