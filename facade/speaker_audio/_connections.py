@@ -162,7 +162,9 @@ def forget_sent_key(response: httpx.Response, header: str, placeholder: str) -> 
         done: object = None
         try:
             for path in _PATHS_TO_THE_SENT_REQUEST:
-                node = _follow(stream, path)
+                node: object = stream
+                for link in path:  # (_follow, written out: this is every call's path)
+                    node = getattr(node, link, None)
                 if type(node) not in _SENT_REQUEST_TYPES:
                     break  # another shape (another transport): search again below
                 if node is not done:  # directly, the two ways lead to one request
