@@ -7,10 +7,11 @@ import math
 from typing import Any
 
 import pytest
+from _compiled import compile_validator
 
 from speaker_audio._operations import OPERATIONS as OPERATION_ROWS
 from speaker_audio._operations import SPEAKER_AUDIO
-from speaker_audio._schema import UnsupportedSchemaError, compile_validator, load_spec, response_schema
+from speaker_audio._schema import UnsupportedSchemaError, load_spec, response_schema
 from speaker_audio.errors import ResponseValidationError
 from speaker_audio_api.models.speaker_audio_response_model import SpeakerAudioResponseModel
 
