@@ -148,11 +148,8 @@ class Compiler:
                 names = tuple(argument) if isinstance(argument, list) else (argument,)
                 if not names or not all(isinstance(name, str) and name in TYPES for name in names):
                     raise SchemaError(f"{here}: unsupported type {argument!r}")
-                node.types, node.label = names, " or ".join(TYPES[name] for name in names)
-                for kind, test in (pair for name in names for pair in ACCEPTS[name]):
-                    tests = None if test is None else (test,)
-                    old = node.accepts.setdefault(kind, tests)  # two tests (integer, number): either may pass
-                    node.accepts[kind] = None if old is None or tests is None else tuple(dict.fromkeys(old + tests))
+                node.types, node.accepts = (), {}
+                _add_types(node, names)
             elif keyword == "nullable" and isinstance(argument, bool):
                 node.nullable = argument  # OpenAPI 3.0's spelling of "or null"
             elif (keyword == "enum" and isinstance(argument, list) and argument) or keyword == "const":
@@ -184,7 +181,7 @@ class Compiler:
         node.more = any((node.values, node.ref, node.members is not None, node.items, node.branches, node.others))
         if node.nullable and node.types and "null" not in node.types:
             node.label += " or null"
-        return node
+        return _one_spelling(node, schema)
 
     def _target(self, ref: str, at: str) -> Node:
         name = ref.removeprefix(REF_PREFIX).replace("~1", "/").replace("~0", "~")
@@ -207,6 +204,38 @@ class Compiler:
             None if isinstance(extra, bool) or extra == {} else self.compile(extra, f"{at}/additionalProperties")
         )
         node.undeclared = "properties" in schema and "additionalProperties" not in schema  # reported as drift
+
+
+def _add_types(node: Node, names: Iterable[str]) -> None:
+    """``names`` added to ``node``'s ``type`` (a value must then fit one of them)."""
+    node.types += tuple(names)
+    node.label = " or ".join(TYPES[name] for name in node.types)
+    for kind, test in (pair for name in names for pair in ACCEPTS[name]):
+        tests = None if test is None else (test,)
+        old = node.accepts.setdefault(kind, tests)  # two tests (integer, number): either may pass
+        node.accepts[kind] = None if old is None or tests is None else tuple(dict.fromkeys(old + tests))
+
+
+def _one_spelling(node: Node, schema: Mapping[str, Any]) -> Node:
+    """``node`` with "or null" spelled one way where that changes nothing a body meets (same checks, same messages).
+
+    A node that checks only its type accepts ``null`` alike through ``nullable: true`` and through a ``"null"``
+    type; an ``anyOf`` of such nodes, and nothing else, is their union type, while at most one of them lists
+    ``number`` (the one whose "must be a finite number" the ``anyOf`` reports). So ``{"type": ["number", "null"]}``,
+    ``{"type": "number", "nullable": true}`` and ``{"anyOf": [{"type": "number"}, {"type": "null"}]}`` compile alike.
+    """
+    if node.nullable and node.simple():
+        node.nullable = False
+        if "null" not in node.types:
+            _add_types(node, ["null"])
+    options = node.branches[0][1] if node.branches and node.branches[0][0] == "anyOf" else []
+    checked = [k for k in schema if k not in ANNOTATIONS and not str(k).startswith("x-")]
+    unions = checked == ["anyOf"] and all(option.simple() and not option.nullable for option in options)
+    if unions and sum("number" in option.types for option in options) <= 1:
+        node.branches, node.more = [], False
+        for option in options:
+            _add_types(node, option.types)
+    return node
 
 
 def _pattern(pattern: str, at: str) -> str:
@@ -292,8 +321,8 @@ class Emitter:
     def _more(self, node: Node) -> list[str]:
         lines: list[str] = []
         if node.values is not None:
-            options, const = node.values
-            values = self._const(f"Values(({''.join(self._constant(o) + ', ' for o in options)}), {const})")
+            listed, const = node.values
+            values = self._const(f"Values(({''.join(self._constant(o) + ', ' for o in listed)}), {const})")
             lines += [f"message = {values}.check(value, walk)", *_RETURN]
         if node.ref is not None:
             lines += [*self._ref(node.ref, "value"), *_RETURN]
@@ -461,14 +490,16 @@ def literal(value: object) -> str:
 def operation_schemas(spec: Mapping[str, Any]) -> dict[Key, object]:
     """(operationId, status) -> the schema of its ``application/json`` response, for every operation of ``spec``."""
     found: dict[Key, object] = {}
+    seen: set[str] = set()
     paths = spec.get("paths")
     for item in paths.values() if isinstance(paths, Mapping) else ():
         for operation in item.values() if isinstance(item, Mapping) else ():
-            operation_id = operation.get("operationId") if isinstance(operation, Mapping) else None
-            responses = operation.get("responses") if isinstance(operation_id, str) else None
-            if not isinstance(responses, Mapping) or any(key[0] == operation_id for key in found):
+            operation_id = _get(operation, "operationId")
+            if not isinstance(operation_id, str) or operation_id in seen:
                 continue  # the first operation of an id is the one the facade reads
-            for status, response in responses.items():
+            seen.add(operation_id)
+            responses = _get(operation, "responses")
+            for status, response in responses.items() if isinstance(responses, Mapping) else ():
                 media = _get(response, "content", "application/json")
                 if isinstance(media, Mapping) and "schema" in media:
                     found[(operation_id, str(status))] = media["schema"]

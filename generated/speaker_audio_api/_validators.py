@@ -368,31 +368,11 @@ def _n1(value: Any, walk: Walk) -> str | None:
         return walk.fail(type_problem(value, "an array", False))
     path = walk.path
     for index, item in enumerate(value):
-        path.append(index)
-        message = _n2(item, walk)
-        path.pop()
-        if message is not None:
+        if not (type(item) is str or type(item) is int or (type(item) is float and (item.is_integer()))):
+            path.append(index)
+            message = walk.fail(type_problem(item, "a string or an integer", False))
+            path.pop()
             return message
-    return None
-
-
-def _n2(value: Any, walk: Walk) -> str | None:
-    if type(value) not in _C1:
-        message = branches(False, _C0, value, walk)
-        if message is not None:
-            return message
-    return None
-
-
-def _n3(value: Any, walk: Walk) -> str | None:
-    if not (type(value) is str):
-        return walk.fail(type_problem(value, "a string", False))
-    return None
-
-
-def _n4(value: Any, walk: Walk) -> str | None:
-    if not (type(value) is int or (type(value) is float and (value.is_integer()))):
-        return walk.fail(type_problem(value, "an integer", False))
     return None
 
 
@@ -442,19 +422,19 @@ def _s_SpeakerSeparationResponseModel(value: Any, walk: Walk) -> str | None:
                 return message
         elif name == "status":
             path.append(name)
-            message = _n5(item, walk)
+            message = _n2(item, walk)
             path.pop()
             if message is not None:
                 return message
         elif name == "speakers":
             path.append(name)
-            message = _n6(item, walk)
+            message = _n3(item, walk)
             path.pop()
             if message is not None:
                 return message
         elif name == "selected_speaker_ids":
             path.append(name)
-            message = _n7(item, walk)
+            message = _n4(item, walk)
             path.pop()
             if message is not None:
                 return message
@@ -463,16 +443,24 @@ def _s_SpeakerSeparationResponseModel(value: Any, walk: Walk) -> str | None:
     return None
 
 
-def _n5(value: Any, walk: Walk) -> str | None:
+def _n2(value: Any, walk: Walk) -> str | None:
     if not (type(value) is str):
         return walk.fail(type_problem(value, "a string", False))
-    message = _C2.check(value, walk)
+    message = _C0.check(value, walk)
     if message is not None:
         return message
     return None
 
 
-def _n6(value: Any, walk: Walk) -> str | None:
+def _n3(value: Any, walk: Walk) -> str | None:
+    if type(value) not in _C2:
+        message = branches(False, _C1, value, walk)
+        if message is not None:
+            return message
+    return None
+
+
+def _n4(value: Any, walk: Walk) -> str | None:
     if type(value) not in _C4:
         message = branches(False, _C3, value, walk)
         if message is not None:
@@ -480,15 +468,7 @@ def _n6(value: Any, walk: Walk) -> str | None:
     return None
 
 
-def _n7(value: Any, walk: Walk) -> str | None:
-    if type(value) not in _C6:
-        message = branches(False, _C5, value, walk)
-        if message is not None:
-            return message
-    return None
-
-
-def _n8(value: Any, walk: Walk) -> str | None:
+def _n5(value: Any, walk: Walk) -> str | None:
     if not (type(value) is dict):
         return walk.fail(type_problem(value, "an object", False))
     path = walk.path
@@ -506,13 +486,13 @@ def _n8(value: Any, walk: Walk) -> str | None:
     return None
 
 
-def _n9(value: Any, walk: Walk) -> str | None:
+def _n6(value: Any, walk: Walk) -> str | None:
     if not (value is None):
         return walk.fail(type_problem(value, "null", False))
     return None
 
 
-def _n10(value: Any, walk: Walk) -> str | None:
+def _n7(value: Any, walk: Walk) -> str | None:
     if not (type(value) is list):
         return walk.fail(type_problem(value, "an array", False))
     path = walk.path
@@ -525,7 +505,7 @@ def _n10(value: Any, walk: Walk) -> str | None:
     return None
 
 
-def _n11(value: Any, walk: Walk) -> str | None:
+def _n8(value: Any, walk: Walk) -> str | None:
     if not (value is None):
         return walk.fail(type_problem(value, "null", False))
     return None
@@ -562,7 +542,7 @@ def _s_SpeakerResponseModel(value: Any, walk: Walk) -> str | None:
                 return message
         elif name == "utterances":
             path.append(name)
-            message = _n12(item, walk)
+            message = _n9(item, walk)
             path.pop()
             if message is not None:
                 return message
@@ -571,15 +551,15 @@ def _s_SpeakerResponseModel(value: Any, walk: Walk) -> str | None:
     return None
 
 
-def _n12(value: Any, walk: Walk) -> str | None:
-    if type(value) not in _C8:
-        message = branches(False, _C7, value, walk)
+def _n9(value: Any, walk: Walk) -> str | None:
+    if type(value) not in _C6:
+        message = branches(False, _C5, value, walk)
         if message is not None:
             return message
     return None
 
 
-def _n13(value: Any, walk: Walk) -> str | None:
+def _n10(value: Any, walk: Walk) -> str | None:
     if not (type(value) is list):
         return walk.fail(type_problem(value, "an array", False))
     path = walk.path
@@ -597,7 +577,7 @@ def _n13(value: Any, walk: Walk) -> str | None:
     return None
 
 
-def _n14(value: Any, walk: Walk) -> str | None:
+def _n11(value: Any, walk: Walk) -> str | None:
     if not (value is None):
         return walk.fail(type_problem(value, "null", False))
     return None
@@ -758,35 +738,17 @@ def _s_VoiceSamplePreviewResponseModel(value: Any, walk: Walk) -> str | None:
                 path.pop()
                 return message
         elif name == "duration_secs":
-            path.append(name)
-            message = _n15(item, walk)
-            path.pop()
-            if message is not None:
+            if not (
+                (type(item) is int and (-MAX_FLOAT <= item <= MAX_FLOAT))
+                or (type(item) is float and (isfinite(item)))
+                or item is None
+            ):
+                path.append(name)
+                message = walk.fail(type_problem(item, "a number or null", True))
+                path.pop()
                 return message
         else:
             undeclared(name, item, walk, False)
-    return None
-
-
-def _n15(value: Any, walk: Walk) -> str | None:
-    if type(value) not in _C10:
-        message = branches(False, _C9, value, walk)
-        if message is not None:
-            return message
-    return None
-
-
-def _n16(value: Any, walk: Walk) -> str | None:
-    if not (
-        (type(value) is int and (-MAX_FLOAT <= value <= MAX_FLOAT)) or (type(value) is float and (isfinite(value)))
-    ):
-        return walk.fail(type_problem(value, "a number", True))
-    return None
-
-
-def _n17(value: Any, walk: Walk) -> str | None:
-    if not (value is None):
-        return walk.fail(type_problem(value, "null", False))
     return None
 
 
@@ -802,17 +764,7 @@ def _get_sample_audio_422(value: Any, walk: Walk) -> str | None:
     return None
 
 
-_C0 = (
-    _n3,
-    _n4,
-)
-_C1 = frozenset(
-    (
-        int,
-        str,
-    )
-)
-_C2 = Values(
+_C0 = Values(
     (
         "not_started",
         "pending",
@@ -821,9 +773,14 @@ _C2 = Values(
     ),
     False,
 )
+_C1 = (
+    _n5,
+    _n6,
+)
+_C2 = frozenset((type(None),))
 _C3 = (
+    _n7,
     _n8,
-    _n9,
 )
 _C4 = frozenset((type(None),))
 _C5 = (
@@ -831,16 +788,6 @@ _C5 = (
     _n11,
 )
 _C6 = frozenset((type(None),))
-_C7 = (
-    _n13,
-    _n14,
-)
-_C8 = frozenset((type(None),))
-_C9 = (
-    _n16,
-    _n17,
-)
-_C10 = frozenset((type(None),))
 
 
 VALIDATORS: dict[tuple[str, str], Check] = {
