@@ -400,11 +400,21 @@ class Emitter:
             return lines
         checks = self._const(f"({''.join(self.function(option) + ', ' for option in options)})")
         check = [f"message = branches({keyword == 'oneOf'}, {checks}, value, walk)", *_RETURN]
-        simple = {t for option in options if not option.more for t in _fit_simply(option)}
-        if keyword == "oneOf" or not simple:
+        if keyword == "oneOf":
             return check
-        kinds = self._const(f"frozenset(({''.join(_type_name(t) + ', ' for t in sorted(simple, key=str))}))")
-        return [f"if type(value) not in {kinds}:", *_indent(check)]
+        simple = {kind for option in options if not option.more for kind in _fit_simply(option)}
+        complex_ = [option for option in options if not option.simple()]
+        if len(complex_) == 1 and complex_[0].more:  # e.g. an object or null: a value of neither type fails the null
+            only = [*self._call(complex_[0], "value"), "if message is not None:", "    del walk.drifts[mark:]"]
+            only = ["mark = len(walk.drifts)", *only, *_indent(check)]  # it fails: every message, as branches has them
+            typed = {kind for option in options if option.simple() for kind in option.accepts} - simple
+            if typed:  # a value of a type a simple option tests (a float for a number) may pass it
+                only = [f"if type(value) in {self._kinds(typed)}:", *_indent(check), "else:", *_indent(only)]
+            check = only
+        return [f"if type(value) not in {self._kinds(simple)}:", *_indent(check)] if simple else check
+
+    def _kinds(self, kinds: set[type]) -> str:
+        return self._const(f"frozenset(({''.join(_type_name(t) + ', ' for t in sorted(kinds, key=str))}))")
 
     def _other(self, other: tuple[Any, ...]) -> list[str]:
         kind = other[0]

@@ -454,17 +454,25 @@ def _n2(value: Any, walk: Walk) -> str | None:
 
 def _n3(value: Any, walk: Walk) -> str | None:
     if type(value) not in _C2:
-        message = branches(False, _C1, value, walk)
+        mark = len(walk.drifts)
+        message = _n5(value, walk)
         if message is not None:
-            return message
+            del walk.drifts[mark:]
+            message = branches(False, _C1, value, walk)
+            if message is not None:
+                return message
     return None
 
 
 def _n4(value: Any, walk: Walk) -> str | None:
     if type(value) not in _C4:
-        message = branches(False, _C3, value, walk)
+        mark = len(walk.drifts)
+        message = _n7(value, walk)
         if message is not None:
-            return message
+            del walk.drifts[mark:]
+            message = branches(False, _C3, value, walk)
+            if message is not None:
+                return message
     return None
 
 
@@ -553,9 +561,13 @@ def _s_SpeakerResponseModel(value: Any, walk: Walk) -> str | None:
 
 def _n9(value: Any, walk: Walk) -> str | None:
     if type(value) not in _C6:
-        message = branches(False, _C5, value, walk)
+        mark = len(walk.drifts)
+        message = _n10(value, walk)
         if message is not None:
-            return message
+            del walk.drifts[mark:]
+            message = branches(False, _C5, value, walk)
+            if message is not None:
+                return message
     return None
 
 
