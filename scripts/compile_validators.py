@@ -403,10 +403,11 @@ class Emitter:
         if keyword == "oneOf":
             return check
         simple = {kind for option in options if not option.more for kind in _fit_simply(option)}
-        complex_ = [option for option in options if not option.simple()]
-        if len(complex_) == 1 and complex_[0].more:  # e.g. an object or null: a value of neither type fails the null
-            only = [*self._call(complex_[0], "value"), "if message is not None:", "    del walk.drifts[mark:]"]
-            only = ["mark = len(walk.drifts)", *only, *_indent(check)]  # it fails: every message, as branches has them
+        complex_ = [index for index, option in enumerate(options) if not option.simple()]
+        if len(complex_) == 1 and options[complex_[0]].more:  # e.g. an object or null: neither type fails the null
+            known = f"message = branches(False, {checks}, value, walk, {complex_[0]}, message)"
+            only = [*self._call(options[complex_[0]], "value"), "if message is not None:", "    del walk.drifts[mark:]"]
+            only = ["mark = len(walk.drifts)", *only, *_indent([known, *_RETURN])]  # it fails: every message
             typed = {kind for option in options if option.simple() for kind in option.accepts} - simple
             if typed:  # a value of a type a simple option tests (a float for a number) may pass it
                 only = [f"if type(value) in {self._kinds(typed)}:", *_indent(check), "else:", *_indent(only)]

@@ -156,12 +156,17 @@ def undeclared(name: str, item: object, walk: Walk, closed: bool) -> str | None:
     return message
 
 
-def branches(one_of: bool, options: tuple[Check, ...], value: object, walk: Walk) -> str | None:
-    """``anyOf`` (an exact match preferred to one with drift) or ``oneOf``; the match's drift kept."""
+def branches(
+    one_of: bool, options: tuple[Check, ...], value: object, walk: Walk, known: int = -1, refusal: str = ""
+) -> str | None:
+    """``anyOf`` (an exact match preferred to one with drift) or ``oneOf``; the match's drift kept.
+
+    ``refusal``: what ``options[known]`` said of ``value`` already (not asked again: its own options may be these).
+    """
     drifts, messages, found = walk.drifts, [], []
     mark = len(drifts)
-    for option in options:
-        message = option(value, walk)
+    for index, option in enumerate(options):
+        message = refusal if index == known else option(value, walk)
         if message is None and len(drifts) == mark and not one_of:
             return None
         if message is None:
@@ -458,7 +463,7 @@ def _n3(value: Any, walk: Walk) -> str | None:
         message = _n5(value, walk)
         if message is not None:
             del walk.drifts[mark:]
-            message = branches(False, _C1, value, walk)
+            message = branches(False, _C1, value, walk, 0, message)
             if message is not None:
                 return message
     return None
@@ -470,7 +475,7 @@ def _n4(value: Any, walk: Walk) -> str | None:
         message = _n7(value, walk)
         if message is not None:
             del walk.drifts[mark:]
-            message = branches(False, _C3, value, walk)
+            message = branches(False, _C3, value, walk, 0, message)
             if message is not None:
                 return message
     return None
@@ -565,7 +570,7 @@ def _n9(value: Any, walk: Walk) -> str | None:
         message = _n10(value, walk)
         if message is not None:
             del walk.drifts[mark:]
-            message = branches(False, _C5, value, walk)
+            message = branches(False, _C5, value, walk, 0, message)
             if message is not None:
                 return message
     return None
