@@ -72,12 +72,13 @@ def generate_into(workdir: Path, openapi_dir: Path = OPENAPI_DIR) -> Path:
 
 
 def post_hooks(config: Path) -> list[str]:
-    """The ``post_hooks`` commands of the generator's configuration (a YAML list of quoted strings)."""
+    """The ``post_hooks`` commands of the generator's configuration (a YAML list of strings, each on one line)."""
     text = config.read_text(encoding="utf-8")
     block = re.search(r"^post_hooks:\n((?:[ \t]+-[^\n]*\n?)+)", text, flags=re.MULTILINE)
     if block is None:
         raise SystemExit(f"{config}: no post_hooks to format {VALIDATORS_MODULE} with")
-    return [json.loads(line.split("-", 1)[1].strip()) for line in block.group(1).splitlines()]
+    hooks = [line.split("-", 1)[1].strip() for line in block.group(1).splitlines()]
+    return [json.loads(hook) if hook.startswith('"') else hook.strip("'") for hook in hooks]
 
 
 def tree(folder: Path) -> dict[str, bytes]:
