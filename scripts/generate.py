@@ -4,17 +4,21 @@
     python scripts/generate.py --check   # regenerate into a temporary folder; exit 1 with a diff on drift
     python scripts/generate.py --openapi-dir DIR --out PKG   # another pin (e.g. a copy), another target
 
-Besides the generator's output, the package gets ``py.typed`` and ``openapi.json``: the very spec the
-models were generated from, which the facade validates responses against (so schemas and models are
-always from the same pin). Runs openapi-python-client (the version pinned in pyproject.toml) with the ruff found beside
-this interpreter, so the output depends on nothing outside the project's virtualenv.
+Besides the generator's output, the package gets ``py.typed``, ``openapi.json`` (the very spec the models were
+generated from) and ``_validators.py``: its response schemas compiled into checks (``compile_validators.py``), which
+the facade validates responses with (so schemas, checks and models are always from the same pin), formatted by the
+generator configuration's post-hooks. Runs openapi-python-client (the version pinned in pyproject.toml) with the ruff
+found beside this interpreter, so the output depends on nothing outside the project's virtualenv.
 """
 
 from __future__ import annotations
 
 import argparse
 import difflib
+import json
 import os
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -24,12 +28,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from build_spec import OverlayError, build_spec
+from compile_validators import module_source
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_PATH = ROOT / "openapi" / "generator-config.yaml"
 OPENAPI_DIR = ROOT / "openapi"
 TARGET = ROOT / "generated" / "speaker_audio_api"
 SPEC_RESOURCE = "openapi.json"
+VALIDATORS_MODULE = "_validators.py"
 PY_TYPED = "# Marker file for PEP 561: this package ships type information.\n"
 
 
@@ -57,7 +63,22 @@ def generate_into(workdir: Path, openapi_dir: Path = OPENAPI_DIR) -> Path:
         raise SystemExit(f"openapi-python-client failed:\n{result.stdout}\n{result.stderr}")
     (out / "py.typed").write_text(PY_TYPED, encoding="utf-8")
     (out / SPEC_RESOURCE).write_bytes(spec)
+    (out / VALIDATORS_MODULE).write_text(module_source(json.loads(spec)), encoding="utf-8")
+    for hook in post_hooks(openapi_dir / CONFIG_PATH.name):  # formatted as the generator formats its own code
+        result = subprocess.run(shlex.split(hook), cwd=out, env=env, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise SystemExit(f"post-hook {hook!r} failed on {VALIDATORS_MODULE}:\n{result.stdout}\n{result.stderr}")
     return out
+
+
+def post_hooks(config: Path) -> list[str]:
+    """The ``post_hooks`` commands of the generator's configuration (a YAML list of strings, each on one line)."""
+    text = config.read_text(encoding="utf-8")
+    block = re.search(r"^post_hooks:\n((?:[ \t]+-[^\n]*\n?)+)", text, flags=re.MULTILINE)
+    if block is None:
+        raise SystemExit(f"{config}: no post_hooks to format {VALIDATORS_MODULE} with")
+    hooks = [line.split("-", 1)[1].strip() for line in block.group(1).splitlines()]
+    return [json.loads(hook) if hook.startswith('"') else hook.strip("'") for hook in hooks]
 
 
 def tree(folder: Path) -> dict[str, bytes]:

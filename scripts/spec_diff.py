@@ -51,9 +51,9 @@ from typing import Any, Literal
 
 from openapi_python_client.strings import PythonIdentifier, pascal_case
 
-# What the facade's response validator (facade/speaker_audio/_schema.py) can do, in one place. The facade exposes
-# no public constant for it, so the list lives here; tests/tooling/test_spec.py compiles every JSON Schema keyword
-# with that validator and fails when it and these two sets disagree (change both together).
+# What the facade's response validator (compiled from the spec by scripts/compile_validators.py) can do, in one
+# place. The facade exposes no public constant for it, so the list lives here; tests/tooling/test_spec.py compiles
+# every JSON Schema keyword with that compiler and fails when it and these two sets disagree (change both together).
 # Keywords it enforces:
 FACADE_ENFORCED_KEYWORDS = frozenset(
     {

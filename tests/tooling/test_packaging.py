@@ -43,6 +43,7 @@ def test_wheel_contains_both_packages_and_py_typed(installed: InstalledWheel) ->
     assert "speaker_audio_api/py.typed" in names
     assert "speaker_audio/__init__.py" in names
     assert "speaker_audio_api/api/pvc_voices/get_speaker_audio.py" in names
+    assert "speaker_audio_api/_validators.py" in names  # the response checks compiled from the spec
     assert "speaker_audio/testing/data/speaker-1.mp3" in names
     assert not any(name.startswith(("facade/", "generated/", "tests/")) for name in names)
     metadata = next(n for n in names if n.endswith("METADATA"))

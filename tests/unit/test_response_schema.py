@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import math
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
+from _compiled import compile_validator
 
+from compile_validators import operation_schemas
 from speaker_audio._operations import OPERATIONS as OPERATION_ROWS
 from speaker_audio._operations import SPEAKER_AUDIO
-from speaker_audio._schema import UnsupportedSchemaError, compile_validator, load_spec, response_schema
+from speaker_audio._schema import UnsupportedSchemaError, load_spec, response_schema
 from speaker_audio.errors import ResponseValidationError
+from speaker_audio_api import _validators
 from speaker_audio_api.models.speaker_audio_response_model import SpeakerAudioResponseModel
 
 # --- the audio member comes from the generated model ---------------------------------------------------------
@@ -37,6 +43,19 @@ def test_every_response_schema_of_the_pin_compiles() -> None:
                     compile_validator(schema, spec, f"{operation['operationId']} {status}")
     for operation_id in (row.name for row in OPERATION_ROWS):
         assert response_schema(operation_id)
+
+
+def test_the_shipped_checks_cover_every_response_of_the_shipped_spec_and_import_no_facade_code() -> None:
+    """``make generate`` compiled one check per JSON response of the pin; ``generated/`` never imports the facade."""
+    assert set(_validators.VALIDATORS) == set(operation_schemas(load_spec()))
+    assert not _validators.UNSUPPORTED
+    imported: set[str] = set()
+    for node in ast.walk(ast.parse(Path(_validators.__file__).read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add((node.module or "").split(".")[0])
+    assert imported <= sys.stdlib_module_names | {"__future__"}, imported
 
 
 def test_unknown_keywords_and_references_are_refused_at_compile_time() -> None:

@@ -17,14 +17,16 @@ from typing import Any
 
 import pytest
 from _clients import ClientRunner, Kind
+from _compiled import compile_validator, compiled_pin
 from _oracle import FiniteValidator as FINITE_ORACLE
 from _oracle import is_finite_number
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import compile_validators
 from speaker_audio import SpeakerAudioError, _operations, _schema
 from speaker_audio._operations import preload as preload_validators
-from speaker_audio._schema import MAX_DEPTH, compile_validator, load_spec, response_schema, response_validator
+from speaker_audio._schema import MAX_DEPTH, load_spec, response_schema, response_validator
 from speaker_audio.errors import ResponseValidationError, UnsupportedSchemaError
 from speaker_audio.testing import FakeElevenLabs
 
@@ -387,6 +389,7 @@ def pinned_copy(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Callable[
         spec = copy.deepcopy(load_spec())
         edit(spec)
         monkeypatch.setattr(_schema, "load_spec", lambda: spec)
+        monkeypatch.setattr(_schema, "_compiled", compiled_pin(spec))
         monkeypatch.setattr(_operations, "load_spec", lambda: spec)
         clear()
         return spec
@@ -520,7 +523,7 @@ def test_deep_schemas_and_deep_bodies_never_raise_recursion_error() -> None:
 
 # --- no raw Python error for any schema or document ----------------------------------------------------------
 
-KEYWORDS = sorted({*_schema._KEYWORDS, "format", "title", "patternProperties", "if", "x-a"})
+KEYWORDS = sorted({*compile_validators.KEYWORDS, "format", "title", "patternProperties", "if", "x-a"})
 SCHEMA_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers(-3, 3) | st.floats() | st.sampled_from(["a", "^a", "(", "number", "null"]),
     lambda inner: (
