@@ -451,7 +451,7 @@ def facade_problems(doc: JSON) -> dict[str, list[Problem]]:
             if keyword.startswith("x-"):
                 continue
             if keyword not in FACADE_KNOWN_KEYWORDS:
-                note(place, (NOT_ENFORCED, f"{keyword!r} (extend facade/speaker_audio/_schema.py)"))
+                note(place, (NOT_ENFORCED, f"{keyword!r} (extend scripts/compile_validators.py)"))
             elif keyword == "pattern" and keyword in FACADE_ENFORCED_KEYWORDS and isinstance(argument, str):
                 try:
                     re.compile(argument)

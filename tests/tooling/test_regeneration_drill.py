@@ -689,7 +689,7 @@ def test_a_keyword_the_facade_does_not_enforce_is_refused_naming_it(unknown_keyw
     assert_refused(
         unknown_keyword,
         f"keyword not enforced by the facade's validator: {component}: 'patternProperties' "
-        "(extend facade/speaker_audio/_schema.py)",
+        "(extend scripts/compile_validators.py)",
     )
 
 
