@@ -26,7 +26,9 @@ def _http11_connection(node: object) -> Any:
     """The httpcore HTTP/1.1 connection under ``node`` (a response's stream or a pool's connection), or ``None``."""
     path = _PATHS_TO_THE_CONNECTION.get(type(node))
     if path is not None:  # the way found before from this kind of object: one getattr per link
-        found = _follow(node, path)
+        found = node
+        for link in path:
+            found = getattr(found, link, None)
         if found is not None and hasattr(found, "_h11_state"):
             return found
     start, links = node, list[str]()
@@ -163,7 +165,7 @@ def forget_sent_key(response: httpx.Response, header: str, placeholder: str) -> 
         try:
             for path in _PATHS_TO_THE_SENT_REQUEST:
                 node: object = stream
-                for link in path:  # (_follow, written out: this is every call's path)
+                for link in path:
                     node = getattr(node, link, None)
                 if type(node) not in _SENT_REQUEST_TYPES:
                     break  # another shape (another transport): search again below
@@ -196,13 +198,6 @@ def forget_sent_key(response: httpx.Response, header: str, placeholder: str) -> 
             except Exception:  # noqa: S112 - absent (or a property that refuses): not a link
                 continue
     _PATHS_TO_THE_SENT_REQUEST = tuple(paths)  # none found (another transport): searched again next time
-
-
-def _follow(node: object, path: tuple[str, ...]) -> object:
-    """What ``path``'s links lead to from ``node`` (``None`` where one is missing)."""
-    for link in path:
-        node = getattr(node, link, None)
-    return node
 
 
 _PATHS_TO_THE_SENT_REQUEST: tuple[tuple[str, ...], ...] = ()

@@ -107,18 +107,10 @@ def spec_from_kwargs(
     params = kwargs.get("params")
     if params:  # encoded as httpx encodes them (booleans as "true"/"false"), names as the generated code gives them
         path = f"{path}?{httpx.QueryParams(params)}"
-    headers = dict(kwargs.get("headers", {}))
-    auth = None
-    for name, value in list(headers.items()):
-        if value == key_probe:
-            del headers[name]
-            auth = KeyAuth(name, api_key) if api_key is not None else None
-    return RequestSpec(
-        operation=operation,
-        method=method,
-        path=path,
-        headers=headers,
-        idempotent=method in ("GET", "HEAD", "OPTIONS"),
-        auth=auth,
-        ids=ids,
-    )
+    headers, auth = {}, None
+    for name, value in kwargs.get("headers", {}).items():
+        if value != key_probe:
+            headers[name] = value
+        elif api_key is not None:
+            auth = KeyAuth(name, api_key)
+    return RequestSpec(operation, method, path, headers, method in ("GET", "HEAD", "OPTIONS"), auth, ids)
