@@ -568,7 +568,8 @@ class AsyncSpeakerAudioClient(ClientSettings):
         while True:
             if cancel is not None:
                 raise_if_cancelled(cancel, f"{spec.method} {spec.path}")
-            exchange.attempts += 1
+            if exchange is not None:
+                exchange.attempts += 1
             http = self._http
             try:
                 if deadline is None:
@@ -594,7 +595,7 @@ class AsyncSpeakerAudioClient(ClientSettings):
         make_sink: Callable[[], BodySink[T]],
         deadline: _deadline.Deadline | None,
         call: CallSettings,
-        exchange: Exchange,
+        exchange: Exchange | None,
         guard: _async_io.DeadlineGuard | _deadline.Unguarded,
     ) -> T:
         """One request (through ``http``, the pool) and its response; ``guard`` ends it at ``deadline``, response
@@ -617,7 +618,8 @@ class AsyncSpeakerAudioClient(ClientSettings):
             _forget_key(sent, spec)  # before anything else runs: an error from here on may hold the response
             response = _inflate.unread(sent)
             try:
-                exchange.received(response, request)
+                if exchange is not None:
+                    exchange.received(response, request)
                 guard.started(response)
                 # at the body's end, before the connection is released: the guard lets go of it, and a connection
                 # holding bytes past the body is closed rather than reused (they would answer the next request)

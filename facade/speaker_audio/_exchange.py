@@ -94,9 +94,10 @@ class Exchange:
         )
 
 
-def current() -> Exchange:
-    """The exchange of the call under way (``with_raw_response``'s), else a new one for this call."""
-    return _CURRENT.get() or Exchange()
+def current() -> Exchange | None:
+    """The exchange of the call under way (``with_raw_response``'s), else a new one for this call when
+    ``SPEAKER_AUDIO_LOG`` asks for request lines, else ``None`` (nothing to record)."""
+    return _CURRENT.get() or (Exchange() if _request_lines else None)
 
 
 def start_recording() -> tuple[Exchange, contextvars.Token[Exchange | None]]:

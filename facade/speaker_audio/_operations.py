@@ -165,7 +165,7 @@ class Operation(Generic[R]):
             raise ResponseValidationError(
                 f"{self.name} response: expected a JSON object, got {type(document).__name__}"
             )
-        unknown = [d.pointer for d in drifts if d.kind == UNKNOWN_ENUM_VALUE]
+        unknown = [d.pointer for d in drifts if d.kind == UNKNOWN_ENUM_VALUE] if drifts else None
         return self._model(_with_pinned_values(document, self.name, unknown) if unknown else document), document
 
     def _model(self, document: Mapping[str, Any]) -> Any:
