@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from validator_runtime import shown
+from validator_runtime import is_finite, is_number, shown
 
 Key = tuple[str, str]  # (operationId, status)
 RUNTIME = Path(__file__).with_name("validator_runtime.py")
@@ -160,11 +160,11 @@ class Compiler:
                 node.items = self.compile(argument, here)
             elif keyword in COMBINERS and isinstance(argument, list) and argument:
                 node.branches.append((keyword, [self.compile(sub, f"{here}/{i}") for i, sub in enumerate(argument)]))
-            elif keyword in LIMITS and _is_number(argument) and _is_finite(argument):
+            elif keyword in LIMITS and is_number(argument) and is_finite(argument):
                 node.others.append(("limit", keyword, argument))
             elif keyword == "pattern" and isinstance(argument, str):
                 node.others.append(("pattern", _pattern(argument, here)))
-            elif keyword == "multipleOf" and _is_number(argument) and _is_finite(argument) and argument > 0:
+            elif keyword == "multipleOf" and is_number(argument) and is_finite(argument) and argument > 0:
                 node.others.append(("multipleOf", argument))
             elif keyword == "uniqueItems" and isinstance(argument, bool):
                 node.others += [("unique",)] if argument else []
@@ -244,17 +244,6 @@ def _pattern(pattern: str, at: str) -> str:
     except (re.error, OverflowError, ValueError, Warning) as error:  # Warning: FutureWarning run as an error
         raise SchemaError(f"{at}: {pattern!r} is not a pattern Python's re can run ({error})") from None
     return pattern
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _is_finite(value: Any) -> bool:
-    try:
-        return math.isfinite(value)
-    except OverflowError:  # an int too large for a float
-        return False
 
 
 def compile_schema(schema: object, components: object) -> Node | str:
