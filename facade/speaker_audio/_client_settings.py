@@ -196,8 +196,8 @@ class ClientSettings:
 
 def check_headers(headers: Mapping[str, str] | None, name: str) -> dict[str, str]:
     """``headers`` as a dict of str, for the SDK's own headers: without ``Accept-Encoding`` (the codings it decodes),
-    and ``User-Agent`` spelled ``user-agent`` (it replaces ours); ``ValueError`` for the key header (the pinned
-    spec's, any case) or a value that is not text."""
+    each name lower-cased (a call's header, or a ``User-Agent``, then replaces the one before it rather than joining
+    it); ``ValueError`` for the key header (the pinned spec's, any case) or a value that is not text."""
     if headers is None:
         return {}
     if not isinstance(headers, Mapping):
@@ -210,9 +210,9 @@ def check_headers(headers: Mapping[str, str] | None, name: str) -> dict[str, str
             raise ValueError(f"{name} cannot set or remove the key header {key.strip()!r}: pass api_key instead")
         if any(ch in key + value for ch in "\r\n\x00"):
             raise ValueError(f"{name}: header {key!r} holds a line break or NUL")
-        lowered = key.lower()
+        lowered = key.lower()  # one spelling per name: a later mapping's header replaces an earlier one's
         if lowered != "accept-encoding":
-            checked[lowered if lowered == "user-agent" else key] = value
+            checked[lowered] = value
     return checked
 
 
