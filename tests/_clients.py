@@ -43,6 +43,29 @@ class ClientRunner:
                 client._sleep = record
             return await getattr(client, method)(*args, **kwargs)
 
+    def call_seeing_requests(self, method: str, *args: Any, **kwargs: Any) -> list[httpx.Request]:
+        """``client.method(*args, **kwargs)`` through an injected http client whose request hook keeps each request as
+        it goes out (the fake's log keeps one value per header name: this shows every header sent)."""
+        sent: list[httpx.Request] = []
+        if self.kind == "sync":
+            http = httpx.Client(event_hooks={"request": [sent.append]})
+            with http, SpeakerAudioClient(base_url=self.base_url, http_client=http, **self.client_kwargs) as client:
+                getattr(client, method)(*args, **kwargs)
+            return sent
+
+        async def record(request: httpx.Request) -> None:
+            sent.append(request)
+
+        async def go() -> None:
+            async with (
+                httpx.AsyncClient(event_hooks={"request": [record]}) as http,
+                AsyncSpeakerAudioClient(base_url=self.base_url, http_client=http, **self.client_kwargs) as client,
+            ):
+                await getattr(client, method)(*args, **kwargs)
+
+        asyncio.run(go())
+        return sent
+
     def call_with_http_client(self, http_client: httpx.Client | httpx.AsyncClient, method: str, *args: Any) -> Any:
         """Like :meth:`call`, with an injected http client; then notes whether it was left open, and closes it."""
         if self.kind == "sync":

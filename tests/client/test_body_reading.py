@@ -7,7 +7,6 @@ faults, or the small purpose-built servers below (a bomb server; an endless chun
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import gzip
 import json
@@ -20,7 +19,6 @@ import threading
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -451,25 +449,10 @@ def test_accept_encoding_names_exactly_what_we_decode(kind: Kind) -> None:
 def test_accept_encoding_from_the_callers_headers_gives_way_to_ours(kind: Kind) -> None:
     """Any spelling of the name, in default_headers or extra_headers: the request asks once for what we decode
     (and has one User-Agent, the caller's)."""
-    sent: list[httpx.Request] = []
     extra = {"ACCEPT-ENCODING": "zstd", "x-kept": "1"}
     with FakeElevenLabs() as fake:
-        settings: dict[str, Any] = {"base_url": fake.base_url}
-        settings["default_headers"] = {"Accept-Encoding": "br", "User-Agent": "me/1"}
-        if kind == "sync":
-            with SpeakerAudioClient(**settings, http_client=httpx.Client(event_hooks={"request": [sent.append]})) as c:
-                c.get_separation_status(VOICE, SAMPLE, extra_headers=extra)
-        else:
-
-            async def record(request: httpx.Request) -> None:
-                sent.append(request)
-
-            async def run() -> None:
-                http = httpx.AsyncClient(event_hooks={"request": [record]})
-                async with AsyncSpeakerAudioClient(**settings, http_client=http) as client:
-                    await client.get_separation_status(VOICE, SAMPLE, extra_headers=extra)
-
-            asyncio.run(run())
+        run = ClientRunner(kind, fake.base_url, default_headers={"Accept-Encoding": "br", "User-Agent": "me/1"})
+        sent = run.call_seeing_requests("get_separation_status", VOICE, SAMPLE, extra_headers=extra)
     assert [request.headers.get_list("accept-encoding") for request in sent] == [[ACCEPT_ENCODING]]
     assert sent[0].headers.get("x-kept") == "1"
     assert sent[0].headers.get_list("user-agent") == ["me/1"]  # the caller's, in place of ours

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from _clients import Kind
+from _clients import ClientRunner, Kind
 
 from speaker_audio import APITimeoutError, AsyncSpeakerAudioClient, SpeakerAudioClient
 from speaker_audio._version import USER_AGENT
@@ -189,23 +189,8 @@ def test_options_are_checked_before_any_io(fake: FakeElevenLabs) -> None:
 
 def test_an_extra_header_replaces_a_default_header_of_the_same_name_in_any_case(kind: Kind) -> None:
     """One value per header name: the call's, as for User-Agent (never both, in two spellings)."""
-    sent: list[httpx.Request] = []
     with FakeElevenLabs() as fake:
         fake.add_sample("v", "s", status="completed")
-        settings: dict[str, Any] = {"base_url": fake.base_url, "default_headers": {"X-Trace": "default"}}
-        extra = {"x-trace": "call"}
-        if kind == "sync":
-            with SpeakerAudioClient(**settings, http_client=httpx.Client(event_hooks={"request": [sent.append]})) as c:
-                c.get_separation_status("v", "s", extra_headers=extra)
-        else:
-
-            async def record(request: httpx.Request) -> None:
-                sent.append(request)
-
-            async def run() -> None:
-                http = httpx.AsyncClient(event_hooks={"request": [record]})
-                async with AsyncSpeakerAudioClient(**settings, http_client=http) as client:
-                    await client.get_separation_status("v", "s", extra_headers=extra)
-
-            asyncio.run(run())
+        run = ClientRunner(kind, fake.base_url, default_headers={"X-Trace": "default"})
+        sent = run.call_seeing_requests("get_separation_status", "v", "s", extra_headers={"x-trace": "call"})
     assert [request.headers.get_list("x-trace") for request in sent] == [["call"]]
