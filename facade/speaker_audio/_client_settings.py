@@ -183,7 +183,7 @@ class ClientSettings:
         return {}
 
     def _call_deadline(self, spec: RequestSpec, now: float, call: CallSettings) -> _deadline.Deadline | None:
-        if call.total_timeout is None:  # (before the message is formatted: this is every call's path)
+        if call.total_timeout is None:  # no deadline (and no message formatted for one: every call's path)
             return None
         return _deadline.Deadline.total(call.total_timeout, now, f"{spec.method} {self._origin}{spec.path}")
 

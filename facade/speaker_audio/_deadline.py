@@ -45,10 +45,8 @@ class Deadline:
         self._raised: SpeakerAudioError | None = None
 
     @classmethod
-    def total(cls, total_timeout: float | None, now: float, where: str) -> Deadline | None:
-        """The deadline of one public call with ``total_timeout`` (``None`` without one); raises ``APITimeoutError``."""
-        if total_timeout is None:
-            return None
+    def total(cls, total_timeout: float, now: float, where: str) -> Deadline:
+        """The deadline of one public call with ``total_timeout``; raises ``APITimeoutError``."""
 
         def expired(what: str) -> SpeakerAudioError:
             return _with_hint(APITimeoutError(f"{total_timeout:g}s ran out {what} ({where})"), "total_timeout")
