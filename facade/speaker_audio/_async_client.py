@@ -11,7 +11,6 @@ import logging
 import os
 import threading
 import time
-import warnings
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from types import TracebackType
@@ -21,13 +20,14 @@ import httpx
 
 from speaker_audio import _async_io, _deadline, _exchange, _http_errors, _inflate, _retry, _settings
 from speaker_audio._client_settings import CallOptions, CallSettings, ClientSettings, WaitOptions
-from speaker_audio._connections import EndOfBody, forget_sent_key
+from speaker_audio._connections import EndOfBody, forget_key, forget_keys_in_frames
 from speaker_audio._downloads import (
     SpeakerDownloads,
     check_concurrency,
     open_download_file,
     prepare_download_directory,
     raise_if_cancelled,
+    warn_if_progress,
 )
 from speaker_audio._exchange import Exchange, RawResponse
 from speaker_audio._files import AtomicFile
@@ -228,7 +228,7 @@ class AsyncSpeakerAudioClient(ClientSettings):
             SpeakerAudioError: as :meth:`get_speaker_audio`.
         """
         call = self._call(options)
-        _deprecated_progress(progress)
+        warn_if_progress(progress)
         spec = self._request(SPEAKER_AUDIO, call, voice_id=voice_id, sample_id=sample_id, speaker_id=speaker_id)
         return await self._download_audio(spec, call, SPEAKER_AUDIO, dest, speaker_id, overwrite, progress, on_progress)
 
@@ -295,7 +295,7 @@ class AsyncSpeakerAudioClient(ClientSettings):
         (the id made safe). ``remove_background_noise`` as in :meth:`get_sample_audio`.
         """
         call = self._call(options)
-        _deprecated_progress(progress)
+        warn_if_progress(progress)
         spec = self._sample_request(call, voice_id, sample_id, remove_background_noise)
         return await self._download_audio(spec, call, SAMPLE_AUDIO, dest, sample_id, overwrite, progress, on_progress)
 
@@ -443,7 +443,7 @@ class AsyncSpeakerAudioClient(ClientSettings):
                 written in ``.completed``); no new download starts after a failure.
         """
         check_concurrency(concurrency)
-        _deprecated_progress(progress)
+        warn_if_progress(progress)
         call = self._call(options)
         folder, created = await _async_io.make_off_loop(
             lambda: prepare_download_directory(directory), lambda made: made[1].remove_empty()
@@ -613,9 +613,9 @@ class AsyncSpeakerAudioClient(ClientSettings):
                 sent = await http.send(request, stream=True, follow_redirects=False, auth=auth)
             except BaseException as exc:
                 if not isinstance(exc, httpx.HTTPError):  # a caller's event hook raised its own error in httpx
-                    _forget_keys_in_frames(exc, spec)
+                    forget_keys_in_frames(exc, spec.auth)
                 raise
-            _forget_key(sent, spec)  # before anything else runs: an error from here on may hold the response
+            forget_key(sent, spec.auth)  # before anything else runs: an error from here on may hold the response
             response = _inflate.unread(sent)
             try:
                 if exchange is not None:
@@ -648,7 +648,7 @@ class AsyncSpeakerAudioClient(ClientSettings):
                 await response.aclose()
         except httpx.HTTPError as exc:
             if isinstance(exc, httpx.HTTPStatusError):  # a caller's event hook raised for the response's status
-                _forget_key(exc.response, spec)
+                forget_key(exc.response, spec.auth)
             # the chained httpx error keeps its type and message, not its frames (which hold the sent headers)
             raise _http_errors.transport_error(exc, spec, self._origin) from _http_errors.detach_tracebacks(exc)
         finally:
@@ -661,24 +661,6 @@ class AsyncSpeakerAudioClient(ClientSettings):
                 deadline.check(self._clock(), "while receiving the error response")
 
         return check
-
-
-def _forget_key(response: httpx.Response, spec: RequestSpec) -> None:
-    """Take the key out of what ``response`` holds of the request sent: the transport's own copy of its headers, and
-    the next request httpx prepared for a redirect (never followed) with every one of them."""
-    response.next_request = None
-    if spec.auth is not None:
-        forget_sent_key(response, spec.auth.header, _settings.REDACTED)
-
-
-def _forget_keys_in_frames(error: BaseException, spec: RequestSpec) -> None:
-    """:func:`_forget_key` for every response that the frames of ``error``'s traceback hold."""
-    tb = error.__traceback__
-    while tb is not None:
-        for value in list(tb.tb_frame.f_locals.values()):
-            if isinstance(value, httpx.Response):
-                _forget_key(value, spec)
-        tb = tb.tb_next
 
 
 async def _read_error_body(response: httpx.Response, between_chunks: Callable[[], None]) -> bytes:
@@ -725,8 +707,3 @@ def _raw(method: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[RawResponse
         return exchange.raw(result)
 
     return call
-
-
-def _deprecated_progress(progress: object) -> None:
-    if progress is not None:
-        warnings.warn("progress= is deprecated: use on_progress=", DeprecationWarning, stacklevel=3)

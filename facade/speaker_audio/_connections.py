@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
-__all__ = ["EndOfBody", "forget_sent_key", "request_socket", "retire_if_surplus"]
+from speaker_audio._settings import REDACTED
+
+if TYPE_CHECKING:
+    from speaker_audio._requests import KeyAuth
+
+__all__ = ["EndOfBody", "forget_key", "forget_keys_in_frames", "forget_sent_key", "request_socket", "retire_if_surplus"]
 
 # from a response's stream to its connection (httpx: BoundSyncStream._stream -> ResponseStream._httpcore_stream;
 # httpcore: PoolByteStream._stream -> HTTP11ConnectionByteStream._connection), and from a pool's connection
@@ -147,6 +152,25 @@ class EndOfBody(httpx.SyncByteStream, httpx.AsyncByteStream):
 # streams (httpcore 1.x: PoolByteStream._stream -> HTTP11ConnectionByteStream._request; 0.x: ._status.request);
 # never the pool's or the connection's, whose queues hold other requests, some not yet sent
 _LINKS_TO_THE_SENT_REQUEST = ("_stream", "_httpcore_stream", "_pool_request", "_status", "_request", "request")
+
+
+def forget_key(response: httpx.Response, auth: KeyAuth | None) -> None:
+    """Take the key out of what ``response`` holds of the request sent: the transport's own copy of its headers
+    (``auth`` wrote the key there; ``None``: no key was sent), and the next request httpx prepared for a redirect
+    (never followed) with every one of them."""
+    response.next_request = None
+    if auth is not None:
+        forget_sent_key(response, auth.header, REDACTED)
+
+
+def forget_keys_in_frames(error: BaseException, auth: KeyAuth | None) -> None:
+    """:func:`forget_key` for every response that the frames of ``error``'s traceback hold."""
+    tb = error.__traceback__
+    while tb is not None:
+        for value in list(tb.tb_frame.f_locals.values()):
+            if isinstance(value, httpx.Response):
+                forget_key(value, auth)
+        tb = tb.tb_next
 
 
 def forget_sent_key(response: httpx.Response, header: str, placeholder: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 
@@ -43,6 +44,7 @@ __all__ = [
     "prepare_download_directory",
     "raise_if_cancelled",
     "speaker_file_stems",
+    "warn_if_progress",
 ]
 
 
@@ -102,6 +104,12 @@ def check_concurrency(concurrency: int) -> int:
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise ValueError(f"concurrency must be an int >= 1, got {concurrency!r}")
     return concurrency
+
+
+def warn_if_progress(progress: object) -> None:
+    """The ``DeprecationWarning`` of a download method given ``progress=`` (attributed to the method's caller)."""
+    if progress is not None:
+        warnings.warn("progress= is deprecated: use on_progress=", DeprecationWarning, stacklevel=3)
 
 
 def prepare_download_directory(directory: str | os.PathLike[str]) -> tuple[Path, CreatedDirectories]:
