@@ -29,9 +29,10 @@ def inflater_for(headers: httpx.Headers) -> Inflater | None:
 
     Raises ``ResponseValidationError`` for a coding other than gzip or deflate, or more than one (``gzip, gzip``).
     """
-    if not headers.get_list("content-encoding"):  # the usual answer, at once
+    values = headers.get_list("content-encoding")
+    if not values:  # the usual answer, at once
         return None
-    codings = [name.strip().lower() for name in headers.get_list("content-encoding", split_commas=True)]
+    codings = [name.strip().lower() for value in values for name in value.split(",")]  # as split_commas=True
     codings = [name for name in codings if name and name != "identity"]
     if not codings:
         return None
