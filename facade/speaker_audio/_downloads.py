@@ -19,6 +19,7 @@ from speaker_audio._files import (
     AtomicFile,
     CreatedDirectories,
     destination_exists,
+    directory_target,
     id_digest,
     refuse_special_file,
     safe_file_stem,
@@ -83,13 +84,13 @@ def open_download_file(
             false, or is a FIFO, device or socket.
         OSError: a folder cannot be created or written.
     """
-    path = Path(dest)
-    refuse_special_file(path)
-    if path.is_dir() or str(dest).endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
-        stem = safe_file_stem(speaker_id)
-        check_audio_targets(path, {speaker_id: stem}, overwrite=overwrite)
-        return AtomicFile.in_directory(path, stem, overwrite=overwrite, make_parents=True), stem
-    return AtomicFile(path, overwrite=overwrite, make_parents=True), None
+    refuse_special_file(dest)
+    folder = directory_target(dest)
+    if folder is None:
+        return AtomicFile(dest, overwrite=overwrite, make_parents=True), None
+    stem = safe_file_stem(speaker_id)
+    check_audio_targets(folder, {speaker_id: stem}, overwrite=overwrite)
+    return AtomicFile.in_directory(folder, stem, overwrite=overwrite, make_parents=True), stem
 
 
 # --- downloading every speaker ----------------------------------------------------------------------

@@ -18,6 +18,7 @@ __all__ = [
     "AtomicFile",
     "CreatedDirectories",
     "destination_exists",
+    "directory_target",
     "id_digest",
     "match_replaced_file",
     "refuse_special_file",
@@ -333,6 +334,16 @@ def _move_without_clobbering(source: str, target: str, dir_fd: int | None, direc
 def destination_exists(path: str | os.PathLike[str], *, detail: str = "") -> FileExistsError:
     """The ``FileExistsError`` for a destination that exists: ``hint`` ``"overwrite"``, and that advice as a note."""
     return _with_hint(FileExistsError(f"{os.fspath(path)} exists{detail}"), "overwrite")
+
+
+def directory_target(path: str | os.PathLike[str]) -> Path | None:
+    """``path`` as the folder a file goes into, when it names one: an existing folder, or any path ending with a path
+    separator (the download-target rule of ``save`` and the download methods); else ``None``."""
+    target = Path(path)
+    return target if target.is_dir() or os.fspath(path).endswith(_SEPARATORS) else None
+
+
+_SEPARATORS = tuple(sep for sep in (os.sep, os.altsep) if sep)
 
 
 def write_bytes_atomic(

@@ -24,7 +24,7 @@ import attrs
 import httpx
 
 from speaker_audio._decode import extension_for_media_type
-from speaker_audio._files import refuse_special_file, write_bytes_atomic
+from speaker_audio._files import directory_target, refuse_special_file, write_bytes_atomic
 
 if TYPE_CHECKING:  # the generated models load with the first client, keeping `import speaker_audio` fast
     from speaker_audio_api.models.speaker_audio_response_model import SpeakerAudioResponseModel
@@ -217,9 +217,8 @@ class _AudioResult:
                 (never replaced).
             OSError: a folder that cannot be created or written.
         """
-        target = Path(path)
-        if target.is_dir() or str(path).endswith(tuple(sep for sep in (os.sep, os.altsep) if sep)):
-            target = target / f"audio{self.extension}"
+        folder = directory_target(path)
+        target = Path(path) if folder is None else folder / f"audio{self.extension}"
         refuse_special_file(target)
         return write_bytes_atomic(target, self.data, overwrite=overwrite)
 
