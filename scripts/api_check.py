@@ -130,6 +130,39 @@ def _field_parameters(cls: griffe.Class, *, strip_underscore: bool, kw_only: boo
     return parameters
 
 
+def _attrs_decorator(cls: griffe.Class) -> dict[str, str] | None:
+    """The arguments of ``cls``'s attrs class decorator, or ``None`` when it has none."""
+    decorators = dict(_decorator_path(d) for d in cls.decorators)
+    return next((arguments for path, arguments in decorators.items() if path in _ATTRS_CLASS), None)
+
+
+def _attrs_fields(cls: griffe.Class) -> list[griffe.Parameter]:
+    """The ``__init__`` parameters of the attrs class ``cls`` in field order: its attrs bases' fields (in the
+    package) first, then its own; a field it defines again takes its own place, as attrs orders them."""
+    fields: dict[str, griffe.Parameter] = {}
+    for base in cls.bases:
+        resolved = _resolve_base(cls, base)
+        if resolved is not None and _attrs_decorator(resolved) is not None:
+            fields.update((parameter.name, parameter) for parameter in _attrs_fields(resolved))
+    kw_only = (_attrs_decorator(cls) or {}).get("kw_only") == "True"
+    for parameter in _field_parameters(cls, strip_underscore=True, kw_only=kw_only):
+        fields.pop(parameter.name, None)
+        fields[parameter.name] = parameter
+    return list(fields.values())
+
+
+def _resolve_base(cls: griffe.Class, base: str | griffe.Expr) -> griffe.Class | None:
+    """The class that ``base`` (one of ``cls``'s bases) names, when the loaded modules hold it."""
+    path = base.canonical_path if isinstance(base, griffe.Expr) else str(base)
+    try:
+        resolved = cls.modules_collection.get_member(path)
+        if isinstance(resolved, griffe.Alias):
+            resolved = resolved.final_target
+    except (KeyError, ValueError, griffe.AliasResolutionError, griffe.CyclicAliasError):
+        return None
+    return resolved if isinstance(resolved, griffe.Class) else None
+
+
 def _synthesize_init(cls: griffe.Class) -> None:
     """Give attrs classes and NamedTuples the ``__init__`` their fields make (griffe does so for dataclasses)."""
     if "__init__" in cls.members:
@@ -138,8 +171,7 @@ def _synthesize_init(cls: griffe.Class) -> None:
     attrs_decorator = next((path for path in decorators if path in _ATTRS_CLASS), None)
     bases = {base.canonical_path if isinstance(base, griffe.Expr) else str(base) for base in cls.bases}
     if attrs_decorator is not None:
-        kw_only = decorators[attrs_decorator].get("kw_only") == "True"
-        parameters = _field_parameters(cls, strip_underscore=True, kw_only=kw_only)
+        parameters = _attrs_fields(cls)
         cls.labels.add("attrs")
     elif bases & _NAMED_TUPLE:
         parameters = _field_parameters(cls, strip_underscore=False, kw_only=False)
@@ -379,16 +411,8 @@ def ancestors(cls: griffe.Class) -> set[str]:
             if path in found:
                 continue
             found.add(path)
-            try:
-                resolved = current.modules_collection.get_member(path)
-            except (KeyError, ValueError, griffe.AliasResolutionError, griffe.CyclicAliasError):
-                continue
-            if isinstance(resolved, griffe.Alias):
-                try:
-                    resolved = resolved.final_target
-                except (griffe.AliasResolutionError, griffe.CyclicAliasError):
-                    continue
-            if isinstance(resolved, griffe.Class):
+            resolved = _resolve_base(current, base)
+            if resolved is not None:
                 pending.append(resolved)
     return found
 

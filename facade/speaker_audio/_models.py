@@ -112,19 +112,6 @@ def _unset() -> Unset:
     return UNSET
 
 
-def _read_model(result: Any, agrees: Callable[[Any], bool], build: Callable[..., R]) -> R:
-    """``result._model``, built when first read by ``build(result, result._item)`` (from the validated JSON item the
-    result was read from, upstream's added members included, else from its fields) and kept in step with its fields
-    (an evolved result may hold its original's item)."""
-    if result._model is None:
-        with _FIRST_READ:  # two threads reading it first get the one model
-            if result._model is None:
-                object.__setattr__(result, "_model", build(result, result._item))
-                _keep_model_in_step(result, agrees, build, "_model")
-    model: R = result._model
-    return model
-
-
 _FIRST_READ = threading.RLock()  # re-entrant: a status's model reads its speakers' models
 
 
@@ -194,11 +181,20 @@ def _speaker_audio_model(self: SpeakerAudio) -> SpeakerAudioResponseModel:
     return SpeakerAudioResponseModel(audio_base_64="", media_type=self.media_type, duration_secs=self.duration_secs)
 
 
-class _AudioResult:
-    """What ``SpeakerAudio`` and ``SampleAudio`` share: the file extension and saving."""
+@attrs.frozen
+class _Response:
+    """What every call's result carries from its response, not compared: its ``request_id`` and ``headers``."""
 
-    data: bytes
-    media_type: str
+    request_id: str | None = attrs.field(default=None, repr=False, eq=False, kw_only=True)
+    headers: httpx.Headers = attrs.field(factory=httpx.Headers, repr=False, eq=False, kw_only=True)
+
+
+@attrs.frozen
+class _AudioResult(_Response):
+    """What ``SpeakerAudio`` and ``SampleAudio`` share: the audio and its media type, the file extension and saving."""
+
+    data: bytes = attrs.field(validator=attrs.validators.instance_of(bytes), repr=lambda d: f"<{len(d)} bytes>")
+    media_type: str = attrs.field(validator=attrs.validators.instance_of(str))
 
     @property
     def extension(self) -> str:
@@ -247,8 +243,6 @@ class SpeakerAudio(_AudioResult):
         headers: the response's headers; not compared.
     """
 
-    data: bytes = attrs.field(validator=attrs.validators.instance_of(bytes), repr=lambda d: f"<{len(d)} bytes>")
-    media_type: str = attrs.field(validator=attrs.validators.instance_of(str))
     duration_secs: float = attrs.field(converter=_to_float)
     model: SpeakerAudioResponseModel = attrs.field(
         default=attrs.Factory(_speaker_audio_model, takes_self=True), repr=False, eq=False, kw_only=True
@@ -256,8 +250,6 @@ class SpeakerAudio(_AudioResult):
     voice_id: str = attrs.field(default="", validator=attrs.validators.instance_of(str), kw_only=True)
     sample_id: str = attrs.field(default="", validator=attrs.validators.instance_of(str), kw_only=True)
     speaker_id: str = attrs.field(default="", validator=attrs.validators.instance_of(str), kw_only=True)
-    request_id: str | None = attrs.field(default=None, repr=False, eq=False, kw_only=True)
-    headers: httpx.Headers = attrs.field(factory=httpx.Headers, repr=False, eq=False, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         _keep_model_in_step(
@@ -298,16 +290,12 @@ class SampleAudio(_AudioResult):
         headers: the response's headers; not compared.
     """
 
-    data: bytes = attrs.field(validator=attrs.validators.instance_of(bytes), repr=lambda d: f"<{len(d)} bytes>")
-    media_type: str = attrs.field(validator=attrs.validators.instance_of(str))
     duration_secs: float | None = attrs.field(converter=attrs.converters.optional(_to_float))
     voice_id: str = attrs.field(validator=attrs.validators.instance_of(str))
     sample_id: str = attrs.field(validator=attrs.validators.instance_of(str))
     model: VoiceSamplePreviewResponseModel = attrs.field(
         default=attrs.Factory(_sample_audio_model, takes_self=True), repr=False, eq=False, kw_only=True
     )
-    request_id: str | None = attrs.field(default=None, repr=False, eq=False, kw_only=True)
-    headers: httpx.Headers = attrs.field(factory=httpx.Headers, repr=False, eq=False, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         _keep_model_in_step(
@@ -320,14 +308,36 @@ class SampleAudio(_AudioResult):
         )
 
 
-def _utterance_model(self: Utterance, item: Mapping[str, Any] | None = None) -> UtteranceResponseModel:
-    from speaker_audio_api.models.utterance_response_model import UtteranceResponseModel as Model
+@attrs.frozen
+class _FromItem:
+    """What ``Speaker`` and ``Utterance`` share: the validated JSON item of a call's result (``None`` for one built
+    by hand), and ``.model`` built from it when first read, else from the fields (``_build``), and kept in step with
+    the fields (an evolved result may hold its original's item)."""
 
-    return Model(start=self.start, end=self.end) if item is None else Model.from_dict(item)
+    _model: Any = attrs.field(default=None, repr=False, eq=False, kw_only=True, alias="model")
+    _item: Mapping[str, Any] | None = attrs.field(default=None, repr=False, eq=False, kw_only=True, alias="_item")
+
+    def __attrs_post_init__(self) -> None:
+        if self._model is not None:
+            _keep_model_in_step(self, self._agrees, type(self)._build, "_model")
+
+    def _build(self, item: Mapping[str, Any] | None = None) -> Any:
+        raise NotImplementedError
+
+    def _agrees(self, model: Any) -> bool:
+        raise NotImplementedError
+
+    def _read_model(self) -> Any:
+        if self._model is None:
+            with _FIRST_READ:  # two threads reading it first get the one model
+                if self._model is None:
+                    object.__setattr__(self, "_model", self._build(self._item))
+                    _keep_model_in_step(self, self._agrees, type(self)._build, "_model")
+        return self._model
 
 
 @attrs.frozen
-class Utterance:
+class Utterance(_FromItem):
     """A stretch of the sample in which a speaker talks, in seconds from its start.
 
     Attributes:
@@ -339,34 +349,24 @@ class Utterance:
 
     start: float = attrs.field(converter=_to_float)
     end: float = attrs.field(converter=_to_float)
-    _model: UtteranceResponseModel | None = attrs.field(default=None, repr=False, eq=False, kw_only=True, alias="model")
-    _item: Mapping[str, Any] | None = attrs.field(default=None, repr=False, eq=False, kw_only=True, alias="_item")
-    """The validated JSON item of a call's result, which ``model`` is built from; ``None`` for one built by hand."""
 
-    def __attrs_post_init__(self) -> None:
-        if self._model is not None:
-            _keep_model_in_step(self, self._agrees, _utterance_model, "_model")
+    def _build(self, item: Mapping[str, Any] | None = None) -> UtteranceResponseModel:
+        from speaker_audio_api.models.utterance_response_model import UtteranceResponseModel as Model
 
-    def _agrees(self, m: UtteranceResponseModel) -> bool:
-        return (_as_float(m.start), _as_float(m.end)) == (self.start, self.end)
+        return Model(start=self.start, end=self.end) if item is None else Model.from_dict(item)
+
+    def _agrees(self, model: UtteranceResponseModel) -> bool:
+        return (_as_float(model.start), _as_float(model.end)) == (self.start, self.end)
 
     @property
     def model(self) -> UtteranceResponseModel:
         """The validated response item as the generated model (built when first read)."""
-        return _read_model(self, self._agrees, _utterance_model)
-
-
-def _speaker_model(self: Speaker, item: Mapping[str, Any] | None = None) -> SpeakerResponseModel:
-    from speaker_audio_api.models.speaker_response_model import SpeakerResponseModel as Model
-
-    if item is not None:
-        return Model.from_dict(item)
-    utterances = [u.model for u in self.utterances]
-    return Model(speaker_id=self.speaker_id, duration_secs=self.duration_secs, utterances=utterances)
+        model: UtteranceResponseModel = self._read_model()
+        return model
 
 
 @attrs.frozen
-class Speaker:
+class Speaker(_FromItem):
     """One speaker found by separation.
 
     Attributes:
@@ -381,24 +381,25 @@ class Speaker:
     speaker_id: str = attrs.field(validator=attrs.validators.instance_of(str))
     duration_secs: float = attrs.field(converter=_to_float)
     utterances: list[Utterance] = attrs.field(factory=list, converter=_utterances)
-    _model: SpeakerResponseModel | None = attrs.field(default=None, repr=False, eq=False, kw_only=True, alias="model")
-    _item: Mapping[str, Any] | None = attrs.field(default=None, repr=False, eq=False, kw_only=True, alias="_item")
-    """The validated JSON item of a call's result, which ``model`` is built from; ``None`` for one built by hand."""
 
-    def __attrs_post_init__(self) -> None:
-        if self._model is not None:
-            _keep_model_in_step(self, self._agrees, _speaker_model, "_model")
+    def _build(self, item: Mapping[str, Any] | None = None) -> SpeakerResponseModel:
+        from speaker_audio_api.models.speaker_response_model import SpeakerResponseModel as Model
 
-    def _agrees(self, m: SpeakerResponseModel) -> bool:
-        utterances = m.utterances if isinstance(m.utterances, list) else []
-        return (m.speaker_id, _as_float(m.duration_secs)) == (self.speaker_id, self.duration_secs) and utterances == [
-            u.model for u in self.utterances
-        ]
+        if item is not None:
+            return Model.from_dict(item)
+        utterances = [u.model for u in self.utterances]
+        return Model(speaker_id=self.speaker_id, duration_secs=self.duration_secs, utterances=utterances)
+
+    def _agrees(self, model: SpeakerResponseModel) -> bool:
+        utterances = model.utterances if isinstance(model.utterances, list) else []
+        fields = (model.speaker_id, _as_float(model.duration_secs))
+        return fields == (self.speaker_id, self.duration_secs) and utterances == [u.model for u in self.utterances]
 
     @property
     def model(self) -> SpeakerResponseModel:
         """The validated response item as the generated model (built when first read)."""
-        return _read_model(self, self._agrees, _speaker_model)
+        model: SpeakerResponseModel = self._read_model()
+        return model
 
 
 def _separation_model(self: SeparationStatus) -> SpeakerSeparationResponseModel | None:
@@ -434,7 +435,7 @@ def _listed(model: SpeakerSeparationResponseModel) -> SpeakerSeparationResponseM
 
 
 @attrs.frozen
-class SeparationStatus:
+class SeparationStatus(_Response):
     """The state of speaker separation for one sample.
 
     Attributes:
@@ -462,8 +463,6 @@ class SeparationStatus:
     _model: SpeakerSeparationResponseModel | None = attrs.field(
         default=attrs.Factory(_separation_model, takes_self=True), repr=False, eq=False, kw_only=True, alias="model"
     )  # the constructor's ``model=``; ``None`` only for a status the pin does not list
-    request_id: str | None = attrs.field(default=None, repr=False, eq=False, kw_only=True)
-    headers: httpx.Headers = attrs.field(factory=httpx.Headers, repr=False, eq=False, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
         if self._model is None:  # a pinned status given with model=None

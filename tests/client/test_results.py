@@ -357,25 +357,23 @@ def test_results_are_frozen_and_typed() -> None:
 
 
 @pytest.mark.parametrize(
-    ("builder", "read"),
+    ("result", "read"),
     [
-        ("_speaker_model", lambda status: status.speakers["a"].model),
-        ("_utterance_model", lambda status: status.speakers["a"].utterances[0].model),
-        ("_speaker_model", lambda status: status.model),  # the status fills its speakers' models in
+        (Speaker, lambda status: status.speakers["a"].model),
+        (Utterance, lambda status: status.speakers["a"].utterances[0].model),
+        (Speaker, lambda status: status.model),  # the status fills its speakers' models in
     ],
     ids=["speaker", "utterance", "status"],
 )
 def test_a_model_first_read_by_two_threads_at_once_is_built_once(
-    builder: str, read: Any, monkeypatch: pytest.MonkeyPatch
+    result: type[Speaker | Utterance], read: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # both threads are let into the build together (a barrier, given up after a while: a build that lets one
     # thread in at a time passes it alone); what each read gives must be the one model every later read gives
     import contextlib
     import threading
 
-    from speaker_audio import _models
-
-    build = getattr(_models, builder)
+    build = result._build
     together = threading.Barrier(2, timeout=1)
 
     def both_at_once(*args: Any) -> Any:
@@ -383,7 +381,7 @@ def test_a_model_first_read_by_two_threads_at_once_is_built_once(
             together.wait()
         return build(*args)
 
-    monkeypatch.setattr(_models, builder, both_at_once)
+    monkeypatch.setattr(result, "_build", both_at_once)
     status = SEPARATION_STATUS.from_json(completed_status())
     got: list[Any] = [None, None]
 

@@ -228,6 +228,15 @@ def test_a_removed_result_attribute_fails(tree: Tree) -> None:
     ]
 
 
+def test_a_field_of_a_private_attrs_base_is_each_result_constructors_parameter(tree: Tree) -> None:
+    # the audio results inherit their shared fields: they are parameters, and dropping one from the base breaks both
+    assert tree.breaks() == []
+    tree.edit("_models.py", r"^(class _AudioResult\(.*\n(?:.*\n)*?)    media_type: str = attrs\.field\(.*\)\n", r"\1")
+    breaks = sorted(tree.breaks())
+    assert "`SampleAudio.__init__(media_type)`: parameter removed (or renamed)" in breaks
+    assert "`SpeakerAudio.__init__(media_type)`: parameter removed (or renamed)" in breaks
+
+
 def test_a_removed_method_of_the_testing_module_fails(tree: Tree) -> None:
     tree.edit("testing/__init__.py", r'"Fault",\s*', "")  # from __all__ first: the next pattern would match it too
     tree.edit("testing/__init__.py", r"\bFault,\s*", "")
