@@ -44,8 +44,6 @@ T = TypeVar("T")
 P = ParamSpec("P")
 logger = logging.getLogger("speaker_audio")
 
-__all__ = ["AsyncRawResponses", "AsyncSpeakerAudioClient"]
-
 
 class AsyncSpeakerAudioClient(ClientSettings):
     """Async client for ElevenLabs' PVC speaker-separation endpoints.

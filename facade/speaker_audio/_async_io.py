@@ -21,17 +21,6 @@ from speaker_audio._sinks import BodySink, JsonSink
 
 T = TypeVar("T")
 
-__all__ = [
-    "PARSE_OFF_LOOP_BYTES",
-    "DeadlineGuard",
-    "Sleep",
-    "finish_body",
-    "make_off_loop",
-    "run_blocking",
-    "run_downloads",
-    "sleep",
-]
-
 PARSE_OFF_LOOP_BYTES = 64 * 1024
 """A JSON body this large or larger is parsed and validated on a worker thread (a smaller one takes < 1 ms)."""
 

@@ -44,8 +44,6 @@ T = TypeVar("T")
 P = ParamSpec("P")
 logger = logging.getLogger("speaker_audio")
 
-__all__ = ["RawResponses", "SpeakerAudioClient"]
-
 
 class SpeakerAudioClient(ClientSettings):
     """Client for ElevenLabs' PVC speaker-separation endpoints.

@@ -17,8 +17,6 @@ from speaker_audio._sinks import BodySink, JsonSink
 
 T = TypeVar("T")
 
-__all__ = ["CallOptions", "CallSettings", "ClientSettings", "WaitOptions"]
-
 
 class WaitOptions(TypedDict, total=False):
     """Per-call options of ``wait_for_separation`` (its ``timeout`` is the wait's; ``request_timeout`` the polls').

@@ -19,8 +19,6 @@ from speaker_audio._settings import REDACTED
 if TYPE_CHECKING:
     from speaker_audio._requests import KeyAuth
 
-__all__ = ["EndOfBody", "forget_key", "forget_keys_in_frames", "forget_sent_key", "request_socket", "retire_if_surplus"]
-
 # from a response's stream to its connection (httpx: BoundSyncStream._stream -> ResponseStream._httpcore_stream;
 # httpcore: PoolByteStream._stream -> HTTP11ConnectionByteStream._connection), and from a pool's connection
 # (HTTPConnection, or a proxy's) to the HTTP/1.1 connection inside it (._connection)

@@ -9,8 +9,6 @@ import httpx
 
 from speaker_audio.errors import APIConnectionError, APITimeoutError, SpeakerAudioError, _with_hint
 
-__all__ = ["RECEIVING", "UNGUARDED", "WAITING_FOR_HEAD", "Deadline", "Unguarded", "check_total_timeout", "earliest"]
-
 WAITING_FOR_HEAD = "while waiting for the response head"
 """Where an exchange was when a watchdog ended it before the response's head had arrived."""
 RECEIVING = "while receiving the response"

@@ -8,8 +8,6 @@ import re
 
 from speaker_audio.errors import AudioDecodeError
 
-__all__ = ["decode_audio_base64", "extension_for_media_type", "sniff_media_type"]
-
 #: ASCII whitespace that base64 decoding ignores.
 ASCII_WHITESPACE = b" \t\n\r\f\v"
 

@@ -36,19 +36,6 @@ from speaker_audio.errors import (
     _with_hint,
 )
 
-__all__ = [
-    "ProgressCallback",
-    "DownloadCancelled",
-    "SpeakerDownloads",
-    "check_concurrency",
-    "open_download_file",
-    "prepare_download_directory",
-    "raise_if_cancelled",
-    "speaker_file_stems",
-    "warn_if_progress",
-]
-
-
 _AUDIO_EXTENSIONS = frozenset(_EXTENSIONS.values()) | {".bin"}
 
 

@@ -10,16 +10,6 @@ from typing import TypeVar
 
 import attrs
 
-__all__ = [
-    "DRIFT_KINDS",
-    "UNKNOWN_ENUM_VALUE",
-    "UNKNOWN_MEMBER",
-    "DriftReporter",
-    "HeldReports",
-    "SpecDrift",
-    "printable",
-]
-
 R = TypeVar("R")
 
 UNKNOWN_ENUM_VALUE = "unknown_enum_value"

@@ -20,16 +20,6 @@ from speaker_audio._settings import REDACTED
 
 T = TypeVar("T")
 
-__all__ = [
-    "LOG_ENV",
-    "Exchange",
-    "RawResponse",
-    "configure_logging",
-    "current",
-    "start_recording",
-    "stop_recording",
-]
-
 LOG_ENV = "SPEAKER_AUDIO_LOG"
 """``info`` or ``debug``: one line per attempt on the ``speaker_audio`` logger (headers too at ``debug``)."""
 

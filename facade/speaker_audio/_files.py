@@ -14,18 +14,6 @@ from typing import BinaryIO
 
 from speaker_audio.errors import _with_hint
 
-__all__ = [
-    "AtomicFile",
-    "CreatedDirectories",
-    "destination_exists",
-    "directory_target",
-    "id_digest",
-    "match_replaced_file",
-    "refuse_special_file",
-    "safe_file_stem",
-    "write_bytes_atomic",
-]
-
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9._-]")
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL"} | {f"{p}{i}" for p in ("COM", "LPT") for i in range(1, 10)}
 _MAX_STEM = 100

@@ -32,18 +32,6 @@ from speaker_audio.errors import (
 if TYPE_CHECKING:
     from speaker_audio._requests import RequestSpec
 
-__all__ = [
-    "MAX_ERROR_BODY_BYTES",
-    "ErrorBodyReader",
-    "detach_tracebacks",
-    "exception_chain",
-    "origin_of",
-    "parse_retry_after",
-    "request_id_of",
-    "status_error",
-    "transport_error",
-]
-
 MAX_ERROR_BODY_BYTES = 1 << 20
 
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from speaker_audio.errors import InvalidIdError
 
-__all__ = ["MAX_ID_BYTES", "check_id_length", "encoded_length"]
-
 MAX_ID_BYTES = 1024
 """The longest id sent, in bytes of its percent-encoded path segment (``urllib.parse.quote(id, safe="")``): three
 such ids and the longest base URL stay under 5.3 KB, below the 8 KiB request line that common servers accept."""

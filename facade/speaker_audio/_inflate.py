@@ -13,8 +13,6 @@ import httpx
 
 from speaker_audio.errors import ResponseValidationError
 
-__all__ = ["ACCEPT_ENCODING", "INFLATE_STEP", "Inflater", "inflater_for", "unread"]
-
 ACCEPT_ENCODING = "gzip, deflate"
 """The ``Accept-Encoding`` sent with every request: exactly the codings :class:`Inflater` decodes."""
 

@@ -7,8 +7,6 @@ from typing import Any
 
 from speaker_audio.errors import ResponseValidationError
 
-__all__ = ["parse_json_body", "reject_json_constant"]
-
 
 def reject_json_constant(name: str) -> Any:
     """``parse_constant`` for ``json.loads``: refuse ``NaN`` and ``Infinity``, which JSON does not define."""

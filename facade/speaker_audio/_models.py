@@ -37,17 +37,6 @@ if TYPE_CHECKING:  # the generated models load with the first client, keeping `i
     from speaker_audio_api.models.voice_sample_preview_response_model import VoiceSamplePreviewResponseModel
     from speaker_audio_api.types import Unset
 
-__all__ = [
-    "DownloadProgress",
-    "ResponseMeta",
-    "SampleAudio",
-    "SeparationStatus",
-    "Speaker",
-    "SpeakerAudio",
-    "Utterance",
-    "from_validated",
-]
-
 
 class ResponseMeta(NamedTuple):
     """What a call's result carries from its response rather than its body, given to its constructor."""

@@ -8,8 +8,6 @@ from speaker_audio import _settings
 from speaker_audio._client import SpeakerAudioClient
 from speaker_audio._models import SpeakerAudio
 
-__all__ = ["get_speaker_audio"]
-
 
 def get_speaker_audio(
     voice_id: str,

@@ -16,9 +16,6 @@ from speaker_audio.errors import (
     _with_hint,
 )
 
-__all__ = ["FIRST_POLL_SECONDS", "SeparationPoller"]
-
-
 FIRST_POLL_SECONDS = 1.0
 """The least time a wait gives its first status request, whatever its ``timeout``."""
 

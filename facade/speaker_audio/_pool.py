@@ -17,8 +17,6 @@ from speaker_audio.errors import ForkedClientError
 
 C = TypeVar("C", httpx.Client, httpx.AsyncClient)
 
-__all__ = ["ForkSafePool"]
-
 _lock = threading.Lock()  # a child gets a new one: a thread of the parent may have held it at the fork
 
 

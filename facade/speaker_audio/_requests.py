@@ -17,8 +17,6 @@ from speaker_audio._ids import MAX_ID_BYTES, check_id_length
 from speaker_audio._settings import REDACTED, Secret
 from speaker_audio.errors import InvalidIdError
 
-__all__ = ["REDACTED", "KeyAuth", "RequestSpec", "spec_from_kwargs", "validate_id"]
-
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # Unicode's control characters (category Cc): C0, DEL and C1
 _PLAIN_ID_MAX = MAX_ID_BYTES // 3  # printable ASCII ids this long or shorter pass every rule below
 _DOT_SEGMENTS = ("", ".", "..")

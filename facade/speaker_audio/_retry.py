@@ -13,8 +13,6 @@ from speaker_audio._requests import RequestSpec
 from speaker_audio._settings import DEFAULT_MAX_RETRIES
 from speaker_audio.errors import APIConnectionError, APIStatusError, SpeakerAudioError
 
-__all__ = ["RETRYABLE_STATUSES", "RetryPolicy", "describe_retry", "is_certificate_failure"]
-
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 

@@ -11,26 +11,6 @@ from typing import Any
 
 import httpx
 
-__all__ = [
-    "REDACTED",
-    "API_KEY_ENV",
-    "BASE_URL_ENV",
-    "DEFAULT_BASE_URL",
-    "DEFAULT_MAX_JSON_BYTES",
-    "DEFAULT_MAX_RESPONSE_BYTES",
-    "DEFAULT_MAX_RETRIES",
-    "DEFAULT_TIMEOUT",
-    "MAX_BASE_URL_LENGTH",
-    "REGION_BASE_URLS",
-    "Secret",
-    "check_key_transport",
-    "conceal",
-    "is_loopback_host",
-    "resolve_api_key",
-    "resolve_base_url",
-    "resolve_timeout",
-]
-
 REDACTED = "[redacted]"
 """What stands for the key in a request once it was sent."""
 

@@ -21,16 +21,6 @@ from speaker_audio.errors import ResponseTooLargeError
 T = TypeVar("T")
 A = TypeVar("A")
 
-__all__ = [
-    "AudioFileSink",
-    "AudioMemorySink",
-    "AudioStreamSink",
-    "BodySink",
-    "JsonSink",
-    "estimate_audio_bytes",
-    "expected_body_bytes",
-]
-
 
 def expected_body_bytes(headers: Mapping[str, str], inflater: Inflater | None) -> int | None:
     """The body size a response announces (``Content-Length``), or ``None`` when unknown or compressed (an

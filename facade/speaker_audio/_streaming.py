@@ -17,8 +17,6 @@ from speaker_audio.errors import (
     SpeakerAudioError,
 )
 
-__all__ = ["StreamingAudioDecoder", "decode_whole_body"]
-
 # Parser states.
 _START = 0  # before the top-level "{"
 _KEY_OR_END = 1  # after "{": a member name or "}"

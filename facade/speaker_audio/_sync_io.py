@@ -23,8 +23,6 @@ from speaker_audio._sinks import BodySink
 
 T = TypeVar("T")
 
-__all__ = ["DeadlineGuard", "Sleep", "finish_body", "make_off_loop", "run_blocking", "run_downloads", "sleep"]
-
 Sleep = Callable[[float], None]
 """How the client sleeps (tests put a recorder in its place)."""
 

@@ -43,8 +43,7 @@ from speaker_audio import (
     SpeakerAudioError,
 )
 from speaker_audio._connections import forget_sent_key
-from speaker_audio._requests import REDACTED
-from speaker_audio._settings import Secret
+from speaker_audio._settings import REDACTED, Secret
 from speaker_audio.testing import FakeElevenLabs, Fault
 
 VOICE, SAMPLE = FakeElevenLabs.demo_ids
