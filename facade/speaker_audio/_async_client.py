@@ -83,6 +83,10 @@ class AsyncSpeakerAudioClient(ClientSettings):
         max_response_bytes: the largest response body accepted.
         total_timeout: the bound on one whole call, or ``None``.
         max_json_bytes: the largest JSON (status, start) response body accepted.
+        default_headers: the headers sent on every request (``default_headers=``), beside our ``User-Agent``
+            unless they set one.
+        strict: true when any difference from the pinned spec in a response raises ``ResponseValidationError``.
+        on_drift: called once per distinct difference from the pinned spec that this client sees (``strict=False``).
 
     Example::
 

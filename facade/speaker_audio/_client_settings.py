@@ -99,30 +99,21 @@ class ClientSettings:
                 raise ValueError(f"{name} must be an int >= 1, got {limit!r}")
         self._api_key = _settings.resolve_api_key(api_key)
         self.base_url: str = _settings.resolve_base_url(base_url)
-        """The API's base URL, without a trailing slash (e.g. ``https://api.elevenlabs.io``)."""
         _settings.check_key_transport(self.base_url, self._api_key, allow_insecure_http=allow_insecure_http)
         self._origin = _http_errors.origin_of(self.base_url)
         self.total_timeout: float | None = _deadline.check_total_timeout(total_timeout)
-        """Bound in seconds on one whole public call, retries and their waits included (``None``: none)."""
         self.timeout: httpx.Timeout = _settings.resolve_timeout(timeout)
-        """The ``httpx.Timeout`` of every request: for connecting and for each read and write."""
         self.retry_policy: _retry.RetryPolicy = _retry.RetryPolicy(max_retries=max_retries)
-        """When and how long to wait before retrying a failed request (see the README's "Errors and retries")."""
         self.max_response_bytes: int = max_response_bytes
-        """A response body larger than this raises ``ResponseTooLargeError``."""
         self.max_json_bytes: int = max_json_bytes
-        """A JSON (status, start) response body larger than this raises ``ResponseTooLargeError``."""
         _operations.preload()
         _exchange.configure_logging()
 
         self.default_headers: Mapping[str, str] = check_headers(default_headers, "default_headers")
-        """Headers sent on every request (``default_headers=``), beside our ``User-Agent`` unless they set one."""
         if not isinstance(strict, bool):
             raise TypeError(f"strict must be a bool, got {type(strict).__name__}")
         self.strict: bool = strict
-        """True: any difference from the pinned spec in a response raises ``ResponseValidationError``."""
         self.on_drift: Callable[[Any], None] | None = on_drift
-        """Called once per distinct difference from the pinned spec that this client sees (with ``strict=False``)."""
         self._checks = _operations.Checks(strict, DriftReporter(on_drift).report)
 
     def with_options(self, **settings: Any) -> Self:
