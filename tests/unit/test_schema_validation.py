@@ -20,13 +20,14 @@ from _clients import ClientRunner, Kind
 from _compiled import compile_validator, compiled_pin
 from _oracle import FiniteValidator as FINITE_ORACLE
 from _oracle import is_finite_number
+from _spec import load_spec, response_schema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import compile_validators
 from speaker_audio import SpeakerAudioError, _operations, _schema
 from speaker_audio._operations import preload as preload_validators
-from speaker_audio._schema import MAX_DEPTH, load_spec, response_schema, response_validator
+from speaker_audio._schema import MAX_DEPTH, response_validator
 from speaker_audio.errors import ResponseValidationError, UnsupportedSchemaError
 from speaker_audio.testing import FakeElevenLabs
 
@@ -388,9 +389,7 @@ def pinned_copy(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Callable[
     def pin(edit: Callable[[JSON], None]) -> JSON:
         spec = copy.deepcopy(load_spec())
         edit(spec)
-        monkeypatch.setattr(_schema, "load_spec", lambda: spec)
         monkeypatch.setattr(_schema, "_compiled", compiled_pin(spec))
-        monkeypatch.setattr(_operations, "load_spec", lambda: spec)
         clear()
         return spec
 

@@ -17,11 +17,12 @@ from typing import Any
 
 import pytest
 from _compiled import compile_validator
+from _spec import load_spec, response_schema
 
 from speaker_audio import SpecDrift
 from speaker_audio._drift import DRIFT_KINDS, UNKNOWN_ENUM_VALUE, UNKNOWN_MEMBER, DriftReporter
 from speaker_audio._operations import OPERATIONS as OPERATION_ROWS
-from speaker_audio._schema import load_spec, response_schema, response_validator
+from speaker_audio._schema import response_validator
 from speaker_audio.errors import ResponseValidationError
 
 OPERATIONS = [row.name for row in OPERATION_ROWS]
