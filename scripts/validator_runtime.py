@@ -2,8 +2,9 @@
 after ``# --- runtime ---``, into ``generated/speaker_audio_api/_validators.py``, then the checks it compiles.
 
 A compiled check is ``check(value, walk) -> str | None``: the first problem with ``value`` (a message naming its JSON
-pointer), else None, the drift seen going onto ``walk.drifts`` as ``(pointer, kind, detail, location)`` tuples.
-Nothing here imports ``speaker_audio``: the facade (``speaker_audio._schema``) turns a message into
+pointer), else None, the drift seen going onto ``walk.drifts`` as ``(pointer, kind, detail, location, pinned)`` tuples
+(``pinned``: for an unknown enum value, its path in the body and the pin's first value, to build a model with; else
+None). Nothing here imports ``speaker_audio``: the facade (``speaker_audio._schema``) turns a message into
 ``ResponseValidationError`` and a drift into ``SpecDrift``.
 """
 
@@ -21,7 +22,8 @@ from typing import Any
 MAX_DEPTH = 100  # nested $refs a body may go through (recursive schemas); deeper is a validation error
 UNKNOWN_ENUM_VALUE = "unknown_enum_value"
 UNKNOWN_MEMBER = "unknown_member"
-Drift = tuple[str, str, str, str]  # pointer, kind, detail, location (the pointer with indexes and map keys as *)
+Pinned = tuple[tuple[Any, ...], object]  # where an unknown enum value is (keys and indexes), a value pinned
+Drift = tuple[str, str, str, str, Pinned | None]  # pointer, kind, detail, location (indexes, map keys as *), pinned
 Check = Callable[[Any, "Walk"], str | None]
 MAX_FLOAT = sys.float_info.max
 isfinite = math.isfinite
@@ -56,8 +58,12 @@ class Walk:
     def fail(self, text: str) -> str:
         return f"{printable(self.pointer()) or 'the body'}: {text}"
 
-    def drift(self, kind: str, detail: str) -> None:
-        self.drifts.append((self.pointer(), kind, detail, self.pointer(wild=True)))
+    def drift(self, kind: str, detail: str, pinned: Pinned | None = None) -> None:
+        self.drifts.append((self.pointer(), kind, detail, self.pointer(wild=True), pinned))
+
+    def here(self) -> tuple[Any, ...]:
+        """The keys and indexes from the body to here."""
+        return tuple(part for part in self.path if part is not _MAP)
 
 
 def run(check: Check, document: object, strict: bool) -> tuple[str | None, list[Drift]]:
@@ -140,7 +146,7 @@ class Values:
         if any(json_equal(value, option) for option in self.options):
             return None
         if not walk.strict and open_kind(value) in self.opens:
-            walk.drift(UNKNOWN_ENUM_VALUE, f"{shown(value)} (pinned: {self.pinned})")
+            walk.drift(UNKNOWN_ENUM_VALUE, f"{shown(value)} (pinned: {self.pinned})", (walk.here(), self.options[0]))
             return None
         if self.const:
             return walk.fail(f"must be {shown(self.options[0], as_json=True)}")

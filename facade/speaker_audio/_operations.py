@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
-from speaker_audio._drift import UNKNOWN_ENUM_VALUE, SpecDrift
+from speaker_audio._drift import SpecDrift
 from speaker_audio._models import (
     ResponseMeta,
     SampleAudio,
@@ -34,7 +34,7 @@ from speaker_audio._models import (
     from_validated,
 )
 from speaker_audio._requests import RequestSpec, spec_from_kwargs, validate_id
-from speaker_audio._schema import UnsupportedSchemaError, load_spec, response_schema, response_validator
+from speaker_audio._schema import Pinned, UnsupportedSchemaError, response_validator
 from speaker_audio._settings import Secret
 from speaker_audio.errors import ResponseValidationError
 
@@ -158,15 +158,15 @@ class Operation(Generic[R]):
 
     def _validated(self, document: object, checks: Checks) -> tuple[Any, Mapping[str, Any]]:
         """The generated model of ``document`` (built with pinned values where it holds unknown ones), and it."""
-        drifts = response_validator(self.name)(document, strict=checks.strict)
+        pinned: list[Pinned] = []
+        drifts = response_validator(self.name)(document, strict=checks.strict, pinned=pinned)
         if drifts and checks.report is not None:
             checks.report(drifts)
         if not isinstance(document, Mapping):  # a schema without "type": "object" let it through
             raise ResponseValidationError(
                 f"{self.name} response: expected a JSON object, got {type(document).__name__}"
             )
-        unknown = [d.pointer for d in drifts if d.kind == UNKNOWN_ENUM_VALUE] if drifts else None
-        return self._model(_with_pinned_values(document, self.name, unknown) if unknown else document), document
+        return self._model(_with_pinned_values(document, pinned) if pinned else document), document
 
     def _model(self, document: Mapping[str, Any]) -> Any:
         model_class = self.model_class()
@@ -188,13 +188,7 @@ class Operation(Generic[R]):
         ``from_dict`` cannot parse: such a member then stays as the server sent it, in ``additional_properties``,
         and never costs the call.
         """
-        schema = _resolved(response_schema(self.name), load_spec()["components"]["schemas"])
-        required = set(schema.get("required", []))
-        formatted = {
-            name
-            for name, member in schema.get("properties", {}).items()
-            if name in document and name not in required and "format" in str(member)
-        }
+        formatted = [name for name in response_validator(self.name).formatted_optional if name in document]
         if not formatted:
             return None
         try:
@@ -254,10 +248,7 @@ def _audio_member(operation: str, model: str) -> str:
     import attrs
 
     name: str = attrs.fields(_model_class(model)).audio_base_64.name
-    schema = response_schema(operation)
-    ref = schema.get("$ref", "") if isinstance(schema, dict) else ""
-    properties = load_spec()["components"]["schemas"].get(ref.rsplit("/", 1)[-1], {}).get("properties", {})
-    if properties.get(name, {}).get("type") != "string":
+    if name not in response_validator(operation).string_members:
         raise UnsupportedSchemaError(f"the pinned {operation} response has no string member {name!r}")
     return name
 
@@ -265,50 +256,19 @@ def _audio_member(operation: str, model: str) -> str:
 # -- results ---------------------------------------------------------------------------------------
 
 
-def _with_pinned_values(document: Mapping[str, Any], operation: str, pointers: list[str]) -> dict[str, Any]:
-    """A copy of ``document`` with the value at each pointer (an unknown enum value) set to one the pin lists.
+def _with_pinned_values(document: Mapping[str, Any], pinned: list[Pinned]) -> dict[str, Any]:
+    """A copy of ``document`` with each unknown enum value (where the validator found it) set to one the pin lists.
 
     Only for building the generated model, which cannot hold the unknown value; the result reads the real one
     from the body, and its ``.model`` is then ``None`` (see ``SeparationStatus.model``).
     """
     copied: dict[str, Any] = json.loads(json.dumps(document))
-    components = load_spec()["components"]["schemas"]
-    for pointer in pointers:
-        parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
-        schema, node = response_schema(operation), copied
-        for index, part in enumerate(parts):
-            schema = _step(schema, part, components)
-            if index < len(parts) - 1:
-                node = node[int(part) if isinstance(node, list) else part]
-        enum = _resolved(schema, components).get("enum") or [None]
-        node[int(parts[-1]) if isinstance(node, list) else parts[-1]] = enum[0]
+    for path, value in pinned:
+        node: Any = copied
+        for part in path[:-1]:
+            node = node[part]
+        node[path[-1]] = value
     return copied
-
-
-def _resolved(schema: Any, components: Mapping[str, Any]) -> Mapping[str, Any]:
-    for _ in range(32):
-        if not isinstance(schema, Mapping):
-            return {}
-        ref = schema.get("$ref")
-        if isinstance(ref, str):
-            schema = components.get(ref.rsplit("/", 1)[-1], {})
-            continue
-        options = schema.get("anyOf", schema.get("oneOf", []))
-        branches = [b for b in options if _resolved(b, components).get("type") != "null"]
-        if branches and "enum" not in schema and "properties" not in schema:
-            schema = branches[0]
-            continue
-        return schema
-    return {}
-
-
-def _step(schema: Any, part: str, components: Mapping[str, Any]) -> Any:
-    schema = _resolved(schema, components)
-    if part in schema.get("properties", {}):
-        return schema["properties"][part]
-    if "items" in schema:
-        return schema["items"]
-    return schema.get("additionalProperties", {})
 
 
 def _speaker_audio(

@@ -9,63 +9,61 @@ also additive drift: what the schema accepts with each ``enum``/``const`` of str
 finite number and each object open. It returns the drift seen (``()`` when the body is what the pin describes), members
 that ``properties`` do not declare included, and else raises ``ResponseValidationError`` naming the JSON pointer at
 fault. A schema that could not be compiled (a keyword the compiler does not enforce, a ``pattern`` Python's ``re``
-cannot compile) raises ``UnsupportedSchemaError`` for that operation only.
+cannot compile) raises ``UnsupportedSchemaError`` for that operation only. The validator also carries what the facade
+reads of the response's members, computed by ``make generate`` too: nothing here reads the spec at run time.
 """
 
 from __future__ import annotations
 
 import functools
-import json
-from collections.abc import Mapping
 from types import ModuleType
-from typing import Any, Protocol
+from typing import Any
 
 from speaker_audio._drift import SpecDrift
 from speaker_audio.errors import ResponseValidationError, UnsupportedSchemaError
 from speaker_audio_api import _validators
 
-__all__ = ["MAX_DEPTH", "SPEC_RESOURCE", "UnsupportedSchemaError", "Validator"]
-__all__ += ["adapt", "load_spec", "response_schema", "response_validator"]
+__all__ = ["MAX_DEPTH", "Pinned", "UnsupportedSchemaError", "Validator", "adapt", "response_validator"]
 
-SPEC_RESOURCE = "openapi.json"
 MAX_DEPTH = _validators.MAX_DEPTH  # nested $refs a body may go through (recursive schemas); deeper is refused
 _BEHIND = "the server's response no longer matches the pinned spec (re-pin with `make pin`)"
 _compiled: ModuleType = _validators  # the compiled checks (tests swap in ones compiled from another spec)
 
-
-class Validator(Protocol):
-    def __call__(self, document: object, *, strict: bool = True) -> tuple[SpecDrift, ...]:
-        """The drift in ``document`` (a ``json.loads`` value); ``ResponseValidationError`` if it does not fit."""
+Pinned = tuple[tuple[Any, ...], object]
+"""Where in a body an unknown enum value is (its keys and indexes), and the value the pin lists first."""
 
 
-@functools.cache
-def load_spec() -> Mapping[str, Any]:
-    """The spec the generated package was built from (``speaker_audio_api/openapi.json``)."""
-    import importlib.resources
+class Validator:
+    """A response's compiled check, ``validator(document, strict=...)``, and what the pinned spec says of its members.
 
-    spec: Mapping[str, Any] = json.loads(
-        importlib.resources.files("speaker_audio_api").joinpath(SPEC_RESOURCE).read_bytes()
-    )
-    return spec
+    Attributes:
+        formatted_optional: the optional members with a ``format`` (kept as text where the model cannot parse them).
+        string_members: the members of type string.
+    """
 
+    __slots__ = ("_check", "_operation", "_run", "_where", "formatted_optional", "string_members")
 
-def _get(node: object, *keys: str) -> Any:
-    for key in keys:
-        node = node.get(key) if isinstance(node, Mapping) else None
-    return node
+    def __init__(self, compiled: ModuleType, key: tuple[str, str], where: str, operation: str) -> None:
+        self._check, self._run, self._where, self._operation = compiled.VALIDATORS[key], compiled.run, where, operation
+        self.formatted_optional: frozenset[str] = compiled.FORMATTED_OPTIONAL[key]
+        self.string_members: frozenset[str] = compiled.STRING_MEMBERS[key]
 
+    def __call__(
+        self, document: object, *, strict: bool = True, pinned: list[Pinned] | None = None
+    ) -> tuple[SpecDrift, ...]:
+        """The drift in ``document`` (a ``json.loads`` value); ``ResponseValidationError`` if it does not fit.
 
-def response_schema(operation_id: str, status: str = "200", spec: Mapping[str, Any] | None = None) -> Any:
-    """The JSON schema of ``operation_id``'s ``status`` response (``application/json``); else UnsupportedSchemaError."""
-    paths = _get(load_spec() if spec is None else spec, "paths")
-    for item in paths.values() if isinstance(paths, Mapping) else ():
-        for operation in item.values() if isinstance(item, Mapping) else ():
-            if _get(operation, "operationId") == operation_id:
-                media = _get(operation, "responses", status, "content", "application/json")
-                if not isinstance(media, Mapping) or "schema" not in media:
-                    raise UnsupportedSchemaError(f"the pinned spec gives {operation_id} {status} no JSON schema")
-                return media["schema"]
-    raise UnsupportedSchemaError(f"the pinned spec has no operation {operation_id!r}")
+        Args:
+            pinned: a list that gets a ``Pinned`` for each unknown enum value (to build the generated model with).
+        """
+        message, drifts = self._run(self._check, document, strict)
+        if message is not None:
+            raise ResponseValidationError(f"{self._where}: {message}; {_BEHIND}")
+        if not drifts:
+            return ()
+        if pinned is not None:
+            pinned += [drift[4] for drift in drifts if drift[4] is not None]
+        return tuple([SpecDrift(self._operation, *drift[:4]) for drift in drifts])
 
 
 def response_validator(operation_id: str, status: str = "200") -> Validator:
@@ -87,18 +85,8 @@ def adapt(compiled: ModuleType, key: tuple[str, str], where: str, operation: str
     cause = compiled.UNSUPPORTED.get(key)
     if cause is not None:
         return UnsupportedSchemaError(f"{where}: the pinned schema cannot be enforced: {cause}")
-    check, run = compiled.VALIDATORS.get(key), compiled.run
-    if check is None:
-        try:
-            response_schema(*key)
-        except UnsupportedSchemaError as error:
-            return error
-        return UnsupportedSchemaError(f"{where}: no validator was compiled for it (run `make generate`)")
-
-    def validate(document: object, *, strict: bool = True) -> tuple[SpecDrift, ...]:
-        message, drifts = run(check, document, strict)
-        if message is not None:
-            raise ResponseValidationError(f"{where}: {message}; {_BEHIND}")
-        return tuple([SpecDrift(operation, *drift) for drift in drifts]) if drifts else ()
-
-    return validate
+    if key in compiled.VALIDATORS:
+        return Validator(compiled, key, where, operation)
+    if key[0] not in compiled.OPERATION_IDS:
+        return UnsupportedSchemaError(f"the pinned spec has no operation {key[0]!r}")
+    return UnsupportedSchemaError(f"the pinned spec gives {key[0]} {key[1]} no JSON schema")

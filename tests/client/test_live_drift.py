@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from _spec import load_spec
 
 from speaker_audio import (
     AsyncSpeakerAudioClient,
@@ -20,7 +21,6 @@ from speaker_audio import (
     SpecDrift,
     SpecDriftError,
 )
-from speaker_audio._schema import load_spec
 
 STATUS_SCHEMA = load_spec()["components"]["schemas"]["SpeakerSeparationResponseModel"]
 PINNED_STATUSES: list[str] = STATUS_SCHEMA["properties"]["status"]["enum"]

@@ -10,10 +10,10 @@ from typing import Any
 import attrs
 import pytest
 from _clients import ClientRunner, Kind
+from _spec import load_spec
 
 from speaker_audio import SeparationStatus, Speaker, SpeakerAudio, Utterance
 from speaker_audio._operations import SEPARATION_STATUS, SPEAKER_AUDIO
-from speaker_audio._schema import load_spec
 from speaker_audio.errors import AudioDecodeError, ResponseValidationError, SpecDriftError
 from speaker_audio.testing import FakeElevenLabs, Fault
 from speaker_audio_api.models.speaker_audio_response_model import SpeakerAudioResponseModel

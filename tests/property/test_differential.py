@@ -39,6 +39,7 @@ from typing import Any
 import jsonschema
 import pytest
 from _oracle import FiniteValidator
+from _spec import load_spec, response_schema
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -47,7 +48,7 @@ from speaker_audio._drift import UNKNOWN_ENUM_VALUE, UNKNOWN_MEMBER
 from speaker_audio._files import AtomicFile
 from speaker_audio._operations import OPERATIONS as OPERATION_ROWS
 from speaker_audio._operations import SAMPLE_AUDIO, SEPARATION_STATUS, SPEAKER_AUDIO, Operation
-from speaker_audio._schema import load_spec, response_schema, response_validator
+from speaker_audio._schema import response_validator
 from speaker_audio.errors import ResponseValidationError
 
 SPEC = load_spec()

@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 from _compiled import compile_validator
+from _spec import load_spec, response_schema
 
 from compile_validators import operation_schemas
 from speaker_audio._operations import OPERATIONS as OPERATION_ROWS
 from speaker_audio._operations import SPEAKER_AUDIO
-from speaker_audio._schema import UnsupportedSchemaError, load_spec, response_schema
+from speaker_audio._schema import UnsupportedSchemaError, response_validator
 from speaker_audio.errors import ResponseValidationError
 from speaker_audio_api import _validators
 from speaker_audio_api.models.speaker_audio_response_model import SpeakerAudioResponseModel
@@ -67,7 +68,7 @@ def test_unknown_keywords_and_references_are_refused_at_compile_time() -> None:
     with pytest.raises(UnsupportedSchemaError, match="local"):
         compile_validator({"$ref": "https://example.test/schema.json"}, spec, "x")
     with pytest.raises(UnsupportedSchemaError, match="no operation"):
-        response_schema("no_such_operation")
+        response_validator("no_such_operation")
     # annotations and extensions are not constraints
     compile_validator({"type": "string", "format": "byte", "x-fern": 1, "examples": ["a"]}, spec, "x")("abc")
 

@@ -20,13 +20,14 @@ from _clients import ClientRunner, Kind
 from _compiled import compile_validator, compiled_pin
 from _oracle import FiniteValidator as FINITE_ORACLE
 from _oracle import is_finite_number
+from _spec import load_spec, response_schema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import compile_validators
 from speaker_audio import SpeakerAudioError, _operations, _schema
 from speaker_audio._operations import preload as preload_validators
-from speaker_audio._schema import MAX_DEPTH, load_spec, response_schema, response_validator
+from speaker_audio._schema import MAX_DEPTH, response_validator
 from speaker_audio.errors import ResponseValidationError, UnsupportedSchemaError
 from speaker_audio.testing import FakeElevenLabs
 
@@ -388,9 +389,7 @@ def pinned_copy(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Callable[
     def pin(edit: Callable[[JSON], None]) -> JSON:
         spec = copy.deepcopy(load_spec())
         edit(spec)
-        monkeypatch.setattr(_schema, "load_spec", lambda: spec)
         monkeypatch.setattr(_schema, "_compiled", compiled_pin(spec))
-        monkeypatch.setattr(_operations, "load_spec", lambda: spec)
         clear()
         return spec
 
@@ -448,6 +447,68 @@ def test_an_operation_gone_from_the_spec_fails_alone(pinned_copy: Callable[[Call
         response_validator(gone)
     for operation in OPERATIONS[1:]:
         assert response_validator(operation)(minimal_body(response_schema(operation, spec=spec), spec)) == ()
+
+
+def test_an_operation_with_no_json_response_fails_alone(pinned_copy: Callable[[Callable[[JSON], None]], JSON]) -> None:
+    bare = OPERATIONS[-1]
+
+    def strip(spec: JSON) -> None:
+        for item in spec["paths"].values():
+            for operation in item.values():
+                if isinstance(operation, dict) and operation.get("operationId") == bare:
+                    del operation["responses"]["200"]["content"]
+
+    spec = pinned_copy(strip)
+    preload_validators()
+    with pytest.raises(UnsupportedSchemaError, match=f"^the pinned spec gives {bare} 200 no JSON schema$"):
+        response_validator(bare)
+    for operation in OPERATIONS[:-1]:
+        assert response_validator(operation)(minimal_body(response_schema(operation, spec=spec), spec)) == ()
+
+
+@pytest.mark.parametrize("kind", [{"type": "integer"}, {"type": ["string", "null"]}, None])
+def test_an_audio_member_that_the_pin_does_not_give_as_a_string_is_refused(
+    pinned_copy: Callable[[Callable[[JSON], None]], JSON], kind: JSON
+) -> None:
+    row = next(row for row in _operations.OPERATIONS if row.audio)
+    name = row.member()
+
+    def edit(spec: JSON) -> None:
+        properties = spec["components"]["schemas"][component_of(row.name, spec)]["properties"]
+        if kind is None:
+            del properties[name]
+        else:
+            properties[name] = kind
+
+    pinned_copy(edit)
+    preload_validators()  # never raises for one operation
+    with pytest.raises(UnsupportedSchemaError, match=f"^the pinned {row.name} response has no string member '{name}'$"):
+        row.member()
+
+
+def test_the_members_the_facade_reads_are_compiled_from_the_spec() -> None:
+    """Per response: its optional members with a ``format`` anywhere, and its members of type string."""
+    spec = copy.deepcopy(load_spec())
+    operation = OPERATIONS[0]
+    component = component_of(operation, spec)
+    schema = spec["components"]["schemas"][component]
+    properties, required = schema["properties"], schema.setdefault("required", [])
+    properties["made_at"] = {"type": "string", "format": "date-time"}
+    properties["made_on"] = {"anyOf": [{"type": "string", "format": "date"}, {"type": "null"}]}
+    properties["needed_at"] = {"type": "string", "format": "date-time"}
+    required.append("needed_at")
+    compiled = compiled_pin(spec)
+    declared = {name for name, member in properties.items() if name not in required and "format" in json.dumps(member)}
+    assert compiled.FORMATTED_OPTIONAL[(operation, "200")] == declared >= {"made_at", "made_on"}
+    strings = {name for name, member in properties.items() if member.get("type") == "string"}
+    assert compiled.STRING_MEMBERS[(operation, "200")] == strings >= {"made_at", "needed_at"}
+    spec["components"]["schemas"] = {"Wrapper": {"anyOf": [{"type": "null"}, {"$ref": PREFIX + component}]}}
+    spec["components"]["schemas"][component] = schema  # a null-or-object response: its object's members
+    for item in spec["paths"].values():
+        for method in item.values():
+            if isinstance(method, dict) and method.get("operationId") == operation:
+                method["responses"]["200"]["content"]["application/json"]["schema"] = {"$ref": PREFIX + "Wrapper"}
+    assert compiled_pin(spec).STRING_MEMBERS[(operation, "200")] == strings
 
 
 def test_a_client_works_beside_an_operation_whose_schema_it_cannot_enforce(

@@ -17,11 +17,12 @@ from typing import Any
 
 import pytest
 from _compiled import compile_validator
+from _spec import load_spec, response_schema
 
-from speaker_audio import SpecDrift
+from speaker_audio import SpecDrift, _operations
 from speaker_audio._drift import DRIFT_KINDS, UNKNOWN_ENUM_VALUE, UNKNOWN_MEMBER, DriftReporter
 from speaker_audio._operations import OPERATIONS as OPERATION_ROWS
-from speaker_audio._schema import load_spec, response_schema, response_validator
+from speaker_audio._schema import response_validator
 from speaker_audio.errors import ResponseValidationError
 
 OPERATIONS = [row.name for row in OPERATION_ROWS]
@@ -163,6 +164,30 @@ def test_an_unknown_enum_value_is_refused_when_strict_and_reported_when_tolerant
         detail = f"{value!r} (pinned: {', '.join(enum)})"
         assert drifts == (SpecDrift(operation, pointer(place), UNKNOWN_ENUM_VALUE, detail, pointer(place, wild=True)),)
         parent[place[-1][0]] = enum[-1]
+
+
+def test_each_unknown_enum_value_comes_with_where_it_is_and_a_value_the_pin_lists_to_build_the_model_with() -> None:
+    item = {
+        "type": "object",
+        "properties": {"tags": {"type": "array", "items": {"anyOf": [{"const": "x"}, {"type": "integer"}]}}},
+    }
+    schema = {
+        "type": "object",
+        "properties": {"status": {"enum": ["a", "b"]}, "speakers": {"additionalProperties": item}},
+    }
+    validate = compile_validator(schema, {}, "x", "op")
+    body: JSON = {"status": "c", "speakers": {MAP_KEYS[1]: {"tags": ["x", "y", 2]}}, "extra": 1}
+    pinned: list[Any] = []
+    drifts = validate(body, strict=False, pinned=pinned)
+    assert [drift.kind for drift in drifts] == [UNKNOWN_ENUM_VALUE, UNKNOWN_ENUM_VALUE, UNKNOWN_MEMBER]
+    assert pinned == [(("status",), "a"), (("speakers", MAP_KEYS[1], "tags", 1), "x")]  # the 2 is an integer
+    built = _operations._with_pinned_values(body, pinned)
+    assert built == {"status": "a", "speakers": {MAP_KEYS[1]: {"tags": ["x", "x", 2]}}, "extra": 1}
+    assert body["status"] == "c"  # the body stays as sent
+    assert body["speakers"][MAP_KEYS[1]]["tags"][1] == "y"
+    assert validate(body, strict=False) == drifts  # without ``pinned``: the same drift
+    assert validate({"status": "b"}, strict=False, pinned=pinned) == ()
+    assert len(pinned) == 2
 
 
 def faults() -> Iterator[tuple[str, JSON, str, str]]:
