@@ -34,28 +34,15 @@ from speaker_audio._models import (
     from_validated,
 )
 from speaker_audio._requests import RequestSpec, spec_from_kwargs, validate_id
-from speaker_audio._schema import Pinned, UnsupportedSchemaError, response_validator
+from speaker_audio._schema import Pinned, response_validator
 from speaker_audio._settings import Secret
-from speaker_audio.errors import ResponseValidationError
+from speaker_audio.errors import ResponseValidationError, UnsupportedSchemaError
 
 if TYPE_CHECKING:
     from speaker_audio_api.models.speaker_audio_response_model import SpeakerAudioResponseModel
     from speaker_audio_api.models.speaker_response_model import SpeakerResponseModel
     from speaker_audio_api.models.speaker_separation_response_model import SpeakerSeparationResponseModel
     from speaker_audio_api.models.voice_sample_preview_response_model import VoiceSamplePreviewResponseModel
-
-__all__ = [
-    "OPERATIONS",
-    "STRICT",
-    "Checks",
-    "SAMPLE_AUDIO",
-    "SEPARATION_STATUS",
-    "SPEAKER_AUDIO",
-    "START_SEPARATION",
-    "Operation",
-    "key_headers",
-    "preload",
-]
 
 R = TypeVar("R")
 

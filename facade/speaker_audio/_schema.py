@@ -23,8 +23,6 @@ from speaker_audio._drift import SpecDrift
 from speaker_audio.errors import ResponseValidationError, UnsupportedSchemaError
 from speaker_audio_api import _validators
 
-__all__ = ["MAX_DEPTH", "Pinned", "UnsupportedSchemaError", "Validator", "adapt", "response_validator"]
-
 MAX_DEPTH = _validators.MAX_DEPTH  # nested $refs a body may go through (recursive schemas); deeper is refused
 _BEHIND = "the server's response no longer matches the pinned spec (re-pin with `make pin`)"
 _compiled: ModuleType = _validators  # the compiled checks (tests swap in ones compiled from another spec)

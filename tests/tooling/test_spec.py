@@ -1530,7 +1530,7 @@ def test_the_classifier_knows_what_the_facade_validator_enforces_ignores_and_ref
     """``spec_diff``'s two keyword sets (its one copy of them) against the facade's validator itself."""
     from _compiled import compile_validator
 
-    from speaker_audio._schema import UnsupportedSchemaError
+    from speaker_audio.errors import UnsupportedSchemaError
 
     spec = {"components": {"schemas": {"S": {"type": "string"}}}}
 

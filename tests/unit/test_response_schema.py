@@ -16,8 +16,8 @@ from _spec import load_spec, response_schema
 from compile_validators import operation_schemas
 from speaker_audio._operations import OPERATIONS as OPERATION_ROWS
 from speaker_audio._operations import SPEAKER_AUDIO
-from speaker_audio._schema import UnsupportedSchemaError, response_validator
-from speaker_audio.errors import ResponseValidationError
+from speaker_audio._schema import response_validator
+from speaker_audio.errors import ResponseValidationError, UnsupportedSchemaError
 from speaker_audio_api import _validators
 from speaker_audio_api.models.speaker_audio_response_model import SpeakerAudioResponseModel
 
