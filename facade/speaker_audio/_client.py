@@ -23,7 +23,6 @@ from speaker_audio._client_settings import CallOptions, CallSettings, ClientSett
 from speaker_audio._connections import EndOfBody, forget_key, forget_keys_in_frames
 from speaker_audio._downloads import (
     SpeakerDownloads,
-    check_concurrency,
     open_download_file,
     prepare_download_directory,
     raise_if_cancelled,
@@ -442,7 +441,7 @@ class SpeakerAudioClient(ClientSettings):
             SpeakerDownloadError: names the first speaker that failed (cause in ``__cause__``, files already
                 written in ``.completed``); no new download starts after a failure.
         """
-        check_concurrency(concurrency)
+        _settings.check_int("concurrency", concurrency, 1)
         warn_if_progress(progress)
         call = self._call(options)
         folder, created = _sync_io.make_off_loop(

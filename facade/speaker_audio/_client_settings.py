@@ -94,9 +94,8 @@ class ClientSettings:
             "strict": strict,
             "on_drift": on_drift,
         }
-        for name, limit in (("max_response_bytes", max_response_bytes), ("max_json_bytes", max_json_bytes)):
-            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {limit!r}")
+        _settings.check_int("max_response_bytes", max_response_bytes, 1)
+        _settings.check_int("max_json_bytes", max_json_bytes, 1)
         self._api_key = _settings.resolve_api_key(api_key)
         self.base_url: str = _settings.resolve_base_url(base_url)
         _settings.check_key_transport(self.base_url, self._api_key, allow_insecure_http=allow_insecure_http)

@@ -87,13 +87,6 @@ ProgressCallback = Callable[[str, int, bool], None]
 ``done=True`` once that speaker's file is in place. The sync client calls it from its worker threads."""
 
 
-def check_concurrency(concurrency: int) -> int:
-    """``concurrency`` if it is an int >= 1, else ``ValueError``."""
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
-        raise ValueError(f"concurrency must be an int >= 1, got {concurrency!r}")
-    return concurrency
-
-
 def warn_if_progress(progress: object) -> None:
     """The ``DeprecationWarning`` of a download method given ``progress=`` (attributed to the method's caller)."""
     if progress is not None:

@@ -10,7 +10,7 @@ import httpx
 
 from speaker_audio._http_errors import exception_chain, parse_retry_after
 from speaker_audio._requests import RequestSpec
-from speaker_audio._settings import DEFAULT_MAX_RETRIES
+from speaker_audio._settings import DEFAULT_MAX_RETRIES, check_int
 from speaker_audio.errors import APIConnectionError, APIStatusError, SpeakerAudioError
 
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
@@ -31,9 +31,7 @@ class RetryPolicy:
         max_retry_after: float = 60.0,
         jitter: Callable[[], float] = random.random,
     ) -> None:
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise ValueError(f"max_retries must be an int >= 0, got {max_retries!r}")
-        self.max_retries: int = max_retries
+        self.max_retries: int = check_int("max_retries", max_retries, 0)
         self.initial_delay: float = initial_delay
         self.max_delay: float = max_delay
         self.max_retry_after: float = max_retry_after

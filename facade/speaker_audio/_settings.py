@@ -137,6 +137,13 @@ def _base_url_problem(value: str) -> str | None:
     return None
 
 
+def check_int(name: str, value: object, minimum: int) -> int:
+    """``value`` if it is an int (not a bool) of at least ``minimum``, else ``ValueError`` naming the setting."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return value
+
+
 def resolve_timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
     """An ``httpx.Timeout`` from a number of seconds or an ``httpx.Timeout``."""
     return timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
