@@ -73,8 +73,32 @@ async def finish_body(sink: BodySink[T]) -> T:
 async def run_downloads(
     downloads: SpeakerDownloads, fetch: Callable[[str], Awaitable[Path]], concurrency: int
 ) -> dict[str, Path]:
-    """Every speaker of ``downloads`` as tasks, at most ``concurrency`` at a time."""
-    return await downloads.run_in_tasks(fetch, concurrency)
+    """Await ``fetch(speaker_id)`` for every speaker of ``downloads``, at most ``concurrency`` at a time; its
+    ``result()``.
+
+    ``concurrency`` tasks take the speakers in turn (not a task per speaker: a sample may list 20,000).
+    """
+    pending = iter(downloads.speaker_ids)  # shared by the tasks: taking the next id never awaits
+
+    async def work() -> None:
+        for speaker_id in pending:
+            if downloads.stopped:
+                return
+            try:
+                path = await fetch(speaker_id)
+            except Exception as error:
+                downloads.failed(speaker_id, error)
+            else:
+                downloads.succeeded(speaker_id, path)
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for _ in range(min(concurrency, len(downloads.speaker_ids))):
+                group.create_task(work())
+    except BaseException:
+        downloads.cancel()  # the tasks' own cleanup already ran; this also covers a file made but not yet used
+        raise
+    return downloads.result()
 
 
 class DeadlineGuard:

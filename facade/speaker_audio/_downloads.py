@@ -1,7 +1,7 @@
 """Downloads (sans-I/O): where a download goes, the plan and bookkeeping of downloading every speaker.
 
-Everything here is sans-I/O except the two small runners of :class:`SpeakerDownloads`, which only
-schedule the client's own download calls (threads for the sync client, tasks for the async one).
+The runners that schedule the client's own download calls are ``run_downloads`` of ``_sync_io`` (threads) and
+``_async_io`` (tasks).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import threading
 import warnings
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import attrs
@@ -281,88 +281,3 @@ class SpeakerDownloads:
             completed=completed,
             not_downloaded=[s for s in self.all_speaker_ids if s not in self.completed],
         ) from error
-
-    def run_in_threads(self, fetch: Callable[[str], Path], concurrency: int) -> dict[str, Path]:
-        """Run ``fetch(speaker_id)`` for every speaker on at most ``concurrency`` threads; see :meth:`result`.
-
-        The workers are daemon threads, never joined: on an interrupt (any exception while waiting) the run is
-        cancelled and the exception re-raised at once, even while a worker is stuck in a socket read.
-        """
-        pending = iter(self.speaker_ids)
-        workers = min(concurrency, len(self.speaker_ids))
-        running = [workers]
-        all_done = threading.Event()
-        escaped: list[BaseException] = []  # e.g. KeyboardInterrupt from a progress callback: re-raised by the caller
-
-        def attempt(speaker_id: str) -> None:
-            # outcomes are recorded here, on the worker, so the next queued speaker sees a failure at once
-            try:
-                path = fetch(speaker_id)
-            except DownloadCancelled:
-                return
-            except Exception as error:
-                self.failed(speaker_id, error)
-            else:
-                self.succeeded(speaker_id, path)
-
-        def work() -> None:
-            try:
-                while True:
-                    with self._lock:
-                        speaker_id = next(pending, None)
-                    if speaker_id is None or self.stopped or self.cancel_event.is_set():
-                        return
-                    attempt(speaker_id)
-            except BaseException as error:
-                escaped.append(error)
-                all_done.set()  # the caller re-raises it at once, without waiting for the other workers
-            finally:
-                with self._lock:
-                    running[0] -= 1
-                    if running[0] == 0:
-                        all_done.set()
-
-        if workers == 0:
-            return self.result()
-        try:
-            for number in range(workers):
-                # daemon: a worker blocked in a read must not hold the process at exit (an executor would)
-                threading.Thread(target=work, name=f"speaker-audio-download-{number}", daemon=True).start()
-            # short waits: a signal delivered to another thread is handled here within 0.2 s
-            while not all_done.wait(0.2):
-                pass
-            if escaped:
-                raise escaped[0]
-        except BaseException:
-            self.cancel()
-            raise
-        return self.result()
-
-    async def run_in_tasks(self, fetch: Callable[[str], Awaitable[Path]], concurrency: int) -> dict[str, Path]:
-        """Await ``fetch(speaker_id)`` for every speaker, at most ``concurrency`` at a time; see :meth:`result`.
-
-        ``concurrency`` tasks take the speakers in turn (not a task per speaker: a sample may list 20,000).
-        """
-        import asyncio  # imported when used: fast package import
-
-        pending = iter(self.speaker_ids)  # shared by the tasks: taking the next id never awaits
-
-        async def work() -> None:
-            for speaker_id in pending:
-                if self.stopped:
-                    return
-                try:
-                    path = await fetch(speaker_id)
-                except Exception as error:
-                    self.failed(speaker_id, error)
-                else:
-                    self.succeeded(speaker_id, path)
-
-        try:
-            async with asyncio.TaskGroup() as group:
-                for _ in range(min(concurrency, len(self.speaker_ids))):
-                    group.create_task(work())
-        except BaseException:
-            self.cancel()  # the tasks' own cleanup already ran; this also covers a file made but not yet used
-            raise
-        return self.result()

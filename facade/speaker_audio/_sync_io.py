@@ -18,7 +18,7 @@ import httpx
 
 from speaker_audio import _connections, _http_errors
 from speaker_audio._deadline import RECEIVING, WAITING_FOR_HEAD, Deadline
-from speaker_audio._downloads import SpeakerDownloads
+from speaker_audio._downloads import DownloadCancelled, SpeakerDownloads
 from speaker_audio._sinks import BodySink
 
 T = TypeVar("T")
@@ -45,8 +45,61 @@ def finish_body(sink: BodySink[T]) -> T:
 
 
 def run_downloads(downloads: SpeakerDownloads, fetch: Callable[[str], Path], concurrency: int) -> dict[str, Path]:
-    """Every speaker of ``downloads`` on at most ``concurrency`` worker threads."""
-    return downloads.run_in_threads(fetch, concurrency)
+    """``fetch(speaker_id)`` for every speaker of ``downloads`` on at most ``concurrency`` threads; its ``result()``.
+
+    The workers are daemon threads, never joined: on an interrupt (any exception while waiting) the run is
+    cancelled and the exception re-raised at once, even while a worker is stuck in a socket read.
+    """
+    lock = threading.Lock()
+    pending = iter(downloads.speaker_ids)
+    workers = min(concurrency, len(downloads.speaker_ids))
+    running = [workers]
+    all_done = threading.Event()
+    escaped: list[BaseException] = []  # e.g. KeyboardInterrupt from a progress callback: re-raised by the caller
+
+    def attempt(speaker_id: str) -> None:
+        # outcomes are recorded here, on the worker, so the next queued speaker sees a failure at once
+        try:
+            path = fetch(speaker_id)
+        except DownloadCancelled:
+            return
+        except Exception as error:
+            downloads.failed(speaker_id, error)
+        else:
+            downloads.succeeded(speaker_id, path)
+
+    def work() -> None:
+        try:
+            while True:
+                with lock:
+                    speaker_id = next(pending, None)
+                if speaker_id is None or downloads.stopped or downloads.cancel_event.is_set():
+                    return
+                attempt(speaker_id)
+        except BaseException as error:
+            escaped.append(error)
+            all_done.set()  # the caller re-raises it at once, without waiting for the other workers
+        finally:
+            with lock:
+                running[0] -= 1
+                if running[0] == 0:
+                    all_done.set()
+
+    if workers == 0:
+        return downloads.result()
+    try:
+        for number in range(workers):
+            # daemon: a worker blocked in a read must not hold the process at exit (an executor would)
+            threading.Thread(target=work, name=f"speaker-audio-download-{number}", daemon=True).start()
+        # short waits: a signal delivered to another thread is handled here within 0.2 s
+        while not all_done.wait(0.2):
+            pass
+        if escaped:
+            raise escaped[0]
+    except BaseException:
+        downloads.cancel()
+        raise
+    return downloads.result()
 
 
 class DeadlineGuard:
