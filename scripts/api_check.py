@@ -137,17 +137,19 @@ def _attrs_decorator(cls: griffe.Class) -> dict[str, str] | None:
 
 
 def _attrs_fields(cls: griffe.Class) -> list[griffe.Parameter]:
-    """The ``__init__`` parameters of the attrs class ``cls`` in field order: its attrs bases' fields (in the
-    package) first, then its own; a field it defines again takes its own place, as attrs orders them."""
+    """The ``__init__`` parameters of ``cls`` as attrs makes them: the fields of its attrs bases in the package
+    (through bases that are not attrs classes too) first, then its own if it is one; a field defined again takes
+    its new place."""
     fields: dict[str, griffe.Parameter] = {}
     for base in cls.bases:
         resolved = _resolve_base(cls, base)
-        if resolved is not None and _attrs_decorator(resolved) is not None:
+        if resolved is not None:
             fields.update((parameter.name, parameter) for parameter in _attrs_fields(resolved))
-    kw_only = (_attrs_decorator(cls) or {}).get("kw_only") == "True"
-    for parameter in _field_parameters(cls, strip_underscore=True, kw_only=kw_only):
-        fields.pop(parameter.name, None)
-        fields[parameter.name] = parameter
+    decorator = _attrs_decorator(cls)
+    if decorator is not None:
+        for parameter in _field_parameters(cls, strip_underscore=True, kw_only=decorator.get("kw_only") == "True"):
+            fields.pop(parameter.name, None)
+            fields[parameter.name] = parameter
     return list(fields.values())
 
 

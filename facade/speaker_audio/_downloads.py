@@ -71,7 +71,7 @@ def open_download_file(
             false, or is a FIFO, device or socket.
         OSError: a folder cannot be created or written.
     """
-    refuse_special_file(dest)
+    refuse_special_file(Path(dest))
     folder = directory_target(dest)
     if folder is None:
         return AtomicFile(dest, overwrite=overwrite, make_parents=True), None

@@ -18,7 +18,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar, cast
 
 import attrs
 import httpx
@@ -170,6 +170,13 @@ def _speaker_audio_model(self: SpeakerAudio) -> SpeakerAudioResponseModel:
     return SpeakerAudioResponseModel(audio_base_64="", media_type=self.media_type, duration_secs=self.duration_secs)
 
 
+def _inherited_keywords_last(cls: type, fields: list[attrs.Attribute[Any]]) -> list[attrs.Attribute[Any]]:
+    """A result's fields in their documented order (``attrs.fields``, ``asdict``, ``astuple``, the constructor's
+    keywords): the keyword-only ones it inherits from a shared base (``request_id``, ``headers``, ``model``) last."""
+    moved = [f for f in fields if f.kw_only and getattr(f, "inherited")]  # noqa: B009 (attrs' stubs lack it)
+    return [f for f in fields if f not in moved] + moved
+
+
 @attrs.frozen
 class _Response:
     """What every call's result carries from its response, not compared: its ``request_id`` and ``headers``."""
@@ -214,7 +221,7 @@ class _AudioResult(_Response):
         return await asyncio.to_thread(self.save, path, overwrite=overwrite)
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=_inherited_keywords_last)
 class SpeakerAudio(_AudioResult):
     """One speaker's decoded audio.
 
@@ -262,7 +269,7 @@ def _sample_audio_model(self: SampleAudio) -> VoiceSamplePreviewResponseModel:
     )
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=_inherited_keywords_last)
 class SampleAudio(_AudioResult):
     """A voice sample's own audio (``GET …/samples/{sample_id}/audio``), decoded.
 
@@ -297,36 +304,39 @@ class SampleAudio(_AudioResult):
         )
 
 
+M = TypeVar("M")
+
+
 @attrs.frozen
-class _FromItem:
+class _FromItem(Generic[M]):
     """What ``Speaker`` and ``Utterance`` share: the validated JSON item of a call's result (``None`` for one built
     by hand), and ``.model`` built from it when first read, else from the fields (``_build``), and kept in step with
     the fields (an evolved result may hold its original's item)."""
 
-    _model: Any = attrs.field(default=None, repr=False, eq=False, kw_only=True, alias="model")
+    _model: M | None = attrs.field(default=None, repr=False, eq=False, kw_only=True, alias="model")
     _item: Mapping[str, Any] | None = attrs.field(default=None, repr=False, eq=False, kw_only=True, alias="_item")
 
     def __attrs_post_init__(self) -> None:
         if self._model is not None:
             _keep_model_in_step(self, self._agrees, type(self)._build, "_model")
 
-    def _build(self, item: Mapping[str, Any] | None = None) -> Any:
+    def _build(self, item: Mapping[str, Any] | None = None) -> M:
         raise NotImplementedError
 
-    def _agrees(self, model: Any) -> bool:
+    def _agrees(self, model: M) -> bool:
         raise NotImplementedError
 
-    def _read_model(self) -> Any:
+    def _read_model(self) -> M:
         if self._model is None:
             with _FIRST_READ:  # two threads reading it first get the one model
                 if self._model is None:
                     object.__setattr__(self, "_model", self._build(self._item))
                     _keep_model_in_step(self, self._agrees, type(self)._build, "_model")
-        return self._model
+        return cast(M, self._model)
 
 
-@attrs.frozen
-class Utterance(_FromItem):
+@attrs.frozen(field_transformer=_inherited_keywords_last)
+class Utterance(_FromItem["UtteranceResponseModel"]):
     """A stretch of the sample in which a speaker talks, in seconds from its start.
 
     Attributes:
@@ -350,12 +360,11 @@ class Utterance(_FromItem):
     @property
     def model(self) -> UtteranceResponseModel:
         """The validated response item as the generated model (built when first read)."""
-        model: UtteranceResponseModel = self._read_model()
-        return model
+        return self._read_model()
 
 
-@attrs.frozen
-class Speaker(_FromItem):
+@attrs.frozen(field_transformer=_inherited_keywords_last)
+class Speaker(_FromItem["SpeakerResponseModel"]):
     """One speaker found by separation.
 
     Attributes:
@@ -387,8 +396,7 @@ class Speaker(_FromItem):
     @property
     def model(self) -> SpeakerResponseModel:
         """The validated response item as the generated model (built when first read)."""
-        model: SpeakerResponseModel = self._read_model()
-        return model
+        return self._read_model()
 
 
 def _separation_model(self: SeparationStatus) -> SpeakerSeparationResponseModel | None:
@@ -423,7 +431,7 @@ def _listed(model: SpeakerSeparationResponseModel) -> SpeakerSeparationResponseM
     return model.speakers if isinstance(model.speakers, SpeakerSeparationResponseModelSpeakersType0) else None
 
 
-@attrs.frozen
+@attrs.frozen(field_transformer=_inherited_keywords_last)
 class SeparationStatus(_Response):
     """The state of speaker separation for one sample.
 

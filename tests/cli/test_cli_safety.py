@@ -132,6 +132,8 @@ def test_the_api_refuses_special_destinations_before_any_request(
             client.download_speaker_audio("voice-demo", "sample-demo", "speaker-1", fifo, overwrite=True)
         with pytest.raises(FileExistsError, match="FIFO"):  # the directory form picks the same name
             client.download_speaker_audio("voice-demo", "sample-demo", "speaker-1", tmp_path, overwrite=True)
+        with pytest.raises(FileExistsError, match="FIFO"):  # a FIFO named as a folder is still the FIFO
+            client.download_speaker_audio("voice-demo", "sample-demo", "speaker-1", f"{fifo}{os.sep}")
         with pytest.raises(FileExistsError, match="FIFO"):
             client.download_all_speakers("voice-demo", "sample-demo", tmp_path, overwrite=True)
         assert completed_fake.requests_to("/audio") == []

@@ -3,6 +3,7 @@ malformed 2xx bodies are typed errors; results are frozen and typed."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import typing
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 from _clients import ClientRunner, Kind
 from _spec import load_spec
 
-from speaker_audio import SeparationStatus, Speaker, SpeakerAudio, Utterance
+from speaker_audio import SampleAudio, SeparationStatus, Speaker, SpeakerAudio, Utterance
 from speaker_audio._operations import SEPARATION_STATUS, SPEAKER_AUDIO
 from speaker_audio.errors import AudioDecodeError, ResponseValidationError, SpecDriftError
 from speaker_audio.testing import FakeElevenLabs, Fault
@@ -354,6 +355,22 @@ def test_results_are_frozen_and_typed() -> None:
         SpeakerAudio(data="x", media_type="audio/wav", duration_secs=2.5)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         SpeakerAudio(data=b"x", media_type="audio/wav", duration_secs="2.5")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("result", [SpeakerAudio, SampleAudio, SeparationStatus])
+def test_a_results_response_metadata_comes_after_its_own_fields(result: type[Any]) -> None:
+    # what attrs.fields, asdict and astuple show, and the constructor's keywords: as documented, not as inherited
+    names = [field.name for field in attrs.fields(result)]
+    assert names[-2:] == ["request_id", "headers"]
+    assert names.index("_model" if "_model" in names else "model") < names.index("request_id")
+
+
+def test_speakers_and_utterances_keep_their_field_order() -> None:
+    speaker = Speaker("s1", 2, [Utterance(0, 1)])
+    assert list(attrs.asdict(speaker))[:3] == ["speaker_id", "duration_secs", "utterances"]
+    assert attrs.astuple(speaker)[:2] == ("s1", 2.0)
+    assert attrs.astuple(Utterance(0, 1))[:2] == (0.0, 1.0)
+    assert list(inspect.signature(Speaker).parameters)[:3] == ["speaker_id", "duration_secs", "utterances"]
 
 
 @pytest.mark.parametrize(

@@ -237,6 +237,13 @@ def test_a_field_of_a_private_attrs_base_is_each_result_constructors_parameter(t
     assert "`SpeakerAudio.__init__(media_type)`: parameter removed (or renamed)" in breaks
 
 
+def test_fields_inherited_through_a_base_that_is_not_an_attrs_class_still_count(tree: Tree) -> None:
+    # attrs collects the fields of every attrs class in the MRO, whatever lies between
+    between = "class _Between(_Response):\n    pass\n\n\n@attrs.frozen\nclass _AudioResult(_Between):"
+    tree.edit("_models.py", r"^@attrs\.frozen\nclass _AudioResult\(_Response\):", between)
+    assert tree.breaks() == []
+
+
 def test_a_removed_method_of_the_testing_module_fails(tree: Tree) -> None:
     tree.edit("testing/__init__.py", r'"Fault",\s*', "")  # from __all__ first: the next pattern would match it too
     tree.edit("testing/__init__.py", r"\bFault,\s*", "")
