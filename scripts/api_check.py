@@ -155,14 +155,17 @@ def _attrs_fields(cls: griffe.Class) -> list[griffe.Parameter]:
 
 def _resolve_base(cls: griffe.Class, base: str | griffe.Expr) -> griffe.Class | None:
     """The class that ``base`` (one of ``cls``'s bases) names, when the loaded modules hold it."""
-    path = base.canonical_path if isinstance(base, griffe.Expr) else str(base)
+    resolved = _lookup(cls, base.canonical_path if isinstance(base, griffe.Expr) else str(base))
+    return resolved if isinstance(resolved, griffe.Class) else None
+
+
+def _lookup(obj: griffe.Object, path: str) -> object:
+    """What ``path`` names among the modules loaded with ``obj``, aliases followed; ``None`` when not found."""
     try:
-        resolved = cls.modules_collection.get_member(path)
-        if isinstance(resolved, griffe.Alias):
-            resolved = resolved.final_target
+        found = obj.modules_collection.get_member(path)
+        return found.final_target if isinstance(found, griffe.Alias) else found
     except (KeyError, ValueError, griffe.AliasResolutionError, griffe.CyclicAliasError):
         return None
-    return resolved if isinstance(resolved, griffe.Class) else None
 
 
 def _synthesize_init(cls: griffe.Class) -> None:
@@ -273,12 +276,7 @@ def _inline_constant_defaults(package: griffe.Module) -> None:
             path = default.canonical_path
             if not path.startswith(package.path + "."):
                 return None
-            try:
-                target = package.modules_collection.get_member(path)
-                if isinstance(target, griffe.Alias):
-                    target = target.final_target
-            except (KeyError, ValueError, griffe.AliasResolutionError, griffe.CyclicAliasError):
-                return None
+            target = _lookup(package, path)
             if not isinstance(target, griffe.Attribute) or target.value is None:
                 return None
             if not isinstance(target.value, griffe.ExprName | griffe.ExprAttribute):
