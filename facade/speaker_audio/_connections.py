@@ -29,9 +29,7 @@ def _http11_connection(node: object) -> Any:
     """The httpcore HTTP/1.1 connection under ``node`` (a response's stream or a pool's connection), or ``None``."""
     path = _PATHS_TO_THE_CONNECTION.get(type(node))
     if path is not None:  # the way found before from this kind of object: one getattr per link
-        found = node
-        for link in path:
-            found = getattr(found, link, None)
+        found = _follow(node, path)
         if found is not None and hasattr(found, "_h11_state"):
             return found
     start, links = node, list[str]()
@@ -50,6 +48,13 @@ def _http11_connection(node: object) -> Any:
 
 
 _PATHS_TO_THE_CONNECTION: dict[type, tuple[str, ...]] = {}
+
+
+def _follow(node: object, path: tuple[str, ...]) -> Any:
+    """What ``path``'s links lead to from ``node`` (``None`` where one is missing)."""
+    for link in path:
+        node = getattr(node, link, None)
+    return node
 
 
 def retire_if_surplus(stream: object) -> bool:
@@ -186,9 +191,7 @@ def forget_sent_key(response: httpx.Response, header: str, placeholder: str) -> 
         done: object = None
         try:
             for path in _PATHS_TO_THE_SENT_REQUEST:
-                node: object = stream
-                for link in path:
-                    node = getattr(node, link, None)
+                node = _follow(stream, path)
                 if type(node) not in _SENT_REQUEST_TYPES:
                     break  # another shape (another transport): search again below
                 if node is not done:  # directly, the two ways lead to one request
