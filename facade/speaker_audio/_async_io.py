@@ -113,12 +113,10 @@ class DeadlineGuard:
 
     def __init__(self, deadline: Deadline, clock: Callable[[], float], http: httpx.AsyncClient) -> None:
         self._deadline = deadline
-        self._clock = clock
         self._what = WAITING_FOR_HEAD
-        self._timeout: asyncio.Timeout | None = None
+        self._timeout = asyncio.timeout(max(0.0, deadline.remaining(clock())))
 
     async def __aenter__(self) -> Self:
-        self._timeout = asyncio.timeout(max(0.0, self._deadline.remaining(self._clock())))
         await self._timeout.__aenter__()
         return self
 
@@ -135,8 +133,6 @@ class DeadlineGuard:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._timeout is None:
-            return
         try:
             await self._timeout.__aexit__(exc_type, exc, tb)
         except TimeoutError as timed_out:  # our cancellation, at the deadline

@@ -115,19 +115,17 @@ class DeadlineGuard:
 
     def __init__(self, deadline: Deadline, clock: Callable[[], float], http: httpx.Client) -> None:
         self._deadline = deadline
-        self._clock = clock
         self._http = http
         self._request: httpx.Request | None = None
         self._what = WAITING_FOR_HEAD
         self._lock = threading.Lock()
         self._released = False
         self._expired = False
-        self._timer: threading.Timer | None = None
-
-    def __enter__(self) -> Self:
-        self._timer = threading.Timer(max(0.0, self._deadline.remaining(self._clock())), self._expire)
+        self._timer = threading.Timer(max(0.0, deadline.remaining(clock())), self._expire)
         self._timer.name = "speaker-audio-deadline"
         self._timer.daemon = True
+
+    def __enter__(self) -> Self:
         self._timer.start()
         return self
 
@@ -143,8 +141,7 @@ class DeadlineGuard:
         """The body has ended or the response was closed: from now on the socket may serve another request."""
         with self._lock:
             self._released = True
-        if self._timer is not None:
-            self._timer.cancel()
+        self._timer.cancel()
 
     def _expire(self) -> None:
         with self._lock:
@@ -161,8 +158,7 @@ class DeadlineGuard:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.release()
-        if self._timer is not None:
-            self._timer.join()
+        self._timer.join()
         if self._expired and isinstance(exc, Exception):
             error = self._deadline.expire(self._what)
             if error is not exc:
