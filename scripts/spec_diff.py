@@ -51,25 +51,13 @@ from typing import Any, Literal
 
 from openapi_python_client.strings import PythonIdentifier, pascal_case
 
-# What the facade's response validator (compiled from the spec by scripts/compile_validators.py) can do, in one
-# place. The facade exposes no public constant for it, so the list lives here; tests/tooling/test_spec.py compiles
-# every JSON Schema keyword with that compiler and fails when it and these two sets disagree (change both together).
-# Keywords it enforces:
-FACADE_ENFORCED_KEYWORDS = frozenset(
-    {
-        "$ref", "type", "nullable", "enum", "const", "properties", "required", "additionalProperties", "items",
-        "anyOf", "oneOf", "allOf", "not", "uniqueItems", "multipleOf", "pattern", "minimum", "maximum",
-        "exclusiveMinimum", "exclusiveMaximum", "minLength", "maxLength", "minItems", "maxItems", "minProperties",
-        "maxProperties",
-    }
-)  # fmt: skip
-# Keywords it reads as annotations and ignores (``x-`` extensions are ignored too):
-FACADE_IGNORED_KEYWORDS = frozenset(
-    {
-        "title", "description", "example", "examples", "default", "deprecated", "readOnly", "writeOnly", "format",
-        "$comment", "externalDocs", "xml", "contentMediaType", "contentEncoding",
-    }
-)  # fmt: skip
+from compile_validators import ANNOTATIONS, KEYWORDS
+
+# What the facade's response validator enforces, and what it reads as annotations and ignores (``x-`` extensions are
+# ignored too), are its compiler's own sets (scripts/compile_validators.py); any other keyword makes it refuse the
+# schema. tests/tooling/test_spec.py compiles every JSON Schema keyword and checks the sets against what it does.
+FACADE_ENFORCED_KEYWORDS = KEYWORDS
+FACADE_IGNORED_KEYWORDS = ANNOTATIONS
 
 Severity = Literal["breaking", "review", "safe"]
 Side = Literal["request", "response"]
